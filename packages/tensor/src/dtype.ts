@@ -1,0 +1,44 @@
+import { DTypeError } from './errors.js';
+
+/** Element types: `float32` is the default, `float64` serves exact gradient checks, `int32` labels and indices. */
+export type DType = 'float32' | 'float64' | 'int32';
+
+/** The storage behind a tensor of each dtype. */
+export type TypedArray = Float32Array | Float64Array | Int32Array;
+
+export interface StorageOf {
+  float32: Float32Array;
+  float64: Float64Array;
+  int32: Int32Array;
+}
+
+const constructors = { float32: Float32Array, float64: Float64Array, int32: Int32Array } as const;
+
+/** A zero-filled buffer of `size` elements of `dtype`. */
+export function allocate(dtype: DType, size: number): TypedArray {
+  return new constructors[dtype](size);
+}
+
+/** The dtype whose storage `data` is, or undefined for anything else. */
+export function dtypeOf(data: unknown): DType | undefined {
+  if (data instanceof Float32Array) return 'float32';
+  if (data instanceof Float64Array) return 'float64';
+  if (data instanceof Int32Array) return 'int32';
+  return undefined;
+}
+
+export function isFloat(dtype: DType): boolean {
+  return dtype !== 'int32';
+}
+
+const rank: Record<DType, number> = { int32: 0, float32: 1, float64: 2 };
+
+/** The common dtype of an op's inputs: int32 < float32 < float64, as NumPy promotes. */
+export function promote(a: DType, b: DType): DType {
+  return rank[a] >= rank[b] ? a : b;
+}
+
+export function assertDType(value: string): DType {
+  if (value === 'float32' || value === 'float64' || value === 'int32') return value;
+  throw new DTypeError(`unknown dtype '${value}': expected float32, float64 or int32`);
+}

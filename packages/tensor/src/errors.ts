@@ -1,0 +1,37 @@
+/** Base class of every error neurite throws on purpose. */
+export class NeuriteError extends Error {
+  override name = 'NeuriteError';
+}
+
+/**
+ * An op was given shapes it cannot combine. The message names the op and
+ * every shape involved, e.g. `matmul: inner dimensions differ: [64, 784] @ [16, 10]`.
+ */
+export class ShapeError extends NeuriteError {
+  override name = 'ShapeError';
+}
+
+/** An op was given a dtype it does not accept (e.g. a gradient of int32 values). */
+export class DTypeError extends NeuriteError {
+  override name = 'DTypeError';
+}
+
+/** An axis outside `[-ndim, ndim)`. */
+export class AxisError extends NeuriteError {
+  override name = 'AxisError';
+}
+
+/** An index outside the extent of the dimension it indexes. */
+export class IndexError extends NeuriteError {
+  override name = 'IndexError';
+}
+
+/** Misuse of the autodiff API, e.g. `backward()` on a non-scalar without a seed. */
+export class GradError extends NeuriteError {
+  override name = 'GradError';
+}
+
+/** Formats a shape the way every message shows it: `[64, 784]`. */
+export function fmt(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}

@@ -1,0 +1,42 @@
+import type { DType, TypedArray } from './dtype.js';
+import type { Shape } from './shape.js';
+import type { Tensor } from './tensor.js';
+
+/** What a kernel needs to know of a tensor: its shape and dtype, never its values. */
+export interface Spec {
+  readonly shape: Shape;
+  readonly dtype: DType;
+}
+
+/** Writes an op's result into `out`, reading the inputs' storage. Never allocates per element. */
+export type Kernel = (out: TypedArray, inputs: readonly TypedArray[]) => void;
+
+/** A gradient contribution for one input, computed only if that input needs it. */
+export type Pullback = (() => Tensor) | null;
+
+/**
+ * One primitive op: its name, shape rule, kernel and vector-Jacobian product,
+ * side by side. The VJP is written in tensor ops, so a gradient is itself a
+ * graph and can be differentiated again. It may return a gradient of the
+ * output's (broadcast) shape: the engine sums it back to the input's shape.
+ */
+export interface Op<A = undefined> {
+  readonly name: string;
+  /** Output shape and dtype, or a ShapeError that names the op and every shape. */
+  infer(inputs: readonly Tensor[], attrs: A): Spec;
+  /** A kernel specialised to these shapes: compile builds it once, eager on each call. */
+  kernel(inputs: readonly Spec[], out: Spec, attrs: A): Kernel;
+  /** The VJP: one pullback per input (null where no gradient flows). */
+  vjp?(g: Tensor, inputs: readonly Tensor[], out: Tensor, attrs: A): readonly Pullback[];
+  /** Output shares input 0's storage (a reshape): no kernel runs. */
+  readonly alias?: boolean;
+  /** Scalar expression over `x0, x1, …` for elementwise ops; compile fuses chains of them. */
+  readonly expr?: string;
+  /** Attributes rendered for `graph()` and `toDot()`. */
+  describe?(attrs: A): string;
+}
+
+/** Declares an op; a function only so that attribute types are inferred. */
+export function defineOp<A = undefined>(op: Op<A>): Op<A> {
+  return op;
+}

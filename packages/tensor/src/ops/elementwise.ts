@@ -1,0 +1,165 @@
+import { type DType, promote } from '../dtype.js';
+import { apply } from '../engine.js';
+import { broadcastStrides, stridedLoop } from '../kernels/strided.js';
+import { defineOp, type Op, type Pullback, type Spec } from '../op.js';
+import { broadcastShapes, stridesOf } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { lift, liftPair, type Operand } from './operand.js';
+
+/**
+ * Elementwise primitives. Each is a scalar expression over `x0, x1, …`
+ * (broadcast by the engine's strided loops) and its VJP in tensor ops.
+ */
+
+type Vjp = (g: Tensor, inputs: readonly Tensor[], out: Tensor) => readonly Pullback[];
+
+/** The kernel of any elementwise expression: one loop nest over the broadcast output. */
+export function elementwiseKernel(expr: string, inputs: readonly Spec[], out: Spec) {
+  return stridedLoop({
+    shape: out.shape,
+    outStrides: stridesOf(out.shape),
+    inStrides: inputs.map((s) => broadcastStrides(s.shape, out.shape)),
+    body: `O[o] = ${expr};`,
+  });
+}
+
+function elementwise(
+  name: string,
+  expr: string,
+  vjp?: Vjp,
+  dtype?: (inputs: readonly Tensor[]) => DType,
+): Op {
+  return defineOp({
+    name,
+    expr,
+    infer: (inputs) => ({
+      shape: broadcastShapes(name, ...inputs.map((t) => t.shape)),
+      dtype: dtype ? dtype(inputs) : inputs.map((t) => t.dtype).reduce(promote),
+    }),
+    kernel: (inputs, out) => elementwiseKernel(expr, inputs, out),
+    ...(vjp ? { vjp } : {}),
+  });
+}
+
+const floatOut = (inputs: readonly Tensor[]): DType => {
+  const d = inputs.map((t) => t.dtype).reduce(promote);
+  return d === 'int32' ? 'float32' : d;
+};
+
+// ---- the table: name, scalar expression, VJP ---------------------------------
+
+export const ops = {
+  neg: elementwise('neg', '-x0', (g) => [() => g.neg()]),
+  exp: elementwise('exp', 'Math.exp(x0)', (g, _, out) => [() => g.mul(out)], floatOut),
+  log: elementwise('log', 'Math.log(x0)', (g, [x]) => [() => g.div(x!)], floatOut),
+  sqrt: elementwise('sqrt', 'Math.sqrt(x0)', (g, _, out) => [() => g.div(out.mul(2))], floatOut),
+  abs: elementwise('abs', 'Math.abs(x0)', (g, [x]) => [() => g.mul(x!.sign())]),
+  sign: elementwise('sign', '(x0 > 0 ? 1 : x0 < 0 ? -1 : x0)'),
+  sin: elementwise('sin', 'Math.sin(x0)', (g, [x]) => [() => g.mul(x!.cos())], floatOut),
+  cos: elementwise('cos', 'Math.cos(x0)', (g, [x]) => [() => g.mul(x!.sin().neg())], floatOut),
+  tanh: elementwise(
+    'tanh',
+    'Math.tanh(x0)',
+    (g, _, out) => [() => g.mul(out.mul(out).neg().add(1))],
+    floatOut,
+  ),
+  // d/dx σ(x) = σ(x)(1 − σ(x)), written on the output node itself, which is a
+  // function of x in the graph: the second derivative stays exact.
+  sigmoid: elementwise(
+    'sigmoid',
+    '1 / (1 + Math.exp(-x0))',
+    (g, _, out) => [() => g.mul(out.mul(out.neg().add(1)))],
+    floatOut,
+  ),
+  relu: elementwise('relu', '(x0 > 0 ? x0 : 0)', (g, [x]) => [() => g.mul(x!.gt(0))]),
+
+  add: elementwise('add', 'x0 + x1', (g) => [() => g, () => g]),
+  sub: elementwise('sub', 'x0 - x1', (g) => [() => g, () => g.neg()]),
+  mul: elementwise('mul', 'x0 * x1', (g, [a, b]) => [() => g.mul(b!), () => g.mul(a!)]),
+  div: elementwise(
+    'div',
+    'x0 / x1',
+    (g, [a, b]) => [() => g.div(b!), () => g.mul(a!).div(b!.mul(b!)).neg()],
+    floatOut,
+  ),
+  pow: elementwise(
+    'pow',
+    'Math.pow(x0, x1)',
+    (g, [a, b], out) => [() => g.mul(b!).mul(a!.pow(b!.sub(1))), () => g.mul(out).mul(a!.log())],
+    floatOut,
+  ),
+  maximum: elementwise('maximum', '(x0 >= x1 || x0 !== x0 ? x0 : x1)', (g, [a, b]) => {
+    const mask = a!.ge(b!);
+    return [() => g.mul(mask), () => g.mul(mask.neg().add(1))];
+  }),
+  minimum: elementwise('minimum', '(x0 <= x1 || x0 !== x0 ? x0 : x1)', (g, [a, b]) => {
+    const mask = a!.le(b!);
+    return [() => g.mul(mask), () => g.mul(mask.neg().add(1))];
+  }),
+
+  eq: elementwise('eq', '(x0 === x1 ? 1 : 0)'),
+  ne: elementwise('ne', '(x0 !== x1 ? 1 : 0)'),
+  lt: elementwise('lt', '(x0 < x1 ? 1 : 0)'),
+  le: elementwise('le', '(x0 <= x1 ? 1 : 0)'),
+  gt: elementwise('gt', '(x0 > x1 ? 1 : 0)'),
+  ge: elementwise('ge', '(x0 >= x1 ? 1 : 0)'),
+
+  where: elementwise(
+    'where',
+    '(x0 !== 0 ? x1 : x2)',
+    (g, [c]) => [null, () => where(c!, g, 0), () => where(c!, 0, g)],
+    ([, a, b]) => promote(a!.dtype, b!.dtype),
+  ),
+};
+
+/** Converts values to another dtype (float to int32 truncates toward zero). */
+export const castOp = defineOp<DType>({
+  name: 'cast',
+  expr: 'x0',
+  infer: ([x], dtype) => ({ shape: x!.shape, dtype }),
+  kernel: (inputs, out) => elementwiseKernel('x0', inputs, out),
+  vjp: (g, [x]) => [() => g.cast(x!.dtype)],
+  describe: (dtype) => dtype,
+});
+
+// ---- functions ---------------------------------------------------------------
+
+type UnaryName =
+  | 'neg'
+  | 'exp'
+  | 'log'
+  | 'sqrt'
+  | 'abs'
+  | 'sign'
+  | 'sin'
+  | 'cos'
+  | 'tanh'
+  | 'sigmoid'
+  | 'relu';
+type BinaryName = Exclude<keyof typeof ops, UnaryName | 'where'>;
+
+export function unary(name: UnaryName, x: Tensor): Tensor {
+  return apply(ops[name], [x], undefined);
+}
+
+export function binary(name: BinaryName, a: Operand, b: Operand): Tensor {
+  return apply(ops[name], liftPair(a, b), undefined);
+}
+
+/**
+ * Picks `a` where `cond` is non-zero and `b` elsewhere, broadcasting all three.
+ *
+ * @example
+ * where(x.gt(0), x, x.mul(0.01)); // leaky ReLU
+ */
+export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
+  const [ta, tb] = liftPair(a, b);
+  return apply(ops.where, [cond, ta, tb], undefined);
+}
+
+/** Converts to `dtype`; a no-op when it already is. */
+export function cast(x: Tensor, dtype: DType): Tensor {
+  return x.dtype === dtype ? x : apply(castOp, [x], dtype);
+}
+
+export { lift };

@@ -1,0 +1,127 @@
+import { promote } from '../dtype.js';
+import { apply } from '../engine.js';
+import { DTypeError, fmt, ShapeError } from '../errors.js';
+import { gemm } from '../kernels/gemm.js';
+import { broadcastStrides } from '../kernels/strided.js';
+import { defineOp } from '../op.js';
+import { broadcastShapes, sizeOf } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+
+/** Whether each operand is read transposed (its last two axes swapped) in place. */
+export interface MatmulAttrs {
+  readonly transA: boolean;
+  readonly transB: boolean;
+}
+
+function dims(x: Tensor, trans: boolean): [number, number] {
+  const r = x.shape[x.ndim - 2]!;
+  const c = x.shape[x.ndim - 1]!;
+  return trans ? [c, r] : [r, c];
+}
+
+function show(x: Tensor, trans: boolean): string {
+  return trans ? `${fmt(x.shape)}ᵀ` : fmt(x.shape);
+}
+
+/**
+ * Batched matrix product over the last two axes, batch axes broadcast as
+ * NumPy does. Backward reuses it with transposed flags, so no transpose is
+ * ever materialised.
+ */
+export const matmulOp = defineOp<MatmulAttrs>({
+  name: 'matmul',
+  infer: ([a, b], { transA, transB }) => {
+    if (a!.ndim < 2 || b!.ndim < 2) {
+      throw new ShapeError(
+        `matmul: operands must have at least 2 dimensions: ${fmt(a!.shape)} @ ${fmt(b!.shape)}`,
+      );
+    }
+    if (a!.dtype === 'int32' || b!.dtype === 'int32') {
+      throw new DTypeError(`matmul: expected float operands, got ${a!.dtype} @ ${b!.dtype}`);
+    }
+    const [m, k1] = dims(a!, transA);
+    const [k2, n] = dims(b!, transB);
+    if (k1 !== k2) {
+      throw new ShapeError(
+        `matmul: inner dimensions differ: ${show(a!, transA)} @ ${show(b!, transB)}`,
+      );
+    }
+    const batch = broadcastShapes('matmul', a!.shape.slice(0, -2), b!.shape.slice(0, -2));
+    return { shape: [...batch, m, n], dtype: promote(a!.dtype, b!.dtype) };
+  },
+  kernel: ([a, b], out, { transA, transB }) => {
+    const m = out.shape.at(-2)!;
+    const n = out.shape.at(-1)!;
+    const k = transA ? a!.shape[a!.shape.length - 2]! : a!.shape[a!.shape.length - 1]!;
+    const batchShape = out.shape.slice(0, -2);
+    const batches = sizeOf(batchShape);
+    // Offsets of each batch's matrix in A and B, broadcast over the batch axes.
+    const aStrides = broadcastStrides(a!.shape.slice(0, -2), batchShape);
+    const bStrides = broadcastStrides(b!.shape.slice(0, -2), batchShape);
+    const aMat = a!.shape.at(-1)! * a!.shape.at(-2)!;
+    const bMat = b!.shape.at(-1)! * b!.shape.at(-2)!;
+    const offsets = new Int32Array(batches * 2);
+    for (let t = 0; t < batches; t++) {
+      let rest = t;
+      let oa = 0;
+      let ob = 0;
+      for (let d = batchShape.length - 1; d >= 0; d--) {
+        const i = rest % batchShape[d]!;
+        rest = (rest - i) / batchShape[d]!;
+        oa += i * aStrides[d]!;
+        ob += i * bStrides[d]!;
+      }
+      offsets[2 * t] = oa * aMat;
+      offsets[2 * t + 1] = ob * bMat;
+    }
+    return (o, [A, B]) => {
+      for (let t = 0; t < batches; t++) {
+        gemm(transA, transB, m, n, k, A!, offsets[2 * t]!, B!, offsets[2 * t + 1]!, o, t * m * n);
+      }
+    };
+  },
+  vjp: (g, [a, b], _out, { transA, transB }) => {
+    if (!transA && !transB) return [() => mm(g, b!, false, true), () => mm(a!, g, true, false)];
+    if (!transA && transB) return [() => mm(g, b!, false, false), () => mm(g, a!, true, false)];
+    if (transA && !transB) return [() => mm(b!, g, false, true), () => mm(a!, g, false, false)];
+    return [() => mm(b!, g, true, true), () => mm(g, a!, true, true)];
+  },
+  describe: ({ transA, transB }) =>
+    transA || transB ? `${transA ? 'Aᵀ' : 'A'}·${transB ? 'Bᵀ' : 'B'}` : '',
+});
+
+function mm(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
+  return apply(matmulOp, [a, b], { transA, transB });
+}
+
+/**
+ * Matrix product with NumPy's rules: 1-D operands are promoted to a row
+ * (left) or column (right) and the added axis is dropped again; batch axes
+ * broadcast. `transA`/`transB` read an operand transposed without copying.
+ *
+ * @example
+ * matmul(x, w, { transB: true }); // x · wᵀ, as a dense layer computes it
+ */
+export function matmul(a: Tensor, b: Tensor, { transA = false, transB = false } = {}): Tensor {
+  if (a.ndim === 0 || b.ndim === 0) {
+    throw new ShapeError(
+      `matmul: scalars cannot be multiplied as matrices: ${fmt(a.shape)} @ ${fmt(b.shape)}`,
+    );
+  }
+  const va = a.ndim === 1;
+  const vb = b.ndim === 1;
+  const A = va ? a.reshape([1, a.shape[0]!]) : a;
+  const B = vb ? b.reshape([b.shape[0]!, 1]) : b;
+  if (va || vb) {
+    const [, k1] = dims(A, transA && !va);
+    const [k2] = dims(B, transB && !vb);
+    if (k1 !== k2)
+      throw new ShapeError(`matmul: inner dimensions differ: ${fmt(a.shape)} @ ${fmt(b.shape)}`);
+  }
+  const out = mm(A, B, transA && !va, transB && !vb);
+  if (!va && !vb) return out;
+  const shape = out.shape.slice();
+  if (vb) shape.splice(shape.length - 1, 1);
+  if (va) shape.splice(shape.length - (vb ? 1 : 2), 1);
+  return out.reshape(shape);
+}

@@ -1,0 +1,372 @@
+import { apply } from '../engine.js';
+import { fmt, IndexError, ShapeError } from '../errors.js';
+import { stridedLoop } from '../kernels/strided.js';
+import { defineOp, type Kernel, type Op } from '../op.js';
+import { normalizeAxis, type Shape, sameShape, sizeOf, stridesOf } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { elementwiseKernel } from './elementwise.js';
+
+/** Movement primitives: they rearrange values and never change one. */
+
+export const reshapeOp = defineOp<Shape>({
+  name: 'reshape',
+  alias: true,
+  infer: ([x], shape) => ({ shape, dtype: x!.dtype }),
+  kernel:
+    () =>
+    (o, [a]) =>
+      o.set(a!),
+  vjp: (g, [x]) => [() => g.reshape(x!.shape)],
+  describe: (shape) => fmt(shape),
+});
+
+export const broadcastOp = defineOp<Shape>({
+  name: 'broadcastTo',
+  expr: 'x0',
+  infer: ([x], shape) => {
+    const ok =
+      shape.length >= x!.ndim &&
+      x!.shape.every((d, i) => d === 1 || d === shape[shape.length - x!.ndim + i]);
+    if (!ok)
+      throw new ShapeError(`broadcastTo: cannot broadcast ${fmt(x!.shape)} to ${fmt(shape)}`);
+    return { shape, dtype: x!.dtype };
+  },
+  kernel: (inputs, out) => elementwiseKernel('x0', inputs, out),
+  // The engine sums the gradient back to the input's shape.
+  vjp: (g) => [() => g],
+  describe: (shape) => fmt(shape),
+});
+
+export const permuteOp = defineOp<readonly number[]>({
+  name: 'permute',
+  infer: ([x], axes) => ({ shape: axes.map((a) => x!.shape[a]!), dtype: x!.dtype }),
+  kernel: ([x], out, axes) => {
+    const strides = stridesOf(x!.shape);
+    return stridedLoop({
+      shape: out.shape,
+      outStrides: stridesOf(out.shape),
+      inStrides: [axes.map((a) => strides[a]!)],
+      body: 'O[o] = x0;',
+    });
+  },
+  vjp: (g, _x, _out, axes) => {
+    const inverse = new Array<number>(axes.length);
+    axes.forEach((a, i) => {
+      inverse[a] = i;
+    });
+    return [() => g.permute(inverse)];
+  },
+  describe: (axes) => `[${axes.join(',')}]`,
+});
+
+/** A box `[start, start + shape)` inside a larger tensor of shape `outer`. */
+export interface Box {
+  readonly start: readonly number[];
+  readonly shape: Shape;
+  readonly outer: Shape;
+}
+
+export const sliceOp: Op<Box> = defineOp<Box>({
+  name: 'slice',
+  infer: ([x], box) => ({ shape: box.shape, dtype: x!.dtype }),
+  kernel: ([x], out, { start }) => {
+    const strides = stridesOf(x!.shape);
+    return stridedLoop({
+      shape: out.shape,
+      outStrides: stridesOf(out.shape),
+      inStrides: [strides],
+      inOffsets: [start.reduce((s, v, d) => s + v * strides[d]!, 0)],
+      body: 'O[o] = x0;',
+    });
+  },
+  vjp: (g, _x, _out, box) => [() => apply(padOp, [g], box)],
+  describe: ({ start, shape }) => `start=[${start.join(',')}] size=${fmt(shape)}`,
+});
+
+/** The inverse of slice: places the input in a zero tensor of the outer shape. */
+export const padOp: Op<Box> = defineOp<Box>({
+  name: 'pad',
+  infer: ([x], box) => ({ shape: box.outer, dtype: x!.dtype }),
+  kernel: ([x], out, { start }) => {
+    const strides = stridesOf(out.shape);
+    const offset = start.reduce((s, v, d) => s + v * strides[d]!, 0);
+    const loop = stridedLoop({
+      shape: x!.shape,
+      outStrides: strides,
+      inStrides: [stridesOf(x!.shape)],
+      body: `O[o + ${offset}] = x0;`,
+    });
+    return (o, ins) => {
+      o.fill(0);
+      loop(o, ins);
+    };
+  },
+  vjp: (g, _x, _out, box) => [() => apply(sliceOp, [g], box)],
+  describe: ({ start, outer }) => `start=[${start.join(',')}] into ${fmt(outer)}`,
+});
+
+export const concatOp = defineOp<number>({
+  name: 'concat',
+  infer: (xs, axis) => {
+    const first = xs[0]!;
+    for (const x of xs) {
+      const ok =
+        x.ndim === first.ndim && x.shape.every((d, i) => i === axis || d === first.shape[i]);
+      if (!ok) {
+        throw new ShapeError(
+          `concat: shapes differ outside axis ${axis}: ${xs.map((t) => fmt(t.shape)).join(', ')}`,
+        );
+      }
+    }
+    const shape = first.shape.slice();
+    shape[axis] = xs.reduce((n, x) => n + x.shape[axis]!, 0);
+    return { shape, dtype: xs.map((x) => x.dtype).reduce((a, b) => (a === b ? a : 'float64')) };
+  },
+  kernel: (xs, out, axis) => {
+    const strides = stridesOf(out.shape);
+    let at = 0;
+    const copies = xs.map((x) => {
+      const offset = at * strides[axis]!;
+      at += x.shape[axis]!;
+      return stridedLoop({
+        shape: x.shape,
+        outStrides: strides,
+        inStrides: [stridesOf(x.shape)],
+        body: `O[o + ${offset}] = x0;`,
+      });
+    });
+    return (o, ins) => {
+      copies.forEach((copy, k) => {
+        copy(o, [ins[k]!]);
+      });
+    };
+  },
+  vjp: (g, xs, _out, axis) => {
+    let at = 0;
+    return xs.map((x) => {
+      const begin = at;
+      at += x.shape[axis]!;
+      return () => g.narrow(axis, begin, x.shape[axis]!);
+    });
+  },
+  describe: (axis) => `axis=${axis}`,
+});
+
+/** Rows (along `axis`) of x picked by int32 indices: `out = x[..., idx, ...]`. */
+export const indexSelectOp: Op<number> = defineOp<number>({
+  name: 'indexSelect',
+  infer: ([x, idx], axis) => {
+    if (idx!.dtype !== 'int32') {
+      throw new ShapeError(`indexSelect: indices must be int32, got ${idx!.dtype}`);
+    }
+    const shape = [...x!.shape.slice(0, axis), ...idx!.shape, ...x!.shape.slice(axis + 1)];
+    return { shape, dtype: x!.dtype };
+  },
+  kernel: ([x], _out, axis) => {
+    const [outer, n, inner] = split(x!.shape, axis);
+    return (o, [a, idx]) => {
+      const m = idx!.length;
+      for (let i = 0; i < outer; i++) {
+        for (let j = 0; j < m; j++) {
+          const r = checkIndex('indexSelect', idx![j]!, n, j);
+          const src = (i * n + r) * inner;
+          o.set(a!.subarray(src, src + inner), (i * m + j) * inner);
+        }
+      }
+    };
+  },
+  vjp: (g, [x, idx], _out, axis) => [
+    () => apply(scatterAddOp, [g, idx!], { axis, size: x!.shape[axis]! }),
+    null,
+  ],
+  describe: (axis) => `axis=${axis}`,
+});
+
+/** Sums rows of g into the rows of a zero tensor that int32 indices name: indexSelect's VJP. */
+export const scatterAddOp: Op<{ axis: number; size: number }> = defineOp<{
+  axis: number;
+  size: number;
+}>({
+  name: 'scatterAdd',
+  infer: ([g, idx], { axis, size }) => {
+    const shape = [...g!.shape.slice(0, axis), size, ...g!.shape.slice(axis + idx!.ndim)];
+    return { shape, dtype: g!.dtype };
+  },
+  kernel: ([, idx], out, { axis }): Kernel => {
+    const [outer, n, inner] = split(out.shape, axis);
+    const m = sizeOf(idx!.shape);
+    return (o, [g, ix]) => {
+      o.fill(0);
+      for (let i = 0; i < outer; i++) {
+        for (let j = 0; j < m; j++) {
+          const r = checkIndex('scatterAdd', ix![j]!, n, j);
+          const dst = (i * n + r) * inner;
+          const src = (i * m + j) * inner;
+          for (let t = 0; t < inner; t++) o[dst + t]! += g![src + t]!;
+        }
+      }
+    };
+  },
+  vjp: (g, [, idx], _out, { axis }) => [() => apply(indexSelectOp, [g, idx!], axis), null],
+  describe: ({ axis, size }) => `axis=${axis} size=${size}`,
+});
+
+function split(shape: Shape, axis: number): [number, number, number] {
+  return [sizeOf(shape.slice(0, axis)), shape[axis]!, sizeOf(shape.slice(axis + 1))];
+}
+
+function checkIndex(op: string, i: number, n: number, at: number): number {
+  if (i < 0 || i >= n)
+    throw new IndexError(`${op}: index ${i} at position ${at} is out of range [0, ${n})`);
+  return i;
+}
+
+// ---- functions ---------------------------------------------------------------
+
+/** Same values, new shape; one axis may be -1 and is inferred. Shares storage. */
+export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  const known = shape.reduce((n, d) => (d === -1 ? n : n * d), 1);
+  const holes = shape.filter((d) => d === -1).length;
+  const resolved =
+    holes === 1 && known > 0 ? shape.map((d) => (d === -1 ? x.size / known : d)) : shape.slice();
+  if (
+    holes > 1 ||
+    resolved.some((d) => !Number.isInteger(d) || d < 0) ||
+    sizeOf(resolved) !== x.size
+  ) {
+    throw new ShapeError(
+      `reshape: cannot reshape ${fmt(x.shape)} (${x.size} elements) to ${fmt(shape)}`,
+    );
+  }
+  if (sameShape(resolved, x.shape)) return x;
+  return apply(reshapeOp, [x], resolved);
+}
+
+export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
+  if (sameShape(shape, x.shape)) return x;
+  return apply(broadcastOp, [x], shape.slice());
+}
+
+export function permute(x: Tensor, axes: readonly number[]): Tensor {
+  const norm = axes.map((a) => normalizeAxis('permute', a, x.ndim));
+  if (norm.length !== x.ndim || new Set(norm).size !== x.ndim) {
+    throw new ShapeError(
+      `permute: axes [${axes.join(', ')}] are not a permutation of the axes of ${fmt(x.shape)}`,
+    );
+  }
+  if (norm.every((a, i) => a === i)) return x;
+  return apply(permuteOp, [x], norm);
+}
+
+/** Swaps two axes (the last two by default). */
+export function transpose(x: Tensor, axis0 = -2, axis1 = -1): Tensor {
+  if (x.ndim < 2) return x;
+  const a = normalizeAxis('transpose', axis0, x.ndim);
+  const b = normalizeAxis('transpose', axis1, x.ndim);
+  const axes = Array.from({ length: x.ndim }, (_, i) => i);
+  axes[a] = b;
+  axes[b] = a;
+  return permute(x, axes);
+}
+
+/** Inserts an axis of extent 1 at `axis`. */
+export function expandDims(x: Tensor, axis: number): Tensor {
+  const a = normalizeAxis('expandDims', axis, x.ndim + 1);
+  const shape = x.shape.slice();
+  shape.splice(a, 0, 1);
+  return reshape(x, shape);
+}
+
+/** Removes axes of extent 1 (all of them, or those named). */
+export function squeeze(x: Tensor, axes?: number | readonly number[]): Tensor {
+  const list =
+    axes === undefined
+      ? x.shape.flatMap((d, i) => (d === 1 ? [i] : []))
+      : (typeof axes === 'number' ? [axes] : axes).map((a) => normalizeAxis('squeeze', a, x.ndim));
+  for (const a of list) {
+    if (x.shape[a] !== 1)
+      throw new ShapeError(`squeeze: axis ${a} of ${fmt(x.shape)} has extent ${x.shape[a]}, not 1`);
+  }
+  return reshape(
+    x,
+    x.shape.filter((_, i) => !list.includes(i)),
+  );
+}
+
+/**
+ * The box `[begin, end)` along each axis; missing axes are taken whole and
+ * negative bounds count from the end, as in Python.
+ *
+ * @example
+ * x.slice([0, 2], [10, 5]); // rows 0..9, columns 2..4
+ */
+export function slice(
+  x: Tensor,
+  begin: readonly number[],
+  end?: readonly (number | undefined)[],
+): Tensor {
+  if (begin.length > x.ndim) {
+    throw new ShapeError(
+      `slice: ${begin.length} bounds given for a tensor of shape ${fmt(x.shape)}`,
+    );
+  }
+  const start: number[] = [];
+  const shape: number[] = [];
+  x.shape.forEach((n, d) => {
+    const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + n : v, 0), n);
+    const s = clamp(begin[d] ?? 0);
+    const e = clamp(end?.[d] ?? n);
+    start.push(s);
+    shape.push(Math.max(e - s, 0));
+  });
+  if (sameShape(shape, x.shape)) return x;
+  return apply(sliceOp, [x], { start, shape, outer: x.shape });
+}
+
+/** `length` entries along `axis` from `start`. */
+export function narrow(x: Tensor, axis: number, start: number, length: number): Tensor {
+  const a = normalizeAxis('narrow', axis, x.ndim);
+  const n = x.shape[a]!;
+  if (start < 0 || length < 0 || start + length > n) {
+    throw new IndexError(
+      `narrow: [${start}, ${start + length}) is out of range for axis ${a} of ${fmt(x.shape)}`,
+    );
+  }
+  const begin = x.shape.map((_, d) => (d === a ? start : 0));
+  const end = x.shape.map((s, d) => (d === a ? start + length : s));
+  return slice(x, begin, end);
+}
+
+/** Joins tensors along an existing axis. */
+export function concat(xs: readonly Tensor[], axis = 0): Tensor {
+  if (xs.length === 0) throw new ShapeError('concat: needs at least one tensor');
+  const a = normalizeAxis('concat', axis, xs[0]!.ndim);
+  if (xs.length === 1) return xs[0]!;
+  return apply(concatOp, xs, a);
+}
+
+/** Joins tensors of one shape along a new axis. */
+export function stack(xs: readonly Tensor[], axis = 0): Tensor {
+  if (xs.length === 0) throw new ShapeError('stack: needs at least one tensor');
+  const first = xs[0]!;
+  for (const x of xs) {
+    if (!sameShape(x.shape, first.shape)) {
+      throw new ShapeError(`stack: shapes differ: ${xs.map((t) => fmt(t.shape)).join(', ')}`);
+    }
+  }
+  const a = normalizeAxis('stack', axis, first.ndim + 1);
+  return concat(
+    xs.map((x) => expandDims(x, a)),
+    a,
+  );
+}
+
+/**
+ * Entries along `axis` at the given int32 indices (any shape of indices).
+ *
+ * @example
+ * indexSelect(embeddings, 0, tokenIds);
+ */
+export function indexSelect(x: Tensor, axis: number, indices: Tensor): Tensor {
+  return apply(indexSelectOp, [x, indices], normalizeAxis('indexSelect', axis, x.ndim));
+}

@@ -1,0 +1,152 @@
+import { apply } from '../engine.js';
+import { stridedLoop } from '../kernels/strided.js';
+import { defineOp, type Kernel, type Spec } from '../op.js';
+import { normalizeAxes, normalizeAxis, reducedShape, sizeOf, stridesOf } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { where } from './elementwise.js';
+
+/** Which axes to reduce (`undefined`: all) and whether to keep them as 1s. */
+export interface ReduceAttrs {
+  readonly axes: readonly number[];
+  readonly keepdims: boolean;
+}
+
+/**
+ * One pass over the input, accumulating into a float64 scratch row laid out
+ * as the output; the scratch is allocated once per kernel, not per call.
+ */
+function reduceKernel(init: number, body: string) {
+  return (inputs: readonly Spec[], out: Spec, { axes }: ReduceAttrs): Kernel => {
+    const inShape = inputs[0]!.shape;
+    const kept = reducedShape(inShape, axes, true);
+    const keptStrides = stridesOf(kept);
+    const outStrides = inShape.map((_, d) => (axes.includes(d) ? 0 : keptStrides[d]!));
+    const loop = stridedLoop({
+      shape: inShape,
+      outStrides,
+      inStrides: [stridesOf(inShape)],
+      body,
+    });
+    const acc = new Float64Array(sizeOf(out.shape));
+    return (o, ins) => {
+      acc.fill(init);
+      loop(acc, ins);
+      o.set(acc);
+    };
+  };
+}
+
+function inferReduce() {
+  return ([x]: readonly Tensor[], { axes, keepdims }: ReduceAttrs): Spec => ({
+    shape: reducedShape(x!.shape, axes, keepdims),
+    dtype: x!.dtype,
+  });
+}
+
+const describe = ({ axes, keepdims }: ReduceAttrs) =>
+  `axes=[${axes.join(',')}]${keepdims ? ' keepdims' : ''}`;
+
+/** Restores reduced axes as 1s so a reduced result broadcasts against its input. */
+function unreduce(g: Tensor, x: Tensor, { axes, keepdims }: ReduceAttrs): Tensor {
+  return keepdims ? g : g.reshape(reducedShape(x.shape, axes, true));
+}
+
+export const sumOp = defineOp<ReduceAttrs>({
+  name: 'sum',
+  infer: inferReduce(),
+  kernel: reduceKernel(0, 'O[o] += x0;'),
+  vjp: (g, [x], _out, attrs) => [() => unreduce(g, x!, attrs).broadcastTo(x!.shape)],
+  describe,
+});
+
+export const maxOp = defineOp<ReduceAttrs>({
+  name: 'max',
+  infer: inferReduce(),
+  kernel: reduceKernel(Number.NEGATIVE_INFINITY, 'if (x0 > O[o] || x0 !== x0) O[o] = x0;'),
+  // The gradient is shared equally between tied maxima.
+  vjp: (g, [x], out, attrs) => [
+    () => {
+      const mask = x!.eq(unreduce(out, x!, attrs));
+      const share = mask.div(mask.sum(attrs.axes, true));
+      return unreduce(g, x!, attrs).mul(share);
+    },
+  ],
+  describe,
+});
+
+/** Index of the largest value along `axis` (flattened when absent), as int32. */
+export const argmaxOp = defineOp<{ axis: number | null; keepdims: boolean }>({
+  name: 'argmax',
+  infer: ([x], { axis, keepdims }) => ({
+    shape: axis === null ? [] : reducedShape(x!.shape, [axis], keepdims),
+    dtype: 'int32',
+  }),
+  kernel: ([x], _out, { axis }) => {
+    const shape = axis === null ? [sizeOf(x!.shape)] : x!.shape;
+    const ax = axis ?? 0;
+    const n = shape[ax]!;
+    const inner = sizeOf(shape.slice(ax + 1));
+    const outer = sizeOf(shape.slice(0, ax));
+    return (o, [a]) => {
+      for (let i = 0; i < outer; i++) {
+        for (let j = 0; j < inner; j++) {
+          const base = i * n * inner + j;
+          let best = 0;
+          let bestValue = a![base]!;
+          for (let k = 1; k < n; k++) {
+            const v = a![base + k * inner]!;
+            if (v > bestValue || (v !== v && bestValue === bestValue)) {
+              best = k;
+              bestValue = v;
+            }
+          }
+          o[i * inner + j] = best;
+        }
+      }
+    };
+  },
+  describe: ({ axis }) => `axis=${axis}`,
+});
+
+export function sum(x: Tensor, axes?: number | readonly number[], keepdims = false): Tensor {
+  return apply(sumOp, [x], { axes: normalizeAxes('sum', axes, x.ndim), keepdims });
+}
+
+export function max(x: Tensor, axes?: number | readonly number[], keepdims = false): Tensor {
+  if (x.size === 0)
+    throw new RangeError(`max: cannot reduce an empty tensor of shape [${x.shape.join(', ')}]`);
+  return apply(maxOp, [x], { axes: normalizeAxes('max', axes, x.ndim), keepdims });
+}
+
+export function min(x: Tensor, axes?: number | readonly number[], keepdims = false): Tensor {
+  return max(x.neg(), axes, keepdims).neg();
+}
+
+export function mean(x: Tensor, axes?: number | readonly number[], keepdims = false): Tensor {
+  const list = normalizeAxes('mean', axes, x.ndim);
+  const count = list.reduce((n, a) => n * x.shape[a]!, 1);
+  const s = sum(x.dtype === 'int32' ? x.cast('float32') : x, list, keepdims);
+  return s.div(count);
+}
+
+export function argmax(x: Tensor, axis?: number, keepdims = false): Tensor {
+  const ax = axis === undefined ? null : normalizeAxis('argmax', axis, x.ndim);
+  return apply(argmaxOp, [x], { axis: ax, keepdims });
+}
+
+export function argmin(x: Tensor, axis?: number, keepdims = false): Tensor {
+  return argmax(x.neg(), axis, keepdims);
+}
+
+/**
+ * log Σ exp(x) over `axes`, shifted by the (constant) maximum so that large
+ * logits neither overflow nor lose precision.
+ */
+export function logSumExp(x: Tensor, axes?: number | readonly number[], keepdims = false): Tensor {
+  const list = normalizeAxes('logSumExp', axes, x.ndim);
+  const m = max(x, list, true).detach();
+  // An all −∞ row would give −∞ − −∞ = NaN: shift such rows by 0 instead.
+  const safe = where(m.abs().lt(Number.POSITIVE_INFINITY), m, 0);
+  const out = x.sub(safe).exp().sum(list, true).log().add(safe);
+  return keepdims ? out : out.reshape(reducedShape(x.shape, list, false));
+}
