@@ -8,6 +8,7 @@
  * grad(grad(f))(tensor([2])); // 12
  */
 export { backward, grad, sumTo, valueAndGrad } from './autograd.js';
+export { type Compiled, CompileError, compile, type PlanStats, type Traced } from './compile.js';
 export {
   arange,
   eye,

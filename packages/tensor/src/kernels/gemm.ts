@@ -52,7 +52,11 @@ function gemmNN(
   }
 }
 
-/** A[m×k] · B[n×k]ᵀ: each C[i,j] is a dot product of two contiguous rows. */
+/**
+ * A[m×k] · B[n×k]ᵀ: each C[i,j] is a dot product of two contiguous rows.
+ * A mostly-zero row of A is first packed to its non-zeros, so every dot
+ * product over it touches only those.
+ */
 function gemmNT(
   m: number,
   n: number,
@@ -64,8 +68,26 @@ function gemmNT(
   C: TypedArray,
   c: number,
 ) {
+  const { idx, val } = scratch(k);
   for (let i = 0; i < m; i++) {
     const ai = a + i * k;
+    const nnz = pack(A, ai, k, idx, val);
+    const ci = c + i * n;
+    if (nnz < SPARSE * k) {
+      for (let j = 0; j < n; j++) {
+        const bj = b + j * k;
+        let s0 = 0;
+        let s1 = 0;
+        let t = 0;
+        for (; t + 1 < nnz; t += 2) {
+          s0 += val[t]! * B[bj + idx[t]!]!;
+          s1 += val[t + 1]! * B[bj + idx[t + 1]!]!;
+        }
+        if (t < nnz) s0 += val[t]! * B[bj + idx[t]!]!;
+        C[ci + j] = s0 + s1;
+      }
+      continue;
+    }
     for (let j = 0; j < n; j++) {
       const bj = b + j * k;
       let s0 = 0;
@@ -80,12 +102,16 @@ function gemmNT(
         s3 += A[ai + p + 3]! * B[bj + p + 3]!;
       }
       for (; p < k; p++) s0 += A[ai + p]! * B[bj + p]!;
-      C[c + i * n + j] = s0 + s1 + (s2 + s3);
+      C[ci + j] = s0 + s1 + (s2 + s3);
     }
   }
 }
 
-/** A[k×m]ᵀ · B[k×n]: for each p, row p of B scaled by A[p,i] adds into row i of C. */
+/**
+ * A[k×m]ᵀ · B[k×n]: for each p, row p of B scaled by A[p,i] adds into row i
+ * of C. Zero multipliers are skipped, and a mostly-zero row of B (a batch of
+ * images, in a weight gradient) is packed so only its non-zeros are added.
+ */
 function gemmTN(
   m: number,
   n: number,
@@ -98,14 +124,18 @@ function gemmTN(
   c: number,
 ) {
   C.fill(0, c, c + m * n);
+  const { idx, val } = scratch(n);
   for (let p = 0; p < k; p++) {
     const ap = a + p * m;
     const bp = b + p * n;
+    const nnz = pack(B, bp, n, idx, val);
+    const sparse = nnz < SPARSE * n;
     for (let i = 0; i < m; i++) {
       const s = A[ap + i]!;
       if (s === 0) continue;
       const ci = c + i * n;
-      for (let j = 0; j < n; j++) C[ci + j]! += s * B[bp + j]!;
+      if (sparse) for (let t = 0; t < nnz; t++) C[ci + idx[t]!]! += s * val[t]!;
+      else for (let j = 0; j < n; j++) C[ci + j]! += s * B[bp + j]!;
     }
   }
 }
@@ -129,4 +159,32 @@ function gemmTT(
       C[c + i * n + j] = s;
     }
   }
+}
+
+/** Below this fraction of non-zeros, a packed row beats a dense one. */
+const SPARSE = 0.6;
+
+let packIdx = new Int32Array(1024);
+let packVal = new Float64Array(1024);
+
+/** Reusable buffers for one packed row (kernels run one at a time). */
+function scratch(n: number): { idx: Int32Array; val: Float64Array } {
+  if (packIdx.length < n) {
+    packIdx = new Int32Array(n);
+    packVal = new Float64Array(n);
+  }
+  return { idx: packIdx, val: packVal };
+}
+
+/** Packs the non-zeros of X[at, at + n) into idx/val; returns how many. */
+function pack(X: TypedArray, at: number, n: number, idx: Int32Array, val: Float64Array): number {
+  let nnz = 0;
+  for (let p = 0; p < n; p++) {
+    const v = X[at + p]!;
+    if (v !== 0) {
+      idx[nnz] = p;
+      val[nnz++] = v;
+    }
+  }
+  return nnz;
 }

@@ -1,0 +1,131 @@
+// Kernel and step benchmarks of @neurite/tensor, one JSON line per figure.
+// Run after a build: `pnpm --filter @neurite/tensor bench`.
+import {
+  assignInPlace,
+  compile,
+  noGrad,
+  oneHot,
+  Rng,
+  randn,
+  tensor,
+  zeros,
+} from '../dist/index.js';
+
+const quick = process.argv.includes('--quick');
+
+/** Median seconds per call of `fn`, after a warm-up, over rounds of at least `minTime`. */
+function time(fn, minTime = quick ? 0.05 : 0.4) {
+  for (let i = 0; i < 5; i++) fn();
+  const rounds = [];
+  for (let r = 0; r < 5; r++) {
+    let n = 0;
+    const start = performance.now();
+    let elapsed = 0;
+    do {
+      fn();
+      n++;
+      elapsed = (performance.now() - start) / 1000;
+    } while (elapsed < minTime / 5);
+    rounds.push(elapsed / n);
+  }
+  rounds.sort((a, b) => a - b);
+  return rounds[2];
+}
+
+/** Sparse like MNIST: ~80% of inputs are exactly zero. */
+function sparseImages(rng, n) {
+  const x = zeros([n, 784]);
+  for (let i = 0; i < x.data.length; i++) x.data[i] = rng.float() < 0.19 ? rng.float() : 0;
+  return x;
+}
+
+const rng = new Rng(1);
+const emit = (line) => console.log(JSON.stringify(line));
+
+// matmul shapes of the 784-16-16-10 network at batch 64.
+const cases = [
+  { name: '[64,784]@[784,16]', a: sparseImages(rng, 64), b: randn([784, 16], { rng }), opts: {} },
+  {
+    name: '[784,64]@[64,16] (Aᵀ·B, weight gradient)',
+    a: sparseImages(rng, 64),
+    b: randn([64, 16], { rng }),
+    opts: { transA: true },
+  },
+  {
+    name: '[64,16]@[16,784]ᵀ-style (A·Bᵀ, input gradient)',
+    a: randn([64, 16], { rng }),
+    b: randn([784, 16], { rng }),
+    opts: { transB: true },
+  },
+  {
+    name: '[64,784]@[16,784]ᵀ (A·Bᵀ, dense layer forward)',
+    a: sparseImages(rng, 64),
+    b: randn([16, 784], { rng }),
+    opts: { transB: true },
+  },
+];
+for (const c of cases) {
+  const out = c.a.matmul(c.b, c.opts);
+  const k = c.opts.transA ? c.a.shape[0] : c.a.shape[1];
+  const flops = 2 * out.size * k;
+  const s = time(() => c.a.matmul(c.b, c.opts));
+  emit({
+    bench: 'matmul',
+    shape: c.name,
+    gflops: +(flops / s / 1e9).toFixed(3),
+    us: +(s * 1e6).toFixed(1),
+  });
+}
+
+// Forward + backward (+ Adam update) of the 784-16-16-10 MLP at batch 64.
+function mlp(seed) {
+  const r = new Rng(seed);
+  const sizes = [784, 16, 16, 10];
+  const params = [];
+  for (let l = 0; l < 3; l++) {
+    params.push(
+      randn([sizes[l + 1], sizes[l]], { rng: r })
+        .mul(1 / Math.sqrt(sizes[l]))
+        .requireGrad(),
+    );
+    params.push(zeros([sizes[l + 1]], { requiresGrad: true }));
+  }
+  const m = params.map((p) => zeros(p.shape));
+  const v = params.map((p) => zeros(p.shape));
+  const lr = tensor([1e-3]);
+  const step = (x, y) => {
+    for (const p of params) p.grad = null;
+    let h = x;
+    for (let l = 0; l < 3; l++) {
+      h = h.matmul(params[2 * l], { transB: true }).add(params[2 * l + 1]);
+      if (l < 2) h = h.relu();
+    }
+    const loss = h.logSoftmax().mul(oneHot(y, 10)).sum(1).mean().neg();
+    loss.backward();
+    noGrad(() => {
+      params.forEach((p, i) => {
+        const g = p.grad;
+        assignInPlace(m[i], m[i].mul(0.9).add(g.mul(0.1)));
+        assignInPlace(v[i], v[i].mul(0.999).add(g.mul(g).mul(0.001)));
+        assignInPlace(p, p.sub(lr.mul(m[i]).div(v[i].sqrt().add(1e-8))));
+      });
+    });
+    return loss;
+  };
+  return step;
+}
+const x = sparseImages(rng, 64);
+const y = zeros([64], { dtype: 'int32' });
+for (let i = 0; i < 64; i++) y.data[i] = rng.int(10);
+const eager = mlp(3);
+const compiled = compile(mlp(3));
+const se = time(() => eager(x, y));
+const sc = time(() => compiled(x, y));
+emit({ bench: 'mlp-train-step', mode: 'eager', batch: 64, samples_per_s: Math.round(64 / se) });
+emit({
+  bench: 'mlp-train-step',
+  mode: 'compiled',
+  batch: 64,
+  samples_per_s: Math.round(64 / sc),
+  ratio_vs_eager: +(se / sc).toFixed(2),
+});
