@@ -1,4 +1,5 @@
 import type { TypedArray } from '../dtype.js';
+import { simdGemm, useSimd } from './simd.js';
 
 /**
  * C[m×n] = op(A) · op(B) for row-major A and B, reading transposed operands
@@ -21,10 +22,19 @@ export function gemm(
   C: TypedArray,
   c: number,
 ): void {
-  if (!transA && !transB) gemmNN(m, n, k, A, a, B, b, C, c);
-  else if (!transA && transB) gemmNT(m, n, k, A, a, B, b, C, c);
-  else if (transA && !transB) gemmTN(m, n, k, A, a, B, b, C, c);
-  else gemmTT(m, n, k, A, a, B, b, C, c);
+  const simd = (transA !== transB && useSimd(A, B, C, m * n * k) && simdGemm()) || null;
+  if (simd && transB)
+    simd.nt(m, n, k, A as Float32Array, a, B as Float32Array, b, C as Float32Array, c);
+  else if (simd && transA)
+    simd.tn(m, n, k, A as Float32Array, a, B as Float32Array, b, C as Float32Array, c);
+  else if (!transA && !transB) gemmNN(m, n, k, A, a, B, b, C, c);
+  else if (!transA && transB) {
+    if (n <= NARROW) narrowNT(n)(m, k, A, a, B, b, C, c, panel(B, n * k));
+    else gemmNT(m, n, k, A, a, B, b, C, c);
+  } else if (transA && !transB) {
+    if (m <= NARROW) narrowTN(m)(n, k, A, a, B, b, C, c, accumulator(m * n));
+    else gemmTN(m, n, k, A, a, B, b, C, c);
+  } else gemmTT(m, n, k, A, a, B, b, C, c);
 }
 
 /** A[m×k] · B[k×n]: row i of C accumulates A[i,p] · row p of B. */
@@ -187,4 +197,132 @@ function pack(X: TypedArray, at: number, n: number, idx: Int32Array, val: Float6
     }
   }
   return nnz;
+}
+
+// ---- narrow products: a dense layer's few outputs held in registers ---------
+
+/**
+ * Widths up to this many columns get kernels generated for their exact
+ * width: a row's outputs live in local variables for the whole inner loop.
+ * A dense layer of 16 neurons is the case this is for.
+ */
+const NARROW = 32;
+
+type NarrowNT = (
+  m: number,
+  k: number,
+  A: TypedArray,
+  a: number,
+  B: TypedArray,
+  b: number,
+  C: TypedArray,
+  c: number,
+  BT: TypedArray,
+) => void;
+type NarrowTN = (
+  n: number,
+  k: number,
+  A: TypedArray,
+  a: number,
+  B: TypedArray,
+  b: number,
+  C: TypedArray,
+  c: number,
+  CT: Float64Array,
+) => void;
+
+const narrowNTs = new Map<number, NarrowNT>();
+const narrowTNs = new Map<number, NarrowTN>();
+
+const range = (n: number) => Array.from({ length: n }, (_, j) => j);
+
+/**
+ * C[m×w] = A[m×k] · B[w×k]ᵀ. B is packed once into BT[k×w], so each
+ * non-zero A[i,p] adds A[i,p]·BT[p,:] into w running sums: zero inputs
+ * cost one comparison.
+ */
+function narrowNT(w: number): NarrowNT {
+  let fn = narrowNTs.get(w);
+  if (!fn) {
+    const body = `
+      for (let j = 0; j < ${w}; j++) for (let p = 0; p < k; p++) BT[p * ${w} + j] = B[b + j * k + p];
+      for (let i = 0; i < m; i++) {
+        ${range(w)
+          .map((j) => `let s${j} = 0;`)
+          .join(' ')}
+        const ai = a + i * k;
+        for (let p = 0; p < k; p++) {
+          const v = A[ai + p];
+          if (v === 0) continue;
+          const q = p * ${w};
+          ${range(w)
+            .map((j) => `s${j} += v * BT[q + ${j}];`)
+            .join(' ')}
+        }
+        const ci = c + i * ${w};
+        ${range(w)
+          .map((j) => `C[ci + ${j}] = s${j};`)
+          .join(' ')}
+      }`;
+    fn = new Function('m', 'k', 'A', 'a', 'B', 'b', 'C', 'c', 'BT', body) as NarrowNT;
+    narrowNTs.set(w, fn);
+  }
+  return fn;
+}
+
+/**
+ * C[w×n] = A[k×w]ᵀ · B[k×n]: for each p, the w multipliers A[p,:] sit in
+ * registers while the non-zeros of row p of B add into CT[n×w], which is
+ * transposed into C at the end. This is a weight gradient over a batch of
+ * mostly-zero images.
+ */
+function narrowTN(w: number): NarrowTN {
+  let fn = narrowTNs.get(w);
+  if (!fn) {
+    const body = `
+      CT.fill(0, 0, n * ${w});
+      for (let p = 0; p < k; p++) {
+        const ap = a + p * ${w};
+        ${range(w)
+          .map((i) => `const g${i} = A[ap + ${i}];`)
+          .join(' ')}
+        const bp = b + p * n;
+        for (let j = 0; j < n; j++) {
+          const v = B[bp + j];
+          if (v === 0) continue;
+          const q = j * ${w};
+          ${range(w)
+            .map((i) => `CT[q + ${i}] += v * g${i};`)
+            .join(' ')}
+        }
+      }
+      for (let i = 0; i < ${w}; i++) {
+        const ci = c + i * n;
+        for (let j = 0; j < n; j++) C[ci + j] = CT[j * ${w} + i];
+      }`;
+    fn = new Function('n', 'k', 'A', 'a', 'B', 'b', 'C', 'c', 'CT', body) as NarrowTN;
+    narrowTNs.set(w, fn);
+  }
+  return fn;
+}
+
+let panel32 = new Float32Array(0);
+let panel64 = new Float64Array(0);
+
+/** Scratch for a packed copy of B, of B's own precision. */
+function panel(B: TypedArray, size: number): TypedArray {
+  if (B instanceof Float64Array) {
+    if (panel64.length < size) panel64 = new Float64Array(size);
+    return panel64;
+  }
+  if (panel32.length < size) panel32 = new Float32Array(size);
+  return panel32;
+}
+
+let sums = new Float64Array(0);
+
+/** Scratch accumulator for a transposed result. */
+function accumulator(size: number): Float64Array {
+  if (sums.length < size) sums = new Float64Array(size);
+  return sums;
 }

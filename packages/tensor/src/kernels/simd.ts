@@ -1,0 +1,126 @@
+import type { TypedArray } from '../dtype.js';
+import { bytes } from './wasm/gemm.wasm.js';
+
+/**
+ * The WebAssembly SIMD path for float32 products. The module is a few
+ * hundred bytes shipped inside this file's import; it is instantiated on
+ * first use, and where WebAssembly or its SIMD proposal is missing the
+ * callers fall back to the JavaScript kernels.
+ *
+ * Operands are copied into the module's memory and the result copied out:
+ * for the shapes this is for (a batch of images times a 16-wide panel) the
+ * copies cost a small fraction of the arithmetic they make 4-wide.
+ */
+export interface SimdGemm {
+  /** C[m×n] = A[m×k] · B[n×k]ᵀ */
+  nt(
+    m: number,
+    n: number,
+    k: number,
+    A: Float32Array,
+    a: number,
+    B: Float32Array,
+    b: number,
+    C: Float32Array,
+    c: number,
+  ): void;
+  /** C[m×n] = A[k×m]ᵀ · B[k×n] */
+  tn(
+    m: number,
+    n: number,
+    k: number,
+    A: Float32Array,
+    a: number,
+    B: Float32Array,
+    b: number,
+    C: Float32Array,
+    c: number,
+  ): void;
+}
+
+interface Exports {
+  memory: WebAssembly.Memory;
+  nt16(m: number, k: number, a: number, bt: number, c: number): void;
+  tn16(k: number, n: number, ap: number, b: number, ct: number): void;
+}
+
+const PANEL = 16;
+let cached: SimdGemm | null | undefined;
+
+/** The SIMD kernels, or null where this runtime cannot run them. */
+export function simdGemm(): SimdGemm | null {
+  if (cached !== undefined) return cached;
+  try {
+    const binary = Uint8Array.from(atob(bytes), (ch) => ch.charCodeAt(0));
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(binary), {});
+    cached = wrap(instance.exports as unknown as Exports);
+  } catch {
+    cached = null;
+  }
+  return cached;
+}
+
+/** Disables (or re-enables) the SIMD path, to compare it with the fallback. */
+export function setSimdEnabled(on: boolean): void {
+  cached = on ? undefined : null;
+}
+
+function wrap(wasm: Exports): SimdGemm {
+  let heap = new Float32Array(wasm.memory.buffer);
+  /** Float offsets of three regions, growing memory when they do not fit. */
+  const layout = (x: number, y: number, z: number): [number, number, number] => {
+    const need = (x + y + z) * 4;
+    if (need > wasm.memory.buffer.byteLength) {
+      wasm.memory.grow(Math.ceil((need - wasm.memory.buffer.byteLength) / 65536));
+      heap = new Float32Array(wasm.memory.buffer);
+    }
+    return [0, x, x + y];
+  };
+
+  return {
+    nt(m, n, k, A, a, B, b, C, c) {
+      const [oa, op, oc] = layout(m * k, k * PANEL, m * PANEL);
+      heap.set(A.subarray(a, a + m * k), oa);
+      for (let col = 0; col < n; col += PANEL) {
+        const width = Math.min(PANEL, n - col);
+        if (width < PANEL) heap.fill(0, op, op + k * PANEL);
+        for (let j = 0; j < width; j++) {
+          const row = b + (col + j) * k;
+          for (let p = 0; p < k; p++) heap[op + p * PANEL + j] = B[row + p]!;
+        }
+        wasm.nt16(m, k, oa * 4, op * 4, oc * 4);
+        for (let i = 0; i < m; i++) {
+          const from = oc + i * PANEL;
+          C.set(heap.subarray(from, from + width), c + i * n + col);
+        }
+      }
+    },
+    tn(m, n, k, A, a, B, b, C, c) {
+      const [ob, op, oc] = layout(k * n, k * PANEL, n * PANEL);
+      heap.set(B.subarray(b, b + k * n), ob);
+      for (let row = 0; row < m; row += PANEL) {
+        const width = Math.min(PANEL, m - row);
+        if (width < PANEL) heap.fill(0, op, op + k * PANEL);
+        for (let p = 0; p < k; p++) {
+          const from = a + p * m + row;
+          heap.set(A.subarray(from, from + width), op + p * PANEL);
+        }
+        wasm.tn16(k, n, op * 4, ob * 4, oc * 4);
+        for (let i = 0; i < width; i++) {
+          const out = c + (row + i) * n;
+          for (let j = 0; j < n; j++) C[out + j] = heap[oc + j * PANEL + i]!;
+        }
+      }
+    },
+  };
+}
+
+/** Whether a product of this size on these arrays should take the SIMD path. */
+export function useSimd(A: TypedArray, B: TypedArray, C: TypedArray, work: number): boolean {
+  return (
+    work >= 16384 &&
+    A instanceof Float32Array &&
+    B instanceof Float32Array &&
+    C instanceof Float32Array
+  );
+}
