@@ -1,0 +1,230 @@
+import { execFile } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// What a user of the registry gets: `pnpm pack` each publishable package, install the
+// tarballs with plain npm into a project outside the workspace, and use them from an
+// .mjs file and from a .ts file checked by the user's own tsc.
+
+const workspaceRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const consumerSources = fileURLToPath(new URL('../consumer/', import.meta.url));
+const typescriptVersion = '5.9.3';
+
+const published = [
+  { name: '@neurite/tensor', dir: 'packages/tensor' },
+  { name: '@neurite/nn', dir: 'packages/nn' },
+  { name: '@neurite/data', dir: 'packages/data' },
+] as const;
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+interface Manifest {
+  name: string;
+  version: string;
+  type?: string;
+  sideEffects?: unknown;
+  files?: string[];
+  exports?: Record<string, Record<string, string>>;
+  dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+}
+
+interface Packed {
+  name: string;
+  tarball: string;
+  files: string[];
+  manifest: Manifest;
+}
+
+function run(
+  command: string,
+  args: readonly string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(command, args, { cwd, env, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+      if (!error) return resolve({ code: 0, stdout, stderr });
+      const code = typeof error.code === 'number' ? error.code : 1;
+      resolve({ code, stdout, stderr: `${stderr}\n${error.message}` });
+    });
+  });
+}
+
+async function succeed(what: string, pending: Promise<Result>): Promise<Result> {
+  const result = await pending;
+  if (result.code !== 0) {
+    throw new Error(`${what} exited with ${result.code}\n${result.stdout}\n${result.stderr}`);
+  }
+  return result;
+}
+
+// The pnpm that runs this test, so packing uses the workspace's pinned version.
+function pnpmCommand(): [string, string[]] {
+  const execpath = process.env.npm_execpath;
+  if (execpath && /pnpm/.test(execpath)) {
+    return /\.[cm]?js$/.test(execpath) ? [process.execPath, [execpath]] : [execpath, []];
+  }
+  return ['pnpm', []];
+}
+
+// A user's shell: none of the variables pnpm and vitest set for this run, and no
+// workspace binaries on PATH, so npm and tsc behave as they would for anyone.
+function userEnvironment(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (/^(npm|pnpm)_/i.test(key) || key.startsWith('VITEST') || key === 'NODE_ENV') continue;
+    env[key] = value;
+  }
+  env.PATH = (process.env.PATH ?? '')
+    .split(delimiter)
+    .filter((entry) => entry !== '' && !entry.startsWith(workspaceRoot) && !entry.startsWith('.'))
+    .join(delimiter);
+  return env;
+}
+
+async function pack(name: string, dir: string, destination: string): Promise<Packed> {
+  const [pnpm, prefix] = pnpmCommand();
+  const packed = await succeed(
+    `pnpm pack (${name})`,
+    run(
+      pnpm,
+      [...prefix, 'pack', '--json', '--pack-destination', destination],
+      join(workspaceRoot, dir),
+    ),
+  );
+  const report = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] };
+  const manifest = await succeed(
+    `tar (${name})`,
+    run('tar', ['-xzOf', report.filename, 'package/package.json'], destination),
+  );
+  return {
+    name,
+    tarball: report.filename,
+    files: report.files.map((f) => f.path),
+    manifest: JSON.parse(manifest.stdout) as Manifest,
+  };
+}
+
+let workdir = '';
+let app = '';
+const packs = new Map<string, Packed>();
+const env = userEnvironment();
+
+beforeAll(async () => {
+  workdir = await mkdtemp(join(tmpdir(), 'neurite-packaging-'));
+  const tarballs = join(workdir, 'tarballs');
+  app = join(workdir, 'app');
+  await mkdir(tarballs);
+  await cp(consumerSources, app, { recursive: true });
+  await writeFile(
+    join(app, 'package.json'),
+    `${JSON.stringify({ name: 'neurite-consumer', private: true, type: 'module' }, null, 2)}\n`,
+  );
+  for (const { name, dir } of published) packs.set(name, await pack(name, dir, tarballs));
+  const specs = [...packs.values()].map((p) => p.tarball);
+  await succeed(
+    'npm install',
+    run(
+      'npm',
+      ['install', '--no-audit', '--no-fund', ...specs, `typescript@${typescriptVersion}`],
+      app,
+      env,
+    ),
+  );
+});
+
+afterAll(async () => {
+  if (workdir) await rm(workdir, { recursive: true, force: true });
+});
+
+function packed(name: string): Packed {
+  const p = packs.get(name);
+  if (!p) throw new Error(`${name} was not packed`);
+  return p;
+}
+
+describe.each(published)('$name tarball', ({ name }) => {
+  it('ships every export target, declarations listed before the JavaScript', () => {
+    const { manifest, files } = packed(name);
+    const entries = Object.entries(manifest.exports ?? {});
+    expect(entries.length, 'exports').toBeGreaterThan(0);
+    expect(manifest.exports?.['.'], 'exports["."]').toBeDefined();
+    for (const [subpath, conditions] of entries) {
+      const keys = Object.keys(conditions);
+      expect(keys, `exports["${subpath}"]`).toContain('types');
+      expect(keys, `exports["${subpath}"]`).toContain('import');
+      expect(keys.indexOf('types'), `exports["${subpath}"]: "types" after "import"`).toBeLessThan(
+        keys.indexOf('import'),
+      );
+      for (const [condition, target] of Object.entries(conditions)) {
+        expect(files, `exports["${subpath}"].${condition}`).toContain(target.replace(/^\.\//, ''));
+      }
+      expect(conditions.types).toMatch(/\.d\.ts$/);
+      expect(conditions.import).toMatch(/^\.\/dist\/.*\.js$/);
+    }
+  });
+
+  it('has a manifest a registry user can install', () => {
+    const { manifest, files } = packed(name);
+    expect(manifest.type).toBe('module');
+    expect(manifest.sideEffects).toBe(false);
+    expect(manifest.version).toMatch(/^\d+\.\d+\.\d+(-[\w.]+)?$/);
+    expect(manifest.files?.length ?? 0, 'files').toBeGreaterThan(0);
+    const fields = ['dependencies', 'peerDependencies', 'optionalDependencies'] as const;
+    for (const field of fields) {
+      for (const [dependency, range] of Object.entries(manifest[field] ?? {})) {
+        expect(range, `${field}["${dependency}"]`).not.toMatch(/^workspace:/);
+        const sibling = packs.get(dependency);
+        if (sibling)
+          expect(range, `${field}["${dependency}"]`).toBe(`^${sibling.manifest.version}`);
+      }
+    }
+    const stray = files.filter((f) => /^(test|bench)\/|tsconfig|vitest|\.tsbuildinfo$/.test(f));
+    expect(stray, 'files that do not belong in the tarball').toEqual([]);
+  });
+});
+
+describe('a fresh npm project using the tarballs', () => {
+  it('installed every @neurite package from its tarball, none from the registry', async () => {
+    const lock = JSON.parse(await readFile(join(app, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { resolved?: string; version?: string }>;
+    };
+    const ours = Object.entries(lock.packages).filter(([path]) =>
+      /node_modules\/@neurite\//.test(path),
+    );
+    expect(ours.map(([path]) => path).sort()).toEqual(
+      published.map((p) => `node_modules/${p.name}`).sort(),
+    );
+    for (const [path, entry] of ours) expect(entry.resolved, path).toMatch(/^file:/);
+  });
+
+  it('runs the .mjs consumer', async () => {
+    const result = await run(process.execPath, ['consumer.mjs'], app, env);
+    expect(result.stderr.trim(), 'stderr').toBe('');
+    expect(result.code).toBe(0);
+    for (const { name } of published) expect(result.stdout).toContain(`ok ${name}`);
+  });
+
+  it('type-checks the .ts consumer with tsc, then runs what tsc emitted', async () => {
+    const tsc = join(app, 'node_modules', 'typescript', 'bin', 'tsc');
+    const version = await run(process.execPath, [tsc, '--version'], app, env);
+    expect(version.stdout.trim()).toBe(`Version ${typescriptVersion}`);
+    const checked = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], app, env);
+    expect(checked.stdout + checked.stderr, 'tsc diagnostics').toBe('');
+    expect(checked.code).toBe(0);
+    const result = await run(process.execPath, [join('out', 'consumer.js')], app, env);
+    expect(result.stderr.trim(), 'stderr').toBe('');
+    expect(result.code).toBe(0);
+    for (const { name } of published) expect(result.stdout).toContain(`ok ${name}`);
+  });
+});
