@@ -1,0 +1,83 @@
+/**
+ * @neurite/nn: modules, layers, losses, initialisers, optimisers,
+ * declarative model specs and safetensors checkpoints on @neurite/tensor.
+ * Runs in a browser as it is; file I/O lives in `@neurite/nn/node`.
+ *
+ * @example
+ * import { buildModel, crossEntropy, Adam } from '@neurite/nn';
+ * const model = buildModel({ input: [784], layers: [
+ *   { type: 'dense', units: 16, activation: 'relu' },
+ *   { type: 'dense', units: 10 },
+ * ] }, { seed: 1 });
+ * const opt = new Adam(model.parameters(), { lr: 1e-3 });
+ * const loss = crossEntropy(model.forward(images), labels);
+ * loss.backward(); opt.step(); opt.zeroGrad();
+ */
+export { type BuildOptions, buildModel } from './build.js';
+export {
+  type Checkpoint,
+  type CheckpointMeta,
+  type CheckpointOptions,
+  checkpointBytes,
+  META_KEY,
+  OPTIMIZER_KEY,
+  restoreCheckpoint,
+  SPEC_KEY,
+} from './checkpoint.js';
+export { CheckpointError, LossError, OptimizerError, SpecError, StateDictError } from './errors.js';
+export {
+  fans,
+  glorotNormal,
+  glorotUniform,
+  type HeOptions,
+  heNormal,
+  heUniform,
+  type InitOptions,
+  normal,
+  uniform,
+} from './init.js';
+export {
+  type ActivationName,
+  activate,
+  activationLayer,
+  activationNames,
+  Identity,
+  LeakyReLU,
+  ReLU,
+  Sigmoid,
+  Softmax,
+  Tanh,
+} from './layers/activations.js';
+export { Dropout } from './layers/dropout.js';
+export { Flatten } from './layers/flatten.js';
+export { Dense, type InitName, Linear, type LinearOptions } from './layers/linear.js';
+export { Sequential } from './layers/sequential.js';
+export {
+  binaryCrossEntropy,
+  binaryCrossEntropyWithLogits,
+  crossEntropy,
+  type LossOptions,
+  mse,
+  nll,
+  quadraticCost,
+  type Reduction,
+} from './losses.js';
+export { type LoadStateDictResult, Module, type StateDict } from './module.js';
+export { Adam, type AdamOptions, AdamW } from './optim/adam.js';
+export { type Hyperparameters, Optimizer, type OptimizerState } from './optim/optimizer.js';
+export { CosineLR, LRSchedule, type ScheduleState, StepLR } from './optim/schedule.js';
+export { SGD, type SGDOptions } from './optim/sgd.js';
+export { fromSafetensors, type SafetensorsContents, toSafetensors } from './safetensors.js';
+export {
+  type ActivationSpec,
+  type DenseSpec,
+  type DropoutSpec,
+  type FlattenSpec,
+  initNames,
+  type LayerSpec,
+  layerTypes,
+  type ModelSpec,
+  modelSpecSchema,
+  parseSpec,
+} from './spec.js';
+export { summary } from './summary.js';

@@ -1,0 +1,122 @@
+/// <reference types="node" />
+import { randomBytes } from 'node:crypto';
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Tensor } from '@neurite/tensor';
+import {
+  type Checkpoint,
+  type CheckpointOptions,
+  checkpointBytes,
+  restoreCheckpoint,
+} from './checkpoint.js';
+import type { Module } from './module.js';
+import { fromSafetensors, type SafetensorsContents, toSafetensors } from './safetensors.js';
+
+/**
+ * @neurite/nn/node: checkpoints on the file system. The main entry stays
+ * free of Node-only imports so that it runs in a browser.
+ */
+
+/** Options of the atomic writers. */
+export interface AtomicWriteOptions {
+  /**
+   * Runs after the temporary file is written and flushed, just before it
+   * replaces the target: a place for tests to simulate a crash.
+   */
+  beforeRename?: (tempPath: string) => void | Promise<void>;
+}
+
+/**
+ * Writes `bytes` to `path` atomically: to `path.tmp-<pid>-<random>` first,
+ * flushed to disk, then renamed over `path`. A crash at any moment leaves
+ * either the old file or the new one, whole; on an error the temporary file
+ * is removed.
+ *
+ * @example
+ * await writeFileAtomic('model.safetensors', bytes);
+ */
+export async function writeFileAtomic(
+  path: string,
+  bytes: Uint8Array,
+  { beforeRename }: AtomicWriteOptions = {},
+): Promise<void> {
+  const temp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+  try {
+    const handle = await open(temp, 'wx');
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await beforeRename?.(temp);
+    await rename(temp, path);
+  } catch (e) {
+    await rm(temp, { force: true });
+    throw e;
+  }
+  // Flush the directory entry too, so the rename survives a power cut.
+  // Some platforms cannot open a directory; the file itself is safe anyway.
+  try {
+    const dir = await open(dirname(path), 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  } catch {
+    // best effort
+  }
+}
+
+/**
+ * Saves `model` as a safetensors checkpoint carrying its spec and `meta`
+ * (and an optimiser state if given), atomically.
+ *
+ * @example
+ * await saveCheckpoint('mnist.safetensors', model, { meta: { epoch: 5 }, optimizer: opt });
+ */
+export async function saveCheckpoint(
+  path: string,
+  model: Module,
+  options: CheckpointOptions & AtomicWriteOptions = {},
+): Promise<void> {
+  await writeFileAtomic(path, checkpointBytes(model, options), options);
+}
+
+/**
+ * Loads a checkpoint written by `saveCheckpoint` and rebuilds its model.
+ * A truncated or corrupt file is refused with a message naming the file
+ * and the problem.
+ *
+ * @example
+ * const { model, meta } = await loadCheckpoint('mnist.safetensors');
+ */
+export async function loadCheckpoint(path: string): Promise<Checkpoint> {
+  return restoreCheckpoint(new Uint8Array(await readFile(path)), path);
+}
+
+/**
+ * Writes named tensors as a plain safetensors file, atomically.
+ *
+ * @example
+ * await saveSafetensors('weights.safetensors', model.stateDict());
+ */
+export async function saveSafetensors(
+  path: string,
+  tensors: Record<string, Tensor>,
+  metadata?: Record<string, string>,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
+  await writeFileAtomic(path, toSafetensors(tensors, metadata), options);
+}
+
+/**
+ * Reads any safetensors file of F32, F64 and I32 tensors.
+ *
+ * @example
+ * const { tensors, metadata } = await loadSafetensors('weights.safetensors');
+ */
+export async function loadSafetensors(path: string): Promise<SafetensorsContents> {
+  return fromSafetensors(new Uint8Array(await readFile(path)), path);
+}

@@ -1,0 +1,142 @@
+import { assignInPlace, noGrad, Tensor, zerosLike } from '@neurite/tensor';
+import { checkRange, type Hyperparameters, numberIn, Optimizer } from './optimizer.js';
+
+/** Options of `Adam` and `AdamW`. */
+export interface AdamOptions {
+  /** Learning rate η. Default 1e-3. */
+  lr?: number;
+  /** Decay rates of the first and second moment estimates. Default [0.9, 0.999]. */
+  betas?: readonly [number, number];
+  /** Added to the denominator for stability. Default 1e-8. */
+  eps?: number;
+  /** Adam: L2 penalty added to the gradient; AdamW: decoupled decay. Default 0 (AdamW 0.01). */
+  weightDecay?: number;
+}
+
+/**
+ * The Adam update shared by `Adam` and `AdamW`; they differ only in how
+ * weight decay enters.
+ */
+abstract class AdamBase extends Optimizer {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** Steps taken, β₁ᵗ and β₂ᵗ, as float64 scalars updated in place each step. */
+  readonly stepCount = Tensor.scalar(0, 'float64');
+  readonly beta1Power = Tensor.scalar(1, 'float64');
+  readonly beta2Power = Tensor.scalar(1, 'float64');
+  private readonly decoupled: boolean;
+  private readonly m: Tensor[];
+  private readonly v: Tensor[];
+
+  protected constructor(
+    type: string,
+    decoupled: boolean,
+    params: Iterable<Tensor>,
+    options: AdamOptions,
+  ) {
+    super(type, params, options.lr ?? 1e-3);
+    const [beta1, beta2] = options.betas ?? [0.9, 0.999];
+    this.beta1 = beta1;
+    this.beta2 = beta2;
+    this.eps = options.eps ?? 1e-8;
+    this.weightDecay = options.weightDecay ?? 0;
+    this.decoupled = decoupled;
+    this.validate();
+    this.m = this.params.map((p) => zerosLike(p));
+    this.v = this.params.map((p) => zerosLike(p));
+  }
+
+  private validate(): void {
+    checkRange(this.type, 'betas[0]', this.beta1, 0, 1);
+    checkRange(this.type, 'betas[1]', this.beta2, 0, 1);
+    checkRange(this.type, 'eps', this.eps, 0, Number.POSITIVE_INFINITY);
+    checkRange(this.type, 'weightDecay', this.weightDecay, 0, Number.POSITIVE_INFINITY);
+  }
+
+  step(): void {
+    noGrad(() => {
+      const b1t = this.beta1Power.mul(this.beta1);
+      const b2t = this.beta2Power.mul(this.beta2);
+      assignInPlace(this.beta1Power, b1t);
+      assignInPlace(this.beta2Power, b2t);
+      assignInPlace(this.stepCount, this.stepCount.add(1));
+      // Scalars are computed in float64 and rounded once to each parameter's
+      // dtype: 1 − β₂ᵗ in float32 would be off by 1e-5 relative.
+      const lr64 = this.lrTensor.cast('float64');
+      const stepSize = lr64.div(b1t.neg().add(1));
+      const bc2Sqrt = b2t.neg().add(1).sqrt();
+      const shrink =
+        this.decoupled && this.weightDecay !== 0 ? lr64.mul(this.weightDecay).neg().add(1) : null;
+      this.params.forEach((p, i) => {
+        let g = p.grad;
+        if (!g) return;
+        let base = p;
+        if (shrink) base = p.mul(shrink.cast(p.dtype));
+        else if (this.weightDecay !== 0) g = g.add(p.mul(this.weightDecay));
+        const m = this.m[i]!;
+        const v = this.v[i]!;
+        const mNext = m.mul(this.beta1).add(g.mul(1 - this.beta1));
+        const vNext = v.mul(this.beta2).add(g.mul(g).mul(1 - this.beta2));
+        assignInPlace(m, mNext);
+        assignInPlace(v, vNext);
+        const denom = vNext.sqrt().div(bc2Sqrt.cast(p.dtype)).add(this.eps);
+        assignInPlace(p, base.sub(mNext.div(denom).mul(stepSize.cast(p.dtype))));
+      });
+    });
+  }
+
+  protected hyperparameters(): Hyperparameters {
+    return { beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay };
+  }
+
+  protected setHyperparameters(hyper: Hyperparameters): void {
+    this.beta1 = numberIn(hyper, 'beta1', this.type);
+    this.beta2 = numberIn(hyper, 'beta2', this.type);
+    this.eps = numberIn(hyper, 'eps', this.type);
+    this.weightDecay = numberIn(hyper, 'weightDecay', this.type);
+    this.validate();
+  }
+
+  protected buffers(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {
+      step: this.stepCount,
+      beta1Power: this.beta1Power,
+      beta2Power: this.beta2Power,
+    };
+    this.params.forEach((_, i) => {
+      out[`params.${i}.m`] = this.m[i]!;
+      out[`params.${i}.v`] = this.v[i]!;
+    });
+    return out;
+  }
+}
+
+/**
+ * Adam with bias-corrected moments, as PyTorch's `Adam`:
+ * g ← ∇ + λp; m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
+ * p ← p − η/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε).
+ *
+ * @example
+ * const opt = new Adam(model.parameters(), { lr: 1e-3 });
+ * loss.backward(); opt.step(); opt.zeroGrad();
+ */
+export class Adam extends AdamBase {
+  constructor(params: Iterable<Tensor>, options: AdamOptions = {}) {
+    super('Adam', false, params, options);
+  }
+}
+
+/**
+ * Adam with decoupled weight decay, as PyTorch's `AdamW`: p ← p·(1 − ηλ)
+ * before the Adam update (the gradient is left alone). λ defaults to 0.01.
+ *
+ * @example
+ * const opt = new AdamW(model.parameters(), { lr: 1e-3, weightDecay: 0.01 });
+ */
+export class AdamW extends AdamBase {
+  constructor(params: Iterable<Tensor>, options: AdamOptions = {}) {
+    super('AdamW', true, params, { ...options, weightDecay: options.weightDecay ?? 0.01 });
+  }
+}

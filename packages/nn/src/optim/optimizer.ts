@@ -1,0 +1,162 @@
+import { assignInPlace, Tensor } from '@neurite/tensor';
+import { OptimizerError, StateDictError } from '../errors.js';
+
+/** Hyperparameters as plain values: what a state dict stores besides tensors. */
+export type Hyperparameters = Record<string, number | boolean>;
+
+/**
+ * Everything an optimiser needs to resume exactly: its type, its
+ * hyperparameters (the learning rate included) and copies of its buffers
+ * (`params.3.momentum`, `params.3.m`, `beta1Power`, …).
+ */
+export interface OptimizerState {
+  type: string;
+  hyper: Hyperparameters;
+  tensors: Record<string, Tensor>;
+}
+
+const fmt = (shape: readonly number[]) => `[${shape.join(', ')}]`;
+
+/**
+ * Base of the optimisers. Parameters are updated in place with
+ * `assignInPlace`, from values computed with tensor ops, and every value
+ * that changes between steps (buffers, the learning rate, step counters)
+ * lives in a tensor, so a traced training step replays exactly.
+ */
+export abstract class Optimizer {
+  readonly params: readonly Tensor[];
+  /** The learning rate as a float32 scalar tensor; `lr` reads and writes it. */
+  readonly lrTensor: Tensor;
+  /** The optimiser's name in messages and state dicts: `SGD`, `Adam`, `AdamW`. */
+  readonly type: string;
+
+  protected constructor(type: string, params: Iterable<Tensor>, lr: number) {
+    const list = [...params];
+    if (list.length === 0) throw new OptimizerError(`${type}: got an empty parameter list`);
+    const seen = new Set<Tensor>();
+    list.forEach((p, i) => {
+      if (!(p instanceof Tensor))
+        throw new OptimizerError(`${type}: parameter ${i} is not a Tensor`);
+      if (!p.requiresGrad || p.node !== null || p.dtype === 'int32') {
+        throw new OptimizerError(
+          `${type}: parameter ${i} ${fmt(p.shape)} must be a float leaf tensor that requires a gradient`,
+        );
+      }
+      if (seen.has(p)) throw new OptimizerError(`${type}: parameter ${i} appears twice`);
+      seen.add(p);
+    });
+    this.type = type;
+    this.params = list;
+    checkLr(type, lr);
+    this.lrTensor = Tensor.scalar(lr, 'float32');
+  }
+
+  /** The learning rate (as stored: a float32 value). */
+  get lr(): number {
+    return this.lrTensor.data[0]!;
+  }
+
+  /** Sets the learning rate by writing into `lrTensor`, which a traced step reads. */
+  set lr(value: number) {
+    checkLr(this.type, value);
+    this.lrTensor.data[0] = value;
+  }
+
+  /** Updates every parameter that has a gradient, in place. */
+  abstract step(): void;
+
+  /** Forgets every parameter's gradient. */
+  zeroGrad(): void {
+    for (const p of this.params) p.grad = null;
+  }
+
+  /** The hyperparameters, lr included. */
+  protected abstract hyperparameters(): Hyperparameters;
+  /** Restores hyperparameters taken by `hyperparameters()` (lr is set by the caller). */
+  protected abstract setHyperparameters(hyper: Hyperparameters): void;
+  /** The live buffers by name. */
+  protected abstract buffers(): Record<string, Tensor>;
+
+  /**
+   * A snapshot of the optimiser's state: copies, so further steps do not
+   * change it. Loading it into an optimiser over the same parameters
+   * continues training bit for bit.
+   *
+   * @example
+   * const saved = opt.stateDict();
+   * const resumed = new Adam(model.parameters());
+   * resumed.loadStateDict(saved);
+   */
+  stateDict(): OptimizerState {
+    const tensors: Record<string, Tensor> = {};
+    for (const [name, t] of Object.entries(this.buffers())) {
+      tensors[name] = new Tensor(t.data.slice(), t.shape, t.dtype);
+    }
+    return { type: this.type, hyper: { ...this.hyperparameters(), lr: this.lr }, tensors };
+  }
+
+  /**
+   * Restores a state taken by `stateDict()`, copying buffers in place. The
+   * state must come from the same kind of optimiser over parameters of the
+   * same shapes; otherwise nothing changes and the error names every
+   * mismatched entry with both shapes.
+   */
+  loadStateDict(state: OptimizerState): void {
+    if (state.type !== this.type) {
+      throw new StateDictError(
+        `${this.type}.loadStateDict: the state is of a ${state.type} optimiser`,
+      );
+    }
+    const own = this.buffers();
+    const problems: string[] = [];
+    for (const [name, t] of Object.entries(own)) {
+      const v = state.tensors[name];
+      if (!v) problems.push(`'${name}' is missing (the optimiser's is ${fmt(t.shape)})`);
+      else if (v.size !== t.size || v.shape.some((d, i) => d !== t.shape[i]) || v.ndim !== t.ndim) {
+        problems.push(
+          `'${name}' has shape ${fmt(v.shape)} in the state but ${fmt(t.shape)} in the optimiser`,
+        );
+      }
+    }
+    for (const name of Object.keys(state.tensors)) {
+      if (!(name in own)) problems.push(`'${name}' is not a buffer of this optimiser`);
+    }
+    const lr = state.hyper.lr;
+    if (typeof lr !== 'number') problems.push(`'lr' is missing from the hyperparameters`);
+    if (problems.length > 0) {
+      throw new StateDictError(`${this.type}.loadStateDict:\n  ${problems.join('\n  ')}`);
+    }
+    for (const [name, t] of Object.entries(own)) assignInPlace(t, state.tensors[name]!);
+    this.setHyperparameters(state.hyper);
+    this.lr = lr as number;
+  }
+}
+
+function checkLr(type: string, lr: number): void {
+  if (!(Number.isFinite(lr) && lr >= 0))
+    throw new OptimizerError(`${type}: lr must be a finite non-negative number, got ${lr}`);
+}
+
+/** Throws unless `value` is finite and within [lo, hi) (or [lo, hi] when `closed`). */
+export function checkRange(
+  type: string,
+  name: string,
+  value: number,
+  lo: number,
+  hi: number,
+  closed = false,
+): void {
+  const ok = Number.isFinite(value) && value >= lo && (closed ? value <= hi : value < hi);
+  if (!ok) {
+    const range = `[${lo}, ${hi === Number.POSITIVE_INFINITY ? '∞' : hi}${closed ? ']' : ')'}`;
+    throw new OptimizerError(`${type}: ${name} must be in ${range}, got ${value}`);
+  }
+}
+
+/** The hyperparameter `name` of a state, checked to be a number. */
+export function numberIn(hyper: Hyperparameters, name: string, type: string): number {
+  const v = hyper[name];
+  if (typeof v !== 'number')
+    throw new StateDictError(`${type}.loadStateDict: hyperparameter '${name}' is missing`);
+  return v;
+}

@@ -1,0 +1,256 @@
+import { type DType, Tensor } from '@neurite/tensor';
+import { CheckpointError } from './errors.js';
+
+/**
+ * The safetensors format, in memory (no file system: this runs in a browser):
+ * an 8-byte little-endian header length N, N bytes of JSON header (padded
+ * with spaces so the data starts 8-byte aligned), then the raw little-endian
+ * tensor data. The header maps each tensor name to its `dtype`, `shape` and
+ * `data_offsets` [begin, end) within the data, plus an optional
+ * `__metadata__` of string values.
+ */
+
+/** A file's tensors and string metadata. */
+export interface SafetensorsContents {
+  tensors: Record<string, Tensor>;
+  metadata: Record<string, string>;
+}
+
+const codes: Record<DType, string> = { float32: 'F32', float64: 'F64', int32: 'I32' };
+const dtypes: Record<string, DType> = { F32: 'float32', F64: 'float64', I32: 'int32' };
+const itemSize: Record<DType, number> = { float32: 4, float64: 8, int32: 4 };
+const METADATA = '__metadata__';
+
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function viewOf(t: Tensor): DataView {
+  return new DataView(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+}
+
+/** Writes `t`'s values little-endian at `out[at…]`. */
+function writeData(t: Tensor, out: Uint8Array, at: number): void {
+  if (littleEndian) {
+    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
+    return;
+  }
+  const src = viewOf(t);
+  const dst = new DataView(out.buffer, out.byteOffset + at, t.data.byteLength);
+  const n = t.data.length;
+  for (let i = 0; i < n; i++) {
+    if (t.dtype === 'float32') dst.setFloat32(4 * i, src.getFloat32(4 * i), true);
+    else if (t.dtype === 'float64') dst.setFloat64(8 * i, src.getFloat64(8 * i), true);
+    else dst.setInt32(4 * i, src.getInt32(4 * i), true);
+  }
+}
+
+/** A tensor of `dtype` and `shape` from little-endian bytes (copied, so aligned). */
+function readData(bytes: Uint8Array, dtype: DType, shape: number[]): Tensor {
+  const copy = bytes.slice();
+  const n = copy.byteLength / itemSize[dtype];
+  let data: Float32Array | Float64Array | Int32Array;
+  if (littleEndian) {
+    data =
+      dtype === 'float32'
+        ? new Float32Array(copy.buffer, 0, n)
+        : dtype === 'float64'
+          ? new Float64Array(copy.buffer, 0, n)
+          : new Int32Array(copy.buffer, 0, n);
+  } else {
+    const view = new DataView(copy.buffer);
+    data =
+      dtype === 'float32'
+        ? Float32Array.from({ length: n }, (_, i) => view.getFloat32(4 * i, true))
+        : dtype === 'float64'
+          ? Float64Array.from({ length: n }, (_, i) => view.getFloat64(8 * i, true))
+          : Int32Array.from({ length: n }, (_, i) => view.getInt32(4 * i, true));
+  }
+  return new Tensor(data, shape, dtype);
+}
+
+/**
+ * Serialises named tensors (and string metadata) to safetensors bytes that
+ * PyTorch's and every other safetensors reader load. Tensors are laid out
+ * largest element size first, then by name, so each starts aligned.
+ *
+ * @example
+ * const bytes = toSafetensors(model.stateDict(), { epoch: '3' });
+ */
+export function toSafetensors(
+  tensors: Record<string, Tensor>,
+  metadata?: Record<string, string>,
+): Uint8Array {
+  const names = Object.keys(tensors);
+  for (const name of names) {
+    if (name === METADATA)
+      throw new CheckpointError(`toSafetensors: '${METADATA}' cannot be a tensor name`);
+    if (!(tensors[name] instanceof Tensor))
+      throw new CheckpointError(`toSafetensors: '${name}' is not a Tensor`);
+  }
+  if (metadata) {
+    for (const [key, value] of Object.entries(metadata)) {
+      if (typeof value !== 'string') {
+        throw new CheckpointError(
+          `toSafetensors: metadata '${key}' is a ${typeof value}; safetensors metadata values must be strings (JSON.stringify it)`,
+        );
+      }
+    }
+  }
+  const order = names.sort((a, b) => {
+    const d = itemSize[tensors[b]!.dtype] - itemSize[tensors[a]!.dtype];
+    return d !== 0 ? d : a < b ? -1 : a > b ? 1 : 0;
+  });
+  const header: Record<string, unknown> = {};
+  if (metadata) header[METADATA] = metadata;
+  let offset = 0;
+  for (const name of order) {
+    const t = tensors[name]!;
+    const size = t.data.byteLength;
+    header[name] = {
+      dtype: codes[t.dtype],
+      shape: [...t.shape],
+      data_offsets: [offset, offset + size],
+    };
+    offset += size;
+  }
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const headerLength = Math.ceil(json.length / 8) * 8;
+  const out = new Uint8Array(8 + headerLength + offset);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, headerLength, true);
+  view.setUint32(4, Math.floor(headerLength / 2 ** 32), true);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.length, 8 + headerLength);
+  const dataStart = 8 + headerLength;
+  for (const name of order) {
+    const t = tensors[name]!;
+    writeData(t, out, dataStart + (header[name] as { data_offsets: number[] }).data_offsets[0]!);
+  }
+  return out;
+}
+
+interface Entry {
+  name: string;
+  dtype: DType;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+const isNonNegativeInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
+/**
+ * Parses safetensors bytes, checking everything a truncated or corrupt file
+ * could get wrong: the header length against the file size, the JSON, each
+ * entry's dtype, shape and offsets, that the byte range matches shape ×
+ * dtype, and that the tensors tile the data section exactly (no overlap,
+ * gap or trailing bytes). Errors start with `name` (a file path, say) and
+ * say which byte range or tensor is at fault.
+ *
+ * @example
+ * const { tensors, metadata } = fromSafetensors(bytes, 'model.safetensors');
+ */
+export function fromSafetensors(bytes: Uint8Array, name = 'safetensors data'): SafetensorsContents {
+  const fail: (why: string) => never = (why) => {
+    throw new CheckpointError(`${name}: ${why}`);
+  };
+  if (bytes.byteLength < 8) {
+    fail(`${bytes.byteLength} bytes is too short to hold the 8-byte header length`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
+  if (8 + headerLength > bytes.byteLength) {
+    fail(
+      `header length ${headerLength} (bytes 0-7) runs beyond the end of the file: the header would end at byte ${8 + headerLength}, the file has ${bytes.byteLength} bytes (truncated?)`,
+    );
+  }
+  let header: unknown;
+  try {
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(
+      bytes.subarray(8, 8 + headerLength),
+    );
+    header = JSON.parse(text);
+  } catch (e) {
+    fail(
+      `the header (bytes 8-${8 + headerLength}) is not valid UTF-8 JSON: ${(e as Error).message}`,
+    );
+  }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) {
+    fail('the header is not a JSON object');
+  }
+  const dataStart = 8 + headerLength;
+  const dataLength = bytes.byteLength - dataStart;
+  const metadata: Record<string, string> = {};
+  const entries: Entry[] = [];
+  for (const [key, raw] of Object.entries(header as Record<string, unknown>)) {
+    if (key === METADATA) {
+      if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+        fail(`'${METADATA}' is not an object of strings`);
+      for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+        if (typeof v !== 'string') fail(`metadata '${k}' is a ${typeof v}, not a string`);
+        metadata[k] = v as string;
+      }
+      continue;
+    }
+    const where = `tensor '${key}'`;
+    if (raw === null || typeof raw !== 'object') fail(`${where}: header entry is not an object`);
+    const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
+    if (typeof dtype !== 'string') fail(`${where}: dtype is missing`);
+    const dt = Object.hasOwn(dtypes, dtype as string) ? dtypes[dtype as string] : undefined;
+    if (!dt)
+      fail(`${where}: unknown dtype '${String(dtype)}' (this reader supports F32, F64, I32)`);
+    if (!Array.isArray(shape) || !shape.every(isNonNegativeInt))
+      fail(`${where}: shape ${JSON.stringify(shape)} is not an array of non-negative integers`);
+    if (
+      !Array.isArray(offsets) ||
+      offsets.length !== 2 ||
+      !offsets.every(isNonNegativeInt) ||
+      (offsets[0] as number) > (offsets[1] as number)
+    )
+      fail(
+        `${where}: data_offsets ${JSON.stringify(offsets)} is not a pair [begin, end] with begin <= end`,
+      );
+    const [begin, end] = offsets as [number, number];
+    const count = (shape as number[]).reduce((a, b) => a * b, 1);
+    const need = count * itemSize[dt!];
+    if (end - begin !== need) {
+      fail(
+        `${where}: shape ${JSON.stringify(shape)} of ${dtype} needs ${need} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`,
+      );
+    }
+    if (end > dataLength) {
+      fail(
+        `${where}: data_offsets [${begin}, ${end}] run beyond the data section of ${dataLength} bytes (file bytes ${dataStart + begin}-${dataStart + end} of ${bytes.byteLength}; truncated?)`,
+      );
+    }
+    entries.push({ name: key, dtype: dt!, shape: shape as number[], begin, end });
+  }
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let covered = 0;
+  let previous: Entry | undefined;
+  for (const e of sorted) {
+    if (e.begin < covered) {
+      fail(
+        `tensors '${previous!.name}' [${previous!.begin}, ${previous!.end}) and '${e.name}' [${e.begin}, ${e.end}) overlap`,
+      );
+    }
+    if (e.begin > covered) {
+      fail(`data bytes [${covered}, ${e.begin}) before tensor '${e.name}' belong to no tensor`);
+    }
+    covered = e.end;
+    previous = e;
+  }
+  if (covered !== dataLength) {
+    fail(
+      `the tensors cover ${covered} bytes of the ${dataLength}-byte data section; bytes [${covered}, ${dataLength}) belong to no tensor`,
+    );
+  }
+  const tensors: Record<string, Tensor> = {};
+  for (const e of entries) {
+    tensors[e.name] = readData(
+      bytes.subarray(dataStart + e.begin, dataStart + e.end),
+      e.dtype,
+      e.shape,
+    );
+  }
+  return { tensors, metadata };
+}
