@@ -53,6 +53,22 @@ function collapse(spec: LoopSpec): { shape: number[]; strides: number[][] } {
 
 /** Returns a function running `spec.body` at every point of the iteration space. */
 export function stridedLoop(spec: LoopSpec): Compiled {
+  // Eager mode asks for a kernel on every op: a short key finds it without
+  // generating the source again.
+  const key = `${spec.body}|${spec.shape}|${spec.outStrides}|${spec.inStrides.join(';')}|${spec.inOffsets ?? ''}`;
+  let fn = bySpec.get(key);
+  if (!fn) {
+    fn = generate(spec);
+    // Bounded, so a program cycling through endless shapes does not leak.
+    if (bySpec.size >= 4096) bySpec.clear();
+    bySpec.set(key, fn);
+  }
+  return fn;
+}
+
+const bySpec = new Map<string, Compiled>();
+
+function generate(spec: LoopSpec): Compiled {
   const { shape, strides } = collapse(spec);
   const nIn = spec.inStrides.length;
   const offsets = spec.inOffsets ?? new Array<number>(nIn).fill(0);
@@ -64,7 +80,14 @@ export function stridedLoop(spec: LoopSpec): Compiled {
     lines.push(`let ${name}_0 = ${start[k]};`);
   });
   const depth = shape.length;
+  // An input constant along the innermost axis (a broadcast scalar or row) is
+  // read once per inner loop, not once per element: the engine cannot prove
+  // it does not alias the output, so V8 would not hoist the load itself.
+  const hoisted = (k: number) => depth > 0 && strides[k + 1]![depth - 1] === 0;
   for (let d = 0; d < depth; d++) {
+    if (d === depth - 1) {
+      for (let k = 0; k < nIn; k++) if (hoisted(k)) lines.push(`const x${k} = I${k}[p${k}_${d}];`);
+    }
     lines.push(`for (let i${d} = 0; i${d} < ${shape[d]}; i${d}++) {`);
     names.forEach((name, k) => {
       const s = strides[k]![d]!;
@@ -74,7 +97,7 @@ export function stridedLoop(spec: LoopSpec): Compiled {
   names.forEach((name) => {
     lines.push(`const ${name} = ${name}_${depth};`);
   });
-  for (let k = 0; k < nIn; k++) lines.push(`const x${k} = I${k}[p${k}];`);
+  for (let k = 0; k < nIn; k++) if (!hoisted(k)) lines.push(`const x${k} = I${k}[p${k}];`);
   lines.push(spec.body);
   for (let d = 0; d < depth; d++) lines.push('}');
   const source = lines.join('\n');
