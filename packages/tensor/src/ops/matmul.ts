@@ -46,7 +46,15 @@ export const matmulOp = defineOp<MatmulAttrs>({
         `matmul: inner dimensions differ: ${show(a!, transA)} @ ${show(b!, transB)}`,
       );
     }
-    const batch = broadcastShapes('matmul', a!.shape.slice(0, -2), b!.shape.slice(0, -2));
+    let batch: number[];
+    try {
+      batch = broadcastShapes('matmul', a!.shape.slice(0, -2), b!.shape.slice(0, -2));
+    } catch {
+      // The batch axes alone would not tell the user which operands were meant.
+      throw new ShapeError(
+        `matmul: batch dimensions cannot be broadcast together: ${show(a!, transA)} @ ${show(b!, transB)}`,
+      );
+    }
     return { shape: [...batch, m, n], dtype: promote(a!.dtype, b!.dtype) };
   },
   kernel: ([a, b], out, { transA, transB }) => {
