@@ -1,4 +1,5 @@
 import { apply } from '../engine.js';
+import { fmt, ShapeError } from '../errors.js';
 import { stridedLoop } from '../kernels/strided.js';
 import { defineOp, type Kernel, type Spec } from '../op.js';
 import { normalizeAxes, normalizeAxis, reducedShape, sizeOf, stridesOf } from '../shape.js';
@@ -112,14 +113,30 @@ export function sum(x: Tensor, axes?: number | readonly number[], keepdims = fal
   return apply(sumOp, [x], { axes: normalizeAxes('sum', axes, x.ndim), keepdims });
 }
 
+/** max, or min as −max(−x), refusing an empty axis: a maximum of nothing has no value. */
+function extremum(
+  name: 'max' | 'min',
+  x: Tensor,
+  axes: number | readonly number[] | undefined,
+  keepdims: boolean,
+): Tensor {
+  const list = normalizeAxes(name, axes, x.ndim);
+  const out = reducedShape(x.shape, list, keepdims);
+  if (list.some((a) => x.shape[a] === 0) && sizeOf(out) > 0) {
+    throw new ShapeError(
+      `${name}: cannot reduce an empty axis of a tensor of shape ${fmt(x.shape)} (axes [${list.join(', ')}])`,
+    );
+  }
+  if (name === 'min') return apply(maxOp, [x.neg()], { axes: list, keepdims }).neg();
+  return apply(maxOp, [x], { axes: list, keepdims });
+}
+
 export function max(x: Tensor, axes?: number | readonly number[], keepdims = false): Tensor {
-  if (x.size === 0)
-    throw new RangeError(`max: cannot reduce an empty tensor of shape [${x.shape.join(', ')}]`);
-  return apply(maxOp, [x], { axes: normalizeAxes('max', axes, x.ndim), keepdims });
+  return extremum('max', x, axes, keepdims);
 }
 
 export function min(x: Tensor, axes?: number | readonly number[], keepdims = false): Tensor {
-  return max(x.neg(), axes, keepdims).neg();
+  return extremum('min', x, axes, keepdims);
 }
 
 export function mean(x: Tensor, axes?: number | readonly number[], keepdims = false): Tensor {
