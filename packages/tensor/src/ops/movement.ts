@@ -1,5 +1,5 @@
 import { apply } from '../engine.js';
-import { fmt, IndexError, ShapeError } from '../errors.js';
+import { AxisError, DTypeError, fmt, IndexError, ShapeError } from '../errors.js';
 import { stridedLoop } from '../kernels/strided.js';
 import { defineOp, type Kernel, type Op } from '../op.js';
 import { normalizeAxis, type Shape, sameShape, sizeOf, stridesOf } from '../shape.js';
@@ -157,7 +157,9 @@ export const indexSelectOp: Op<number> = defineOp<number>({
   name: 'indexSelect',
   infer: ([x, idx], axis) => {
     if (idx!.dtype !== 'int32') {
-      throw new ShapeError(`indexSelect: indices must be int32, got ${idx!.dtype}`);
+      throw new DTypeError(
+        `indexSelect: indices must be int32, got ${idx!.dtype} of shape ${fmt(idx!.shape)}`,
+      );
     }
     const shape = [...x!.shape.slice(0, axis), ...idx!.shape, ...x!.shape.slice(axis + 1)];
     return { shape, dtype: x!.dtype };
@@ -269,9 +271,20 @@ export function transpose(x: Tensor, axis0 = -2, axis1 = -1): Tensor {
   return permute(x, axes);
 }
 
+/** Resolves where a new axis goes among `shape`'s ndim + 1 positions. */
+function newAxis(op: string, axis: number, shape: Shape): number {
+  const n = shape.length + 1;
+  if (!Number.isInteger(axis) || axis < -n || axis >= n) {
+    throw new AxisError(
+      `${op}: new axis ${axis} is out of range [${-n}, ${n - 1}] for a tensor of shape ${fmt(shape)}`,
+    );
+  }
+  return axis < 0 ? axis + n : axis;
+}
+
 /** Inserts an axis of extent 1 at `axis`. */
 export function expandDims(x: Tensor, axis: number): Tensor {
-  const a = normalizeAxis('expandDims', axis, x.ndim + 1);
+  const a = newAxis('expandDims', axis, x.shape);
   const shape = x.shape.slice();
   shape.splice(a, 0, 1);
   return reshape(x, shape);
@@ -354,7 +367,7 @@ export function stack(xs: readonly Tensor[], axis = 0): Tensor {
       throw new ShapeError(`stack: shapes differ: ${xs.map((t) => fmt(t.shape)).join(', ')}`);
     }
   }
-  const a = normalizeAxis('stack', axis, first.ndim + 1);
+  const a = newAxis('stack', axis, first.shape);
   return concat(
     xs.map((x) => expandDims(x, a)),
     a,
