@@ -1,4 +1,4 @@
-import { allocate, type DType, dtypeOf, type TypedArray } from './dtype.js';
+import { allocate, assertDType, type DType, dtypeOf, type TypedArray } from './dtype.js';
 import { DTypeError, fmt, IndexError, ShapeError } from './errors.js';
 import { Rng } from './rng.js';
 import { type Shape, sizeOf } from './shape.js';
@@ -61,7 +61,7 @@ export function tensor(
   options: TensorOptions & { shape?: readonly number[] } = {},
 ): Tensor {
   const isTyped = ArrayBuffer.isView(data);
-  const dtype = options.dtype ?? (isTyped ? dtypeOf(data) : undefined) ?? 'float32';
+  const dtype = checked(options.dtype) ?? (isTyped ? dtypeOf(data) : undefined) ?? 'float32';
   let shape: number[];
   let storage: TypedArray;
   if (isTyped || (Array.isArray(data) && options.shape)) {
@@ -85,9 +85,14 @@ export function tensor(
   return new Tensor(storage, shape, dtype, { requiresGrad: options.requiresGrad ?? false });
 }
 
+/** A dtype given by the caller, refused with a DTypeError if it is not one of ours (plain JS callers). */
+function checked(dtype: DType | undefined): DType | undefined {
+  return dtype === undefined ? undefined : assertDType(dtype);
+}
+
 /** A tensor of `shape` filled with `value`. */
 export function full(shape: Shape, value: number, options: TensorOptions = {}): Tensor {
-  const dtype = options.dtype ?? 'float32';
+  const dtype = checked(options.dtype) ?? 'float32';
   const data = allocate(dtype, sizeOf(shape)).fill(value);
   return new Tensor(data, shape, dtype, { requiresGrad: options.requiresGrad ?? false });
 }
@@ -128,7 +133,8 @@ export function arange(
   const [lo, hi] = stop === undefined ? [0, start] : [start, stop];
   const n = Math.max(Math.ceil((hi - lo) / step), 0);
   const dtype =
-    options.dtype ?? (Number.isInteger(lo) && Number.isInteger(step) ? 'int32' : 'float32');
+    checked(options.dtype) ??
+    (Number.isInteger(lo) && Number.isInteger(step) ? 'int32' : 'float32');
   const data = allocate(dtype, n);
   for (let i = 0; i < n; i++) data[i] = lo + i * step;
   return new Tensor(data, [n], dtype, { requiresGrad: options.requiresGrad ?? false });
@@ -141,7 +147,7 @@ export function linspace(
   n: number,
   options: TensorOptions = {},
 ): Tensor {
-  const dtype = options.dtype ?? 'float32';
+  const dtype = checked(options.dtype) ?? 'float32';
   const data = allocate(dtype, n);
   for (let i = 0; i < n; i++) data[i] = n === 1 ? start : start + ((stop - start) * i) / (n - 1);
   return new Tensor(data, [n], dtype, { requiresGrad: options.requiresGrad ?? false });

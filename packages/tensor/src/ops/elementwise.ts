@@ -1,4 +1,4 @@
-import { type DType, promote } from '../dtype.js';
+import { assertDType, type DType, promote } from '../dtype.js';
 import { apply } from '../engine.js';
 import { broadcastStrides, stridedLoop } from '../kernels/strided.js';
 import { defineOp, type Op, type Pullback, type Spec } from '../op.js';
@@ -159,7 +159,7 @@ export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
 
 /** Converts to `dtype`; a no-op when it already is. */
 export function cast(x: Tensor, dtype: DType): Tensor {
-  return x.dtype === dtype ? x : apply(castOp, [x], dtype);
+  return x.dtype === dtype ? x : apply(castOp, [x], assertDType(dtype));
 }
 
 export { lift };
