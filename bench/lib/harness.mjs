@@ -1,0 +1,268 @@
+// The measuring loop every Node implementation shares, so tfjs and neurite
+// are timed by the same code: same data, same batch order, same warm-up, same
+// clock. impl/torch.py mirrors it line for line.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { readMnistDir } from './idx.mjs';
+
+export const PIXELS = 784;
+export const CLASSES = 10;
+/** Samples per epoch in a --quick smoke run. */
+export const QUICK_SAMPLES = 5000;
+/** Inference times this many passes over the test set per requested epoch. */
+export const INFERENCE_PASSES_PER_EPOCH = 5;
+/** Untimed samples the inference network is trained on first, so its accuracy means something. */
+const INFERENCE_FIT_SAMPLES = 60000;
+
+/** The options every implementation receives from run.mjs. */
+export function parseImplArgs(argv = process.argv.slice(2), extra = {}) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      recipe: { type: 'string' },
+      epochs: { type: 'string', default: '3' },
+      batch: { type: 'string' },
+      seed: { type: 'string', default: '1' },
+      perm: { type: 'string' },
+      data: { type: 'string' },
+      'data-kind': { type: 'string', default: 'mnist' },
+      warmup: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      soak: { type: 'string' },
+      ...extra,
+    },
+    strict: true,
+  });
+  for (const required of ['recipe', 'perm', 'data']) {
+    if (values[required] === undefined) throw new Error(`missing --${required}`);
+  }
+  if (!['modern', 'classic', 'inference'].includes(values.recipe)) {
+    throw new Error(`--recipe: '${values.recipe}' is not one of modern, classic, inference`);
+  }
+  const int = (name, value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0)
+      throw new Error(`--${name}: '${value}' is not a whole number`);
+    return n;
+  };
+  const defaultBatch = { modern: 64, classic: 10, inference: 1000 }[values.recipe];
+  return {
+    ...values,
+    epochs: Math.max(1, int('epochs', values.epochs)),
+    batch: int('batch', values.batch ?? defaultBatch),
+    seed: int('seed', values.seed),
+    warmup: values.warmup === undefined ? undefined : int('warmup', values.warmup),
+    soak: values.soak === undefined ? undefined : int('soak', values.soak),
+  };
+}
+
+/** MNIST as the networks read it: pixels scaled to [0, 1] as float32, one-hot targets. */
+export function loadData(dir) {
+  const raw = readMnistDir(dir);
+  const scale = (bytes) => {
+    const out = new Float32Array(bytes.length);
+    for (let i = 0; i < bytes.length; i++) out[i] = bytes[i] / 255;
+    return out;
+  };
+  const oneHot = (labels) => {
+    const out = new Float32Array(labels.length * CLASSES);
+    for (let i = 0; i < labels.length; i++) out[i * CLASSES + labels[i]] = 1;
+    return out;
+  };
+  return {
+    trainX: scale(raw.trainImages),
+    trainY: oneHot(raw.trainLabels),
+    trainLabels: Int32Array.from(raw.trainLabels),
+    testX: scale(raw.testImages),
+    testLabels: Int32Array.from(raw.testLabels),
+  };
+}
+
+/** The shared batch orders: consecutive permutations of the training indices. */
+export function loadPermutations(path, n) {
+  const bytes = readFileSync(path);
+  const all = new Int32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+  if (all.length === 0 || all.length % n !== 0) {
+    throw new Error(
+      `${path}: ${all.length} int32 values is not a whole number of permutations of ${n}`,
+    );
+  }
+  return Array.from({ length: all.length / n }, (_, i) => all.subarray(i * n, (i + 1) * n));
+}
+
+/** Copies rows `order[start .. start+size)` of `source` into a fresh array, as a data loader does. */
+export function gatherRows(source, width, order, start, size) {
+  const out = new Float32Array(size * width);
+  for (let i = 0; i < size; i++) {
+    const row = order[start + i];
+    out.set(source.subarray(row * width, (row + 1) * width), i * width);
+  }
+  return out;
+}
+
+function gatherLabels(labels, order, start, size) {
+  const out = new Int32Array(size);
+  for (let i = 0; i < size; i++) out[i] = labels[order[start + i]];
+  return out;
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+const mb = (bytes) => Math.round((bytes / 2 ** 20) * 10) / 10;
+const peakRssMb = () => Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10;
+
+/**
+ * Runs one implementation and prints its result as one JSON line on stdout.
+ *
+ * `setup({ recipe, batch, seed })` builds the network and returns
+ * `{ train(batch, wantLoss) -> number|undefined, predict(x, size) -> ArrayLike<number>, info? }`,
+ * where `batch` is `{ x, y, labels, size }` (x: size×784 float32, y: size×10 one-hot).
+ */
+export async function runImplementation(impl, options, setup) {
+  const line = (fields) => process.stdout.write(`${JSON.stringify(fields)}\n`);
+  const data = loadData(options.data);
+  const trainN = data.trainLabels.length;
+  const perms = loadPermutations(options.perm, trainN);
+  const trainRecipe = options.recipe === 'inference' ? 'modern' : options.recipe;
+  const trainBatch = options.recipe === 'inference' ? 64 : options.batch;
+  const model = await setup({ recipe: trainRecipe, batch: trainBatch, seed: options.seed });
+  if (model.skipped) {
+    line({ impl, recipe: options.recipe, skipped: model.skipped });
+    return;
+  }
+  const epochSamples = Math.min(options.quick ? QUICK_SAMPLES : trainN, trainN);
+  const batchesPerEpoch = Math.floor(epochSamples / trainBatch);
+
+  let lastLoss;
+  const trainBatches = (order, count) => {
+    for (let b = 0; b < count; b++) {
+      const start = b * trainBatch;
+      const wantLoss = b === count - 1;
+      const loss = model.train(
+        {
+          x: gatherRows(data.trainX, PIXELS, order, start, trainBatch),
+          y: gatherRows(data.trainY, CLASSES, order, start, trainBatch),
+          labels: gatherLabels(data.trainLabels, order, start, trainBatch),
+          size: trainBatch,
+        },
+        wantLoss,
+      );
+      if (wantLoss) lastLoss = loss;
+    }
+  };
+  const testN = Math.min(
+    options.quick ? QUICK_SAMPLES : data.testLabels.length,
+    data.testLabels.length,
+  );
+  const inferBatch = options.recipe === 'inference' ? options.batch : 1000;
+  const evaluate = () => {
+    let correct = 0;
+    for (let start = 0; start + inferBatch <= testN; start += inferBatch) {
+      const x = data.testX.slice(start * PIXELS, (start + inferBatch) * PIXELS);
+      const predicted = model.predict(x, inferBatch);
+      for (let i = 0; i < inferBatch; i++) {
+        if (predicted[i] === data.testLabels[start + i]) correct++;
+      }
+    }
+    return correct / (Math.floor(testN / inferBatch) * inferBatch);
+  };
+  const base = {
+    impl,
+    recipe: options.recipe,
+    batch: options.batch,
+    data: options['data-kind'],
+    ...model.info,
+  };
+
+  if (options.soak !== undefined) {
+    trainBatches(perms[0], Math.min(options.warmup ?? 300, batchesPerEpoch));
+    for (let e = 1; e <= options.soak; e++) {
+      const t0 = performance.now();
+      trainBatches(perms[e % perms.length], batchesPerEpoch);
+      const seconds = (performance.now() - t0) / 1000;
+      const mem = process.memoryUsage();
+      line({
+        ...base,
+        soak_epoch: e,
+        epoch_s: round(seconds, 4),
+        loss: round(lastLoss, 5),
+        rss_mb: mb(mem.rss),
+        heap_mb: mb(mem.heapUsed),
+        external_mb: mb(mem.external + mem.arrayBuffers),
+      });
+    }
+    line({ ...base, soak_epochs: options.soak, peak_rss_mb: peakRssMb() });
+    return;
+  }
+
+  if (options.recipe === 'inference') {
+    // Fit first (untimed) so the accuracy printed is a check that the forward pass is right.
+    const fitBatches = Math.floor(
+      Math.min(options.quick ? QUICK_SAMPLES : INFERENCE_FIT_SAMPLES, trainN) / trainBatch,
+    );
+    trainBatches(perms[0], fitBatches);
+    const warmupPasses = options.warmup ?? 3;
+    for (let i = 0; i < warmupPasses; i++) evaluate();
+    const passes = Math.max(1, options.epochs * INFERENCE_PASSES_PER_EPOCH);
+    const times = [];
+    let accuracy = 0;
+    for (let i = 0; i < passes; i++) {
+      const t0 = performance.now();
+      accuracy = evaluate();
+      times.push((performance.now() - t0) / 1000);
+    }
+    const samples = Math.floor(testN / inferBatch) * inferBatch;
+    const seconds = median(times);
+    line({
+      ...base,
+      epoch_s: round(seconds, 5),
+      samples_per_s: Math.round(samples / seconds),
+      samples,
+      passes,
+      accuracy: round(accuracy, 4),
+      peak_rss_mb: peakRssMb(),
+    });
+    return;
+  }
+
+  // Warm-up: a few hundred batches lets the JIT (and any one-off tracing) settle.
+  const warmup = Math.min(options.warmup ?? (options.quick ? 20 : 300), batchesPerEpoch);
+  trainBatches(perms[0], warmup);
+  const times = [];
+  for (let e = 0; e < options.epochs; e++) {
+    const t0 = performance.now();
+    trainBatches(perms[(e + 1) % perms.length], batchesPerEpoch);
+    times.push((performance.now() - t0) / 1000);
+  }
+  const samples = batchesPerEpoch * trainBatch;
+  const seconds = median(times);
+  line({
+    ...base,
+    epoch_s: round(seconds, 4),
+    samples_per_s: Math.round(samples / seconds),
+    samples,
+    epochs: options.epochs,
+    epoch_s_all: times.map((t) => round(t, 4)),
+    loss: round(lastLoss, 5),
+    test_acc: round(evaluate(), 4),
+    peak_rss_mb: peakRssMb(),
+  });
+}
+
+function round(x, digits) {
+  if (x === undefined || !Number.isFinite(x)) return x === undefined ? null : String(x);
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** Runs `main`, turning any failure into a clear message and a non-zero exit. */
+export function main(fn) {
+  fn().catch((error) => {
+    process.stderr.write(`${error?.stack ?? error}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,347 @@
+// Runs every implementation on the same data in the same batch order, each in
+// its own process, prints one JSON line per result as it arrives (with ratios
+// against the reference implementations) and ends with a summary table.
+// Usage and how to read the output: README.md.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { findIdx, hasMnist, MNIST_FILES, readIdx } from './lib/idx.mjs';
+import { ensureSyntheticMnist } from './lib/synthetic.mjs';
+import { summaryTable } from './lib/table.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** In running order: the references first, so later lines can carry ratios against them. */
+const IMPLS = ['pytorch', 'tfjs-wasm', 'tfjs-cpu', 'neurite-eager', 'neurite-compiled'];
+const RECIPES = ['modern', 'classic', 'inference'];
+const REFERENCES = ['pytorch', 'tfjs-wasm'];
+const HEADLINE = 'neurite-compiled';
+
+const USAGE = `pnpm bench [-- options]        (or: node bench/run.mjs [options])
+
+  --only LIST        implementations, comma-separated: ${IMPLS.join(',')}
+  --recipes LIST     ${RECIPES.join(',')} (default: all three)
+  --epochs N         timed epochs per training run; the median is reported (default 3)
+  --quick            smoke run: ~5,000 samples per epoch, short warm-up
+  --warmup N         warm-up batches before timing (default 300; inference: passes, default 3)
+  --soak N           train for N epochs printing RSS after each (neurite-compiled, else eager)
+  --seed N           seed of the shared batch order and of every model's init (default 1)
+  --data DIR         MNIST folder (default <repo>/../shared/datasets/mnist; synthetic if absent)
+  --torch-threads N  torch.set_num_threads (default 2)
+  --python PATH      the Python with torch (default: the first of /usr/bin/python3, python3 that imports it)
+  -h, --help         this text`;
+
+function parseOptions() {
+  const { values } = parseArgs({
+    args: process.argv.slice(2).filter((a) => a !== '--'),
+    options: {
+      only: { type: 'string' },
+      recipes: { type: 'string' },
+      epochs: { type: 'string', default: '3' },
+      quick: { type: 'boolean', default: false },
+      warmup: { type: 'string' },
+      soak: { type: 'string' },
+      seed: { type: 'string', default: '1' },
+      data: { type: 'string' },
+      'torch-threads': { type: 'string', default: '2' },
+      python: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const list = (name, value, allowed) => {
+    if (value === undefined) return allowed;
+    const items = value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const bad = items.filter((s) => !allowed.includes(s));
+    if (bad.length || items.length === 0) {
+      throw new Error(`--${name}: '${bad.join(',') || value}' is not among ${allowed.join(', ')}`);
+    }
+    return allowed.filter((s) => items.includes(s));
+  };
+  const whole = (name, value, min) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min)
+      throw new Error(`--${name}: '${value}' is not a whole number ≥ ${min}`);
+    return n;
+  };
+  const positive = (name, value) => whole(name, value, 1);
+  return {
+    impls: list('only', values.only, IMPLS),
+    onlyGiven: values.only !== undefined,
+    recipes: list('recipes', values.recipes, RECIPES),
+    epochs: positive('epochs', values.epochs),
+    quick: values.quick,
+    warmup: values.warmup === undefined ? undefined : String(whole('warmup', values.warmup, 0)),
+    soak: values.soak === undefined ? undefined : positive('soak', values.soak),
+    seed: whole('seed', values.seed, 0),
+    data: values.data,
+    torchThreads: positive('torch-threads', values['torch-threads']),
+    python: values.python,
+  };
+}
+
+/** The first Python that can import torch, or undefined. */
+function findTorchPython(explicit) {
+  const candidates = explicit ? [explicit] : [process.env.PYTHON, '/usr/bin/python3', 'python3'];
+  for (const python of candidates.filter(Boolean)) {
+    const probe = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' });
+    if (probe.status === 0) return python;
+  }
+  return undefined;
+}
+
+/** Fraction of all cores busy over a short window: other work on the machine skews timings. */
+async function hostBusy(ms = 500) {
+  const sample = () => {
+    const fields = readFileSync('/proc/stat', 'utf8')
+      .split('\n')[0]
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    const idle = fields[3] + (fields[4] ?? 0);
+    return { idle, total: fields.reduce((a, b) => a + b, 0) };
+  };
+  try {
+    const a = sample();
+    await new Promise((r) => setTimeout(r, ms));
+    const b = sample();
+    return Math.round((1 - (b.idle - a.idle) / Math.max(1, b.total - a.total)) * 100) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+function command(impl, python) {
+  const node = (script, ...extra) => [process.execPath, [join(here, 'impl', script), ...extra]];
+  switch (impl) {
+    case 'pytorch':
+      return [python, [join(here, 'impl', 'pytorch.py')]];
+    case 'tfjs-cpu':
+      return node('tfjs.mjs', '--backend', 'cpu');
+    case 'tfjs-wasm':
+      return node('tfjs.mjs', '--backend', 'wasm');
+    case 'neurite-eager':
+      return node('neurite.mjs', '--mode', 'eager');
+    case 'neurite-compiled':
+      return node('neurite.mjs', '--mode', 'compiled');
+    default:
+      throw new Error(`unknown implementation ${impl}`);
+  }
+}
+
+/** Runs one child; `onLine` gets each JSON line it prints. Resolves to its exit code. */
+function runChild(cmd, args, onLine) {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const lines = createInterface({ input: child.stdout });
+    lines.on('line', (text) => {
+      if (text.startsWith('{')) {
+        try {
+          onLine(JSON.parse(text));
+          return;
+        } catch {
+          // not JSON after all: pass it on as text
+        }
+      }
+      process.stderr.write(`${text}\n`);
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolvePromise(signal ? `signal ${signal}` : code));
+  });
+}
+
+const round3 = (x) => Number(x.toPrecision(3));
+
+async function main() {
+  const options = parseOptions();
+  const print = (fields) => process.stdout.write(`${JSON.stringify(fields)}\n`);
+  let Rng;
+  try {
+    ({ Rng } = await import('@neurite/tensor'));
+  } catch (error) {
+    throw new Error(
+      `@neurite/tensor is not built (run pnpm build, or pnpm bench which builds first): ${error.message}`,
+    );
+  }
+
+  // Data: full MNIST when present, else a synthetic set of the same shape, said loudly.
+  const mnistDir = options.data ?? resolve(here, '..', '..', 'shared', 'datasets', 'mnist');
+  let dataDir = mnistDir;
+  let dataKind = 'mnist';
+  if (!hasMnist(mnistDir)) {
+    if (options.data)
+      throw new Error(`--data ${options.data}: the four MNIST IDX files are not all there`);
+    dataKind = 'synthetic';
+    process.stderr.write(
+      `MNIST not found at ${mnistDir}: using a synthetic 60,000×784 uint8 set with ~80% zeros instead\n`,
+    );
+    dataDir = ensureSyntheticMnist(tmpdir(), options.seed, Rng);
+  }
+  const trainN = readIdx(findIdx(dataDir, MNIST_FILES.trainLabels)).dims[0];
+
+  // One batch order for everyone: permutation 0 for warm-up, 1..E for the timed epochs.
+  const work = mkdtempSync(join(tmpdir(), 'neurite-bench-'));
+  const permPath = join(work, 'permutations.i32');
+  const permCount = (options.soak ?? options.epochs) + 1;
+  const perms = new Int32Array(trainN * permCount);
+  const rng = new Rng(options.seed);
+  for (let p = 0; p < permCount; p++) {
+    const order = perms.subarray(p * trainN, (p + 1) * trainN);
+    for (let i = 0; i < trainN; i++) order[i] = i;
+    rng.shuffle(order);
+  }
+  writeFileSync(permPath, new Uint8Array(perms.buffer));
+
+  const python = options.impls.includes('pytorch') ? findTorchPython(options.python) : undefined;
+  const common = [
+    '--perm',
+    permPath,
+    '--data',
+    dataDir,
+    '--data-kind',
+    dataKind,
+    '--seed',
+    String(options.seed),
+    '--epochs',
+    String(options.epochs),
+    ...(options.quick ? ['--quick'] : []),
+    ...(options.warmup !== undefined ? ['--warmup', options.warmup] : []),
+  ];
+  const implArgs = (impl, recipe) => [
+    ...command(impl, python)[1],
+    '--recipe',
+    recipe,
+    ...common,
+    ...(impl === 'pytorch' ? ['--threads', String(options.torchThreads)] : []),
+  ];
+  process.stderr.write(
+    `neurite bench: data=${dataKind} (${dataDir}), epochs=${options.epochs}${options.quick ? ' (quick)' : ''}, ` +
+      `seed=${options.seed}, node ${process.version}, ${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}` +
+      `${python ? `, python ${python}` : ''}\n`,
+  );
+
+  try {
+    if (options.soak !== undefined) {
+      await soak(options, implArgs, python, print);
+      return;
+    }
+    const results = [];
+    const byRecipe = new Map();
+    for (const recipe of options.recipes) {
+      const done = new Map();
+      byRecipe.set(recipe, done);
+      for (const impl of options.impls) {
+        if (impl === 'pytorch' && !python) {
+          const line = { impl, recipe, skipped: 'python3 torch not installed' };
+          print(line);
+          results.push(line);
+          continue;
+        }
+        const busy = await hostBusy();
+        let got;
+        const status = await runChild(command(impl, python)[0], implArgs(impl, recipe), (line) => {
+          got = line;
+        });
+        if (!got || (status !== 0 && !got.skipped)) {
+          got = { impl, recipe, error: `exited with ${status} (see its message above)` };
+        }
+        if (got.samples_per_s !== undefined) {
+          got.host_busy_before = busy;
+          addRatios(got, done);
+          done.set(impl, got);
+        }
+        print(got);
+        results.push(got);
+      }
+    }
+    process.stdout.write(`\n${summaryTable(results)}\n`);
+    process.stdout.write(footnotes(results, dataKind, options));
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** ratio_vs_<impl> = this line's samples/s over that implementation's, same recipe. */
+function addRatios(line, done) {
+  const against = line.impl === HEADLINE ? [...done.keys()] : REFERENCES;
+  for (const other of against) {
+    const ref = done.get(other);
+    if (ref && other !== line.impl)
+      line[`ratio_vs_${other}`] = round3(line.samples_per_s / ref.samples_per_s);
+  }
+}
+
+function footnotes(results, dataKind, options) {
+  const notes = [
+    '',
+    `epoch s: median of ${options.epochs} timed epochs of ${options.quick ? '~5,000' : '60,000'} samples ` +
+      `(inference: median pass over the test set at batch 1000); samples/s from it.`,
+    "vs X: this row's samples/s divided by X's (above 1 = faster than X). Peak RSS: the whole process.",
+  ];
+  if (dataKind === 'synthetic')
+    notes.push('DATA IS SYNTHETIC (MNIST files not found): accuracy means nothing.');
+  const busy = results.filter((r) => r.host_busy_before > 0.25);
+  if (busy.length) {
+    notes.push(
+      `WARNING: the machine was busy before ${busy.map((r) => `${r.impl}/${r.recipe}`).join(', ')} ` +
+        '(host_busy_before > 0.25): those timings are likely pessimistic.',
+    );
+  }
+  const blas = results.find(
+    (r) => r.impl === 'pytorch' && r.blas && r.blas !== 'openblas' && r.blas !== 'mkl',
+  );
+  if (blas) notes.push(`PyTorch BLAS: ${blas.blas}`);
+  return `${notes.join('\n')}\n`;
+}
+
+async function soak(options, implArgs, python, print) {
+  const recipe = options.recipes.find((r) => r !== 'inference') ?? 'modern';
+  const candidates = options.onlyGiven ? options.impls : ['neurite-compiled', 'neurite-eager'];
+  for (const impl of candidates) {
+    if (impl === 'pytorch' && !python) {
+      print({ impl, recipe, skipped: 'python3 torch not installed' });
+      continue;
+    }
+    const epochs = [];
+    let skipped = false;
+    const status = await runChild(
+      command(impl, python)[0],
+      [...implArgs(impl, recipe), '--soak', String(options.soak)],
+      (line) => {
+        print(line);
+        if (line.skipped) skipped = true;
+        if (line.soak_epoch !== undefined) epochs.push(line);
+      },
+    );
+    if (status !== 0)
+      print({ impl, recipe, error: `exited with ${status} (see its message above)` });
+    if (skipped) continue;
+    if (epochs.length) {
+      const first = epochs[0].rss_mb;
+      const last = epochs.at(-1).rss_mb;
+      const max = Math.max(...epochs.map((e) => e.rss_mb));
+      process.stdout.write(
+        `\nsoak ${impl}/${recipe}: ${epochs.length} epochs, RSS after epoch 1 ${first} MB, ` +
+          `after epoch ${epochs.length} ${last} MB (max ${max} MB, growth ${Math.round((last - first) * 10) / 10} MB)\n`,
+      );
+    }
+    if (!options.onlyGiven) break;
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`bench: ${error.message}\n`);
+  process.exit(1);
+});
