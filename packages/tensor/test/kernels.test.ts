@@ -196,6 +196,16 @@ describe('reductions vs reference loops', () => {
     expect(argmax(x).shape).toEqual([]);
   });
 
+  it('empty tensors reduce to the identity, or to empty results', () => {
+    const e = uniform([0, 3], 1);
+    expect(e.sum().item()).toBe(0);
+    expect(Array.from(e.sum(0).data)).toEqual([0, 0, 0]);
+    expect(e.sum(1).shape).toEqual([0]);
+    expect(e.max(1).shape).toEqual([0]);
+    expect(e.min(1, true).shape).toEqual([0, 1]);
+    expect(e.add(uniform([3], 2)).shape).toEqual([0, 3]);
+  });
+
   it('argmax picks the first of tied maxima', () => {
     expect(
       Array.from(
