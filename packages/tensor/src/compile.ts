@@ -105,6 +105,7 @@ export function compile<F extends (...args: Tensor[]) => Traced>(fn: F): Compile
 interface OpStep {
   kind: 'op';
   op: Op<unknown>;
+  /** Rewritten by planning to read an assignment's target instead of its value. */
   inputs: Tensor[];
   attrs: unknown;
   out: Tensor;
@@ -113,6 +114,7 @@ interface OpStep {
 interface AssignStep {
   kind: 'assign';
   target: Tensor;
+  /** Rewritten by planning like `OpStep.inputs`. */
   value: Tensor;
 }
 
@@ -134,18 +136,68 @@ class Recorder {
 
 // ---- planning --------------------------------------------------------------------
 
-/** An elementwise expression tree being fused: leaves are slots read through strides. */
-interface Fusion {
-  /** Statements computing the value into `result`, over leaf variables. */
-  lines: string[];
-  result: string;
-  leaves: { buffer: TypedArray; shape: Shape }[];
+/** A slot read through strides: a buffer seen with a shape. */
+interface Leaf {
+  buffer: TypedArray;
+  shape: Shape;
 }
 
+/** One elementwise loop: statements over leaf variables `x0 …`, results stored to buffers. */
+interface Loop {
+  kind: 'loop';
+  shape: Shape;
+  leaves: Leaf[];
+  lines: string[];
+  /** Variable holding each stored result, and the traced buffer it stands for. */
+  stores: { value: string; buffer: TypedArray; target: Tensor | null; dtype: DType }[];
+}
+
+/** Any other op: its own kernel. */
+interface Call {
+  kind: 'call';
+  step: OpStep;
+}
+
+/** An assignment left as a copy. */
+interface Copy {
+  kind: 'copy';
+  target: Tensor;
+  value: TypedArray;
+}
+
+type Item = Loop | Call | Copy;
+
+/** One kernel call of a replay. */
 interface Launch {
   kernel: Kernel;
   out: TypedArray;
   ins: TypedArray[];
+}
+
+const reads = (s: Step): Tensor[] => (s.kind === 'op' ? s.inputs : [s.value]);
+
+/**
+ * After `assign(T, V)`, later reads of V may read T instead (until T is
+ * written again): then V's only reader is often the assignment, and the loop
+ * computing V can store straight into T.
+ */
+function readTargetsAfterAssign(steps: Step[]): void {
+  steps.forEach((s, i) => {
+    if (s.kind !== 'assign' || s.target.dtype !== s.value.dtype || s.target.size !== s.value.size)
+      return;
+    const { target, value } = s;
+    for (let j = i + 1; j < steps.length; j++) {
+      const later = steps[j]!;
+      if (later.kind === 'assign' && later.target.data === target.data) break;
+      if (later.kind === 'op') {
+        later.inputs = later.inputs.map((t) =>
+          t.data === value.data ? new Tensor(target.data, t.shape, t.dtype) : t,
+        );
+      } else if (later.value.data === value.data) {
+        later.value = new Tensor(target.data, later.value.shape, later.value.dtype);
+      }
+    }
+  });
 }
 
 class Plan {
@@ -159,154 +211,209 @@ class Plan {
   constructor(recorder: Recorder, args: readonly Tensor[], result: Traced) {
     const steps = recorder.steps;
     this.argBuffers = args.map((a) => a.data);
-    const produced = new Map<TypedArray, number>(); // buffer → index of the step writing it
-    steps.forEach((s, i) => {
-      if (s.kind === 'op') produced.set(s.out.data, i);
-    });
+    readTargetsAfterAssign(steps);
+
+    const producer = new Map<TypedArray, OpStep>();
+    for (const s of steps) if (s.kind === 'op') producer.set(s.out.data, s);
 
     // Buffers that must keep their identity: returned, or reachable as `.grad`.
     const escaping = new Set<TypedArray>();
     forEachTensor(result, (t) => escaping.add(t.data));
     for (const s of steps) {
-      const reads = s.kind === 'op' ? s.inputs : [s.target, s.value];
-      for (const t of reads) if (t.grad) escaping.add(t.grad.data);
+      for (const t of [...reads(s), ...(s.kind === 'assign' ? [s.target] : [])]) {
+        if (t.grad) escaping.add(t.grad.data);
+      }
     }
 
-    // How many times each buffer is read.
     const uses = new Map<TypedArray, number>();
-    const read = (b: TypedArray) => uses.set(b, (uses.get(b) ?? 0) + 1);
-    for (const s of steps) {
-      if (s.kind === 'op') s.inputs.forEach((t) => read(t.data));
-      else read(s.value.data);
-    }
+    for (const s of steps) for (const t of reads(s)) uses.set(t.data, (uses.get(t.data) ?? 0) + 1);
 
-    // Fusion: an elementwise op whose result only one later elementwise op of the
-    // same output shape reads is inlined into that op's loop.
-    const fusable = (t: Tensor, consumerShape: Shape): boolean => {
-      const i = produced.get(t.data);
-      if (i === undefined) return false;
-      const s = steps[i] as OpStep;
-      return (
-        s.op.expr !== undefined &&
+    // 1. Fusion: an elementwise result read once, by an elementwise op of the
+    // same shape, is computed inside that op's loop and never stored.
+    const inlinable = (t: Tensor, shape: Shape): OpStep | undefined => {
+      const s = producer.get(t.data);
+      const ok =
+        s?.op.expr !== undefined &&
         uses.get(t.data) === 1 &&
         !escaping.has(t.data) &&
-        sameShape(s.out.shape, consumerShape) &&
-        sameShape(t.shape, consumerShape)
-      );
+        sameShape(s.out.shape, shape) &&
+        sameShape(t.shape, shape);
+      return ok ? s : undefined;
     };
-    const fusions = new Map<number, Fusion>();
-    const absorbed = new Set<number>();
+    const loops = new Map<OpStep, Loop>();
+    const absorbed = new Set<OpStep>();
     let temp = 0;
-    steps.forEach((s, i) => {
-      if (s.kind !== 'op' || s.op.expr === undefined) return;
-      const lines: string[] = [];
-      const leaves: Fusion['leaves'] = [];
-      const leafName = (t: Tensor): string => {
-        let k = leaves.findIndex((l) => l.buffer === t.data && sameShape(l.shape, t.shape));
-        if (k < 0) k = leaves.push({ buffer: t.data, shape: t.shape }) - 1;
+    for (const s of steps) {
+      if (s.kind !== 'op' || s.op.expr === undefined) continue;
+      const loop: Loop = { kind: 'loop', shape: s.out.shape, leaves: [], lines: [], stores: [] };
+      const leaf = (t: Tensor): string => {
+        let k = loop.leaves.findIndex((l) => l.buffer === t.data && sameShape(l.shape, t.shape));
+        if (k < 0) k = loop.leaves.push({ buffer: t.data, shape: t.shape }) - 1;
         return `x${k}`;
       };
       const expand = (step: OpStep): string => {
         const names = step.inputs.map((t) => {
-          if (!fusable(t, s.out.shape)) return leafName(t);
-          const j = produced.get(t.data)!;
-          absorbed.add(j);
-          return expand(steps[j] as OpStep);
+          const inner = inlinable(t, s.out.shape);
+          if (!inner) return leaf(t);
+          absorbed.add(inner);
+          return expand(inner);
         });
         const expr = step.op.expr!.replace(/\bx(\d+)\b/g, (_, k: string) => names[Number(k)]!);
         const name = `t${temp++}`;
-        lines.push(`const ${name} = ${rounded(expr, step.out.dtype)};`);
+        loop.lines.push(`const ${name} = ${rounded(expr, step.out.dtype)};`);
         return name;
       };
-      const result = expand(s);
-      fusions.set(i, { lines, result, leaves });
-    });
+      loop.stores.push({ value: expand(s), buffer: s.out.data, target: null, dtype: s.out.dtype });
+      loops.set(s, loop);
+    }
 
-    // In-place assignment: the loop producing the value writes into the target
-    // directly, provided nothing reads the target in between and the loop reads
-    // the target only at the same index it writes.
-    const redirect = new Map<number, Tensor>(); // step index → target it writes
-    const dropped = new Set<number>();
+    // 2. Items in order; an assignment whose value a loop computes and nobody
+    // else reads becomes that loop storing into the target, provided nothing
+    // reads the target in between and the loop reads it only element-aligned.
+    const items: Item[] = [];
+    const itemOf = new Map<TypedArray, Loop>();
     steps.forEach((s, i) => {
-      if (s.kind !== 'assign') return;
-      const j = produced.get(s.value.data);
-      const fusion = j === undefined ? undefined : fusions.get(j);
-      if (j === undefined || !fusion || absorbed.has(j) || redirect.has(j)) return;
-      if (uses.get(s.value.data) !== 1 || escaping.has(s.value.data)) return;
-      if (s.target.size !== s.value.size || s.target.dtype !== s.value.dtype) return;
-      const producer = steps[j] as OpStep;
-      const aligned = fusion.leaves.every(
-        (l) => l.buffer !== s.target.data || sameShape(l.shape, producer.out.shape),
-      );
-      const readBetween = steps
-        .slice(j + 1, i)
-        .some((m) =>
-          (m.kind === 'op' ? m.inputs : [m.value, m.target]).some((t) => t.data === s.target.data),
-        );
-      if (!aligned || readBetween) return;
-      redirect.set(j, s.target);
-      dropped.add(i);
+      if (s.kind === 'op') {
+        if (absorbed.has(s)) return;
+        const loop = loops.get(s);
+        if (loop) {
+          items.push(loop);
+          itemOf.set(s.out.data, loop);
+        } else items.push({ kind: 'call', step: s });
+        return;
+      }
+      const loop = itemOf.get(s.value.data);
+      const from = loop ? steps.indexOf(producer.get(s.value.data)!) : -1;
+      const ok =
+        loop !== undefined &&
+        uses.get(s.value.data) === 1 &&
+        !escaping.has(s.value.data) &&
+        s.target.dtype === s.value.dtype &&
+        s.target.size === s.value.size &&
+        loop.leaves.every((l) => l.buffer !== s.target.data || sameShape(l.shape, loop.shape)) &&
+        !steps.slice(from + 1, i).some((m) => reads(m).some((t) => t.data === s.target.data));
+      if (ok) {
+        const store = loop.stores.find((st) => st.buffer === s.value.data)!;
+        store.target = s.target;
+      } else items.push({ kind: 'copy', target: s.target, value: s.value.data });
     });
 
-    // Liveness: the last step reading each buffer.
+    // 3. Neighbouring loops over one shape become one loop storing several
+    // results, when every buffer one writes and the other touches is accessed
+    // element-aligned by both: a later loop then reads an earlier result from
+    // its variable instead of memory.
+    const written = (l: Loop) => l.stores.map((st) => st.target?.data ?? st.buffer);
+    const merged: Item[] = [];
+    for (const item of items) {
+      const prev = merged[merged.length - 1];
+      if (item.kind === 'loop' && prev?.kind === 'loop' && sameShape(prev.shape, item.shape)) {
+        const aligned = (reader: Loop, buffers: TypedArray[]) =>
+          reader.leaves.every(
+            (l) => !buffers.includes(l.buffer) || sameShape(l.shape, reader.shape),
+          );
+        const outs = written(prev);
+        if (
+          aligned(item, outs) &&
+          aligned(prev, written(item)) &&
+          !written(item).some((b) => outs.includes(b))
+        ) {
+          const rename = new Map<string, string>();
+          item.leaves.forEach((l, k) => {
+            const j = prev.stores.findIndex((st) => (st.target?.data ?? st.buffer) === l.buffer);
+            if (j >= 0) rename.set(`x${k}`, prev.stores[j]!.value);
+            else {
+              let at = prev.leaves.findIndex(
+                (p) => p.buffer === l.buffer && sameShape(p.shape, l.shape),
+              );
+              if (at < 0) at = prev.leaves.push(l) - 1;
+              rename.set(`x${k}`, `x${at}`);
+            }
+          });
+          const sub = (line: string) => line.replace(/\bx(\d+)\b/g, (v) => rename.get(v)!);
+          prev.lines.push(...item.lines.map(sub));
+          prev.stores.push(...item.stores);
+          continue;
+        }
+      }
+      merged.push(item);
+    }
+
+    // 4. Liveness: the last item reading each buffer.
+    const readsOf = (item: Item): TypedArray[] =>
+      item.kind === 'loop'
+        ? item.leaves.map((l) => l.buffer)
+        : item.kind === 'call'
+          ? item.step.inputs.map((t) => t.data)
+          : [item.value];
     const lastUse = new Map<TypedArray, number>();
-    steps.forEach((s, i) => {
-      if (absorbed.has(i) || dropped.has(i)) return;
-      const reads =
-        s.kind === 'op'
-          ? fusions.has(i)
-            ? fusions.get(i)!.leaves.map((l) => l.buffer)
-            : s.inputs.map((t) => t.data)
-          : [s.value.data];
-      for (const b of reads) lastUse.set(b, i);
+    merged.forEach((item, i) => {
+      for (const b of readsOf(item)) lastUse.set(b, i);
     });
 
-    // Buffers: escaping results keep their traced storage; the rest share a pool.
+    // 5. Buffers: escaping results keep their traced storage; a stored loop
+    // result nobody reads is not stored; the rest share a pool by size.
     const argSet = new Set(this.argBuffers);
     const planned = new Map<TypedArray, TypedArray>();
     const pool = new Map<string, TypedArray[]>();
     let bufferBytes = 0;
     const resolve = (b: TypedArray): TypedArray => planned.get(b) ?? b;
-    const release = (b: TypedArray) => {
-      if (!produced.has(b) || escaping.has(b) || argSet.has(b)) return;
-      const real = resolve(b);
-      const key = `${dtypeName(real)}:${real.length}`;
-      const free = pool.get(key) ?? [];
-      free.push(real);
-      pool.set(key, free);
-    };
-    const acquire = (t: Tensor): TypedArray => {
-      if (escaping.has(t.data)) return t.data;
-      const key = `${t.dtype}:${t.data.length}`;
-      const reused = pool.get(key)?.pop();
+    const acquire = (b: TypedArray, dtype: DType): TypedArray => {
+      if (escaping.has(b)) return b;
+      const reused = pool.get(`${dtype}:${b.length}`)?.pop();
       if (reused) return reused;
-      bufferBytes += t.data.byteLength;
-      return allocate(t.dtype, t.data.length);
+      bufferBytes += b.byteLength;
+      return allocate(dtype, b.length);
+    };
+    const release = (b: TypedArray) => {
+      if (!producer.has(b) || escaping.has(b) || argSet.has(b) || !planned.has(b)) return;
+      const real = planned.get(b)!;
+      const key = `${dtypeName(real)}:${real.length}`;
+      pool.set(key, [...(pool.get(key) ?? []), real]);
     };
 
-    steps.forEach((s, i) => {
-      if (absorbed.has(i) || dropped.has(i)) return;
-      if (s.kind === 'assign') {
-        const target = s.target.data;
-        const value = resolve(s.value.data);
-        this.launches.push({ kernel: (o, [v]) => o.set(v!), out: target, ins: [value] });
-      } else {
-        const fusion = fusions.get(i);
-        const target = redirect.get(i);
-        const out = target ? target.data : acquire(s.out);
+    let inPlaceAssigns = 0;
+    merged.forEach((item, i) => {
+      if (item.kind === 'copy') {
+        this.launches.push({
+          kernel: (o, [v]) => o.set(v!),
+          out: item.target.data,
+          ins: [resolve(item.value)],
+        });
+      } else if (item.kind === 'call') {
+        const s = item.step;
+        const out = acquire(s.out.data, s.out.dtype);
         planned.set(s.out.data, out);
-        if (fusion) {
-          const kernel = stridedLoop({
-            shape: s.out.shape,
-            outStrides: stridesOf(s.out.shape),
-            inStrides: fusion.leaves.map((l) => broadcastStrides(l.shape, s.out.shape)),
-            body: `${fusion.lines.join('\n')}\nO[o] = ${fusion.result};`,
-          });
-          this.launches.push({ kernel, out, ins: fusion.leaves.map((l) => resolve(l.buffer)) });
-        } else {
-          const kernel = s.op.kernel(s.inputs, s.out, s.attrs);
-          this.launches.push({ kernel, out, ins: s.inputs.map((t) => resolve(t.data)) });
-        }
+        const ins = s.inputs.map((t) => resolve(t.data));
+        this.launches.push({ kernel: s.op.kernel(s.inputs, s.out, s.attrs), out, ins });
+      } else if (item.kind === 'loop') {
+        const ins = item.leaves.map((l) => resolve(l.buffer));
+        // A result nobody reads later is not stored; a loop storing nothing is dead.
+        const live = item.stores.filter(
+          (st) => st.target || escaping.has(st.buffer) || (lastUse.get(st.buffer) ?? -1) > i,
+        );
+        const outs = live.map((st) => {
+          if (st.target) {
+            inPlaceAssigns++;
+            return st.target.data;
+          }
+          const out = acquire(st.buffer, st.dtype);
+          planned.set(st.buffer, out);
+          return out;
+        });
+        const kernel = stridedLoop({
+          shape: item.shape,
+          outStrides: stridesOf(item.shape),
+          inStrides: item.leaves.map((l) => broadcastStrides(l.shape, item.shape)),
+          body: [
+            ...item.lines,
+            ...live.map((st, j) =>
+              j === 0 ? `O[o] = ${st.value};` : `S${j - 1}[o] = ${st.value};`,
+            ),
+          ].join('\n'),
+          stores: Math.max(live.length - 1, 0),
+        });
+        if (outs.length > 0)
+          this.launches.push({ kernel, out: outs[0]!, ins: [...ins, ...outs.slice(1)] });
       }
       for (const [b, last] of lastUse) if (last === i) release(b);
     });
@@ -319,11 +426,10 @@ class Plan {
     });
 
     this.output = rebuild(result, this.argBuffers, resolve);
-    const inPlaceAssigns = redirect.size;
     this.stats = {
       traced: steps.length,
       launches: this.launches.length,
-      fused: absorbed.size,
+      fused: steps.length - this.launches.length,
       inPlaceAssigns,
       bufferBytes,
     };

@@ -103,7 +103,7 @@ describe('compile', () => {
   });
 
   it('returns fresh copies that later calls do not overwrite', () => {
-    const f = compile((a: Tensor, b: Tensor) => [a.mul(b).add(1), a.sub(b).exp()] as const);
+    const f = compile((a: Tensor, b: Tensor) => [a.mul(b).add(1), a.sub(b).exp()] as Tensor[]);
     const first = f(tensor([1, 2]), tensor([3, 4])) as Tensor[];
     const second = f(tensor([5, 6]), tensor([7, 8])) as Tensor[];
     expect(first[0]!.toArray()).toEqual([4, 9]);

@@ -22,6 +22,11 @@ export interface LoopSpec {
   readonly inStrides: readonly (readonly number[])[];
   /** Statement run per point, over `O`, `o` and values `x0 … xn`. */
   readonly body: string;
+  /**
+   * Further outputs laid out like `O`, passed after the inputs in `ins` and
+   * written by the body as `S0[o]`, `S1[o]` …: one loop storing several results.
+   */
+  readonly stores?: number;
 }
 
 type Compiled = (out: TypedArray, ins: readonly TypedArray[]) => void;
@@ -55,7 +60,7 @@ function collapse(spec: LoopSpec): { shape: number[]; strides: number[][] } {
 export function stridedLoop(spec: LoopSpec): Compiled {
   // Eager mode asks for a kernel on every op: a short key finds it without
   // generating the source again.
-  const key = `${spec.body}|${spec.shape}|${spec.outStrides}|${spec.inStrides.join(';')}|${spec.inOffsets ?? ''}`;
+  const key = `${spec.body}|${spec.shape}|${spec.outStrides}|${spec.inStrides.join(';')}|${spec.inOffsets ?? ''}|${spec.stores ?? 0}`;
   let fn = bySpec.get(key);
   if (!fn) {
     fn = generate(spec);
@@ -74,6 +79,7 @@ function generate(spec: LoopSpec): Compiled {
   const offsets = spec.inOffsets ?? new Array<number>(nIn).fill(0);
   const lines: string[] = [];
   for (let k = 0; k < nIn; k++) lines.push(`const I${k} = ins[${k}];`);
+  for (let j = 0; j < (spec.stores ?? 0); j++) lines.push(`const S${j} = ins[${nIn + j}];`);
   const names = ['o', ...Array.from({ length: nIn }, (_, k) => `p${k}`)];
   const start = [0, ...offsets];
   names.forEach((name, k) => {
