@@ -1,0 +1,100 @@
+import { DataLoader } from '@neurite/data';
+import { buildModel } from '@neurite/nn';
+import { compile, noGrad, type Tensor, tensor } from '@neurite/tensor';
+import { byteScale } from '../core/inference.js';
+import { makeTrainStep, type TrainStep } from '../core/train-step.js';
+import { checkFits, loadDataset } from '../dataset.js';
+import { modelSpec } from '../model.js';
+import { count, type Output } from '../output.js';
+import { type RecipeName, recipes } from '../recipes.js';
+
+export interface BenchOptions {
+  recipe: RecipeName;
+  batch?: number;
+  batches: number;
+  data: string;
+}
+
+const WARMUP = 10;
+
+/**
+ * `mnist-mlp bench`: training and inference speed of the network in eager
+ * and compiled mode, on real digits (their sparsity matters to the
+ * kernels), one JSON line per measurement with `--json`.
+ */
+export async function benchCommand(options: BenchOptions, out: Output): Promise<number> {
+  const recipe = recipes[options.recipe];
+  const batch = options.batch ?? recipe.batch;
+  const spec = modelSpec(recipe);
+  const { train, test } = await loadDataset(options.data);
+  checkFits(spec, { test }, options.data);
+  const lines: Record<string, unknown>[] = [];
+  const report = (line: Record<string, unknown>) => {
+    lines.push(line);
+    out.line(
+      `${String(line.bench).padEnd(9)} ${String(line.mode).padEnd(8)} batch ${String(line.batch).padStart(5)}  ${count(line.samples_per_second as number).padStart(9)} samples/s`,
+    );
+    out.result(line);
+  };
+
+  for (const mode of ['eager', 'compiled'] as const) {
+    const model = buildModel(spec, { seed: 1 });
+    const optimiser = recipe.optimiser(model.parameters(), recipe.lr);
+    const eager = makeTrainStep(model, recipe.loss, optimiser);
+    const step: TrainStep = mode === 'compiled' ? compile(eager) : eager;
+    const loader = new DataLoader(train, {
+      batchSize: batch,
+      shuffle: true,
+      seed: 1,
+      dropLast: true,
+    });
+    let done = 0;
+    let samples = 0;
+    let ms = 0;
+    for (let epoch = 0; done < WARMUP + options.batches; epoch++) {
+      for (const { images, labels } of loader.epoch(epoch)) {
+        const t = performance.now();
+        step(images, labels).loss.item();
+        if (done >= WARMUP) {
+          ms += performance.now() - t;
+          samples += images.shape[0]!;
+        }
+        if (++done >= WARMUP + options.batches) break;
+      }
+    }
+    report({
+      bench: 'train',
+      mode,
+      recipe: recipe.name,
+      batch,
+      batches: options.batches,
+      samples_per_second: Math.round((samples * 1000) / ms),
+    });
+  }
+
+  const chunk = Math.min(1000, test.count);
+  const features = test.rows * test.cols;
+  const scale = byteScale();
+  const images = new Float32Array(chunk * features);
+  for (let i = 0; i < images.length; i++) images[i] = scale[test.pixels[i]!]!;
+  const x = tensor(images, { shape: [chunk, features] });
+  for (const mode of ['eager', 'compiled'] as const) {
+    const model = buildModel(spec, { seed: 1 }).eval();
+    const forward = (input: Tensor) => noGrad(() => model.forward(input));
+    const run = mode === 'compiled' ? compile(forward) : forward;
+    for (let i = 0; i < 3; i++) run(x);
+    const repeats = Math.max(3, Math.ceil((options.batches * batch) / chunk));
+    const t = performance.now();
+    for (let i = 0; i < repeats; i++) run(x);
+    const ms = performance.now() - t;
+    report({
+      bench: 'inference',
+      mode,
+      recipe: recipe.name,
+      batch: chunk,
+      batches: repeats,
+      samples_per_second: Math.round((repeats * chunk * 1000) / ms),
+    });
+  }
+  return lines.length > 0 ? 0 : 1;
+}

@@ -1,0 +1,316 @@
+import { GLYPH_HEIGHT, textWidth } from './font.js';
+import type { EpochRecord } from './history.js';
+import { Raster, type Rgb } from './raster.js';
+
+const WHITE: Rgb = [255, 255, 255];
+const BLACK: Rgb = [0, 0, 0];
+const GRID: Rgb = [225, 225, 225];
+const AXIS: Rgb = [90, 90, 90];
+const TRAIN: Rgb = [31, 119, 180];
+const VAL: Rgb = [255, 127, 14];
+const TEST: Rgb = [44, 160, 44];
+
+/**
+ * Weight colour as in the video's pictures of what neurons look for: blue
+ * for positive weights, red for negative, black near zero; `t` in [-1, 1] is
+ * the weight divided by the largest |weight| of its neuron.
+ */
+export function weightColour(t: number): Rgb {
+  const a = Math.min(1, Math.abs(t));
+  return t >= 0
+    ? [Math.round(40 * a), Math.round(110 * a), Math.round(255 * a)]
+    : [Math.round(255 * a), Math.round(40 * a), Math.round(30 * a)];
+}
+
+export interface HeatmapOptions {
+  /** Side of each square input image (MNIST: 28). */
+  side?: number;
+  /** Each weight becomes a `scale × scale` block, so that 28×28 is viewable. */
+  scale?: number;
+  /** Pixels between tiles. */
+  gap?: number;
+}
+
+/** Columns of a near-square grid of `n` tiles. */
+export function gridColumns(n: number): number {
+  return Math.max(1, Math.ceil(Math.sqrt(n)));
+}
+
+/**
+ * One tile per neuron: its incoming weights laid out as the `side × side`
+ * input image, coloured by `weightColour` with a symmetric scale per neuron
+ * (max |w| is full colour), so every neuron's pattern is visible however
+ * large its weights. Tiles are laid out in a near-square grid on gray.
+ *
+ * @example
+ * weightHeatmaps(neurons).toPng(); // 16 neurons: 4×4 tiles of 112×112
+ */
+export function weightHeatmaps(
+  neurons: readonly Float32Array[],
+  options: HeatmapOptions = {},
+): Raster {
+  const side = options.side ?? 28;
+  const scale = options.scale ?? 4;
+  const gap = options.gap ?? 4;
+  const cols = gridColumns(neurons.length);
+  const rows = Math.ceil(neurons.length / cols);
+  const tile = side * scale;
+  const r = new Raster(
+    cols * tile + (cols + 1) * gap,
+    rows * tile + (rows + 1) * gap,
+    [128, 128, 128],
+  );
+  neurons.forEach((w, n) => {
+    if (w.length !== side * side) {
+      throw new RangeError(
+        `weightHeatmaps: neuron ${n} has ${w.length} weights, not ${side}x${side}`,
+      );
+    }
+    let peak = 0;
+    for (const v of w) peak = Math.max(peak, Math.abs(v));
+    const x = gap + (n % cols) * (tile + gap);
+    const y = gap + Math.floor(n / cols) * (tile + gap);
+    r.blit(
+      x,
+      y,
+      side,
+      side,
+      (sx, sy) => weightColour(peak === 0 ? 0 : w[sy * side + sx]! / peak),
+      scale,
+    );
+  });
+  return r;
+}
+
+interface Series {
+  readonly label: string;
+  readonly colour: Rgb;
+  readonly values: readonly (number | null)[];
+}
+
+const PANEL_W = 360;
+const PANEL_H = 260;
+const MARGIN = { left: 44, right: 12, top: 28, bottom: 34 };
+
+/**
+ * Training curves from a checkpoint's history: mean training loss (left)
+ * and training / validation / test accuracy in percent (right), per epoch.
+ *
+ * @example
+ * curvesPicture(meta.history).toPng(); // 720×260
+ */
+export function curvesPicture(history: readonly EpochRecord[]): Raster {
+  const r = new Raster(PANEL_W * 2, PANEL_H, WHITE);
+  drawPanel(r, 0, 'TRAIN LOSS', history, [
+    { label: 'TRAIN', colour: TRAIN, values: history.map((h) => h.trainLoss) },
+  ]);
+  drawPanel(r, PANEL_W, 'ACCURACY %', history, [
+    { label: 'TRAIN', colour: TRAIN, values: history.map((h) => h.trainAccuracy * 100) },
+    {
+      label: 'VAL',
+      colour: VAL,
+      values: history.map((h) => (h.valAccuracy === null ? null : h.valAccuracy * 100)),
+    },
+    { label: 'TEST', colour: TEST, values: history.map((h) => h.testAccuracy * 100) },
+  ]);
+  return r;
+}
+
+function formatTick(v: number): string {
+  const a = Math.abs(v);
+  if (a >= 100) return v.toFixed(0);
+  if (a >= 10) return v.toFixed(1);
+  if (a >= 1) return v.toFixed(2);
+  return v.toFixed(3);
+}
+
+function drawPanel(
+  r: Raster,
+  x0: number,
+  title: string,
+  history: readonly EpochRecord[],
+  series: readonly Series[],
+): void {
+  const left = x0 + MARGIN.left;
+  const right = x0 + PANEL_W - MARGIN.right;
+  const top = MARGIN.top;
+  const bottom = PANEL_H - MARGIN.bottom;
+  r.text(title, left, 8, BLACK, 2);
+  const finite = series
+    .flatMap((s) => s.values)
+    .filter((v): v is number => v !== null && Number.isFinite(v));
+  let lo = finite.length ? Math.min(...finite) : 0;
+  let hi = finite.length ? Math.max(...finite) : 1;
+  if (hi - lo < 1e-9) {
+    lo -= 0.5;
+    hi += 0.5;
+  }
+  const pad = (hi - lo) * 0.05;
+  lo -= pad;
+  hi += pad;
+  const n = history.length;
+  const xAt = (i: number) => (n <= 1 ? (left + right) / 2 : left + ((right - left) * i) / (n - 1));
+  const yAt = (v: number) => bottom - ((bottom - top) * (v - lo)) / (hi - lo);
+
+  for (let k = 0; k <= 4; k++) {
+    const v = lo + ((hi - lo) * k) / 4;
+    const y = Math.round(yAt(v));
+    r.fillRect(left, y, right - left, 1, GRID);
+    const label = formatTick(v);
+    r.text(label, left - 4 - textWidth(label), y - 2, AXIS);
+  }
+  r.fillRect(left, top, 1, bottom - top + 1, AXIS);
+  r.fillRect(left, bottom, right - left + 1, 1, AXIS);
+  const ticks = Math.min(n, 10);
+  for (let k = 0; k < ticks; k++) {
+    const i = ticks === 1 ? 0 : Math.round(((n - 1) * k) / (ticks - 1));
+    const x = Math.round(xAt(i));
+    r.fillRect(x, bottom, 1, 4, AXIS);
+    const label = String(history[i]?.epoch ?? i + 1);
+    r.text(label, x - Math.floor(textWidth(label) / 2), bottom + 6, AXIS);
+  }
+  r.text('EPOCH', (left + right) / 2 - textWidth('EPOCH') / 2, bottom + 16, AXIS);
+
+  let legendX = right;
+  for (const s of [...series].reverse()) {
+    if (!s.values.some((v) => v !== null)) continue;
+    legendX -= textWidth(s.label) + 14;
+    r.fillRect(legendX, 10, 8, 3, s.colour);
+    r.text(s.label, legendX + 11, 9, s.colour);
+  }
+  for (const s of series) {
+    let prev: [number, number] | null = null;
+    s.values.forEach((v, i) => {
+      if (v === null || !Number.isFinite(v)) {
+        prev = null;
+        return;
+      }
+      const point: [number, number] = [xAt(i), yAt(v)];
+      if (prev) r.line(prev[0], prev[1], point[0], point[1], s.colour, 2);
+      r.fillRect(Math.round(point[0]) - 2, Math.round(point[1]) - 2, 5, 5, s.colour);
+      prev = point;
+    });
+  }
+}
+
+const CELL = 40;
+const LABEL = 28;
+
+/**
+ * The confusion matrix as a grid: rows are true classes, columns predicted
+ * ones, each cell shaded by its share of its row (green on the diagonal,
+ * red off it) and labelled with its count.
+ *
+ * @example
+ * confusionPicture(evaluation.confusion).toPng(); // 10 classes: 428×448
+ */
+export function confusionPicture(confusion: readonly (readonly number[])[]): Raster {
+  const k = confusion.length;
+  const width = LABEL + k * CELL + 8;
+  const height = LABEL + 20 + k * CELL + 8;
+  const r = new Raster(width, height, WHITE);
+  const gridTop = LABEL + 20;
+  r.text('PREDICTED', LABEL + (k * CELL) / 2 - textWidth('PREDICTED', 2) / 2, 4, BLACK, 2);
+  r.text('TRUE', 2, 4 + GLYPH_HEIGHT * 2 + 6, AXIS);
+  for (let c = 0; c < k; c++) {
+    const label = String(c);
+    r.text(label, LABEL + c * CELL + CELL / 2 - textWidth(label, 2) / 2, gridTop - 14, AXIS, 2);
+    r.text(
+      label,
+      LABEL / 2 - textWidth(label, 2) / 2,
+      gridTop + c * CELL + CELL / 2 - GLYPH_HEIGHT,
+      AXIS,
+      2,
+    );
+  }
+  for (let t = 0; t < k; t++) {
+    const row = confusion[t]!;
+    const total = row.reduce((a, b) => a + b, 0);
+    for (let p = 0; p < k; p++) {
+      const count = row[p] ?? 0;
+      // A square root makes the few off-diagonal mistakes visible next to the large diagonal.
+      const share = total === 0 ? 0 : Math.sqrt(count / total);
+      const base: Rgb = t === p ? [30, 150, 60] : [210, 40, 40];
+      const colour: Rgb = [
+        Math.round(255 + (base[0] - 255) * share),
+        Math.round(255 + (base[1] - 255) * share),
+        Math.round(255 + (base[2] - 255) * share),
+      ];
+      const x = LABEL + p * CELL;
+      const y = gridTop + t * CELL;
+      r.fillRect(x, y, CELL, CELL, colour);
+      r.strokeRect(x, y, CELL + 1, CELL + 1, GRID);
+      const label = String(count);
+      const scale = textWidth(label, 2) <= CELL - 4 ? 2 : 1;
+      const ink: Rgb = share > 0.6 ? WHITE : BLACK;
+      r.text(
+        label,
+        x + CELL / 2 - textWidth(label, scale) / 2,
+        y + CELL / 2 - (GLYPH_HEIGHT * scale) / 2,
+        ink,
+        scale,
+      );
+    }
+  }
+  return r;
+}
+
+/** A misclassified example for `mistakesPicture`. */
+export interface Mistake {
+  /** The input image, `side × side` intensities in [0, 1] (or 0–255 bytes). */
+  readonly pixels: ArrayLike<number>;
+  readonly label: number;
+  readonly predicted: number;
+  /** The network's output for the predicted class, in [0, 1]. */
+  readonly confidence: number;
+}
+
+export interface MistakesOptions {
+  side?: number;
+  scale?: number;
+  columns?: number;
+  rows?: number;
+  /** Whether pixel values are bytes (0–255) rather than [0, 1]. */
+  bytes?: boolean;
+}
+
+/**
+ * A fixed grid of misclassified digits, white ink on black as MNIST stores
+ * them, each captioned "true>predicted confidence%". Cells beyond the list
+ * stay empty, so the picture's size depends only on the options.
+ *
+ * @example
+ * mistakesPicture(worst, { bytes: true }).toPng(); // 8×4 cells
+ */
+export function mistakesPicture(
+  mistakes: readonly Mistake[],
+  options: MistakesOptions = {},
+): Raster {
+  const side = options.side ?? 28;
+  const scale = options.scale ?? 3;
+  const columns = options.columns ?? 8;
+  const rows = options.rows ?? 4;
+  const norm = options.bytes ? 1 / 255 : 1;
+  const tile = side * scale;
+  const gap = 8;
+  const caption = GLYPH_HEIGHT * 2 + 6;
+  const r = new Raster(columns * (tile + gap) + gap, rows * (tile + caption + gap) + gap, WHITE);
+  mistakes.slice(0, columns * rows).forEach((m, i) => {
+    const x = gap + (i % columns) * (tile + gap);
+    const y = gap + Math.floor(i / columns) * (tile + caption + gap);
+    r.blit(
+      x,
+      y,
+      side,
+      side,
+      (sx, sy) => {
+        const v = Math.round(Math.min(1, Math.max(0, m.pixels[sy * side + sx]! * norm)) * 255);
+        return [v, v, v];
+      },
+      scale,
+    );
+    const label = `${m.label}>${m.predicted} ${Math.round(m.confidence * 100)}%`;
+    r.text(label, x + tile / 2 - textWidth(label, 2) / 2, y + tile + 4, [200, 30, 30], 2);
+  });
+  return r;
+}
