@@ -1,6 +1,13 @@
-// Uses each published package the way its README shows, from plain JavaScript.
+// Uses each published package from plain JavaScript, as installed from its tarball.
 import assert from 'node:assert/strict';
-import { grad, matmul, ShapeError, tensor } from '@neurite/tensor';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { IdxError, parseIdx } from '@neurite/data';
+import { readIdxFile } from '@neurite/data/node';
+import { buildModel, SpecError } from '@neurite/nn';
+import { grad, matmul, ShapeError, tensor, zeros } from '@neurite/tensor';
 
 {
   const cube = (x) => x.pow(3).sum();
@@ -10,4 +17,37 @@ import { grad, matmul, ShapeError, tensor } from '@neurite/tensor';
   assert.deepEqual(grad((y) => grad(cube)(y).sum())(x).toArray(), [6, 12, 18]);
   assert.throws(() => matmul(tensor([[1, 2]]), tensor([[1, 2]])), ShapeError);
   console.log('ok @neurite/tensor');
+}
+
+{
+  const hidden = { type: 'dense', units: 16, activation: 'sigmoid' };
+  const spec = { input: [784], layers: [hidden, hidden, { ...hidden, units: 10 }] };
+  const model = buildModel(spec, { seed: 7 });
+  assert.equal(model.parameterCount(), 13002);
+  assert.deepEqual(model.forward(zeros([2, 784])).shape, [2, 10]);
+  const first = (m) => Array.from(m.stateDict()['layers.0.weight'].data);
+  assert.deepEqual(first(buildModel(spec, { seed: 7 })), first(model));
+  assert.throws(
+    () => buildModel({ input: [784], layers: [{ type: 'dense', units: -1 }] }),
+    (error) => error instanceof SpecError && /layers\[0\]\.units/.test(error.message),
+  );
+  console.log('ok @neurite/nn');
+}
+
+{
+  // IDX by hand: magic 0x00000801 (uint8, one dimension), the count, the bytes.
+  const labels = [3, 1, 4, 1, 5];
+  const raw = new Uint8Array([0, 0, 8, 1, 0, 0, 0, labels.length, ...labels]);
+  const idx = parseIdx(gzipSync(raw), 'labels.gz');
+  assert.deepEqual(idx.dims, [5]);
+  assert.deepEqual(Array.from(idx.data), labels);
+  assert.throws(() => parseIdx(raw.subarray(0, 7), 'cut.idx'), IdxError);
+  const dir = await mkdtemp(join(tmpdir(), 'neurite-idx-'));
+  try {
+    await writeFile(join(dir, 'labels.idx'), raw);
+    assert.deepEqual(Array.from((await readIdxFile(join(dir, 'labels.idx'))).data), labels);
+  } finally {
+    await rm(dir, { recursive: true });
+  }
+  console.log('ok @neurite/data');
 }

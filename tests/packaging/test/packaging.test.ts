@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -18,6 +19,35 @@ const published = [
   { name: '@neurite/nn', dir: 'packages/nn' },
   { name: '@neurite/data', dir: 'packages/data' },
 ] as const;
+
+interface ReadmeExample {
+  heading: string;
+  file: string;
+  code: string;
+}
+
+/** Every ```ts block of the README, named after the heading it sits under. */
+function readmeExamplesOf(markdown: string): ReadmeExample[] {
+  const examples: ReadmeExample[] = [];
+  let heading = '';
+  let fence: { lang: string; lines: string[] } | null = null;
+  for (const line of markdown.split('\n')) {
+    if (!fence) {
+      if (line.startsWith('```')) fence = { lang: line.slice(3).trim(), lines: [] };
+      else if (line.startsWith('#')) heading = line.replace(/^#+\s*/, '');
+    } else if (!line.startsWith('```')) fence.lines.push(line);
+    else {
+      if (fence.lang === 'ts') {
+        const file = `readme-${examples.length + 1}.ts`;
+        examples.push({ heading, file, code: fence.lines.join('\n') });
+      }
+      fence = null;
+    }
+  }
+  return examples;
+}
+
+const readmeExamples = readmeExamplesOf(readFileSync(join(workspaceRoot, 'README.md'), 'utf8'));
 
 interface Result {
   code: number;
@@ -130,6 +160,7 @@ beforeAll(async () => {
     join(app, 'package.json'),
     `${JSON.stringify({ name: 'neurite-consumer', private: true, type: 'module' }, null, 2)}\n`,
   );
+  for (const { file, code } of readmeExamples) await writeFile(join(app, file), code);
   for (const { name, dir } of published) packs.set(name, await pack(name, dir, tarballs));
   const specs = [...packs.values()].map((p) => p.tarball);
   await succeed(
@@ -146,6 +177,10 @@ beforeAll(async () => {
 afterAll(async () => {
   if (workdir) await rm(workdir, { recursive: true, force: true });
 });
+
+function tsc(): string {
+  return join(app, 'node_modules', 'typescript', 'bin', 'tsc');
+}
 
 function packed(name: string): Packed {
   const p = packs.get(name);
@@ -215,16 +250,37 @@ describe('a fresh npm project using the tarballs', () => {
     for (const { name } of published) expect(result.stdout).toContain(`ok ${name}`);
   });
 
-  it('type-checks the .ts consumer with tsc, then runs what tsc emitted', async () => {
-    const tsc = join(app, 'node_modules', 'typescript', 'bin', 'tsc');
-    const version = await run(process.execPath, [tsc, '--version'], app, env);
+  it('has a README example for every package', () => {
+    const headings = readmeExamples.map((e) => e.heading);
+    for (const { name } of published) expect(headings).toContain(`\`${name}\``);
+  });
+
+  it('type-checks consumer.ts and the README examples with tsc', async () => {
+    const version = await run(process.execPath, [tsc(), '--version'], app, env);
     expect(version.stdout.trim()).toBe(`Version ${typescriptVersion}`);
-    const checked = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], app, env);
+    const checked = await run(process.execPath, [tsc(), '-p', 'tsconfig.json'], app, env);
     expect(checked.stdout + checked.stderr, 'tsc diagnostics').toBe('');
     expect(checked.code).toBe(0);
+  });
+
+  it('runs the compiled consumer.ts', async () => {
     const result = await run(process.execPath, [join('out', 'consumer.js')], app, env);
     expect(result.stderr.trim(), 'stderr').toBe('');
     expect(result.code).toBe(0);
     for (const { name } of published) expect(result.stdout).toContain(`ok ${name}`);
   });
+
+  it.each(readmeExamples.map((e) => [e.heading.replaceAll('`', ''), e.file]))(
+    'runs the compiled README example under "%s"',
+    async (_heading, file) => {
+      const result = await run(
+        process.execPath,
+        [join('out', file.replace(/\.ts$/, '.js'))],
+        app,
+        env,
+      );
+      expect(result.stderr.trim(), 'stderr').toBe('');
+      expect(result.code).toBe(0);
+    },
+  );
 });
