@@ -18,8 +18,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** In running order: the references first, so later lines can carry ratios against them. */
 const IMPLS = ['pytorch', 'tfjs-wasm', 'tfjs-cpu', 'neurite-eager', 'neurite-compiled'];
 const RECIPES = ['modern', 'classic', 'inference'];
+const BATCH = { modern: 64, classic: 10, inference: 1000 };
 const REFERENCES = ['pytorch', 'tfjs-wasm'];
 const HEADLINE = 'neurite-compiled';
+/** Busy fraction of all cores (from other processes) under which the machine counts as quiet. */
+const QUIET = 0.25;
 
 const USAGE = `pnpm bench [-- options]        (or: node bench/run.mjs [options])
 
@@ -31,6 +34,7 @@ const USAGE = `pnpm bench [-- options]        (or: node bench/run.mjs [options])
   --soak N           train for N epochs printing RSS after each (neurite-compiled, else eager)
   --seed N           seed of the shared batch order and of every model's init (default 1)
   --data DIR         MNIST folder (default <repo>/../shared/datasets/mnist; synthetic if absent)
+  --settle S         before each run, wait up to S seconds for other work on the machine to stop (default 20)
   --torch-threads N  torch.set_num_threads (default 2)
   --python PATH      the Python with torch (default: the first of /usr/bin/python3, python3 that imports it)
   -h, --help         this text`;
@@ -47,6 +51,7 @@ function parseOptions() {
       soak: { type: 'string' },
       seed: { type: 'string', default: '1' },
       data: { type: 'string' },
+      settle: { type: 'string', default: '20' },
       'torch-threads': { type: 'string', default: '2' },
       python: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -86,6 +91,7 @@ function parseOptions() {
     soak: values.soak === undefined ? undefined : positive('soak', values.soak),
     seed: whole('seed', values.seed, 0),
     data: values.data,
+    settle: whole('settle', values.settle, 0),
     torchThreads: positive('torch-threads', values['torch-threads']),
     python: values.python,
   };
@@ -121,6 +127,14 @@ async function hostBusy(ms = 500) {
   } catch {
     return undefined;
   }
+}
+
+/** Waits (up to `seconds`) for the machine to go quiet; returns how busy it was when we went on. */
+async function settle(seconds) {
+  const deadline = Date.now() + seconds * 1000;
+  let busy = await hostBusy();
+  while (busy !== undefined && busy > QUIET && Date.now() < deadline) busy = await hostBusy(1000);
+  return busy;
 }
 
 function command(impl, python) {
@@ -223,6 +237,8 @@ async function main() {
     ...command(impl, python)[1],
     '--recipe',
     recipe,
+    '--batch',
+    String(BATCH[recipe]),
     ...common,
     ...(impl === 'pytorch' ? ['--threads', String(options.torchThreads)] : []),
   ];
@@ -249,7 +265,7 @@ async function main() {
           results.push(line);
           continue;
         }
-        const busy = await hostBusy();
+        const busy = await settle(options.settle);
         let got;
         const status = await runChild(command(impl, python)[0], implArgs(impl, recipe), (line) => {
           got = line;
@@ -287,16 +303,17 @@ function footnotes(results, dataKind, options) {
   const notes = [
     '',
     `epoch s: median of ${options.epochs} timed epochs of ${options.quick ? '~5,000' : '60,000'} samples ` +
+      '(a last partial batch is dropped) ' +
       `(inference: median pass over the test set at batch 1000); samples/s from it.`,
     "vs X: this row's samples/s divided by X's (above 1 = faster than X). Peak RSS: the whole process.",
   ];
   if (dataKind === 'synthetic')
     notes.push('DATA IS SYNTHETIC (MNIST files not found): accuracy means nothing.');
-  const busy = results.filter((r) => r.host_busy_before > 0.25);
+  const busy = results.filter((r) => r.host_busy_before > QUIET);
   if (busy.length) {
     notes.push(
       `WARNING: the machine was busy before ${busy.map((r) => `${r.impl}/${r.recipe}`).join(', ')} ` +
-        '(host_busy_before > 0.25): those timings are likely pessimistic.',
+        `(host_busy_before > ${QUIET}): those timings are likely pessimistic.`,
     );
   }
   const blas = results.find(

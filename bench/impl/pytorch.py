@@ -177,6 +177,7 @@ def main():
         "recipe": a.recipe,
         "batch": batch,
         "data": a.data_kind,
+        "loader": "numpy-idx",
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "blas": blas_in_use(),

@@ -56,9 +56,33 @@ export function parseImplArgs(argv = process.argv.slice(2), extra = {}) {
   };
 }
 
+/**
+ * The four MNIST arrays as bytes, read by @neurite/data's Node loader when it
+ * is built, else by the bench's own IDX reader (same checks, same bytes).
+ */
+async function readMnist(dir) {
+  let data;
+  try {
+    data = await import('@neurite/data/node');
+  } catch (error) {
+    if (error?.code !== 'ERR_MODULE_NOT_FOUND' && error?.code !== 'ERR_PACKAGE_PATH_NOT_EXPORTED')
+      throw error;
+  }
+  if (typeof data?.loadMnistDir !== 'function')
+    return { ...readMnistDir(dir), loader: 'bench-idx' };
+  const { train, test } = await data.loadMnistDir(dir);
+  return {
+    trainImages: train.pixels,
+    trainLabels: train.labels.data,
+    testImages: test.pixels,
+    testLabels: test.labels.data,
+    loader: '@neurite/data',
+  };
+}
+
 /** MNIST as the networks read it: pixels scaled to [0, 1] as float32, one-hot targets. */
-export function loadData(dir) {
-  const raw = readMnistDir(dir);
+export async function loadData(dir) {
+  const raw = await readMnist(dir);
   const scale = (bytes) => {
     const out = new Float32Array(bytes.length);
     for (let i = 0; i < bytes.length; i++) out[i] = bytes[i] / 255;
@@ -75,6 +99,7 @@ export function loadData(dir) {
     trainLabels: Int32Array.from(raw.trainLabels),
     testX: scale(raw.testImages),
     testLabels: Int32Array.from(raw.testLabels),
+    loader: raw.loader,
   };
 }
 
@@ -124,7 +149,7 @@ const peakRssMb = () => Math.round((process.resourceUsage().maxRSS / 1024) * 10)
  */
 export async function runImplementation(impl, options, setup) {
   const line = (fields) => process.stdout.write(`${JSON.stringify(fields)}\n`);
-  const data = loadData(options.data);
+  const data = await loadData(options.data);
   const trainN = data.trainLabels.length;
   const perms = loadPermutations(options.perm, trainN);
   const trainRecipe = options.recipe === 'inference' ? 'modern' : options.recipe;
@@ -175,6 +200,7 @@ export async function runImplementation(impl, options, setup) {
     recipe: options.recipe,
     batch: options.batch,
     data: options['data-kind'],
+    loader: data.loader,
     ...model.info,
   };
 
