@@ -73,10 +73,8 @@ describe('matmul kernels vs the triple loop', () => {
     }
   }
 
-  // Known defect, reported: the sparse-aware gemm kernels skip zero multipliers,
-  // so 0·NaN and 0·∞ are lost. `.fails` keeps the correct expectation visible;
-  // it turns red once the kernels are fixed, and should then become `it`.
-  it.fails('skipping zero multipliers does not skip NaN or Infinity in the other operand', () => {
+  // The sparse-aware kernels skip zero multipliers; 0·NaN and 0·∞ must still be NaN.
+  it('skipping zero multipliers does not skip NaN or Infinity in the other operand', () => {
     const a = tensor(new Float64Array([0, 1, 2, 0]), { shape: [2, 2] });
     const b = tensor(new Float64Array([1, Number.NaN, 3, 4]), { shape: [2, 2] });
     // Row 0 is 0·[1, NaN] + 1·[3, 4]: IEEE (and NumPy) say 0·NaN = NaN.

@@ -22,6 +22,17 @@ export function gemm(
   C: TypedArray,
   c: number,
 ): void {
+  // The fast paths skip zero multipliers; 0·NaN and 0·∞ are NaN, so when an
+  // operand that zeros would multiply holds a non-finite value, take the path
+  // that multiplies everything. A·B and A·Bᵀ skip zeros of A; Aᵀ·B skips
+  // zeros of B, and in its wide JS form zeros of A too.
+  const tn = transA && !transB;
+  const wideTN = tn && m > NARROW && !useSimd(A, B, C, m * n * k);
+  const checkB = !transA || wideTN;
+  if ((tn && !finite(A, a, m * k)) || (checkB && !finite(B, b, n * k))) {
+    denseGemm(transA, transB, m, n, k, A, a, B, b, C, c);
+    return;
+  }
   const simd = (transA !== transB && useSimd(A, B, C, m * n * k) && simdGemm()) || null;
   if (simd && transB)
     simd.nt(m, n, k, A as Float32Array, a, B as Float32Array, b, C as Float32Array, c);
@@ -32,7 +43,7 @@ export function gemm(
     if (n <= NARROW) narrowNT(n)(m, k, A, a, B, b, C, c, panel(B, n * k));
     else gemmNT(m, n, k, A, a, B, b, C, c);
   } else if (transA && !transB) {
-    if (m <= NARROW) narrowTN(m)(n, k, A, a, B, b, C, c, accumulator(m * n));
+    if (!wideTN) narrowTNKernel(m)(n, k, A, a, B, b, C, c, accumulator(m * n));
     else gemmTN(m, n, k, A, a, B, b, C, c);
   } else gemmTT(m, n, k, A, a, B, b, C, c);
 }
@@ -276,7 +287,7 @@ function narrowNT(w: number): NarrowNT {
  * transposed into C at the end. This is a weight gradient over a batch of
  * mostly-zero images.
  */
-function narrowTN(w: number): NarrowTN {
+function narrowTNKernel(w: number): NarrowTN {
   let fn = narrowTNs.get(w);
   if (!fn) {
     const body = `
@@ -325,4 +336,43 @@ let sums = new Float64Array(0);
 function accumulator(size: number): Float64Array {
   if (sums.length < size) sums = new Float64Array(size);
   return sums;
+}
+
+/** Whether X[at, at + n) holds only finite values: x·0 is NaN exactly for NaN and ±∞. */
+function finite(X: TypedArray, at: number, n: number): boolean {
+  let s0 = 0;
+  let s1 = 0;
+  let p = at;
+  const end = at + n;
+  for (; p + 1 < end; p += 2) {
+    s0 += X[p]! * 0;
+    s1 += X[p + 1]! * 0;
+  }
+  if (p < end) s0 += X[p]! * 0;
+  return s0 + s1 === 0;
+}
+
+/** Every product taken, nothing skipped: the path for operands holding NaN or ±∞. */
+function denseGemm(
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  A: TypedArray,
+  a: number,
+  B: TypedArray,
+  b: number,
+  C: TypedArray,
+  c: number,
+) {
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) {
+        s += A[a + (transA ? p * m + i : i * k + p)]! * B[b + (transB ? j * k + p : p * n + j)]!;
+      }
+      C[c + i * n + j] = s;
+    }
+  }
 }
