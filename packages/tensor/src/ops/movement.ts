@@ -1,3 +1,4 @@
+import { promote } from '../dtype.js';
 import { apply } from '../engine.js';
 import { AxisError, DTypeError, fmt, IndexError, ShapeError } from '../errors.js';
 import { stridedLoop } from '../kernels/strided.js';
@@ -120,7 +121,7 @@ export const concatOp = defineOp<number>({
     }
     const shape = first.shape.slice();
     shape[axis] = xs.reduce((n, x) => n + x.shape[axis]!, 0);
-    return { shape, dtype: xs.map((x) => x.dtype).reduce((a, b) => (a === b ? a : 'float64')) };
+    return { shape, dtype: xs.map((x) => x.dtype).reduce(promote) };
   },
   kernel: (xs, out, axis) => {
     const strides = stridesOf(out.shape);
