@@ -26,14 +26,14 @@ export function gemm(
   // operand that zeros would multiply holds a non-finite value, take the path
   // that multiplies everything. A·B and A·Bᵀ skip zeros of A; Aᵀ·B skips
   // zeros of B, and in its wide JS form zeros of A too.
+  const simd = (transA !== transB && useSimd(A, B, C, m * n * k) && simdGemm()) || null;
   const tn = transA && !transB;
-  const wideTN = tn && m > NARROW && !useSimd(A, B, C, m * n * k);
+  const wideTN = tn && m > NARROW && !simd;
   const checkB = !transA || wideTN;
   if ((tn && !finite(A, a, m * k)) || (checkB && !finite(B, b, n * k))) {
     denseGemm(transA, transB, m, n, k, A, a, B, b, C, c);
     return;
   }
-  const simd = (transA !== transB && useSimd(A, B, C, m * n * k) && simdGemm()) || null;
   if (simd && transB)
     simd.nt(m, n, k, A as Float32Array, a, B as Float32Array, b, C as Float32Array, c);
   else if (simd && transA)
