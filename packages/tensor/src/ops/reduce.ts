@@ -79,7 +79,14 @@ export const maxOp = defineOp<ReduceAttrs>({
 export const argmaxOp = defineOp<{ axis: number | null; keepdims: boolean }>({
   name: 'argmax',
   infer: ([x], { axis, keepdims }) => ({
-    shape: axis === null ? [] : reducedShape(x!.shape, [axis], keepdims),
+    shape:
+      axis === null
+        ? reducedShape(
+            x!.shape,
+            x!.shape.map((_, d) => d),
+            keepdims,
+          )
+        : reducedShape(x!.shape, [axis], keepdims),
     dtype: 'int32',
   }),
   kernel: ([x], _out, { axis }) => {
