@@ -263,7 +263,8 @@ export function permute(x: Tensor, axes: readonly number[]): Tensor {
 
 /** Swaps two axes (the last two by default). */
 export function transpose(x: Tensor, axis0 = -2, axis1 = -1): Tensor {
-  if (x.ndim < 2) return x;
+  // `.T` of a vector or scalar is itself, as in NumPy; explicit axes are still checked.
+  if (x.ndim < 2 && axis0 === -2 && axis1 === -1) return x;
   const a = normalizeAxis('transpose', axis0, x.ndim);
   const b = normalizeAxis('transpose', axis1, x.ndim);
   const axes = Array.from({ length: x.ndim }, (_, i) => i);
