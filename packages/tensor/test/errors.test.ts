@@ -208,6 +208,12 @@ describe('axis errors', () => {
     expectError(fn, AxisError, `${name}:`, 'out of range');
   });
 
+  it('transpose of a vector checks the axes it is given', () => {
+    expectError(() => z(3).transpose(0, 5), AxisError, 'transpose', '5');
+    expect(z(3).T.shape).toEqual([3]);
+    expect(z(3).transpose(0, 0).shape).toEqual([3]);
+  });
+
   it('a non-integer axis', () => {
     expectError(() => z(2, 3).sum(0.5), AxisError, 'sum', '0.5');
   });

@@ -192,6 +192,9 @@ describe('reductions vs reference loops', () => {
     const flat = Array.from(x.data);
     expect(argmax(x).item()).toBe(flat.indexOf(Math.max(...flat)));
     expect(argmax(x).shape).toEqual([]);
+    // keepdims over all axes keeps every axis as a 1, as NumPy does.
+    expect(argmax(x, undefined, true).shape).toEqual([1, 1, 1, 1]);
+    expect(argmax(x, undefined, true).item()).toBe(flat.indexOf(Math.max(...flat)));
   });
 
   it('empty tensors reduce to the identity, or to empty results', () => {
