@@ -1,0 +1,177 @@
+import { type Tensor, tensor } from '@neurite/tensor';
+import { DataError, IdxError } from './errors.js';
+import { type IdxData, parseIdx } from './idx.js';
+
+/**
+ * One part (training or test) of an image dataset in MNIST's layout.
+ * `pixels` is the only copy of the images: `count * rows * cols` bytes,
+ * image after image, row by row, 0 (background) to 255 (ink).
+ *
+ * @example
+ * const { train } = await loadEmbeddedMnist();
+ * train.count;          // 8000
+ * train.labels.shape;   // [8000], int32
+ * train.image(0);       // the first image's 784 bytes (a view)
+ */
+export class MnistSplit {
+  /** All images, `count * rows * cols` bytes, contiguous: the only copy. */
+  readonly pixels: Uint8Array;
+  /** The class of every image: an int32 tensor of shape [count]. */
+  readonly labels: Tensor;
+  /** The number of images. */
+  readonly count: number;
+  /** Image height in pixels (28 for MNIST). */
+  readonly rows: number;
+  /** Image width in pixels (28 for MNIST). */
+  readonly cols: number;
+  private cachedImages: Tensor | undefined;
+
+  constructor(pixels: Uint8Array, labels: Tensor | Int32Array, rows = 28, cols = 28) {
+    const labelTensor = labels instanceof Int32Array ? tensor(labels) : labels;
+    if (labelTensor.dtype !== 'int32' || labelTensor.ndim !== 1) {
+      throw new DataError(
+        `MnistSplit: labels must be a 1-D int32 tensor, got ${labelTensor.dtype} of shape [${labelTensor.shape.join(', ')}]`,
+      );
+    }
+    const count = labelTensor.shape[0]!;
+    if (pixels.length !== count * rows * cols) {
+      throw new DataError(
+        `MnistSplit: ${count} labels of ${rows}×${cols} images need ${count * rows * cols} pixels, got ${pixels.length}`,
+      );
+    }
+    this.pixels = pixels;
+    this.labels = labelTensor;
+    this.count = count;
+    this.rows = rows;
+    this.cols = cols;
+  }
+
+  /** Pixels per image: `rows * cols` (784 for MNIST). */
+  get features(): number {
+    return this.rows * this.cols;
+  }
+
+  /**
+   * All images as a float32 tensor [count, rows*cols] with values in [0, 1].
+   * Made on first access and cached: 4 bytes per pixel (188 MB for the full
+   * MNIST training set), so training loops should use `batches` instead,
+   * which reads `pixels` directly.
+   */
+  get images(): Tensor {
+    if (this.cachedImages === undefined) {
+      const scaled = new Float32Array(this.pixels.length);
+      const lut = pixelScale();
+      for (let i = 0; i < scaled.length; i++) scaled[i] = lut[this.pixels[i]!]!;
+      this.cachedImages = tensor(scaled, { shape: [this.count, this.features] });
+    }
+    return this.cachedImages;
+  }
+
+  /** Image `i`'s `rows * cols` bytes, a view into `pixels`. */
+  image(i: number): Uint8Array {
+    if (!Number.isInteger(i) || i < 0 || i >= this.count) {
+      throw new DataError(`MnistSplit.image: index ${i} is outside [0, ${this.count})`);
+    }
+    const n = this.features;
+    return this.pixels.subarray(i * n, (i + 1) * n);
+  }
+
+  /** The label of image `i`. */
+  label(i: number): number {
+    if (!Number.isInteger(i) || i < 0 || i >= this.count) {
+      throw new DataError(`MnistSplit.label: index ${i} is outside [0, ${this.count})`);
+    }
+    return this.labels.data[i]!;
+  }
+}
+
+/** A dataset in MNIST's layout: a training and a test split. */
+export interface Mnist {
+  train: MnistSplit;
+  test: MnistSplit;
+}
+
+/** The bytes of the four IDX files of a dataset in MNIST's layout (gzipped or not). */
+export interface MnistIdxFiles {
+  trainImages: Uint8Array;
+  trainLabels: Uint8Array;
+  testImages: Uint8Array;
+  testLabels: Uint8Array;
+}
+
+let scaleTable: Float32Array | undefined;
+
+/** pixel → pixel/255 as float32, for all 256 byte values. */
+export function pixelScale(): Float32Array {
+  if (scaleTable === undefined) {
+    scaleTable = new Float32Array(256);
+    for (let p = 0; p < 256; p++) scaleTable[p] = p / 255;
+  }
+  return scaleTable;
+}
+
+/** A split from a parsed images file [count, rows, cols] uint8 and labels file [count]. */
+export function splitFromIdx(
+  images: IdxData,
+  labels: IdxData,
+  imagesName: string,
+  labelsName: string,
+): MnistSplit {
+  if (images.type !== 'uint8' || images.dims.length !== 3) {
+    throw new IdxError(
+      `${imagesName}: images must be a 3-D uint8 IDX array [count, rows, cols], ` +
+        `got ${images.type} [${images.dims.join(', ')}]`,
+    );
+  }
+  if (labels.dims.length !== 1 || labels.type === 'float32' || labels.type === 'float64') {
+    throw new IdxError(
+      `${labelsName}: labels must be a 1-D integer IDX array [count], got ${labels.type} [${labels.dims.join(', ')}]`,
+    );
+  }
+  const [count, rows, cols] = images.dims as [number, number, number];
+  if (labels.dims[0] !== count) {
+    throw new IdxError(
+      `${labelsName}: ${labels.dims[0]} labels, but ${imagesName} holds ${count} images`,
+    );
+  }
+  const classes = Int32Array.from(labels.data);
+  const negative = classes.findIndex((c) => c < 0);
+  if (negative >= 0) {
+    throw new IdxError(
+      `${labelsName}: label ${negative} is ${classes[negative]}: labels must be ≥ 0`,
+    );
+  }
+  return new MnistSplit(images.data, classes, rows, cols);
+}
+
+/**
+ * A dataset from the bytes of its four IDX files in MNIST's layout
+ * (MNIST, Fashion-MNIST, or your own): images [count, rows, cols] uint8,
+ * labels [count] of an integer type, gzipped or not. Errors name the file
+ * (by `names`, or by its role: `trainImages` …).
+ *
+ * @example
+ * const mnist = mnistFromIdx({ trainImages, trainLabels, testImages, testLabels });
+ * mnist.train.count; // 60000
+ */
+export function mnistFromIdx(
+  files: MnistIdxFiles,
+  names: Partial<Record<keyof MnistIdxFiles, string>> = {},
+): Mnist {
+  const name = (key: keyof MnistIdxFiles) => names[key] ?? key;
+  const split = (images: 'trainImages' | 'testImages', labels: 'trainLabels' | 'testLabels') =>
+    splitFromIdx(
+      parseIdx(files[images], name(images)),
+      parseIdx(files[labels], name(labels)),
+      name(images),
+      name(labels),
+    );
+  const train = split('trainImages', 'trainLabels');
+  const test = split('testImages', 'testLabels');
+  if (train.rows !== test.rows || train.cols !== test.cols) {
+    throw new IdxError(
+      `${name('testImages')}: ${test.rows}×${test.cols} images, but ${name('trainImages')} has ${train.rows}×${train.cols}`,
+    );
+  }
+  return { train, test };
+}
