@@ -218,7 +218,7 @@ export async function runImplementation(impl, options, setup) {
         loss: round(lastLoss, 5),
         rss_mb: mb(mem.rss),
         heap_mb: mb(mem.heapUsed),
-        external_mb: mb(mem.external + mem.arrayBuffers),
+        external_mb: mb(mem.external),
       });
     }
     line({ ...base, soak_epochs: options.soak, peak_rss_mb: peakRssMb() });
