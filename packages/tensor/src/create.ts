@@ -64,7 +64,9 @@ export function tensor(
   const dtype = checked(options.dtype) ?? (isTyped ? dtypeOf(data) : undefined) ?? 'float32';
   let shape: number[];
   let storage: TypedArray;
-  if (isTyped || (Array.isArray(data) && options.shape)) {
+  const flatArray =
+    Array.isArray(data) && options.shape && data.every((v) => typeof v === 'number');
+  if (isTyped || flatArray) {
     const flat = data as ArrayLike<number>;
     shape = options.shape ? options.shape.slice() : [flat.length];
     if (sizeOf(shape) !== flat.length) {
@@ -78,9 +80,16 @@ export function tensor(
       storage.set(flat as ArrayLike<number>);
     }
   } else {
-    shape = inferShape(data as NestedArray);
-    storage = allocate(dtype, sizeOf(shape));
-    fill(storage, data as NestedArray, shape);
+    const nested = inferShape(data as NestedArray);
+    storage = allocate(dtype, sizeOf(nested));
+    fill(storage, data as NestedArray, nested);
+    // A shape given with nested arrays reshapes them.
+    shape = options.shape ? options.shape.slice() : nested;
+    if (sizeOf(shape) !== storage.length) {
+      throw new ShapeError(
+        `tensor: nested arrays of shape ${fmt(nested)} cannot fill shape ${fmt(shape)}`,
+      );
+    }
   }
   return new Tensor(storage, shape, dtype, { requiresGrad: options.requiresGrad ?? false });
 }
