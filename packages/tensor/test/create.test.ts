@@ -15,6 +15,7 @@ import {
   rand,
   randint,
   randn,
+  ShapeError,
   stack,
   type Tensor,
   tensor,
@@ -99,6 +100,37 @@ describe('tensor()', () => {
     const u8 = tensor(new Uint8Array([0, 128, 255]));
     expect(u8.dtype).toBe('float32');
     expect(Array.from(u8.data)).toEqual([0, 128, 255]);
+  });
+
+  it('reshapes nested arrays to an explicit shape of the same size', () => {
+    expect(
+      tensor(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        { shape: [4] },
+      ).toArray(),
+    ).toEqual([1, 2, 3, 4]);
+    expect(() =>
+      tensor(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        { shape: [2] },
+      ),
+    ).toThrow(ShapeError);
+    expect(() =>
+      tensor(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        { shape: [2] },
+      ),
+    ).toThrow('[2, 2]');
+    expect(() => tensor([[1, 2], [3]], { shape: [3] })).toThrow('ragged');
   });
 
   it('takes a flat array with an explicit shape', () => {
