@@ -27,12 +27,7 @@ import { Tensor } from './tensor.js';
  */
 
 /** What a compiled function may return: tensors, arrays or plain objects of them. */
-export type Traced =
-  | Tensor
-  | readonly Traced[]
-  | { readonly [key: string]: Traced }
-  | undefined
-  | void;
+export type Traced = Tensor | readonly Traced[] | { readonly [key: string]: Traced } | undefined;
 
 /** Facts about a plan, for tests and curious users. */
 export interface PlanStats {
@@ -420,8 +415,11 @@ class Plan {
 
     this.bindings = this.argBuffers.map((b) => {
       const sites: { ins: TypedArray[]; at: number }[] = [];
-      for (const l of this.launches)
-        l.ins.forEach((x, at) => x === b && sites.push({ ins: l.ins, at }));
+      for (const l of this.launches) {
+        l.ins.forEach((x, at) => {
+          if (x === b) sites.push({ ins: l.ins, at });
+        });
+      }
       return sites;
     });
 
@@ -462,9 +460,9 @@ function dtypeName(b: TypedArray): DType {
 
 function forEachTensor(value: Traced, visit: (t: Tensor) => void): void {
   if (value instanceof Tensor) visit(value);
-  else if (Array.isArray(value)) value.forEach((v) => forEachTensor(v, visit));
+  else if (Array.isArray(value)) for (const v of value) forEachTensor(v, visit);
   else if (value && typeof value === 'object') {
-    Object.values(value).forEach((v) => forEachTensor(v as Traced, visit));
+    for (const v of Object.values(value)) forEachTensor(v as Traced, visit);
   }
 }
 

@@ -50,7 +50,9 @@ function collapse(spec: LoopSpec): { shape: number[]; strides: number[][] } {
       });
     } else {
       shape.push(n);
-      all.forEach((s, k) => strides[k]!.push(s[d]!));
+      all.forEach((s, k) => {
+        strides[k]!.push(s[d]!);
+      });
     }
   }
   return { shape, strides };
