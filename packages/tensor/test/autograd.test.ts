@@ -215,7 +215,7 @@ describe('grad and valueAndGrad', () => {
   });
 
   it('a multi-argument grad returns an array', () => {
-    const g = grad((x, y) => x.mul(y).sum())(tensor([2]), tensor([5]));
+    const g = grad((x: Tensor, y: Tensor) => x.mul(y).sum())(tensor([2]), tensor([5]));
     expect(Array.isArray(g)).toBe(true);
     expect((g as Tensor[]).map((t) => t.item())).toEqual([5, 2]);
   });

@@ -97,9 +97,9 @@ describe('tensor()', () => {
     expect(t.data).not.toBe(f64);
     expect(t.data).toBeInstanceOf(Float32Array);
     expect(Array.from(t.data)).toEqual([1.5, 2.5]);
-    const u8 = tensor(new Uint8Array([0, 128, 255]));
-    expect(u8.dtype).toBe('float32');
-    expect(Array.from(u8.data)).toEqual([0, 128, 255]);
+    const i32 = tensor(new Int32Array([0, 128, -255]), { dtype: 'float64' });
+    expect(i32.data).toBeInstanceOf(Float64Array);
+    expect(Array.from(i32.data)).toEqual([0, 128, -255]);
   });
 
   it('reshapes nested arrays to an explicit shape of the same size', () => {
