@@ -1,4 +1,5 @@
 import { valueAndGrad } from './autograd.js';
+import { isFloat } from './dtype.js';
 import { noGrad } from './grad-mode.js';
 import { Tensor } from './tensor.js';
 
@@ -15,7 +16,8 @@ export interface GradcheckResult {
 
 /**
  * Compares the analytic gradient of scalar `f` with central differences,
- * element by element, in float64 (inputs are converted).
+ * element by element, in float64 (float inputs are converted; int32
+ * inputs such as labels or indices are passed through and not checked).
  *
  * @example
  * const r = gradcheck((x) => x.sigmoid().sum(), [randn([3, 4], { rng: 1 })]);
@@ -26,7 +28,10 @@ export function gradcheck(
   inputs: readonly Tensor[],
   { eps = 1e-6, tolerance = 1e-6 } = {},
 ): GradcheckResult {
-  const xs = inputs.map((x) => new Tensor(Float64Array.from(x.data), x.shape, 'float64'));
+  // Integer inputs (labels, indices) are passed through as they are: they cannot be perturbed.
+  const xs = inputs.map((x) =>
+    isFloat(x.dtype) ? new Tensor(Float64Array.from(x.data), x.shape, 'float64') : x,
+  );
   const scalar = (...args: Tensor[]) => {
     const y = f(...args);
     return y.size === 1 ? y.reshape([]) : y.sum();
@@ -41,6 +46,7 @@ export function gradcheck(
   };
   noGrad(() => {
     xs.forEach((x, k) => {
+      if (!isFloat(x.dtype)) return;
       const data = x.data as Float64Array;
       for (let i = 0; i < data.length; i++) {
         const saved = data[i]!;
