@@ -213,6 +213,17 @@ describe('gradcheck itself', () => {
     expect(gradcheck((a) => a.exp(), [x]).maxRelError).toBeLessThan(1e-8);
   });
 
+  it('passes int32 inputs through unchecked and leaves every input unchanged', () => {
+    const x = u([4, 3], 5);
+    const before = Array.from(x.data);
+    const ids = indices([6], 4, 6);
+    const r = gradcheck((a, i) => indexSelect(a, 0, i!).square(), [x, ids]);
+    expect(r.maxRelError).toBeLessThan(1e-6);
+    expect(r.where.input).toBe(0);
+    expect(Array.from(x.data)).toEqual(before);
+    expect(ids.dtype).toBe('int32');
+  });
+
   it('reports a NaN gradient as a failure', () => {
     const r = gradcheck((a) => a.sqrt(), [u([2], 4, -2, -1)]);
     expect(r.ok).toBe(false);
