@@ -3,11 +3,15 @@ import {
   argmax,
   argmin,
   concat,
+  div,
   indexSelect,
   logSoftmax,
+  lt,
   matmul,
+  pow,
   softmax,
   stack,
+  sub,
   type Tensor,
   tensor,
   where,
@@ -382,6 +386,15 @@ describe('elementwise kernels vs Math', () => {
       return ref(a.data[broadcastIndex(idx, a.shape)]!, b.data[broadcastIndex(idx, b.shape)]!);
     });
     expectAllClose(out.data, expected, { rtol: 1e-15, atol: 0 });
+  });
+
+  it('function forms keep operand order with a number on either side', () => {
+    const t = tensor(new Float64Array([1, 2, 4]));
+    expect(Array.from(sub(10, t).data)).toEqual([9, 8, 6]);
+    expect(Array.from(sub(t, 10).data)).toEqual([-9, -8, -6]);
+    expect(Array.from(div(1, t).data)).toEqual([1, 0.5, 0.25]);
+    expect(Array.from(pow(2, t).data)).toEqual([2, 4, 16]);
+    expect(Array.from(lt(2, t).data)).toEqual([0, 0, 1]);
   });
 
   it('comparisons see ties', () => {

@@ -3,13 +3,16 @@ import {
   apply,
   concat,
   defineOp,
+  div,
   gradcheck,
   indexSelect,
   logSoftmax,
   matmul,
   oneHot,
+  pow,
   softmax,
   stack,
+  sub,
   type Tensor,
   where,
 } from '../src/index.js';
@@ -57,6 +60,12 @@ const cases: Case[] = [
     [awayFromZero([3, 4], 30), u([3, 4], 31), u([3, 4], 32)],
   ],
   ['cast to float64', (a) => a.cast('float64').mul(a), [u([3], 33)]],
+
+  // function forms with a plain number on the left
+  ['sub(1, x)', (a) => sub(1, a), [u([3], 34)]],
+  ['div(2, x)', (a) => div(2, a), [pos([3], 35)]],
+  ['pow(2, x): gradient of the exponent', (a) => pow(2, a), [u([3], 36)]],
+  ['where(c, x, 0)', (a) => where(a.gt(0), a.exp(), 0), [awayFromZero([4], 37)]],
 
   // elementwise, broadcast: the engine sums the gradient back to each input's shape
   ['add [3,1,4] + [2,1]', (a, b) => a.add(b), [u([3, 1, 4], 40), u([2, 1], 41)]],
