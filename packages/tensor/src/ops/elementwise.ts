@@ -85,7 +85,16 @@ export const ops = {
   pow: elementwise(
     'pow',
     'Math.pow(x0, x1)',
-    (g, [a, b], out) => [() => g.mul(b!).mul(a!.pow(b!.sub(1))), () => g.mul(out).mul(a!.log())],
+    // b·a^(b−1) is 0·a⁻¹ = NaN at a = 0 when b = 0, and ∂/∂b = aᵇ·log a is
+    // 0·(−∞) at a = 0: both are 0. The guards sit inside the expressions, not
+    // only around them, so that no order of derivative meets a NaN either.
+    (g, [a, b], out) => [
+      () => g.mul(b!).mul(a!.pow(where(b!.eq(0), 1, b!.sub(1)))),
+      () => {
+        const zero = a!.eq(0);
+        return g.mul(out).mul(where(zero, 0, where(zero, 1, a!).log()));
+      },
+    ],
     floatOut,
   ),
   maximum: elementwise('maximum', '(x0 >= x1 || x0 !== x0 ? x0 : x1)', (g, [a, b]) => {
