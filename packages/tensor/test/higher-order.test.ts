@@ -135,6 +135,38 @@ describe('second and third derivatives match closed forms', () => {
     );
   });
 
+  it('powers stay finite at 0 to every order: x⁰, x¹, x³ and polynomial features', () => {
+    const p = tensor(new Float64Array([0, 0.5, -2]));
+    expectAllClose(nthGrad((x) => x.pow(0), 1)(p).data, [0, 0, 0]);
+    expectAllClose(nthGrad((x) => x.pow(1), 1)(p).data, [1, 1, 1]);
+    expectAllClose(nthGrad((x) => x.pow(1), 2)(p).data, [0, 0, 0]);
+    expectAllClose(nthGrad((x) => x.pow(3), 3)(p).data, [6, 6, 6]);
+    expectAllClose(nthGrad((x) => x.pow(3), 4)(p).data, [0, 0, 0]);
+    // d/dx Σₖ cₖ xᵏ for k = 0..3, written with a tensor of exponents.
+    const c = tensor(new Float64Array([5, 2, -1, 0.5]));
+    const poly = (x: Tensor) =>
+      x
+        .expandDims(-1)
+        .pow(tensor(new Float64Array([0, 1, 2, 3])))
+        .mul(c)
+        .sum(-1);
+    const d1 = (v: number) => 2 - 2 * v + 1.5 * v * v;
+    expectAllClose(nthGrad(poly, 1)(p).data, map(p, d1));
+    expectAllClose(
+      nthGrad(poly, 2)(p).data,
+      map(p, (v) => -2 + 3 * v),
+    );
+  });
+
+  it('the exponent’s gradient of 0ᵇ is 0 for b > 0, to second order', () => {
+    const base = tensor(new Float64Array([0, 0, 2]));
+    const dPow = grad((b: Tensor) => base.pow(b).sum());
+    const b = tensor(new Float64Array([0.5, 3, 1.5]));
+    expectAllClose(dPow(b).data, [0, 0, 2 ** 1.5 * Math.log(2)]);
+    const d2 = grad((e: Tensor) => dPow(e).sum())(b);
+    expectAllClose(d2.data, [0, 0, 2 ** 1.5 * Math.log(2) ** 2]);
+  });
+
   it('relu and abs have zero second derivative away from 0', () => {
     const p = tensor(new Float64Array([-2, -0.5, 0.5, 2]));
     expect(Array.from(nthGrad((x) => x.relu(), 2)(p).data)).toEqual([0, 0, 0, 0]);
