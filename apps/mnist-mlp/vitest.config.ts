@@ -4,5 +4,6 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   resolve: { conditions: ['@neurite/source'] },
   ssr: { resolve: { conditions: ['@neurite/source'] } },
-  test: { include: ['test/**/*.test.ts'] },
+  // The CLI tests start the program as child processes: seconds each, more on a busy machine.
+  test: { include: ['test/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 120_000 },
 });

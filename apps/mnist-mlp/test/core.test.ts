@@ -1,0 +1,219 @@
+import { buildModel } from '@neurite/nn';
+import { compile, noGrad, Rng, tensor } from '@neurite/tensor';
+import { describe, expect, it } from 'vitest';
+import { shiftInto } from '../src/core/augment.js';
+import { byteScale, layerActivations, outputsLogits, predictAll } from '../src/core/inference.js';
+import { evaluate } from '../src/core/metrics.js';
+import { weightColour, weightHeatmaps } from '../src/core/pictures.js';
+import { carveValidation, type ImageSet } from '../src/core/split.js';
+import { train } from '../src/core/train.js';
+import { makeTrainStep } from '../src/core/train-step.js';
+import { modelSpec } from '../src/model.js';
+import { cosineWithWarmup, recipes } from '../src/recipes.js';
+import { glyphDigits } from './fixtures.js';
+
+function glyphSet(count: number, seed: number): ImageSet {
+  const { pixels, labels } = glyphDigits(count, seed);
+  return { pixels, labels: tensor(Int32Array.from(labels)), count, rows: 28, cols: 28 };
+}
+
+describe('the network spec', () => {
+  it('is 784-16-16-10 with 13,002 parameters, activations by recipe', () => {
+    for (const recipe of Object.values(recipes)) {
+      const model = buildModel(modelSpec(recipe), { seed: 1 });
+      expect(model.parameterCount()).toBe(13_002);
+      expect(model.parameters().map((p) => p.shape)).toEqual([
+        [16, 784],
+        [16],
+        [16, 16],
+        [16],
+        [10, 16],
+        [10],
+      ]);
+    }
+    expect(outputsLogits(modelSpec(recipes.modern))).toBe(true);
+    expect(outputsLogits(modelSpec(recipes.classic))).toBe(false);
+  });
+});
+
+describe('evaluate', () => {
+  it('counts the confusion matrix and derives precision and recall from it', () => {
+    const e = evaluate([0, 1, 1, 2, 2, 2], [0, 1, 2, 2, 2, 0], 3);
+    expect(e.confusion).toEqual([
+      [1, 0, 1],
+      [0, 1, 0],
+      [0, 1, 2],
+    ]);
+    expect(e.accuracy).toBeCloseTo(4 / 6);
+    expect(e.precision).toEqual([1, 0.5, 2 / 3]);
+    expect(e.recall).toEqual([0.5, 1, 2 / 3]);
+    expect(Number.isNaN(evaluate([0], [0], 2).precision[1])).toBe(true);
+    expect(() => evaluate([0, 5], [0, 1], 3)).toThrow(/example 1/);
+  });
+});
+
+describe('shiftInto', () => {
+  it('moves each image by a whole-pixel shift within ±maxShift, filling with background', () => {
+    const side = 6;
+    const pixels = new Uint8Array(2 * side * side);
+    for (let i = 0; i < pixels.length; i++) pixels[i] = (i % 251) + 1; // no zeros inside
+    const out = new Float32Array(2 * side * side);
+    const scale = byteScale();
+    for (let trial = 0; trial < 20; trial++) {
+      shiftInto(out, pixels, [1, 0], side, side, 2, new Rng(trial), scale);
+      for (const [b, src] of [
+        [0, 1],
+        [1, 0],
+      ] as const) {
+        // Find the shift that explains the output, and check every pixel against it.
+        const img = out.subarray(b * 36, b * 36 + 36);
+        let found = 0;
+        for (let dy = -2; dy <= 2; dy++)
+          for (let dx = -2; dx <= 2; dx++) {
+            let ok = true;
+            for (let y = 0; y < side && ok; y++)
+              for (let x = 0; x < side && ok; x++) {
+                const sx = x - dx;
+                const sy = y - dy;
+                const want =
+                  sx < 0 || sy < 0 || sx >= side || sy >= side
+                    ? 0
+                    : scale[pixels[src * 36 + sy * side + sx]!]!;
+                ok = img[y * side + x] === want;
+              }
+            if (ok) found++;
+          }
+        expect(found).toBe(1);
+      }
+    }
+  });
+});
+
+describe('carveValidation', () => {
+  it('holds out a fixed, disjoint share of the training set', () => {
+    const set = glyphSet(120, 5);
+    const a = carveValidation(set, 1 / 12);
+    const b = carveValidation(set, 1 / 12);
+    expect(a.val?.count).toBe(10);
+    expect(a.train.count).toBe(110);
+    expect(Buffer.compare(Buffer.from(a.val!.pixels), Buffer.from(b.val!.pixels))).toBe(0);
+    // Every image lands in exactly one part: the multisets of rows add up.
+    const key = (s: ImageSet, i: number) =>
+      Buffer.from(s.pixels.subarray(i * 784, (i + 1) * 784)).toString('base64');
+    const all = new Map<string, number>();
+    for (let i = 0; i < set.count; i++) all.set(key(set, i), (all.get(key(set, i)) ?? 0) + 1);
+    for (const part of [a.train, a.val!])
+      for (let i = 0; i < part.count; i++) all.set(key(part, i), all.get(key(part, i))! - 1);
+    expect([...all.values()].every((v) => v === 0)).toBe(true);
+    expect(carveValidation(set, 0).val).toBeNull();
+  });
+});
+
+describe('inference', () => {
+  it('gives per-layer activations that end in the network\u2019s own outputs', () => {
+    for (const recipe of Object.values(recipes)) {
+      const spec = modelSpec(recipe);
+      const model = buildModel(spec, { seed: 3 });
+      const set = glyphSet(4, 9);
+      const input = Float32Array.from(set.pixels.subarray(784, 1568), (v) => byteScale()[v]!);
+      const layers = layerActivations(model, spec, input);
+      expect(layers.map((l) => l.name)).toEqual(['input', 'hidden 1', 'hidden 2', 'output']);
+      expect(layers.map((l) => l.values.length)).toEqual([784, 16, 16, 10]);
+      const direct = noGrad(() => model.forward(tensor(input, { shape: [1, 784] })));
+      const output = layers[3]!;
+      if (recipe.output === 'linear') {
+        expect(Array.from(output.logits!)).toEqual(Array.from(direct.data));
+        expect(output.values.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+      } else {
+        expect(Array.from(output.values)).toEqual(Array.from(direct.data));
+      }
+      if (recipe.hidden === 'relu') expect(layers[1]!.values.every((v) => v >= 0)).toBe(true);
+      if (recipe.hidden === 'sigmoid')
+        expect(layers[1]!.values.every((v) => v > 0 && v < 1)).toBe(true);
+      // predictAll agrees with the single-image path.
+      const { predicted } = predictAll(model, spec, set, 3);
+      const best = output.values.indexOf(Math.max(...output.values));
+      expect(predicted[1]).toBe(best);
+    }
+  });
+});
+
+describe('the training step', () => {
+  it('compiled gives the same weights as eager, bit for bit, under a changing learning rate', () => {
+    for (const recipe of Object.values(recipes)) {
+      const spec = modelSpec(recipe);
+      const set = glyphSet(64, 4);
+      const images = tensor(
+        Float32Array.from(set.pixels, (v) => byteScale()[v]!),
+        { shape: [64, 784] },
+      );
+      const run = (compiled: boolean) => {
+        const model = buildModel(spec, { seed: 2 });
+        const opt = recipe.optimiser(model.parameters(), recipe.lr);
+        const eager = makeTrainStep(model, recipe.loss, opt);
+        const step = compiled ? compile(eager) : eager;
+        const losses: number[] = [];
+        for (let i = 0; i < 6; i++) {
+          opt.lr = recipe.lrAt(i, 6, recipe.lr);
+          losses.push(step(images, set.labels).loss.item());
+        }
+        return { losses, weights: model.parameters().map((p) => Array.from(p.data)) };
+      };
+      const eager = run(false);
+      const compiled = run(true);
+      expect(compiled.losses).toEqual(eager.losses);
+      expect(compiled.weights).toEqual(eager.weights);
+      expect(eager.losses[5]!).toBeLessThan(eager.losses[0]!);
+    }
+  });
+
+  it('cosine schedule warms up linearly, peaks, and decays to zero', () => {
+    expect(cosineWithWarmup(0, 100, 1, 10)).toBeCloseTo(0.1);
+    expect(cosineWithWarmup(9, 100, 1, 10)).toBeCloseTo(1);
+    expect(cosineWithWarmup(10, 100, 1, 10)).toBeCloseTo(1);
+    expect(cosineWithWarmup(55, 100, 1, 10)).toBeCloseTo(0.5);
+    expect(cosineWithWarmup(100, 100, 1, 10)).toBeCloseTo(0);
+  });
+});
+
+describe('train', () => {
+  it('stops when asked, after the current batch, and keeps the best validation epoch', async () => {
+    const recipe = recipes.modern;
+    const spec = modelSpec(recipe);
+    const model = buildModel(spec, { seed: 1 });
+    const { train: tr, val } = carveValidation(glyphSet(240, 1), 1 / 6);
+    let batches = 0;
+    const outcome = await train(
+      model,
+      spec,
+      { train: tr, val, test: glyphSet(50, 2) },
+      { recipe, epochs: 5, batch: 20, lr: 0.02, seed: 1 },
+      { batch: () => batches++, shouldStop: () => batches === 25 },
+    );
+    // 200 training images, batch 20: 10 batches an epoch; stopped in the third.
+    expect(outcome.stopped).toBe(true);
+    expect(outcome.samples).toBe(25 * 20);
+    expect(outcome.history.map((h) => h.epoch)).toEqual([1, 2]);
+    const best = outcome.history[0]!.valAccuracy! >= outcome.history[1]!.valAccuracy! ? 1 : 2;
+    expect(outcome.keptEpoch).toBe(best);
+    expect(outcome.testAccuracy).toBe(outcome.history[best - 1]!.testAccuracy);
+  });
+});
+
+describe('weight pictures', () => {
+  it('colours negative red, positive blue and zero black, scaled per neuron', () => {
+    expect(weightColour(0)).toEqual([0, 0, 0]);
+    const [r1, g1, b1] = weightColour(-1);
+    const [r2, g2, b2] = weightColour(1);
+    expect(r1).toBeGreaterThan(Math.max(g1, b1));
+    expect(b2).toBeGreaterThan(Math.max(r2, g2));
+    const w = new Float32Array(784);
+    w[0] = -0.001; // the largest |w| of this neuron: full red, however small
+    w[27] = 0.0005;
+    const r = weightHeatmaps([w], { scale: 2, gap: 1 });
+    expect([r.width, r.height]).toEqual([58, 58]);
+    expect(r.get(1, 1)).toEqual(weightColour(-1));
+    expect(r.get(1 + 27 * 2, 1)).toEqual(weightColour(0.5));
+    expect(r.get(1 + 2, 1)).toEqual([0, 0, 0]);
+  });
+});
