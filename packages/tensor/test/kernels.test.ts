@@ -4,6 +4,7 @@ import {
   argmin,
   concat,
   div,
+  grad,
   indexSelect,
   logSoftmax,
   lt,
@@ -530,6 +531,23 @@ describe('softmax and logSoftmax vs the composed form exp(x − logSumExp(x))', 
       expectAllClose(s.data, expected.map(Math.exp), { rtol: 1e-6, atol: 1e-7 });
       expect(x.logSumExp(-1).data[0]).toBeCloseTo(1e4 + Math.log(1 + Math.exp(-1)), 2);
     }
+  });
+
+  it('gradients stay finite for logits of ±1e4 and for −Infinity (masked) logits', () => {
+    const target = tensor([[0, 1, 0, 0]]);
+    const logits = tensor([[1e4, -1e4, 0, Number.NEGATIVE_INFINITY]], { requiresGrad: true });
+    logSoftmax(logits).mul(target).sum().neg().backward();
+    // ∂(−log pₜ)/∂x = p − onehot(t), with p = [1, 0, 0, 0] here.
+    expect(Array.from(logits.grad!.data)).toEqual([1, -1, 0, 0]);
+    const x = tensor([[3, Number.NEGATIVE_INFINITY, 3]], { requiresGrad: true });
+    softmax(x)
+      .mul(tensor([[1, 5, 0]]))
+      .sum()
+      .backward();
+    expect(Array.from(x.grad!.data)).toEqual([0.25, 0, -0.25]);
+    const y = tensor([1e4, 1e4 - Math.log(3), Number.NEGATIVE_INFINITY], { dtype: 'float64' });
+    const g = grad((v: Tensor) => v.logSumExp())(y);
+    expectAllClose(g.data, [0.75, 0.25, 0], { rtol: 1e-12, atol: 1e-15 });
   });
 
   it('a −Infinity logit gets probability 0 (masking)', () => {
