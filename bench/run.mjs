@@ -158,7 +158,11 @@ function command(impl, python) {
 /** Runs one child; `onLine` gets each JSON line it prints. Resolves to its exit code. */
 function runChild(cmd, args, onLine) {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    // OpenMP threads that spin while they wait lose most of their time slices on a
+    // machine shared with other work (20× slower here under load); sleeping
+    // costs nothing measurable at these sizes. An explicit setting wins.
+    const env = { OMP_WAIT_POLICY: 'PASSIVE', ...process.env };
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
     const lines = createInterface({ input: child.stdout });
     lines.on('line', (text) => {
       if (text.startsWith('{')) {

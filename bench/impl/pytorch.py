@@ -180,6 +180,7 @@ def main():
         "loader": "numpy-idx",
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
         "blas": blas_in_use(),
     }
 
