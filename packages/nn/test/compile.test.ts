@@ -57,7 +57,22 @@ const mlp = (hidden: string, out: string): ModelSpec => ({
   ],
 });
 
+const withDropout: ModelSpec = {
+  input: [784],
+  layers: [
+    { type: 'dense', units: 16, activation: 'relu' },
+    { type: 'dropout', rate: 0.3 },
+    { type: 'dense', units: 10 },
+  ],
+};
+
 const cases = [
+  {
+    name: 'dropout draws a fresh mask on every replayed step',
+    spec: withDropout,
+    opt: (p: Tensor[]) => new Adam(p),
+    loss: 'ce' as const,
+  },
   {
     name: 'modern: ReLU, cross-entropy, Adam',
     spec: mlp('relu', 'linear'),

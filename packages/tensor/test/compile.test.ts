@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   assignInPlace,
+  bernoulli,
   compile,
   noGrad,
   oneHot,
@@ -128,5 +129,19 @@ describe('compile', () => {
       const b = randn([4], { rng: s + 10 });
       expect(Array.from((f(x, b) as Tensor).data)).toEqual(Array.from(fn(x, b).data));
     }
+  });
+
+  it('replays random ops with fresh draws from the same stream as eager', () => {
+    const fn = (rng: Rng) => (x: Tensor) => x.mul(bernoulli(x.shape, 0.5, rng, { value: 2 }));
+    const eager = fn(new Rng(5));
+    const f = compile(fn(new Rng(5)));
+    const x = tensor(new Float32Array(64).fill(1));
+    const masks = [0, 1, 2].map(() => {
+      const want = eager(x);
+      const got = f(x) as Tensor;
+      expect(Array.from(got.data)).toEqual(Array.from(want.data));
+      return Array.from(got.data).join();
+    });
+    expect(new Set(masks).size).toBe(3);
   });
 });

@@ -1,11 +1,12 @@
-import { type Rng, Tensor } from '@neurite/tensor';
+import { bernoulli, type Rng, type Tensor } from '@neurite/tensor';
 import { Module } from '../module.js';
 import { toRng } from '../random.js';
 
 /**
  * Zeroes each input with probability `rate` while training and scales the
  * rest by 1/(1 − rate), so evaluation (where it passes values through) sees
- * the same expected activations. The masks come from a seeded generator.
+ * the same expected activations. The masks come from a seeded generator,
+ * drawn by an op, so a compiled training step draws a fresh mask each step.
  *
  * @example
  * const drop = new Dropout(0.2, { rng: 7 });
@@ -27,16 +28,9 @@ export class Dropout extends Module {
 
   forward(x: Tensor): Tensor {
     if (!this.training || this.rate === 0) return x;
-    const scale = 1 / (1 - this.rate);
-    const mask = new Tensor(
-      x.dtype === 'float64' ? new Float64Array(x.size) : new Float32Array(x.size),
-      x.shape,
-      x.dtype === 'float64' ? 'float64' : 'float32',
-    );
-    for (let i = 0; i < mask.data.length; i++) {
-      mask.data[i] = this.rng.float() < this.rate ? 0 : scale;
-    }
-    return x.mul(mask);
+    const keep = 1 - this.rate;
+    const dtype = x.dtype === 'float64' ? 'float64' : 'float32';
+    return x.mul(bernoulli(x.shape, keep, this.rng, { value: 1 / keep, dtype }));
   }
 
   override toString(): string {

@@ -46,6 +46,7 @@ export {
   stack,
   transpose,
 } from './movement.js';
+export { type BernoulliAttrs, bernoulli, bernoulliOp } from './random.js';
 export { argmax, argmin, logSumExp, max, mean, min, sum } from './reduce.js';
 export { logSoftmax, softmax } from './softmax.js';
 export { where };
