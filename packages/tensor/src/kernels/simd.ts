@@ -91,7 +91,8 @@ function wrap(wasm: Exports): SimdGemm {
         wasm.nt16(m, k, oa * 4, op * 4, oc * 4);
         for (let i = 0; i < m; i++) {
           const from = oc + i * PANEL;
-          C.set(heap.subarray(from, from + width), c + i * n + col);
+          const to = c + i * n + col;
+          for (let j = 0; j < width; j++) C[to + j] = heap[from + j]!;
         }
       }
     },
@@ -103,7 +104,8 @@ function wrap(wasm: Exports): SimdGemm {
         if (width < PANEL) heap.fill(0, op, op + k * PANEL);
         for (let p = 0; p < k; p++) {
           const from = a + p * m + row;
-          heap.set(A.subarray(from, from + width), op + p * PANEL);
+          const to = op + p * PANEL;
+          for (let i = 0; i < width; i++) heap[to + i] = A[from + i]!;
         }
         wasm.tn16(k, n, op * 4, ob * 4, oc * 4);
         for (let i = 0; i < width; i++) {
