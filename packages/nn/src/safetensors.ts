@@ -45,7 +45,7 @@ function writeData(t: Tensor, out: Uint8Array, at: number): void {
 
 /** A tensor of `dtype` and `shape` from little-endian bytes (copied, so aligned). */
 function readData(bytes: Uint8Array, dtype: DType, shape: number[]): Tensor {
-  // Not `bytes.slice()`: on a Node Buffer that is a view into the same memory, not a copy.
+  // Not `bytes.slice()`: Node's Uint8Array subclass makes that a view of the same memory, not a copy.
   const copy = new Uint8Array(bytes);
   const n = copy.byteLength / itemSize[dtype];
   let data: Float32Array | Float64Array | Int32Array;

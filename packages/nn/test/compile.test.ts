@@ -113,7 +113,7 @@ describe('compiled training steps agree with eager ones bit for bit', () => {
         const [x, y] = data(s, s === 5 ? 7 : 16, c.loss === 'quadratic');
         const le = eager.step(x, y).item();
         const lc = (step(x, y) as Tensor).item();
-        expect(lc).toBe(le);
+        expect(lc, `step ${s}`).toBe(le);
         for (const schedule of schedules) schedule.step();
       }
       const a = eager.model.stateDict();

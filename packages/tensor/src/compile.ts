@@ -1,5 +1,5 @@
 import { allocate, type DType, type TypedArray } from './dtype.js';
-import { withTracer } from './engine.js';
+import { isTracing, withTracer } from './engine.js';
 import { NeuriteError } from './errors.js';
 import { broadcastStrides, stridedLoop } from './kernels/strided.js';
 import type { Kernel, Op } from './op.js';
@@ -59,8 +59,10 @@ export class CompileError extends NeuriteError {
  * backward, optimiser update) into a replayed plan. A new signature retraces.
  *
  * Rules: the step must not branch on tensor values (they are read once, while
- * tracing), random tensors it creates are frozen at their traced values, and
- * the returned tensors are fresh copies.
+ * tracing); random values must come from random ops such as `bernoulli`
+ * (a tensor filled in JavaScript is frozen at its traced values); the
+ * returned tensors are fresh copies. Called while another function is being
+ * traced, a compiled function runs as written, so it becomes part of that trace.
  *
  * @example
  * const step = compile((x, y) => {
@@ -79,6 +81,8 @@ export function compile<F extends (...args: Tensor[]) => Traced>(fn: F): Compile
       if (!(a instanceof Tensor))
         throw new CompileError('compile: every argument must be a Tensor');
     }
+    // Inside another function being traced, run as written so that trace records it.
+    if (isTracing()) return fn(...args);
     const key = args
       .map((a) => `${a.dtype}[${a.shape.join(',')}]${a.requiresGrad ? 'g' : ''}`)
       .join(';');

@@ -14,6 +14,11 @@ export interface Tracer {
 
 let tracer: Tracer | null = null;
 
+/** Whether a tracer is recording: a compiled function called now runs eagerly, so it is recorded too. */
+export function isTracing(): boolean {
+  return tracer !== null;
+}
+
 /** Installs a tracer for the duration of `fn`. */
 export function withTracer<T>(t: Tracer, fn: () => T): T {
   const previous = tracer;

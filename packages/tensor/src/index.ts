@@ -27,7 +27,7 @@ export {
   zerosLike,
 } from './create.js';
 export { allocate, type DType, isFloat, type TypedArray } from './dtype.js';
-export { apply, assignInPlace, type Tracer, withTracer } from './engine.js';
+export { apply, assignInPlace, isTracing, type Tracer, withTracer } from './engine.js';
 export {
   AxisError,
   DTypeError,

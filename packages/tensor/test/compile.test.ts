@@ -144,4 +144,20 @@ describe('compile', () => {
     });
     expect(new Set(masks).size).toBe(3);
   });
+
+  it('a compiled function called inside another trace becomes part of that trace', () => {
+    const state = tensor([0]);
+    const inner = compile((x: Tensor) => {
+      assignInPlace(state, state.add(x.sum()));
+      return undefined;
+    });
+    const outer = compile((x: Tensor) => {
+      inner(x);
+      return state.mul(1);
+    });
+    inner(tensor([1])); // inner's own plan, traced outside
+    expect(state.item()).toBe(1);
+    expect((outer(tensor([2])) as Tensor).item()).toBe(3);
+    expect((outer(tensor([3])) as Tensor).item()).toBe(6); // replayed: the update is in outer's plan
+  });
 });

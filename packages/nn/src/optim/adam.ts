@@ -1,4 +1,4 @@
-import { assignInPlace, noGrad, Tensor, zerosLike } from '@neurite/tensor';
+import { assignInPlace, Tensor, zerosLike } from '@neurite/tensor';
 import { checkRange, type Hyperparameters, numberIn, Optimizer } from './optimizer.js';
 
 /** Options of `Adam` and `AdamW`. */
@@ -55,35 +55,33 @@ abstract class AdamBase extends Optimizer {
     checkRange(this.type, 'weightDecay', this.weightDecay, 0, Number.POSITIVE_INFINITY);
   }
 
-  step(): void {
-    noGrad(() => {
-      const b1t = this.beta1Power.mul(this.beta1);
-      const b2t = this.beta2Power.mul(this.beta2);
-      assignInPlace(this.beta1Power, b1t);
-      assignInPlace(this.beta2Power, b2t);
-      assignInPlace(this.stepCount, this.stepCount.add(1));
-      // Scalars are computed in float64 and rounded once to each parameter's
-      // dtype: 1 − β₂ᵗ in float32 would be off by 1e-5 relative.
-      const lr64 = this.lrTensor.cast('float64');
-      const stepSize = lr64.div(b1t.neg().add(1));
-      const bc2Sqrt = b2t.neg().add(1).sqrt();
-      const shrink =
-        this.decoupled && this.weightDecay !== 0 ? lr64.mul(this.weightDecay).neg().add(1) : null;
-      this.params.forEach((p, i) => {
-        let g = p.grad;
-        if (!g) return;
-        let base = p;
-        if (shrink) base = p.mul(shrink.cast(p.dtype));
-        else if (this.weightDecay !== 0) g = g.add(p.mul(this.weightDecay));
-        const m = this.m[i]!;
-        const v = this.v[i]!;
-        const mNext = m.mul(this.beta1).add(g.mul(1 - this.beta1));
-        const vNext = v.mul(this.beta2).add(g.mul(g).mul(1 - this.beta2));
-        assignInPlace(m, mNext);
-        assignInPlace(v, vNext);
-        const denom = vNext.sqrt().div(bc2Sqrt.cast(p.dtype)).add(this.eps);
-        assignInPlace(p, base.sub(mNext.div(denom).mul(stepSize.cast(p.dtype))));
-      });
+  protected update(grads: readonly (Tensor | null)[]): void {
+    const b1t = this.beta1Power.mul(this.beta1);
+    const b2t = this.beta2Power.mul(this.beta2);
+    assignInPlace(this.beta1Power, b1t);
+    assignInPlace(this.beta2Power, b2t);
+    assignInPlace(this.stepCount, this.stepCount.add(1));
+    // Scalars are computed in float64 and rounded once to each parameter's
+    // dtype: 1 − β₂ᵗ in float32 would be off by 1e-5 relative.
+    const lr64 = this.lrTensor.cast('float64');
+    const stepSize = lr64.div(b1t.neg().add(1));
+    const bc2Sqrt = b2t.neg().add(1).sqrt();
+    const shrink =
+      this.decoupled && this.weightDecay !== 0 ? lr64.mul(this.weightDecay).neg().add(1) : null;
+    this.params.forEach((p, i) => {
+      let g = grads[i];
+      if (!g) return;
+      let base = p;
+      if (shrink) base = p.mul(shrink.cast(p.dtype));
+      else if (this.weightDecay !== 0) g = g.add(p.mul(this.weightDecay));
+      const m = this.m[i]!;
+      const v = this.v[i]!;
+      const mNext = m.mul(this.beta1).add(g.mul(1 - this.beta1));
+      const vNext = v.mul(this.beta2).add(g.mul(g).mul(1 - this.beta2));
+      assignInPlace(m, mNext);
+      assignInPlace(v, vNext);
+      const denom = vNext.sqrt().div(bc2Sqrt.cast(p.dtype)).add(this.eps);
+      assignInPlace(p, base.sub(mNext.div(denom).mul(stepSize.cast(p.dtype))));
     });
   }
 

@@ -1,4 +1,4 @@
-import { assignInPlace, noGrad, type Tensor, zerosLike } from '@neurite/tensor';
+import { assignInPlace, type Tensor, zerosLike } from '@neurite/tensor';
 import { OptimizerError, StateDictError } from '../errors.js';
 import { checkRange, type Hyperparameters, numberIn, Optimizer } from './optimizer.js';
 
@@ -44,20 +44,18 @@ export class SGD extends Optimizer {
     this.momentumBuffers = momentum > 0 ? this.params.map((p) => zerosLike(p)) : [];
   }
 
-  step(): void {
-    noGrad(() => {
-      this.params.forEach((p, i) => {
-        let g = p.grad;
-        if (!g) return;
-        if (this.weightDecay !== 0) g = g.add(p.mul(this.weightDecay));
-        const buf = this.momentumBuffers[i];
-        if (buf) {
-          const next = buf.mul(this.momentum).add(g);
-          assignInPlace(buf, next);
-          g = this.nesterov ? g.add(next.mul(this.momentum)) : next;
-        }
-        assignInPlace(p, p.sub(g.mul(this.lrTensor)));
-      });
+  protected update(grads: readonly (Tensor | null)[]): void {
+    this.params.forEach((p, i) => {
+      let g = grads[i];
+      if (!g) return;
+      if (this.weightDecay !== 0) g = g.add(p.mul(this.weightDecay));
+      const buf = this.momentumBuffers[i];
+      if (buf) {
+        const next = buf.mul(this.momentum).add(g);
+        assignInPlace(buf, next);
+        g = this.nesterov ? g.add(next.mul(this.momentum)) : next;
+      }
+      assignInPlace(p, p.sub(g.mul(this.lrTensor)));
     });
   }
 
