@@ -159,8 +159,8 @@ function command(impl, python) {
 function runChild(cmd, args, onLine) {
   return new Promise((resolvePromise, reject) => {
     // OpenMP threads that spin while they wait lose most of their time slices on a
-    // machine shared with other work (20× slower here under load); sleeping
-    // costs nothing measurable at these sizes. An explicit setting wins.
+    // machine shared with other work (up to 20× slower here under load); in
+    // quiet moments both policies timed alike. An explicit setting wins.
     const env = { OMP_WAIT_POLICY: 'PASSIVE', ...process.env };
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
     const lines = createInterface({ input: child.stdout });
