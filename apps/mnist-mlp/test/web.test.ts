@@ -313,6 +313,8 @@ describe.skipIf(!existsSync(CHROMIUM))('web page in Chromium', () => {
     await page.waitForSelector('[data-testid="train-status"][data-state="done"]', {
       timeout: 60_000,
     });
+    // It ran off the page's thread.
+    expect(page.workers()).toHaveLength(1);
     const initial = Number(await status.getAttribute('data-initial-accuracy'));
     const final = Number(await status.getAttribute('data-accuracy'));
     expect(initial).toBeLessThan(0.3);

@@ -16,6 +16,8 @@ import type { FromWorker, ToWorker, WeightSnapshot } from './train-protocol.js';
 
 /** How often the live weight pictures are refreshed, in milliseconds. */
 const SNAPSHOT_EVERY = 150;
+/** How often the live figures are reported, in milliseconds. */
+const REPORT_EVERY = 8;
 
 // A dedicated worker's scope, typed by what is used (the page's lib is DOM).
 const scope = self as unknown as {
@@ -61,6 +63,7 @@ async function run(request: Extract<ToWorker, { type: 'start' }>): Promise<void>
     snapshot: snapshot(model),
   });
   let lastSnapshot = 0;
+  let lastReport = 0;
   // The loop reports running means over the epoch so far; the curves show a moving average
   // of the per-batch figures instead, which flows across epoch boundaries.
   const smoothing = Math.min(0.1, 20 / Math.max(1, batches));
@@ -81,8 +84,7 @@ async function run(request: Extract<ToWorker, { type: 'start' }>): Promise<void>
     {
       batch(report) {
         const now = performance.now();
-        const fresh = now - lastSnapshot > SNAPSHOT_EVERY || report.batch === report.batches;
-        if (fresh) lastSnapshot = now;
+        const last = report.batch === report.batches;
         // Equal batches (the loader drops the last partial one): the k-th batch's own figure
         // is k · mean_k − (k − 1) · mean_(k−1).
         const k = report.batch;
@@ -90,6 +92,11 @@ async function run(request: Extract<ToWorker, { type: 'start' }>): Promise<void>
         loss.add(k * report.loss - (k - 1) * previous.loss);
         accuracy.add(k * report.accuracy - (k - 1) * previous.accuracy);
         previous = { loss: report.loss, accuracy: report.accuracy };
+        // Thousands of batches a second would flood the page: report a few per frame.
+        if (now - lastReport < REPORT_EVERY && !last) return;
+        lastReport = now;
+        const fresh = now - lastSnapshot > SNAPSHOT_EVERY || last;
+        if (fresh) lastSnapshot = now;
         scope.postMessage({
           type: 'batch',
           at: report.epoch - 1 + report.batch / report.batches,
