@@ -1,4 +1,4 @@
-import { assignInPlace, Tensor, zerosLike } from '@neurite/tensor';
+import { assignInPlace, type DType, Tensor, zerosLike } from '@neurite/tensor';
 import { checkRange, type Hyperparameters, numberIn, Optimizer } from './optimizer.js';
 
 /** Options of `Adam` and `AdamW`. */
@@ -68,11 +68,23 @@ abstract class AdamBase extends Optimizer {
     const bc2Sqrt = b2t.neg().add(1).sqrt();
     const shrink =
       this.decoupled && this.weightDecay !== 0 ? lr64.mul(this.weightDecay).neg().add(1) : null;
+    // Rounded to each dtype before the per-parameter updates, so that those
+    // follow one another and a compiled step fuses them into one loop.
+    const scalars = new Map<DType, { stepSize: Tensor; bc2Sqrt: Tensor; shrink: Tensor | null }>();
+    for (const p of this.params) {
+      if (scalars.has(p.dtype)) continue;
+      scalars.set(p.dtype, {
+        stepSize: stepSize.cast(p.dtype),
+        bc2Sqrt: bc2Sqrt.cast(p.dtype),
+        shrink: shrink?.cast(p.dtype) ?? null,
+      });
+    }
     this.params.forEach((p, i) => {
       let g = grads[i];
       if (!g) return;
+      const s = scalars.get(p.dtype)!;
       let base = p;
-      if (shrink) base = p.mul(shrink.cast(p.dtype));
+      if (s.shrink) base = p.mul(s.shrink);
       else if (this.weightDecay !== 0) g = g.add(p.mul(this.weightDecay));
       const m = this.m[i]!;
       const v = this.v[i]!;
@@ -80,8 +92,8 @@ abstract class AdamBase extends Optimizer {
       const vNext = v.mul(this.beta2).add(g.mul(g).mul(1 - this.beta2));
       assignInPlace(m, mNext);
       assignInPlace(v, vNext);
-      const denom = vNext.sqrt().div(bc2Sqrt.cast(p.dtype)).add(this.eps);
-      assignInPlace(p, base.sub(mNext.div(denom).mul(stepSize.cast(p.dtype))));
+      const denom = vNext.sqrt().div(s.bc2Sqrt).add(this.eps);
+      assignInPlace(p, base.sub(mNext.div(denom).mul(s.stepSize)));
     });
   }
 

@@ -38,9 +38,12 @@ export function gemm(
     simd.nt(m, n, k, A as Float32Array, a, B as Float32Array, b, C as Float32Array, c);
   else if (simd && transA)
     simd.tn(m, n, k, A as Float32Array, a, B as Float32Array, b, C as Float32Array, c);
-  else if (!transA && !transB) gemmNN(m, n, k, A, a, B, b, C, c);
-  else if (!transA && transB) {
-    if (n <= NARROW) narrowNT(n)(m, k, A, a, B, b, C, c, panel(B, n * k));
+  else if (!transA && !transB) {
+    if (n <= NARROW) narrowRows(n)(m, k, A, a, B, b, C, c);
+    else gemmNN(m, n, k, A, a, B, b, C, c);
+  } else if (!transA && transB) {
+    if (n <= NARROW)
+      narrowRows(n)(m, k, A, a, packTransposed(n, k, B, b, panel(B, n * k)), 0, C, c);
     else gemmNT(m, n, k, A, a, B, b, C, c);
   } else if (transA && !transB) {
     if (!wideTN) narrowTNKernel(m)(n, k, A, a, B, b, C, c, accumulator(m * n));
@@ -219,16 +222,15 @@ function pack(X: TypedArray, at: number, n: number, idx: Int32Array, val: Float6
  */
 const NARROW = 32;
 
-type NarrowNT = (
+type NarrowRows = (
   m: number,
   k: number,
   A: TypedArray,
   a: number,
-  B: TypedArray,
-  b: number,
+  P: TypedArray,
+  o: number,
   C: TypedArray,
   c: number,
-  BT: TypedArray,
 ) => void;
 type NarrowTN = (
   n: number,
@@ -242,21 +244,21 @@ type NarrowTN = (
   CT: Float64Array,
 ) => void;
 
-const narrowNTs = new Map<number, NarrowNT>();
+const narrowKernels = new Map<number, NarrowRows>();
 const narrowTNs = new Map<number, NarrowTN>();
 
 const range = (n: number) => Array.from({ length: n }, (_, j) => j);
 
 /**
- * C[m×w] = A[m×k] · B[w×k]ᵀ. B is packed once into BT[k×w], so each
- * non-zero A[i,p] adds A[i,p]·BT[p,:] into w running sums: zero inputs
- * cost one comparison.
+ * C[m×w] = A[m×k] · P[k×w] for a row-major panel P at offset `o`: each
+ * non-zero A[i,p] adds A[i,p]·P[p,:] into w running sums held in locals, so
+ * zero inputs cost one comparison and C is written once. A·B with a narrow B
+ * is this with P = B; A·Bᵀ packs B into P first.
  */
-function narrowNT(w: number): NarrowNT {
-  let fn = narrowNTs.get(w);
+function narrowRows(w: number): NarrowRows {
+  let fn = narrowKernels.get(w);
   if (!fn) {
     const body = `
-      for (let j = 0; j < ${w}; j++) for (let p = 0; p < k; p++) BT[p * ${w} + j] = B[b + j * k + p];
       for (let i = 0; i < m; i++) {
         ${range(w)
           .map((j) => `let s${j} = 0;`)
@@ -265,9 +267,9 @@ function narrowNT(w: number): NarrowNT {
         for (let p = 0; p < k; p++) {
           const v = A[ai + p];
           if (v === 0) continue;
-          const q = p * ${w};
+          const q = o + p * ${w};
           ${range(w)
-            .map((j) => `s${j} += v * BT[q + ${j}];`)
+            .map((j) => `s${j} += v * P[q + ${j}];`)
             .join(' ')}
         }
         const ci = c + i * ${w};
@@ -275,10 +277,25 @@ function narrowNT(w: number): NarrowNT {
           .map((j) => `C[ci + ${j}] = s${j};`)
           .join(' ')}
       }`;
-    fn = new Function('m', 'k', 'A', 'a', 'B', 'b', 'C', 'c', 'BT', body) as NarrowNT;
-    narrowNTs.set(w, fn);
+    fn = new Function('m', 'k', 'A', 'a', 'P', 'o', 'C', 'c', body) as NarrowRows;
+    narrowKernels.set(w, fn);
   }
   return fn;
+}
+
+/** Packs B[w×k] (at offset b) into BT[k×w]. */
+function packTransposed(
+  w: number,
+  k: number,
+  B: TypedArray,
+  b: number,
+  BT: TypedArray,
+): TypedArray {
+  for (let j = 0; j < w; j++) {
+    const row = b + j * k;
+    for (let p = 0; p < k; p++) BT[p * w + j] = B[row + p]!;
+  }
+  return BT;
 }
 
 /**

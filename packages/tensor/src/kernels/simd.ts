@@ -77,18 +77,40 @@ function wrap(wasm: Exports): SimdGemm {
     return [0, x, x + y];
   };
 
+  /** Copies rows×cols of X (row stride `cols`) to the heap with row stride `stride` ≥ cols, zero-padded. */
+  const copyRows = (
+    X: Float32Array,
+    from: number,
+    rows: number,
+    cols: number,
+    to: number,
+    stride: number,
+  ) => {
+    if (stride === cols) {
+      heap.set(X.subarray(from, from + rows * cols), to);
+      return;
+    }
+    for (let r = 0; r < rows; r++) {
+      heap.set(X.subarray(from + r * cols, from + (r + 1) * cols), to + r * stride);
+      heap.fill(0, to + r * stride + cols, to + (r + 1) * stride);
+    }
+  };
+
   return {
     nt(m, n, k, A, a, B, b, C, c) {
-      const [oa, op, oc] = layout(m * k, k * PANEL, m * PANEL);
-      heap.set(A.subarray(a, a + m * k), oa);
+      // The kernels read their sparse operand in fours: rows are padded to a multiple of 4.
+      const k4 = (k + 3) & ~3;
+      const [oa, op, oc] = layout(m * k4, k4 * PANEL, m * PANEL);
+      copyRows(A, a, m, k, oa, k4);
       for (let col = 0; col < n; col += PANEL) {
         const width = Math.min(PANEL, n - col);
+        heap.fill(0, op + k * PANEL, op + k4 * PANEL);
         if (width < PANEL) heap.fill(0, op, op + k * PANEL);
         for (let j = 0; j < width; j++) {
           const row = b + (col + j) * k;
           for (let p = 0; p < k; p++) heap[op + p * PANEL + j] = B[row + p]!;
         }
-        wasm.nt16(m, k, oa * 4, op * 4, oc * 4);
+        wasm.nt16(m, k4, oa * 4, op * 4, oc * 4);
         for (let i = 0; i < m; i++) {
           const from = oc + i * PANEL;
           const to = c + i * n + col;
@@ -97,8 +119,9 @@ function wrap(wasm: Exports): SimdGemm {
       }
     },
     tn(m, n, k, A, a, B, b, C, c) {
-      const [ob, op, oc] = layout(k * n, k * PANEL, n * PANEL);
-      heap.set(B.subarray(b, b + k * n), ob);
+      const n4 = (n + 3) & ~3;
+      const [ob, op, oc] = layout(k * n4, k * PANEL, n4 * PANEL);
+      copyRows(B, b, k, n, ob, n4);
       for (let row = 0; row < m; row += PANEL) {
         const width = Math.min(PANEL, m - row);
         if (width < PANEL) heap.fill(0, op, op + k * PANEL);
@@ -107,7 +130,7 @@ function wrap(wasm: Exports): SimdGemm {
           const to = op + p * PANEL;
           for (let i = 0; i < width; i++) heap[to + i] = A[from + i]!;
         }
-        wasm.tn16(k, n, op * 4, ob * 4, oc * 4);
+        wasm.tn16(k, n4, op * 4, ob * 4, oc * 4);
         for (let i = 0; i < width; i++) {
           const out = c + (row + i) * n;
           for (let j = 0; j < n; j++) C[out + j] = heap[oc + j * PANEL + i]!;
