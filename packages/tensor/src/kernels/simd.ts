@@ -45,6 +45,8 @@ interface Exports {
 }
 
 const PANEL = 16;
+/** Rows of A copied in at a time: 128 rows of an image batch are 400 KB. */
+const ROWS = 128;
 let cached: SimdGemm | null | undefined;
 
 /** The SIMD kernels, or null where this runtime cannot run them. */
@@ -98,23 +100,28 @@ function wrap(wasm: Exports): SimdGemm {
 
   return {
     nt(m, n, k, A, a, B, b, C, c) {
-      // The kernels read their sparse operand in fours: rows are padded to a multiple of 4.
+      // The kernels read their sparse operand in fours: rows are padded to a
+      // multiple of 4. A goes in by blocks of rows, so the copy stays in cache
+      // for the kernel (and a large batch does not flush what comes next).
       const k4 = (k + 3) & ~3;
-      const [oa, op, oc] = layout(m * k4, k4 * PANEL, m * PANEL);
-      copyRows(A, a, m, k, oa, k4);
+      const block = Math.min(m, ROWS);
+      const [op, oa, oc] = layout(k4 * PANEL, block * k4, block * PANEL);
       for (let col = 0; col < n; col += PANEL) {
         const width = Math.min(PANEL, n - col);
-        heap.fill(0, op + k * PANEL, op + k4 * PANEL);
-        if (width < PANEL) heap.fill(0, op, op + k * PANEL);
+        heap.fill(0, op, op + k4 * PANEL);
         for (let j = 0; j < width; j++) {
           const row = b + (col + j) * k;
           for (let p = 0; p < k; p++) heap[op + p * PANEL + j] = B[row + p]!;
         }
-        wasm.nt16(m, k4, oa * 4, op * 4, oc * 4);
-        for (let i = 0; i < m; i++) {
-          const from = oc + i * PANEL;
-          const to = c + i * n + col;
-          for (let j = 0; j < width; j++) C[to + j] = heap[from + j]!;
+        for (let r0 = 0; r0 < m; r0 += block) {
+          const rows = Math.min(block, m - r0);
+          copyRows(A, a + r0 * k, rows, k, oa, k4);
+          wasm.nt16(rows, k4, oa * 4, op * 4, oc * 4);
+          for (let i = 0; i < rows; i++) {
+            const from = oc + i * PANEL;
+            const to = c + (r0 + i) * n + col;
+            for (let j = 0; j < width; j++) C[to + j] = heap[from + j]!;
+          }
         }
       }
     },

@@ -71,7 +71,9 @@ export const ops = {
     (g, _, out) => [() => g.mul(out.mul(out.neg().add(1)))],
     floatOut,
   ),
-  relu: elementwise('relu', '(x0 > 0 ? x0 : 0)', (g, [x]) => [() => g.mul(x!.gt(0))]),
+  // (x + |x|) / 2 has no branch to mispredict on the half of activations that
+  // are negative, and is exact (float32 values are added in float64); NaN stays NaN.
+  relu: elementwise('relu', '(x0 + Math.abs(x0)) * 0.5', (g, [x]) => [() => g.mul(x!.gt(0))]),
 
   add: elementwise('add', 'x0 + x1', (g) => [() => g, () => g]),
   sub: elementwise('sub', 'x0 - x1', (g) => [() => g, () => g.neg()]),
@@ -106,12 +108,12 @@ export const ops = {
     return [() => g.mul(mask), () => g.mul(mask.neg().add(1))];
   }),
 
-  eq: elementwise('eq', '(x0 === x1 ? 1 : 0)'),
-  ne: elementwise('ne', '(x0 !== x1 ? 1 : 0)'),
-  lt: elementwise('lt', '(x0 < x1 ? 1 : 0)'),
-  le: elementwise('le', '(x0 <= x1 ? 1 : 0)'),
-  gt: elementwise('gt', '(x0 > x1 ? 1 : 0)'),
-  ge: elementwise('ge', '(x0 >= x1 ? 1 : 0)'),
+  eq: elementwise('eq', '+(x0 === x1)'),
+  ne: elementwise('ne', '+(x0 !== x1)'),
+  lt: elementwise('lt', '+(x0 < x1)'),
+  le: elementwise('le', '+(x0 <= x1)'),
+  gt: elementwise('gt', '+(x0 > x1)'),
+  ge: elementwise('ge', '+(x0 >= x1)'),
 
   where: elementwise(
     'where',
