@@ -2,8 +2,9 @@ import { allocate, type DType, type TypedArray } from './dtype.js';
 import { isTracing, withTracer } from './engine.js';
 import { NeuriteError } from './errors.js';
 import { broadcastStrides, stridedLoop } from './kernels/strided.js';
+import { type LoopNode, lowerable, wasmLoop } from './kernels/wasm-loop.js';
 import type { Kernel, Op } from './op.js';
-import { type Shape, sameShape, stridesOf } from './shape.js';
+import { type Shape, sameShape, sizeOf, stridesOf } from './shape.js';
 import { Tensor } from './tensor.js';
 
 /**
@@ -41,6 +42,8 @@ export interface PlanStats {
   inPlaceAssigns: number;
   /** Bytes of intermediate buffers the plan owns. */
   bufferBytes: number;
+  /** Fused loops running as WebAssembly SIMD. */
+  simdLoops: number;
 }
 
 /** A compiled function: same signature, plus its plans. */
@@ -147,6 +150,8 @@ interface Loop {
   shape: Shape;
   leaves: Leaf[];
   lines: string[];
+  /** The same statements as data, for lowering to WebAssembly. */
+  nodes: LoopNode[];
   /** Variable holding each stored result, and the traced buffer it stands for. */
   stores: { value: string; buffer: TypedArray; target: Tensor | null; dtype: DType }[];
 }
@@ -244,7 +249,14 @@ class Plan {
     let temp = 0;
     for (const s of steps) {
       if (s.kind !== 'op' || s.op.expr === undefined) continue;
-      const loop: Loop = { kind: 'loop', shape: s.out.shape, leaves: [], lines: [], stores: [] };
+      const loop: Loop = {
+        kind: 'loop',
+        shape: s.out.shape,
+        leaves: [],
+        lines: [],
+        nodes: [],
+        stores: [],
+      };
       const leaf = (t: Tensor): string => {
         let k = loop.leaves.findIndex((l) => l.buffer === t.data && sameShape(l.shape, t.shape));
         if (k < 0) k = loop.leaves.push({ buffer: t.data, shape: t.shape }) - 1;
@@ -260,6 +272,7 @@ class Plan {
         const expr = step.op.expr!.replace(/\bx(\d+)\b/g, (_, k: string) => names[Number(k)]!);
         const name = `t${temp++}`;
         loop.lines.push(`const ${name} = ${rounded(expr, step.out.dtype)};`);
+        loop.nodes.push({ name, op: step.op.name, args: names, dtype: step.out.dtype });
         return name;
       };
       loop.stores.push({ value: expand(s), buffer: s.out.data, target: null, dtype: s.out.dtype });
@@ -330,6 +343,9 @@ class Plan {
           });
           const sub = (line: string) => line.replace(/\bx(\d+)\b/g, (v) => rename.get(v)!);
           prev.lines.push(...item.lines.map(sub));
+          prev.nodes.push(
+            ...item.nodes.map((n) => ({ ...n, args: n.args.map((a) => rename.get(a) ?? a) })),
+          );
           prev.stores.push(...item.stores);
           continue;
         }
@@ -371,6 +387,7 @@ class Plan {
     };
 
     let inPlaceAssigns = 0;
+    let simdLoops = 0;
     merged.forEach((item, i) => {
       if (item.kind === 'copy') {
         this.launches.push({
@@ -399,18 +416,28 @@ class Plan {
           planned.set(st.buffer, out);
           return out;
         });
-        const kernel = stridedLoop({
-          shape: item.shape,
-          outStrides: stridesOf(item.shape),
-          inStrides: item.leaves.map((l) => broadcastStrides(l.shape, item.shape)),
-          body: [
-            ...item.lines,
-            ...live.map((st, j) =>
-              j === 0 ? `O[o] = ${st.value};` : `S${j - 1}[o] = ${st.value};`,
-            ),
-          ].join('\n'),
-          stores: Math.max(live.length - 1, 0),
-        });
+        const lowered =
+          live.length > 0
+            ? lowerLoop(
+                item,
+                live.map((st) => st.value),
+              )
+            : null;
+        if (lowered) simdLoops++;
+        const kernel =
+          lowered ??
+          stridedLoop({
+            shape: item.shape,
+            outStrides: stridesOf(item.shape),
+            inStrides: item.leaves.map((l) => broadcastStrides(l.shape, item.shape)),
+            body: [
+              ...item.lines,
+              ...live.map((st, j) =>
+                j === 0 ? `O[o] = ${st.value};` : `S${j - 1}[o] = ${st.value};`,
+              ),
+            ].join('\n'),
+            stores: Math.max(live.length - 1, 0),
+          });
         if (outs.length > 0)
           this.launches.push({ kernel, out: outs[0]!, ins: [...ins, ...outs.slice(1)] });
       }
@@ -434,6 +461,7 @@ class Plan {
       fused: steps.length - this.launches.length,
       inPlaceAssigns,
       bufferBytes,
+      simdLoops,
     };
   }
 
@@ -449,6 +477,27 @@ class Plan {
     for (const l of this.launches) l.kernel(l.out, l.ins);
     return this.output(args);
   }
+}
+
+/**
+ * The loop as WebAssembly SIMD, when every op lowers exactly, everything is
+ * float32, and every leaf is read whole or is one broadcast value; else null.
+ */
+function lowerLoop(loop: Loop, stores: string[]): Kernel | null {
+  const size = sizeOf(loop.shape);
+  // Below this the copies in and out and the call cost more than SIMD saves.
+  if (size < 1024) return null;
+  if (!loop.nodes.every((n) => n.dtype === 'float32') || !lowerable(loop.nodes.map((n) => n.op))) {
+    return null;
+  }
+  const leaves: ('array' | 'scalar')[] = [];
+  for (const l of loop.leaves) {
+    if (!(l.buffer instanceof Float32Array)) return null;
+    if (sameShape(l.shape, loop.shape)) leaves.push('array');
+    else if (sizeOf(l.shape) === 1) leaves.push('scalar');
+    else return null;
+  }
+  return wasmLoop({ size, nodes: loop.nodes, leaves, stores });
 }
 
 /** Rounds an intermediate to its dtype, as storing it in a typed array would. */

@@ -89,6 +89,8 @@ describe('compile', () => {
       expect(stats!.fused).toBeGreaterThan(10);
       expect(stats!.inPlaceAssigns).toBeGreaterThan(10);
       expect(stats!.launches).toBeLessThan(stats!.traced);
+      // The first layer's optimiser update (12,544 weights) runs as WebAssembly SIMD.
+      expect(stats!.simdLoops).toBeGreaterThan(0);
     });
   }
 

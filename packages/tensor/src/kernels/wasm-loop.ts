@@ -1,0 +1,254 @@
+import type { DType, TypedArray } from '../dtype.js';
+
+/**
+ * Fused elementwise loops compiled to WebAssembly SIMD at run time.
+ *
+ * `compile` fuses chains of elementwise ops into one loop; when every op of
+ * such a loop is one that f32x4 computes exactly as JavaScript's float32
+ * rounding of it does (add, sub, mul, div, sqrt, abs, neg, relu, comparisons,
+ * select: each a correctly rounded single-precision operation), the loop is
+ * emitted as a small WebAssembly function working four floats at a time.
+ * Optimiser updates (a dozen passes over every weight) are the case this is
+ * for. The numbers are the same as the JavaScript loop's, bit for bit.
+ */
+
+/** One operation of a fused loop: `name = op(args)`, args naming leaves (`x3`) or earlier results. */
+export interface LoopNode {
+  readonly name: string;
+  readonly op: string;
+  readonly args: readonly string[];
+  readonly dtype: DType;
+}
+
+/** The loop to lower: its nodes in order, its leaves, and which results it stores. */
+export interface LoopProgram {
+  readonly size: number;
+  readonly nodes: readonly LoopNode[];
+  /** Per leaf `x{k}`: whether it is read whole (same shape as the loop) or is one broadcast value. */
+  readonly leaves: readonly ('array' | 'scalar')[];
+  /** Result names stored, in order: the first to `out`, the rest after the inputs. */
+  readonly stores: readonly string[];
+}
+
+const V128 = 0x7b;
+const I32 = 0x7f;
+const SIMD = 0xfd;
+
+/** f32x4 opcodes by operation, and how each op of the table lowers to them. */
+const simd = {
+  load: 0x00,
+  store: 0x0b,
+  const: 0x0c,
+  splat: 0x13,
+  eq: 0x41,
+  ne: 0x42,
+  lt: 0x43,
+  gt: 0x44,
+  le: 0x45,
+  ge: 0x46,
+  and: 0x4e,
+  bitselect: 0x52,
+  abs: 0xe0,
+  neg: 0xe1,
+  sqrt: 0xe3,
+  add: 0xe4,
+  sub: 0xe5,
+  mul: 0xe6,
+  div: 0xe7,
+  max: 0xe9,
+} as const;
+
+type Emit = (args: number[][], out: number[]) => void;
+
+const op = (code: number): number[] => [SIMD, ...uleb(code)];
+const unary =
+  (code: number): Emit =>
+  ([a], out) =>
+    out.push(...a!, ...op(code));
+const binary =
+  (code: number): Emit =>
+  ([a, b], out) =>
+    out.push(...a!, ...b!, ...op(code));
+const f32x4Const = (v: number): number[] => {
+  const bytes = new Uint8Array(new Float32Array([v, v, v, v]).buffer);
+  return [...op(simd.const), ...bytes];
+};
+/** A comparison gives all-ones lanes; the ops' expressions give 1.0 or 0.0. */
+const compare =
+  (code: number): Emit =>
+  ([a, b], out) =>
+    out.push(...a!, ...b!, ...op(code), ...f32x4Const(1), ...op(simd.and));
+
+/** The ops of the table that lower exactly, by name. */
+const lowering: Record<string, Emit> = {
+  neg: unary(simd.neg),
+  abs: unary(simd.abs),
+  sqrt: unary(simd.sqrt),
+  // max(x, 0) equals (x + |x|)·½ for every float32, ±0 and NaN included.
+  relu: ([a], out) => out.push(...a!, ...f32x4Const(0), ...op(simd.max)),
+  add: binary(simd.add),
+  sub: binary(simd.sub),
+  mul: binary(simd.mul),
+  div: binary(simd.div),
+  eq: compare(simd.eq),
+  ne: compare(simd.ne),
+  lt: compare(simd.lt),
+  le: compare(simd.le),
+  gt: compare(simd.gt),
+  ge: compare(simd.ge),
+  where: ([c, a, b], out) =>
+    out.push(...a!, ...b!, ...c!, ...f32x4Const(0), ...op(simd.ne), ...op(simd.bitselect)),
+  cast: ([a], out) => out.push(...a!),
+  broadcastTo: ([a], out) => out.push(...a!),
+};
+
+/** Whether every op of a loop can be lowered. */
+export function lowerable(ops: readonly string[]): boolean {
+  return ops.every((o) => o in lowering);
+}
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return out;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
+const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
+const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
+const name = (s: string): number[] => [...uleb(s.length), ...[...s].map((c) => c.charCodeAt(0))];
+
+/**
+ * The module for a loop: one exported function `f(vectors, ptr…)` over the
+ * leaves' and stores' byte offsets in its exported memory.
+ */
+function assemble(p: LoopProgram): Uint8Array<ArrayBuffer> {
+  const nLeaves = p.leaves.length;
+  const nParams = 1 + nLeaves + p.stores.length;
+  // Locals after the params: the byte index, the end, one v128 per scalar leaf and per node.
+  const idx = nParams;
+  const end = nParams + 1;
+  const scalarLocal = new Map<number, number>();
+  let next = nParams + 2;
+  p.leaves.forEach((kind, k) => {
+    if (kind === 'scalar') scalarLocal.set(k, next++);
+  });
+  const nodeLocal = new Map<string, number>();
+  for (const node of p.nodes) nodeLocal.set(node.name, next++);
+  const v128Locals = next - (nParams + 2);
+
+  const get = (i: number) => [0x20, ...uleb(i)];
+  const set = (i: number) => [0x21, ...uleb(i)];
+  const memarg = (align: number) => [...uleb(align), 0];
+  const address = (param: number) => [...get(param), ...get(idx), 0x6a]; // ptr + idx
+
+  const body: number[] = [];
+  body.push(...get(0), 0x41, ...sleb(4), 0x74, ...set(end)); // end = vectors << 4
+  for (const [k, local] of scalarLocal) {
+    body.push(...get(1 + k), 0x2a, ...memarg(2), ...op(simd.splat), ...set(local)); // f32.load, splat
+  }
+  body.push(0x02, 0x40, 0x03, 0x40); // block, loop
+  body.push(...get(idx), ...get(end), 0x4f, 0x0d, 1); // br_if 1 when idx >= end
+  const operand = (arg: string): number[] => {
+    const leaf = /^x(\d+)$/.exec(arg);
+    if (leaf) {
+      const k = Number(leaf[1]);
+      const local = scalarLocal.get(k);
+      return local !== undefined ? get(local) : [...address(1 + k), ...op(simd.load), ...memarg(4)];
+    }
+    return get(nodeLocal.get(arg)!);
+  };
+  for (const node of p.nodes) {
+    lowering[node.op]!(node.args.map(operand), body);
+    body.push(...set(nodeLocal.get(node.name)!));
+  }
+  p.stores.forEach((value, j) => {
+    body.push(...address(1 + nLeaves + j), ...operand(value), ...op(simd.store), ...memarg(4));
+  });
+  body.push(...get(idx), 0x41, ...sleb(16), 0x6a, ...set(idx), 0x0c, 0); // idx += 16; br 0
+  body.push(0x0b, 0x0b, 0x0b); // end loop, end block, end function
+
+  const locals = vec([
+    [...uleb(2), I32],
+    [...uleb(v128Locals), V128],
+  ]);
+  const code = [...locals, ...body];
+  const bytes = [
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...section(1, vec([[0x60, ...vec(Array.from({ length: nParams }, () => [I32])), 0]])),
+    ...section(3, vec([[0]])),
+    ...section(5, vec([[0x00, 1]])),
+    ...section(
+      7,
+      vec([
+        [...name('f'), 0x00, 0],
+        [...name('memory'), 0x02, 0],
+      ]),
+    ),
+    ...section(10, vec([[...uleb(code.length), ...code]])),
+  ];
+  return Uint8Array.from(bytes);
+}
+
+type LoopKernel = (out: TypedArray, ins: readonly TypedArray[]) => void;
+
+let supported: boolean | undefined;
+
+/**
+ * The loop as a kernel over JavaScript buffers (copied in and out of the
+ * module's memory), or null where WebAssembly SIMD is unavailable.
+ */
+export function wasmLoop(p: LoopProgram): LoopKernel | null {
+  if (supported === false) return null;
+  let instance: WebAssembly.Instance;
+  try {
+    instance = new WebAssembly.Instance(new WebAssembly.Module(assemble(p)), {});
+    supported = true;
+  } catch {
+    supported = false;
+    return null;
+  }
+  const f = instance.exports.f as (...args: number[]) => void;
+  const memory = instance.exports.memory as WebAssembly.Memory;
+  const vectors = Math.ceil(p.size / 4);
+  const span = vectors * 4; // floats per region
+  const regions = p.leaves.length + p.stores.length;
+  const need = regions * span * 4;
+  if (memory.buffer.byteLength < need) {
+    memory.grow(Math.ceil((need - memory.buffer.byteLength) / 65536));
+  }
+  const heap = new Float32Array(memory.buffer);
+  const pointers = Array.from({ length: regions }, (_, r) => r * span * 4);
+  const nLeaves = p.leaves.length;
+  const args = [vectors, ...pointers];
+  const results = p.stores.map((_, j) =>
+    heap.subarray((nLeaves + j) * span, (nLeaves + j) * span + p.size),
+  );
+  return (out, ins) => {
+    for (let k = 0; k < nLeaves; k++) {
+      const x = ins[k]!;
+      if (p.leaves[k] === 'scalar') heap[k * span] = x[0]!;
+      else heap.set(x as Float32Array, k * span);
+    }
+    f(...args);
+    out.set(results[0]!);
+    for (let j = 1; j < results.length; j++) ins[nLeaves + j - 1]!.set(results[j]!);
+  };
+}
