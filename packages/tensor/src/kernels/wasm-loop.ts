@@ -84,7 +84,7 @@ const lowering: Record<string, Emit> = {
   neg: unary(simd.neg),
   abs: unary(simd.abs),
   sqrt: unary(simd.sqrt),
-  // max(x, 0) equals (x + |x|)·½ for every float32, ±0 and NaN included.
+  // f32x4.max(x, 0) is Math.max(x, 0) for every float32, ±0, ±∞ and NaN included.
   relu: ([a], out) => out.push(...a!, ...f32x4Const(0), ...op(simd.max)),
   add: binary(simd.add),
   sub: binary(simd.sub),
