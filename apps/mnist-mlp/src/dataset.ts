@@ -40,6 +40,25 @@ export async function loadDataset(source: string): Promise<Dataset> {
 }
 
 /**
+ * The test data for a checkpoint: `--data` if given, else the data it was
+ * trained on (as recorded, relative paths from where training ran), else
+ * the embedded digits.
+ */
+export async function dataForCheckpoint(
+  given: string | undefined,
+  recorded: string | undefined,
+): Promise<string> {
+  if (given !== undefined) return given;
+  if (recorded === undefined || recorded === 'embedded') return 'embedded';
+  if (!(await stat(recorded).catch(() => null))?.isDirectory()) {
+    throw new InputError(
+      `the checkpoint was trained on --data ${recorded}, which is not a folder from here: pass --data`,
+    );
+  }
+  return recorded;
+}
+
+/**
  * Refuses data the network cannot take: images whose pixel count is not the
  * spec's input size, or labels beyond its outputs.
  */

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { benchCommand } from './commands/bench.js';
-import { DEMO_EPOCHS, demoCommand } from './commands/demo.js';
+import { demoCommand } from './commands/demo.js';
 import { downloadCommand } from './commands/download.js';
 import { evalCommand } from './commands/eval.js';
 import { predictCommand } from './commands/predict.js';
@@ -35,27 +35,19 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   const run = (fn: () => Promise<number>) => async () => setExitCode(await fn());
 
   const recipeList = recipeNames.map((n) => `${n}: ${recipes[n].summary}`).join('; ');
+  const byRecipe = (key: 'epochs' | 'batch' | 'lr') =>
+    `default: the recipe\u2019s, ${recipeNames.map((n) => `${n} ${recipes[n][key]}`).join(', ')}`;
   program
     .command('train')
-    .description(`train the network and save a checkpoint (${recipeList})`)
+    .description('train the network by a recipe and save a checkpoint')
     .addOption(
-      new Option('--recipe <name>', 'training recipe').choices(recipeNames).default('modern'),
+      new Option('--recipe <name>', `training recipe (${recipeList})`)
+        .choices(recipeNames)
+        .default('modern'),
     )
-    .option(
-      '--epochs <n>',
-      'epochs (default: the recipe\u2019s: classic 30, modern 60)',
-      positiveInt,
-    )
-    .option(
-      '--batch <n>',
-      'mini-batch size (default: the recipe\u2019s: classic 10, modern 64)',
-      positiveInt,
-    )
-    .option(
-      '--lr <x>',
-      'peak learning rate (default: the recipe\u2019s: classic 3, modern 0.003)',
-      positiveNumber,
-    )
+    .option('--epochs <n>', `epochs (${byRecipe('epochs')})`, positiveInt)
+    .option('--batch <n>', `mini-batch size (${byRecipe('batch')})`, positiveInt)
+    .option('--lr <x>', `peak learning rate (${byRecipe('lr')})`, positiveNumber)
     .option('--seed <n>', 'seed of the weights, batch order and augmentation', nonNegativeInt, 1)
     .addOption(dataOption('training data').default('embedded'))
     .option(
@@ -157,14 +149,18 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   program
     .command('demo')
     .description(
-      `train the modern recipe for ${DEMO_EPOCHS} epochs on the embedded digits, then draw the pictures`,
+      'train the modern recipe with its defaults on the embedded digits, then draw the pictures',
     )
     .option('--out <dir>', 'folder for the checkpoint and pictures', 'out')
-    .option('--epochs <n>', 'epochs', positiveInt, DEMO_EPOCHS)
+    .option(
+      '--epochs <n>',
+      `epochs (default: the recipe\u2019s, ${recipes.modern.epochs})`,
+      positiveInt,
+    )
     .option('--seed <n>', 'seed', nonNegativeInt, 1)
     .addOption(jsonOption())
     .action(async (opts) => {
-      const o = opts as { out: string; epochs: number; seed: number; json?: boolean };
+      const o = opts as { out: string; epochs?: number; seed: number; json?: boolean };
       await run(() => demoCommand(o, new Output(!!o.json)))();
     });
 

@@ -1,4 +1,4 @@
-import { type ActivationName, AdamW, type InitName, type Optimizer, SGD } from '@neurite/nn';
+import { type ActivationName, Adam, type InitName, type Optimizer, SGD } from '@neurite/nn';
 import type { Tensor } from '@neurite/tensor';
 
 /** The names `--recipe` accepts. */
@@ -53,12 +53,15 @@ export function cosineWithWarmup(step: number, total: number, lr: number, warmup
 
 /**
  * The video's network as the book behind it trains it: sigmoid neurons,
- * quadratic cost, plain mini-batch SGD (no momentum, no weight decay).
- * Within those rules: Glorot-scaled initial weights instead of N(0, 1)
- * (sigmoids start unsaturated, so learning starts at once), the book's
- * learning rate 3.0 at batch 10 decayed by a cosine to 0 (large steps to
- * get anywhere with a quadratic cost, small ones at the end to settle), and
- * the same ±2 pixel shifts as `modern`.
+ * quadratic cost, plain mini-batch SGD (no momentum, no weight decay), the
+ * book's learning rate 3.0 at batch 10. Within those rules:
+ * - Glorot-scaled initial weights instead of N(0, 1): the sigmoids start
+ *   unsaturated, so learning starts at once;
+ * - the learning rate decays along a cosine to 0: large steps to get
+ *   anywhere with a quadratic cost, small ones at the end to settle
+ *   (+0.7 points over a constant 3.0);
+ * - every training image is shifted by a random whole pixel (−1, 0 or +1 in
+ *   x and y) each time it is seen, which adds about 0.8 points.
  */
 const classic: Recipe = {
   name: 'classic',
@@ -70,7 +73,7 @@ const classic: Recipe = {
   epochs: 30,
   batch: 10,
   lr: 3.0,
-  maxShift: 0,
+  maxShift: 1,
   validation: 1 / 12,
   optimiser: (params, lr) => new SGD(params, { lr }),
   lrAt: (step, total, lr) => cosineWithWarmup(step, total, lr, 0),
@@ -78,28 +81,31 @@ const classic: Recipe = {
 
 /**
  * Today's defaults for a small classifier: ReLU hidden layers with He
- * initialisation (keeps activations' variance layer to layer), softmax
- * cross-entropy on logits, AdamW (Adam with decoupled weight decay) with a
- * one-epoch-scale warm-up then cosine decay, and random ±2 pixel shifts of
- * every training image: a 13,002-parameter network cannot memorise its way
- * past 95%, so seeing each digit in new positions and settling slowly into
- * a flat minimum are what lift it to 96%.
+ * initialisation (keeps the activations' variance from layer to layer),
+ * softmax cross-entropy on logits, Adam with a linear warm-up over the
+ * first 5% of steps then cosine decay to 0, and a random ±1 pixel shift
+ * of every training image each time it is seen.
+ *
+ * Measured on full MNIST (see the README): the shifts are what matter,
+ * 95.7% without, 97.1% with ±1, 95.9% with ±2 (too hard a task for 16
+ * neurons: the network spends its capacity on the jitter); weight decay
+ * costs accuracy here (AdamW λ = 0.05: −0.4 points), as a 13,002-parameter
+ * network underfits rather than overfits.
  */
 const modern: Recipe = {
   name: 'modern',
-  summary: 'ReLU, softmax cross-entropy, AdamW with cosine decay, \u00b12 px shifts',
+  summary: 'ReLU, softmax cross-entropy, Adam with cosine decay, \u00b11 px shifts',
   hidden: 'relu',
   output: 'linear',
   init: 'he',
   loss: 'crossEntropy',
   epochs: 60,
   batch: 64,
-  lr: 3e-3,
-  maxShift: 2,
+  lr: 5e-3,
+  maxShift: 1,
   validation: 1 / 12,
-  optimiser: (params, lr) => new AdamW(params, { lr, weightDecay: 1e-4 }),
-  lrAt: (step, total, lr) =>
-    cosineWithWarmup(step, total, lr, Math.min(500, Math.floor(total / 20))),
+  optimiser: (params, lr) => new Adam(params, { lr }),
+  lrAt: (step, total, lr) => cosineWithWarmup(step, total, lr, Math.floor(total / 20)),
 };
 
 export const recipes: Record<RecipeName, Recipe> = { classic, modern };

@@ -7,16 +7,14 @@ import { writeFigures } from './visualize.js';
 
 export interface DemoOptions {
   out: string;
-  epochs: number;
+  /** Default: the recipe's. */
+  epochs?: number;
   seed: number;
 }
 
-/** Epochs of the demo: enough for 90%+ on the embedded digits in well under 30 s on two cores. */
-export const DEMO_EPOCHS = 15;
-
 /**
- * `mnist-mlp demo`: trains the `modern` recipe on the embedded digits,
- * draws the pictures, and says where everything went.
+ * `mnist-mlp demo`: trains the `modern` recipe with its defaults on the
+ * embedded digits, draws the pictures, and says where everything went.
  */
 export async function demoCommand(options: DemoOptions, out: Output): Promise<number> {
   try {
@@ -45,7 +43,7 @@ export async function demoCommand(options: DemoOptions, out: Output): Promise<nu
   out.line(`test accuracy ${percent(report.test_accuracy)} on the 2,000 held-out embedded digits`);
   out.line(`checkpoint: ${resolve(model)}`);
   out.line(`pictures:   ${resolve(options.out)}`);
-  out.line(`next: mnist-mlp predict --model ${model} your-digit.png`);
+  out.line(`next: mnist-mlp predict --model ${resolve(model)} your-digit.png`);
   out.result({ ...report, out: options.out });
   return report.stopped ? 130 : 0;
 }

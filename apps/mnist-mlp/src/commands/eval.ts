@@ -2,7 +2,7 @@ import { readCheckpoint } from '../checkpoint.js';
 import { predictAll } from '../core/inference.js';
 import { evaluate } from '../core/metrics.js';
 import { outputSize } from '../core/spec-info.js';
-import { checkFits, loadDataset } from '../dataset.js';
+import { checkFits, dataForCheckpoint, loadDataset } from '../dataset.js';
 import { count, type Output, percent } from '../output.js';
 
 export interface EvalOptions {
@@ -17,7 +17,7 @@ export interface EvalOptions {
  */
 export async function evalCommand(options: EvalOptions, out: Output): Promise<number> {
   const { model, spec, meta } = await readCheckpoint(options.model);
-  const source = options.data ?? meta?.data ?? 'embedded';
+  const source = await dataForCheckpoint(options.data, meta?.data);
   const { test } = await loadDataset(source);
   checkFits(spec, { test }, source);
   const classes = outputSize(spec);
