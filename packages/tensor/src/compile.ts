@@ -20,7 +20,11 @@ import { Tensor } from './tensor.js';
  *    into one generated loop (intermediates rounded to their dtype exactly as
  *    eager stores them, so compiled and eager agree bit for bit);
  *  - an assignment whose value comes from such a loop writes straight into
- *    its target;
+ *    its target, and later reads of the value read the target;
+ *  - neighbouring loops over one shape merge into one loop storing several
+ *    results (an optimiser's updates of m, v and the weight: one pass);
+ *  - loops of float32 ops that WebAssembly SIMD computes exactly are emitted
+ *    as WebAssembly, four lanes at a time, with the same bits;
  *  - intermediate buffers are planned by liveness and allocated once;
  *  - every kernel is specialised to its shapes once.
  * Later calls run the kernels in order: no graph, no allocation but the copy
@@ -79,6 +83,7 @@ export class CompileError extends NeuriteError {
  */
 export function compile<F extends (...args: Tensor[]) => Traced>(fn: F): Compiled<F> {
   const plans = new Map<string, Plan>();
+  let last: Plan | undefined;
   const compiled = ((...args: Tensor[]) => {
     for (const a of args) {
       if (!(a instanceof Tensor))
@@ -86,15 +91,21 @@ export function compile<F extends (...args: Tensor[]) => Traced>(fn: F): Compile
     }
     // Inside another function being traced, run as written so that trace records it.
     if (isTracing()) return fn(...args);
+    // The common case, the signature of the last call, is checked without allocating.
+    if (last?.accepts(args)) return last.run(args);
     const key = args
       .map((a) => `${a.dtype}[${a.shape.join(',')}]${a.requiresGrad ? 'g' : ''}`)
       .join(';');
     const plan = plans.get(key);
-    if (plan) return plan.run(args);
+    if (plan) {
+      last = plan;
+      return plan.run(args);
+    }
     const recorder = new Recorder(args);
     const result = withTracer(recorder, () => fn(...args));
     const fresh = new Plan(recorder, args, result);
     plans.set(key, fresh);
+    last = fresh;
     // Copies, like every later call: the traced buffers are the plan's now.
     return fresh.copyOutputs(args);
   }) as Compiled<F>;
@@ -211,9 +222,11 @@ class Plan {
   private readonly bindings: { ins: TypedArray[]; at: number }[][];
   private readonly argBuffers: TypedArray[];
   private readonly output: (args: readonly Tensor[]) => Traced;
+  private readonly signature: { shape: Shape; dtype: DType; requiresGrad: boolean }[];
 
   constructor(recorder: Recorder, args: readonly Tensor[], result: Traced) {
     const steps = recorder.steps;
+    this.signature = args.map(({ shape, dtype, requiresGrad }) => ({ shape, dtype, requiresGrad }));
     this.argBuffers = args.map((a) => a.data);
     readTargetsAfterAssign(steps);
 
@@ -463,6 +476,24 @@ class Plan {
       bufferBytes,
       simdLoops,
     };
+  }
+
+  /** Whether `args` have the signature this plan was traced for. */
+  accepts(args: readonly Tensor[]): boolean {
+    const sig = this.signature;
+    if (args.length !== sig.length) return false;
+    for (let k = 0; k < args.length; k++) {
+      const a = args[k]!;
+      const s = sig[k]!;
+      if (
+        a.dtype !== s.dtype ||
+        a.requiresGrad !== s.requiresGrad ||
+        !sameShape(a.shape, s.shape)
+      ) {
+        return false;
+      }
+    }
+    return true;
   }
 
   copyOutputs(args: readonly Tensor[]): Traced {
