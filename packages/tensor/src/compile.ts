@@ -2,7 +2,7 @@ import { allocate, type DType, type TypedArray } from './dtype.js';
 import { isTracing, withTracer } from './engine.js';
 import { NeuriteError } from './errors.js';
 import { broadcastStrides, stridedLoop } from './kernels/strided.js';
-import { type LoopNode, lowerable, wasmLoop } from './kernels/wasm-loop.js';
+import { type LeafKind, type LoopNode, lowerable, wasmLoop } from './kernels/wasm-loop.js';
 import type { Kernel, Op } from './op.js';
 import { type Shape, sameShape, sizeOf, stridesOf } from './shape.js';
 import { Tensor } from './tensor.js';
@@ -512,7 +512,8 @@ class Plan {
 
 /**
  * The loop as WebAssembly SIMD, when every op lowers exactly, everything is
- * float32, and every leaf is read whole or is one broadcast value; else null.
+ * float32, and every leaf is read whole, is one broadcast value, or is a row
+ * broadcast down the loop (a bias); else null.
  */
 function lowerLoop(loop: Loop, stores: string[]): Kernel | null {
   const size = sizeOf(loop.shape);
@@ -521,14 +522,27 @@ function lowerLoop(loop: Loop, stores: string[]): Kernel | null {
   if (!loop.nodes.every((n) => n.dtype === 'float32') || !lowerable(loop.nodes.map((n) => n.op))) {
     return null;
   }
-  const leaves: ('array' | 'scalar')[] = [];
+  const cols = loop.shape.at(-1) ?? 1;
+  const isRow = (shape: Shape) =>
+    cols % 4 === 0 &&
+    sizeOf(shape) === cols &&
+    shape.at(-1) === cols &&
+    shape.length <= loop.shape.length;
+  const leaves: LeafKind[] = [];
   for (const l of loop.leaves) {
     if (!(l.buffer instanceof Float32Array)) return null;
     if (sameShape(l.shape, loop.shape)) leaves.push('array');
     else if (sizeOf(l.shape) === 1) leaves.push('scalar');
+    else if (isRow(l.shape)) leaves.push('row');
     else return null;
   }
-  return wasmLoop({ size, nodes: loop.nodes, leaves, stores });
+  return wasmLoop({
+    size,
+    cols: leaves.includes('row') ? cols : size,
+    nodes: loop.nodes,
+    leaves,
+    stores,
+  });
 }
 
 /** Rounds an intermediate to its dtype, as storing it in a typed array would. */

@@ -53,6 +53,21 @@ describe('fused loops lowered to WebAssembly SIMD', () => {
     });
   }
 
+  it('a row broadcast down the loop (a bias) is read per row: relu(x + b)', () => {
+    const fn = (x: Tensor, b: Tensor) =>
+      x
+        .add(b)
+        .relu()
+        .mul(b.reshape([1, 16]));
+    const f = compile(fn);
+    for (let seed = 0; seed < 3; seed++) {
+      const x = awkward(seed, 100 * 16).reshape([100, 16]);
+      const b = awkward(seed + 7, 16);
+      same(f(x, b) as Tensor, fn(x, b));
+    }
+    expect(f.plans()[0]!.simdLoops).toBe(1);
+  });
+
   it('ops it cannot lower exactly (exp) stay in JavaScript', () => {
     const f = compile((a: Tensor) => a.exp().add(1));
     const a = awkward(1, 2048);

@@ -12,6 +12,9 @@ import type { DType, TypedArray } from '../dtype.js';
  * for. The numbers are the same as the JavaScript loop's, bit for bit.
  */
 
+/** How a loop reads a leaf. */
+export type LeafKind = 'array' | 'scalar' | 'row';
+
 /** One operation of a fused loop: `name = op(args)`, args naming leaves (`x3`) or earlier results. */
 export interface LoopNode {
   readonly name: string;
@@ -24,8 +27,13 @@ export interface LoopNode {
 export interface LoopProgram {
   readonly size: number;
   readonly nodes: readonly LoopNode[];
-  /** Per leaf `x{k}`: whether it is read whole (same shape as the loop) or is one broadcast value. */
-  readonly leaves: readonly ('array' | 'scalar')[];
+  /**
+   * Extent of the innermost axis: a `row` leaf (a bias, say) repeats every
+   * `cols` elements. A multiple of 4 when any leaf is a row.
+   */
+  readonly cols: number;
+  /** Per leaf `x{k}`: read whole (the loop's shape), one broadcast value, or one row repeated. */
+  readonly leaves: readonly LeafKind[];
   /** Result names stored, in order: the first to `out`, the rest after the inputs. */
   readonly stores: readonly string[];
 }
@@ -142,22 +150,25 @@ const name = (s: string): number[] => [...uleb(s.length), ...[...s].map((c) => c
 function assemble(p: LoopProgram): Uint8Array<ArrayBuffer> {
   const nLeaves = p.leaves.length;
   const nParams = 1 + nLeaves + p.stores.length;
-  // Locals after the params: the byte index, the end, one v128 per scalar leaf and per node.
+  // Locals after the params: the byte index, the end, the byte offset within
+  // a row, then one v128 per scalar leaf and per node.
   const idx = nParams;
   const end = nParams + 1;
+  const col = nParams + 2;
+  const rowBytes = p.cols * 4;
   const scalarLocal = new Map<number, number>();
-  let next = nParams + 2;
+  let next = nParams + 3;
   p.leaves.forEach((kind, k) => {
     if (kind === 'scalar') scalarLocal.set(k, next++);
   });
   const nodeLocal = new Map<string, number>();
   for (const node of p.nodes) nodeLocal.set(node.name, next++);
-  const v128Locals = next - (nParams + 2);
+  const v128Locals = next - (nParams + 3);
 
   const get = (i: number) => [0x20, ...uleb(i)];
   const set = (i: number) => [0x21, ...uleb(i)];
   const memarg = (align: number) => [...uleb(align), 0];
-  const address = (param: number) => [...get(param), ...get(idx), 0x6a]; // ptr + idx
+  const address = (param: number, at = idx) => [...get(param), ...get(at), 0x6a]; // ptr + at
 
   const body: number[] = [];
   body.push(...get(0), 0x41, ...sleb(4), 0x74, ...set(end)); // end = vectors << 4
@@ -171,7 +182,9 @@ function assemble(p: LoopProgram): Uint8Array<ArrayBuffer> {
     if (leaf) {
       const k = Number(leaf[1]);
       const local = scalarLocal.get(k);
-      return local !== undefined ? get(local) : [...address(1 + k), ...op(simd.load), ...memarg(4)];
+      if (local !== undefined) return get(local);
+      const at = p.leaves[k] === 'row' ? col : idx;
+      return [...address(1 + k, at), ...op(simd.load), ...memarg(4)];
     }
     return get(nodeLocal.get(arg)!);
   };
@@ -182,11 +195,14 @@ function assemble(p: LoopProgram): Uint8Array<ArrayBuffer> {
   p.stores.forEach((value, j) => {
     body.push(...address(1 + nLeaves + j), ...operand(value), ...op(simd.store), ...memarg(4));
   });
-  body.push(...get(idx), 0x41, ...sleb(16), 0x6a, ...set(idx), 0x0c, 0); // idx += 16; br 0
+  body.push(...get(idx), 0x41, ...sleb(16), 0x6a, ...set(idx)); // idx += 16
+  // col += 16, back to 0 at the end of a row (select, not a branch)
+  body.push(0x41, 0, ...get(col), 0x41, ...sleb(16), 0x6a, 0x22, ...uleb(col)); // 0, col + 16 (tee)
+  body.push(...get(col), 0x41, ...sleb(rowBytes), 0x4f, 0x1b, ...set(col), 0x0c, 0); // select; br 0
   body.push(0x0b, 0x0b, 0x0b); // end loop, end block, end function
 
   const locals = vec([
-    [...uleb(2), I32],
+    [...uleb(3), I32],
     [...uleb(v128Locals), V128],
   ]);
   const code = [...locals, ...body];
@@ -245,7 +261,7 @@ export function wasmLoop(p: LoopProgram): LoopKernel | null {
     for (let k = 0; k < nLeaves; k++) {
       const x = ins[k]!;
       if (p.leaves[k] === 'scalar') heap[k * span] = x[0]!;
-      else heap.set(x as Float32Array, k * span);
+      else heap.set(x as Float32Array, k * span); // a whole array or one row
     }
     f(...args);
     out.set(results[0]!);
