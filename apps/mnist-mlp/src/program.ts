@@ -27,10 +27,11 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .description(
       'The 784-16-16-10 network of "But what is a neural network?": train it, evaluate it, feed it your digits, look inside.',
     )
-    .showHelpAfterError('(add --help for usage)')
     .exitOverride();
   program.configureOutput({
-    outputError: (text, write) => write(`mnist-mlp: ${text.replace(/^error: /, '')}`),
+    // One line, like every other error of the CLI.
+    outputError: (text, write) =>
+      write(`mnist-mlp: ${text.replace(/^error: /, '').trimEnd()} (see --help)\n`),
   });
   const run = (fn: () => Promise<number>) => async () => setExitCode(await fn());
 

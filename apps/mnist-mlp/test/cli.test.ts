@@ -1,10 +1,18 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { decode, encode } from 'fast-png';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { glyph } from '../src/core/font.js';
 import { cli, lastJson, writeGlyphMnist } from './fixtures.js';
+
+/** The full MNIST files, where the machine has them (../shared/datasets/mnist from the repository). */
+const sharedMnist = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '../../../../shared/datasets/mnist',
+);
 
 let dir: string;
 let data: string;
@@ -189,6 +197,27 @@ describe('mnist-mlp CLI, end to end on generated IDX data', () => {
     expect(await size('mistakes.png')).toEqual([8 * 92 + 8, 4 * (84 + 16 + 8) + 8]);
   });
 
+  it.skipIf(!existsSync(sharedMnist))(
+    'download keeps files already present and valid (no network needed)',
+    async () => {
+      const to = join(dir, 'mnist');
+      await mkdir(to);
+      const files = [
+        'train-images-idx3-ubyte.gz',
+        'train-labels-idx1-ubyte.gz',
+        't10k-images-idx3-ubyte.gz',
+        't10k-labels-idx1-ubyte.gz',
+      ];
+      for (const f of files) await copyFile(join(sharedMnist, f), join(to, f));
+      const run = await cli(['download', '--to', to, '--json']);
+      expect(run.code).toBe(0);
+      const result = lastJson(run.stdout) as { files: { file: string; status: string }[] };
+      expect(result.files.map((f) => [f.file, f.status]).sort()).toEqual(
+        files.map((f) => [f, 'present']).sort(),
+      );
+    },
+  );
+
   it('answers --help for every command', async () => {
     const commands = ['train', 'eval', 'predict', 'visualize', 'download', 'bench', 'demo'];
     const runs = await Promise.all([cli(['--help']), ...commands.map((c) => cli([c, '--help']))]);
@@ -202,21 +231,27 @@ describe('mnist-mlp CLI, end to end on generated IDX data', () => {
 describe('mnist-mlp CLI, bad input: one clear line on stderr and exit code 2', () => {
   const expectBadInput = (run: { code: number; stderr: string }, pattern: RegExp) => {
     expect(run.code).toBe(2);
-    expect(run.stderr.split('\n')[0]).toMatch(/^mnist-mlp: /);
+    const lines = run.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^mnist-mlp: /);
     expect(run.stderr).toMatch(pattern);
     expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
   };
 
   it('refuses a missing data folder, an unknown recipe and a malformed number', async () => {
     const missing = join(dir, 'nowhere');
-    const [noData, recipe, epochs] = await Promise.all([
+    const notAFolder = join(dir, 'file.txt');
+    await writeFile(notAFolder, 'text');
+    const [noData, recipe, epochs, download] = await Promise.all([
       cli(['train', '--data', missing, '--out', join(dir, 'x.safetensors')]),
       cli(['train', '--recipe', 'fancy', '--data', data]),
       cli(['train', '--epochs', 'many', '--data', data]),
+      cli(['download', '--to', notAFolder]),
     ]);
     expectBadInput(noData, new RegExp(`${missing}: no such folder`));
     expectBadInput(recipe, /'fancy'.*classic, modern/);
     expectBadInput(epochs, /--epochs.*'many'/);
+    expectBadInput(download, /file\.txt: exists and is not a folder/);
   });
 
   it('refuses a corrupt or truncated checkpoint and a PNG that is not a PNG', async () => {

@@ -55,6 +55,7 @@ describe('preprocess', () => {
     const png = encode({ width: 200, height: 120, data: gray, channels: 1, depth: 8 });
     const out = preprocess(decodePng(png));
     expect(out.inverted).toBe(true);
+    expect(out.background).toBe('light');
     expect(out.empty).toBe(false);
     expect(out.box).toEqual({ x: 150, y: 10, width: 20, height: 80 });
     expect(inkBox(out.pixels)).toEqual({ width: 5, height: 20 });
@@ -71,6 +72,7 @@ describe('preprocess', () => {
       toGray({ width: 50, height: 50, channels: 1, data: gray, maxValue: 255 }),
     );
     expect(out.inverted).toBe(false);
+    expect(out.background).toBe('dark');
     expect(inkBox(out.pixels)).toEqual({ width: 20, height: 20 });
     // Background 40 maps to 0, ink 220 to 1: a uniform square stays uniform inside.
     expect(out.pixels[14 * 28 + 14]).toBeCloseTo(1, 5);
@@ -103,6 +105,7 @@ describe('preprocess', () => {
       decodePng(encode({ width: w, height: h, data: rgba, channels: 4, depth: 8 })),
     );
     expect(out.empty).toBe(false);
+    expect(out.background).toBe('transparent');
     expect(inkBox(out.pixels)).toEqual({ width: 5, height: 20 });
   });
 

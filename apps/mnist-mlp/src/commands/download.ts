@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { downloadMnist } from '@neurite/data/node';
 import { SingleBar } from 'cli-progress';
 import { InputError } from '../core/errors.js';
@@ -5,6 +6,10 @@ import { count, type Output } from '../output.js';
 
 /** `mnist-mlp download`: the four MNIST files, checked against their SHA-256, into `dir`. */
 export async function downloadCommand(options: { to: string }, out: Output): Promise<number> {
+  const existing = await stat(options.to).catch(() => null);
+  if (existing && !existing.isDirectory()) {
+    throw new InputError(`download --to ${options.to}: exists and is not a folder`);
+  }
   const bar = new SingleBar({
     stream: process.stderr,
     format: '{file} [{bar}] {percentage}% | {value}/{total} bytes',

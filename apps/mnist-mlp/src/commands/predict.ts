@@ -14,6 +14,11 @@ export interface PredictOptions {
 }
 
 const SHADES = ' .:-=+*#%@';
+const INK = {
+  light: 'dark ink on a light background (inverted)',
+  dark: 'light ink on a dark background',
+  transparent: 'ink on a transparent background',
+} as const;
 
 /**
  * `mnist-mlp predict`: any PNG made to look like an MNIST digit, then the
@@ -40,7 +45,7 @@ export async function predictCommand(options: PredictOptions, out: Output): Prom
   });
 
   out.line(
-    `${options.image}: ${image.width}×${image.height}, ${digit.inverted ? 'dark ink on light (inverted)' : 'light ink on dark'}, as the network sees it:`,
+    `${options.image}: ${image.width}×${image.height}, ${INK[digit.background]}, as the network sees it:`,
   );
   for (let y = 0; y < side; y++) {
     let row = '';

@@ -5,6 +5,8 @@ export interface MnistLike {
   /** `side × side` ink intensities in [0, 1], row-major: ink bright, background 0, as in MNIST. */
   readonly pixels: Float32Array;
   readonly side: number;
+  /** What the ink was found on: a light background (the picture was inverted), a dark one, or transparency. */
+  readonly background: 'light' | 'dark' | 'transparent';
   /** Whether the source had dark ink on a light background (and was inverted). */
   readonly inverted: boolean;
   /** Whether no ink was found (the result is all zeros). */
@@ -45,8 +47,7 @@ export function preprocess(image: GrayImage, options: PreprocessOptions = {}): M
   const fit = options.fit ?? 20;
   const { width, height } = image;
   const ink = inkOf(image);
-  const inverted = ink.inverted;
-  const values = ink.values;
+  const { inverted, background, values } = ink;
 
   let x0 = width;
   let y0 = height;
@@ -64,7 +65,14 @@ export function preprocess(image: GrayImage, options: PreprocessOptions = {}): M
   }
   const pixels = new Float32Array(side * side);
   if (x1 < 0 || ink.empty) {
-    return { pixels, side, inverted, empty: true, box: { x: 0, y: 0, width: 0, height: 0 } };
+    return {
+      pixels,
+      side,
+      background,
+      inverted,
+      empty: true,
+      box: { x: 0, y: 0, width: 0, height: 0 },
+    };
   }
   const bw = x1 - x0 + 1;
   const bh = y1 - y0 + 1;
@@ -93,7 +101,14 @@ export function preprocess(image: GrayImage, options: PreprocessOptions = {}): M
       pixels[(y + oy) * side + x + ox] = scaled[y * tw + x]!;
     }
   }
-  return { pixels, side, inverted, empty: false, box: { x: x0, y: y0, width: bw, height: bh } };
+  return {
+    pixels,
+    side,
+    background,
+    inverted,
+    empty: false,
+    box: { x: x0, y: y0, width: bw, height: bh },
+  };
 }
 
 function clampInt(v: number, lo: number, hi: number): number {
@@ -101,14 +116,24 @@ function clampInt(v: number, lo: number, hi: number): number {
 }
 
 /** Ink intensity per pixel in [0, 1], background 0. */
-function inkOf(image: GrayImage): { values: Float32Array; inverted: boolean; empty: boolean } {
+function inkOf(image: GrayImage): {
+  values: Float32Array;
+  background: MnistLike['background'];
+  inverted: boolean;
+  empty: boolean;
+} {
   const { width, height, gray, alpha } = image;
   const n = width * height;
   const values = new Float32Array(n);
   if (borderMean(alpha, width, height) < 0.5) {
     // Transparent background: whatever was painted is the ink, whatever its colour.
     values.set(alpha);
-    return { values, inverted: false, empty: max(values) < MIN_CONTRAST };
+    return {
+      values,
+      background: 'transparent',
+      inverted: false,
+      empty: max(values) < MIN_CONTRAST,
+    };
   }
   // Semi-transparent pixels over an opaque border: flatten onto white, as viewers show them.
   const flat = new Float32Array(n);
@@ -123,9 +148,10 @@ function inkOf(image: GrayImage): { values: Float32Array; inverted: boolean; emp
     if (v > peak) peak = v;
   }
   const range = peak - bg;
-  if (range < MIN_CONTRAST) return { values, inverted, empty: true };
+  const kind = inverted ? 'light' : 'dark';
+  if (range < MIN_CONTRAST) return { values, background: kind, inverted, empty: true };
   for (let i = 0; i < n; i++) values[i] = Math.min(1, Math.max(0, (values[i]! - bg) / range));
-  return { values, inverted, empty: false };
+  return { values, background: kind, inverted, empty: false };
 }
 
 function max(values: Float32Array): number {
