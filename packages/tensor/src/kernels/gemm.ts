@@ -48,7 +48,7 @@ export function gemm(
   } else if (transA && !transB) {
     if (!wideTN) narrowTNKernel(m)(n, k, A, a, B, b, C, c, accumulator(m * n));
     else gemmTN(m, n, k, A, a, B, b, C, c);
-  } else gemmTT(m, n, k, A, a, B, b, C, c);
+  } else denseGemm(true, true, m, n, k, A, a, B, b, C, c); // Aᵀ·Bᵀ: rare, strided but correct
 }
 
 /** A[m×k] · B[k×n]: row i of C accumulates A[i,p] · row p of B. */
@@ -160,27 +160,6 @@ function gemmTN(
       const ci = c + i * n;
       if (sparse) for (let t = 0; t < nnz; t++) C[ci + idx[t]!]! += s * val[t]!;
       else for (let j = 0; j < n; j++) C[ci + j]! += s * B[bp + j]!;
-    }
-  }
-}
-
-/** A[k×m]ᵀ · B[n×k]ᵀ = (B · A)ᵀ: rare; strided but correct. */
-function gemmTT(
-  m: number,
-  n: number,
-  k: number,
-  A: TypedArray,
-  a: number,
-  B: TypedArray,
-  b: number,
-  C: TypedArray,
-  c: number,
-) {
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let p = 0; p < k; p++) s += A[a + p * m + i]! * B[b + j * k + p]!;
-      C[c + i * n + j] = s;
     }
   }
 }
@@ -369,7 +348,7 @@ function finite(X: TypedArray, at: number, n: number): boolean {
   return s0 + s1 === 0;
 }
 
-/** Every product taken, nothing skipped: the path for operands holding NaN or ±∞. */
+/** Every product taken, nothing skipped: for operands holding NaN or ±∞, and for Aᵀ·Bᵀ. */
 function denseGemm(
   transA: boolean,
   transB: boolean,
