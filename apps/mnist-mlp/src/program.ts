@@ -4,7 +4,7 @@ import { demoCommand } from './commands/demo.js';
 import { downloadCommand } from './commands/download.js';
 import { evalCommand } from './commands/eval.js';
 import { predictCommand } from './commands/predict.js';
-import { trainCommand } from './commands/train.js';
+import { type TrainOptions, trainCommand } from './commands/train.js';
 import { visualizeCommand } from './commands/visualize.js';
 import { nonNegativeInt, positiveInt, positiveNumber } from './options.js';
 import { Output } from './output.js';
@@ -62,17 +62,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     )
     .addOption(jsonOption())
     .action(async (opts) => {
-      const o = opts as {
-        recipe: RecipeName;
-        epochs?: number;
-        batch?: number;
-        lr?: number;
-        seed: number;
-        data: string;
-        out: string;
-        compile: boolean;
-        json?: boolean;
-      };
+      const o = opts as TrainOptions & { json?: boolean };
       setExitCode(await trainCommand({ ...o, json: !!o.json }, new Output(!!o.json)));
     });
 
