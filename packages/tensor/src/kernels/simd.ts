@@ -40,11 +40,13 @@ export interface SimdGemm {
 
 interface Exports {
   memory: WebAssembly.Memory;
-  nt16(m: number, k: number, a: number, bt: number, c: number): void;
-  tn16(k: number, n: number, ap: number, b: number, ct: number): void;
+  nt8(m: number, k: number, a: number, w: number, c: number, ldc: number): void;
+  tn16(k: number, n: number, g: number, ldg: number, x: number, c: number): void;
 }
 
-const PANEL = 16;
+/** Outputs each call of a kernel computes: 8 for A·Bᵀ, 16 for Aᵀ·B. */
+const GROUP = 8;
+const GROUP_TN = 16;
 /** Rows of A copied in at a time: 128 rows of an image batch are 400 KB. */
 const ROWS = 128;
 let cached: SimdGemm | null | undefined;
@@ -100,48 +102,43 @@ function wrap(wasm: Exports): SimdGemm {
 
   return {
     nt(m, n, k, A, a, B, b, C, c) {
-      // The kernels read their sparse operand in fours: rows are padded to a
-      // multiple of 4. A goes in by blocks of rows, so the copy stays in cache
-      // for the kernel (and a large batch does not flush what comes next).
+      // Rows are padded to a multiple of 4 (the kernels read quads) and B to a
+      // multiple of 8 rows (one call computes 8 outputs). A goes in by blocks
+      // of rows, so the copy stays in cache for the kernel.
       const k4 = (k + 3) & ~3;
+      const n8 = (n + GROUP - 1) & ~(GROUP - 1);
       const block = Math.min(m, ROWS);
-      const [op, oa, oc] = layout(k4 * PANEL, block * k4, block * PANEL);
-      for (let col = 0; col < n; col += PANEL) {
-        const width = Math.min(PANEL, n - col);
-        heap.fill(0, op, op + k4 * PANEL);
-        for (let j = 0; j < width; j++) {
-          const row = b + (col + j) * k;
-          for (let p = 0; p < k; p++) heap[op + p * PANEL + j] = B[row + p]!;
+      const [ow, oa, oc] = layout(n8 * k4, block * k4, block * n8);
+      copyRows(B, b, n, k, ow, k4);
+      heap.fill(0, ow + n * k4, ow + n8 * k4);
+      for (let r0 = 0; r0 < m; r0 += block) {
+        const rows = Math.min(block, m - r0);
+        copyRows(A, a + r0 * k, rows, k, oa, k4);
+        for (let j0 = 0; j0 < n; j0 += GROUP) {
+          wasm.nt8(rows, k4, oa * 4, (ow + j0 * k4) * 4, (oc + j0) * 4, n8);
         }
-        for (let r0 = 0; r0 < m; r0 += block) {
-          const rows = Math.min(block, m - r0);
-          copyRows(A, a + r0 * k, rows, k, oa, k4);
-          wasm.nt16(rows, k4, oa * 4, op * 4, oc * 4);
-          for (let i = 0; i < rows; i++) {
-            const from = oc + i * PANEL;
-            const to = c + (r0 + i) * n + col;
-            for (let j = 0; j < width; j++) C[to + j] = heap[from + j]!;
-          }
+        for (let i = 0; i < rows; i++) {
+          const from = oc + i * n8;
+          const to = c + (r0 + i) * n;
+          for (let j = 0; j < n; j++) C[to + j] = heap[from + j]!;
         }
       }
     },
     tn(m, n, k, A, a, B, b, C, c) {
       const n4 = (n + 3) & ~3;
-      const [ob, op, oc] = layout(k * n4, k * PANEL, n4 * PANEL);
+      const m16 = (m + GROUP_TN - 1) & ~(GROUP_TN - 1);
+      // A's rows are read 16 columns at a time: the last group may read past a
+      // row into the next one, into sums of rows that are never copied out.
+      const [ob, og, oc] = layout(k * n4, k * m + GROUP_TN, m16 * n4);
       copyRows(B, b, k, n, ob, n4);
-      for (let row = 0; row < m; row += PANEL) {
-        const width = Math.min(PANEL, m - row);
-        if (width < PANEL) heap.fill(0, op, op + k * PANEL);
-        for (let p = 0; p < k; p++) {
-          const from = a + p * m + row;
-          const to = op + p * PANEL;
-          for (let i = 0; i < width; i++) heap[to + i] = A[from + i]!;
-        }
-        wasm.tn16(k, n4, op * 4, ob * 4, oc * 4);
-        for (let i = 0; i < width; i++) {
-          const out = c + (row + i) * n;
-          for (let j = 0; j < n; j++) C[out + j] = heap[oc + j * PANEL + i]!;
-        }
+      heap.set(A.subarray(a, a + k * m), og);
+      for (let j0 = 0; j0 < m; j0 += GROUP_TN) {
+        wasm.tn16(k, n4, (og + j0) * 4, m, ob * 4, (oc + j0 * n4) * 4);
+      }
+      for (let j = 0; j < m; j++) {
+        const from = oc + j * n4;
+        const to = c + j * n;
+        for (let p = 0; p < n; p++) C[to + p] = heap[from + p]!;
       }
     },
   };
