@@ -227,20 +227,33 @@ type LoopKernel = (out: TypedArray, ins: readonly TypedArray[]) => void;
 
 let supported: boolean | undefined;
 
+/** Whether this runtime runs WebAssembly SIMD: a module doing one f32x4 add must validate. */
+function simdSupported(): boolean {
+  if (supported === undefined) {
+    try {
+      const probe = assemble({
+        size: 4,
+        cols: 4,
+        nodes: [{ name: 't0', op: 'add', args: ['x0', 'x0'], dtype: 'float32' }],
+        leaves: ['array'],
+        stores: ['t0'],
+      });
+      supported = typeof WebAssembly === 'object' && WebAssembly.validate(probe);
+    } catch {
+      supported = false;
+    }
+  }
+  return supported;
+}
+
 /**
  * The loop as a kernel over JavaScript buffers (copied in and out of the
  * module's memory), or null where WebAssembly SIMD is unavailable.
  */
 export function wasmLoop(p: LoopProgram): LoopKernel | null {
-  if (supported === false) return null;
-  let instance: WebAssembly.Instance;
-  try {
-    instance = new WebAssembly.Instance(new WebAssembly.Module(assemble(p)), {});
-    supported = true;
-  } catch {
-    supported = false;
-    return null;
-  }
+  if (!simdSupported()) return null;
+  // Where SIMD runs, a module that fails to compile is a bug here: let it throw.
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(assemble(p)), {});
   const f = instance.exports.f as (...args: number[]) => void;
   const memory = instance.exports.memory as WebAssembly.Memory;
   const vectors = Math.ceil(p.size / 4);
