@@ -3,9 +3,11 @@ import { simdGemm, useSimd } from './simd.js';
 
 /**
  * C[m×n] = op(A) · op(B) for row-major A and B, reading transposed operands
- * in place. Each variant orders its loops so the innermost one runs over
- * contiguous memory, and skips zero multipliers: MNIST images are ~80% zero
- * pixels, so the first layer's products mostly vanish.
+ * in place. Float32 products large enough to pay for copying take the
+ * WebAssembly SIMD kernels (simd.ts); the rest run here, each variant
+ * ordering its loops so the innermost runs over contiguous memory. Both skip
+ * zero multipliers: MNIST images are ~80% zero pixels, so the first layer's
+ * products mostly vanish.
  *
  * `a`/`b`/`c` are offsets of this matrix within a batched buffer.
  */

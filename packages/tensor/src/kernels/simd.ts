@@ -7,9 +7,11 @@ import { bytes } from './wasm/gemm.wasm.js';
  * first use, and where WebAssembly or its SIMD proposal is missing the
  * callers fall back to the JavaScript kernels.
  *
- * Operands are copied into the module's memory and the result copied out:
- * for the shapes this is for (a batch of images times a 16-wide panel) the
- * copies cost a small fraction of the arithmetic they make 4-wide.
+ * Operands are copied into the module's memory as they are (row-major, rows
+ * padded to a multiple of 4) and the result copied out: for the shapes this
+ * is for (a batch of images against a layer's weights, and the weight
+ * gradient over that batch) the copies cost a small part of what running
+ * four lanes at a time saves.
  */
 export interface SimdGemm {
   /** C[m×n] = A[m×k] · B[n×k]ᵀ */
