@@ -28,7 +28,7 @@ export function gemm(
   // operand that zeros would multiply holds a non-finite value, take the path
   // that multiplies everything. A·B and A·Bᵀ skip zeros of A; Aᵀ·B skips
   // zeros of B, and in its wide JS form zeros of A too.
-  const simd = (transA !== transB && useSimd(A, B, C, m * n * k) && simdGemm()) || null;
+  const simd = (!(transA && transB) && useSimd(A, B, C, m * n * k) && simdGemm()) || null;
   const tn = transA && !transB;
   const wideTN = tn && m > NARROW && !simd;
   const checkB = !transA || wideTN;
@@ -36,7 +36,9 @@ export function gemm(
     denseGemm(transA, transB, m, n, k, A, a, B, b, C, c);
     return;
   }
-  if (simd && transB)
+  if (simd && !transA && !transB)
+    simd.ab(m, n, k, A as Float32Array, a, B as Float32Array, b, C as Float32Array, c);
+  else if (simd && transB)
     simd.nt(m, n, k, A as Float32Array, a, B as Float32Array, b, C as Float32Array, c);
   else if (simd && transA)
     simd.tn(m, n, k, A as Float32Array, a, B as Float32Array, b, C as Float32Array, c);

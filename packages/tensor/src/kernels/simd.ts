@@ -14,6 +14,18 @@ import { bytes } from './wasm/gemm.wasm.js';
  * four lanes at a time saves.
  */
 export interface SimdGemm {
+  /** C[m×n] = A[m×k] · B[k×n] */
+  ab(
+    m: number,
+    n: number,
+    k: number,
+    A: Float32Array,
+    a: number,
+    B: Float32Array,
+    b: number,
+    C: Float32Array,
+    c: number,
+  ): void;
   /** C[m×n] = A[m×k] · B[n×k]ᵀ */
   nt(
     m: number,
@@ -44,8 +56,11 @@ interface Exports {
   memory: WebAssembly.Memory;
   nt8(m: number, k: number, a: number, w: number, c: number, ldc: number): void;
   tn16(k: number, n: number, g: number, ldg: number, x: number, c: number): void;
+  ab16(m: number, k: number, a: number, p: number, c: number): void;
 }
 
+/** Columns of B in one panel of A·B. */
+const PANEL = 16;
 /** Outputs each call of a kernel computes: 8 for A·Bᵀ, 16 for Aᵀ·B. */
 const GROUP = 8;
 const GROUP_TN = 16;
@@ -103,6 +118,31 @@ function wrap(wasm: Exports): SimdGemm {
   };
 
   return {
+    ab(m, n, k, A, a, B, b, C, c) {
+      const k4 = (k + 3) & ~3;
+      const block = Math.min(m, ROWS);
+      const [op, oa, oc] = layout(k4 * PANEL, block * k4, block * PANEL);
+      for (let col = 0; col < n; col += PANEL) {
+        // The panel: 16 of B's columns, each row a contiguous run of B's row.
+        const width = Math.min(PANEL, n - col);
+        heap.fill(0, op, op + k4 * PANEL);
+        for (let p = 0; p < k; p++) {
+          const from = b + p * n + col;
+          const to = op + p * PANEL;
+          for (let j = 0; j < width; j++) heap[to + j] = B[from + j]!;
+        }
+        for (let r0 = 0; r0 < m; r0 += block) {
+          const rows = Math.min(block, m - r0);
+          copyRows(A, a + r0 * k, rows, k, oa, k4);
+          wasm.ab16(rows, k4, oa * 4, op * 4, oc * 4);
+          for (let i = 0; i < rows; i++) {
+            const from = oc + i * PANEL;
+            const to = c + (r0 + i) * n + col;
+            for (let j = 0; j < width; j++) C[to + j] = heap[from + j]!;
+          }
+        }
+      }
+    },
     nt(m, n, k, A, a, B, b, C, c) {
       // Rows are padded to a multiple of 4 (the kernels read quads) and B to a
       // multiple of 8 rows (one call computes 8 outputs). A goes in by blocks
