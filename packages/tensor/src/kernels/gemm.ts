@@ -1,5 +1,5 @@
 import type { TypedArray } from '../dtype.js';
-import { simdGemm, useSimd } from './simd.js';
+import { type Product, simdGemm, useSimd } from './simd.js';
 
 /**
  * C[m×n] = op(A) · op(B) for row-major A and B, reading transposed operands
@@ -56,17 +56,7 @@ export function gemm(
 }
 
 /** A[m×k] · B[k×n]: row i of C accumulates A[i,p] · row p of B. */
-function gemmNN(
-  m: number,
-  n: number,
-  k: number,
-  A: TypedArray,
-  a: number,
-  B: TypedArray,
-  b: number,
-  C: TypedArray,
-  c: number,
-) {
+const gemmNN: Product = (m, n, k, A, a, B, b, C, c) => {
   C.fill(0, c, c + m * n);
   for (let i = 0; i < m; i++) {
     const ci = c + i * n;
@@ -78,24 +68,14 @@ function gemmNN(
       for (let j = 0; j < n; j++) C[ci + j]! += s * B[bp + j]!;
     }
   }
-}
+};
 
 /**
  * A[m×k] · B[n×k]ᵀ: each C[i,j] is a dot product of two contiguous rows.
  * A mostly-zero row of A is first packed to its non-zeros, so every dot
  * product over it touches only those.
  */
-function gemmNT(
-  m: number,
-  n: number,
-  k: number,
-  A: TypedArray,
-  a: number,
-  B: TypedArray,
-  b: number,
-  C: TypedArray,
-  c: number,
-) {
+const gemmNT: Product = (m, n, k, A, a, B, b, C, c) => {
   const { idx, val } = scratch(k);
   for (let i = 0; i < m; i++) {
     const ai = a + i * k;
@@ -133,24 +113,14 @@ function gemmNT(
       C[ci + j] = s0 + s1 + (s2 + s3);
     }
   }
-}
+};
 
 /**
  * A[k×m]ᵀ · B[k×n]: for each p, row p of B scaled by A[p,i] adds into row i
  * of C. Zero multipliers are skipped, and a mostly-zero row of B (a batch of
  * images, in a weight gradient) is packed so only its non-zeros are added.
  */
-function gemmTN(
-  m: number,
-  n: number,
-  k: number,
-  A: TypedArray,
-  a: number,
-  B: TypedArray,
-  b: number,
-  C: TypedArray,
-  c: number,
-) {
+const gemmTN: Product = (m, n, k, A, a, B, b, C, c) => {
   C.fill(0, c, c + m * n);
   const { idx, val } = scratch(n);
   for (let p = 0; p < k; p++) {
@@ -166,7 +136,7 @@ function gemmTN(
       else for (let j = 0; j < n; j++) C[ci + j]! += s * B[bp + j]!;
     }
   }
-}
+};
 
 /** Below this fraction of non-zeros, a packed row beats a dense one. */
 const SPARSE = 0.6;

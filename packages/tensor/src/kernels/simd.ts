@@ -13,43 +13,29 @@ import { bytes } from './wasm/gemm.wasm.js';
  * gradient over that batch) the copies cost a small part of what running
  * four lanes at a time saves.
  */
+/**
+ * C[m×n] = op(A)·op(B): sizes, then each operand with the offset of its
+ * matrix within its buffer.
+ */
+export type Product<T extends TypedArray = TypedArray> = (
+  m: number,
+  n: number,
+  k: number,
+  A: T,
+  a: number,
+  B: T,
+  b: number,
+  C: T,
+  c: number,
+) => void;
+
 export interface SimdGemm {
   /** C[m×n] = A[m×k] · B[k×n] */
-  ab(
-    m: number,
-    n: number,
-    k: number,
-    A: Float32Array,
-    a: number,
-    B: Float32Array,
-    b: number,
-    C: Float32Array,
-    c: number,
-  ): void;
+  ab: Product<Float32Array>;
   /** C[m×n] = A[m×k] · B[n×k]ᵀ */
-  nt(
-    m: number,
-    n: number,
-    k: number,
-    A: Float32Array,
-    a: number,
-    B: Float32Array,
-    b: number,
-    C: Float32Array,
-    c: number,
-  ): void;
+  nt: Product<Float32Array>;
   /** C[m×n] = A[k×m]ᵀ · B[k×n] */
-  tn(
-    m: number,
-    n: number,
-    k: number,
-    A: Float32Array,
-    a: number,
-    B: Float32Array,
-    b: number,
-    C: Float32Array,
-    c: number,
-  ): void;
+  tn: Product<Float32Array>;
 }
 
 interface Exports {
