@@ -1,6 +1,13 @@
 import type { TypedArray } from '../dtype.js';
 import { type Product, simdGemm, useSimd } from './simd.js';
 
+/** A product with each operand possibly read transposed: `Product` with two flags first. */
+type TransposedProduct = (
+  transA: boolean,
+  transB: boolean,
+  ...product: Parameters<Product>
+) => void;
+
 /**
  * C[m×n] = op(A) · op(B) for row-major A and B, reading transposed operands
  * in place. Float32 products large enough to pay for copying take the
@@ -11,19 +18,7 @@ import { type Product, simdGemm, useSimd } from './simd.js';
  *
  * `a`/`b`/`c` are offsets of this matrix within a batched buffer.
  */
-export function gemm(
-  transA: boolean,
-  transB: boolean,
-  m: number,
-  n: number,
-  k: number,
-  A: TypedArray,
-  a: number,
-  B: TypedArray,
-  b: number,
-  C: TypedArray,
-  c: number,
-): void {
+export const gemm: TransposedProduct = (transA, transB, m, n, k, A, a, B, b, C, c) => {
   // The fast paths skip zero multipliers; 0·NaN and 0·∞ are NaN, so when an
   // operand that zeros would multiply holds a non-finite value, take the path
   // that multiplies everything. A·B and A·Bᵀ skip zeros of A; Aᵀ·B skips
@@ -53,7 +48,7 @@ export function gemm(
     if (!wideTN) narrowTNKernel(m)(n, k, A, a, B, b, C, c, accumulator(m * n));
     else gemmTN(m, n, k, A, a, B, b, C, c);
   } else denseGemm(true, true, m, n, k, A, a, B, b, C, c); // Aᵀ·Bᵀ: rare, strided but correct
-}
+};
 
 /** A[m×k] · B[k×n]: row i of C accumulates A[i,p] · row p of B. */
 const gemmNN: Product = (m, n, k, A, a, B, b, C, c) => {
@@ -323,19 +318,7 @@ function finite(X: TypedArray, at: number, n: number): boolean {
 }
 
 /** Every product taken, nothing skipped: for operands holding NaN or ±∞, and for Aᵀ·Bᵀ. */
-function denseGemm(
-  transA: boolean,
-  transB: boolean,
-  m: number,
-  n: number,
-  k: number,
-  A: TypedArray,
-  a: number,
-  B: TypedArray,
-  b: number,
-  C: TypedArray,
-  c: number,
-) {
+const denseGemm: TransposedProduct = (transA, transB, m, n, k, A, a, B, b, C, c) => {
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       let s = 0;
@@ -345,4 +328,4 @@ function denseGemm(
       C[c + i * n + j] = s;
     }
   }
-}
+};

@@ -74,14 +74,13 @@ export function setSimdEnabled(on: boolean): void {
 
 function wrap(wasm: Exports): SimdGemm {
   let heap = new Float32Array(wasm.memory.buffer);
-  /** Float offsets of three regions, growing memory when they do not fit. */
-  const layout = (x: number, y: number, z: number): [number, number, number] => {
-    const need = (x + y + z) * 4;
+  /** Grows memory to hold `floats`; the regions a product uses are laid out back to back from 0. */
+  const reserve = (floats: number) => {
+    const need = floats * 4;
     if (need > wasm.memory.buffer.byteLength) {
       wasm.memory.grow(Math.ceil((need - wasm.memory.buffer.byteLength) / 65536));
       heap = new Float32Array(wasm.memory.buffer);
     }
-    return [0, x, x + y];
   };
 
   /** Copies rows×cols of X (row stride `cols`) to the heap with row stride `stride` ≥ cols, zero-padded. */
@@ -107,7 +106,10 @@ function wrap(wasm: Exports): SimdGemm {
     ab(m, n, k, A, a, B, b, C, c) {
       const k4 = (k + 3) & ~3;
       const block = Math.min(m, ROWS);
-      const [op, oa, oc] = layout(k4 * PANEL, block * k4, block * PANEL);
+      const op = 0;
+      const oa = k4 * PANEL;
+      const oc = oa + block * k4;
+      reserve(oc + block * PANEL);
       for (let col = 0; col < n; col += PANEL) {
         // The panel: 16 of B's columns, each row a contiguous run of B's row.
         const width = Math.min(PANEL, n - col);
@@ -136,7 +138,10 @@ function wrap(wasm: Exports): SimdGemm {
       const k4 = (k + 3) & ~3;
       const n8 = (n + GROUP - 1) & ~(GROUP - 1);
       const block = Math.min(m, ROWS);
-      const [ow, oa, oc] = layout(n8 * k4, block * k4, block * n8);
+      const ow = 0;
+      const oa = n8 * k4;
+      const oc = oa + block * k4;
+      reserve(oc + block * n8);
       copyRows(B, b, n, k, ow, k4);
       heap.fill(0, ow + n * k4, ow + n8 * k4);
       for (let r0 = 0; r0 < m; r0 += block) {
@@ -157,7 +162,10 @@ function wrap(wasm: Exports): SimdGemm {
       const m16 = (m + GROUP_TN - 1) & ~(GROUP_TN - 1);
       // A's rows are read 16 columns at a time: the last group may read past a
       // row into the next one, into sums of rows that are never copied out.
-      const [ob, og, oc] = layout(k * n4, k * m + GROUP_TN, m16 * n4);
+      const ob = 0;
+      const og = k * n4;
+      const oc = og + k * m + GROUP_TN;
+      reserve(oc + m16 * n4);
       copyRows(B, b, k, n, ob, n4);
       heap.set(A.subarray(a, a + k * m), og);
       for (let j0 = 0; j0 < m; j0 += GROUP_TN) {
