@@ -1,4 +1,4 @@
-import { arange, type Tensor, where } from '@neurite/tensor';
+import { arange, isTracing, type Tensor, where } from '@neurite/tensor';
 import { LossError } from './errors.js';
 
 /**
@@ -41,6 +41,19 @@ function expectFloat(name: string, what: string, t: Tensor): void {
     throw new LossError(
       `${name}: ${what} must be a float tensor, got int32 of shape ${fmt(t.shape)}`,
     );
+  }
+}
+
+function expectUnitInterval(name: string, what: string, t: Tensor): void {
+  const data = t.data;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (!(v >= 0 && v <= 1)) {
+      throw new LossError(
+        `${name}: ${what} must lie in [0, 1], got ${v} at index ${i} of ${fmt(t.shape)}` +
+          (what === 'probabilities' ? ' (for logits, use binaryCrossEntropyWithLogits)' : ''),
+      );
+    }
   }
 }
 
@@ -182,6 +195,12 @@ export function binaryCrossEntropy(
   { reduction = 'mean', eps = 1e-7 }: LossOptions & { eps?: number } = {},
 ): Tensor {
   expectSameShape('binaryCrossEntropy', probs, targets, 'probabilities');
+  // Values can only be read outside a trace; there a probability outside [0, 1]
+  // (a missing sigmoid, usually) would give a negative or NaN loss.
+  if (!isTracing()) {
+    expectUnitInterval('binaryCrossEntropy', 'probabilities', probs);
+    expectUnitInterval('binaryCrossEntropy', 'targets', targets);
+  }
   const p = probs.clip(eps, 1 - eps);
   const loss = targets
     .mul(p.log())
@@ -205,9 +224,13 @@ export function binaryCrossEntropyWithLogits(
   expectSameShape('binaryCrossEntropyWithLogits', logits, targets, 'logits');
   // |x| and max(x, 0) take the same branch at x = 0, so the two kinks cancel
   // and the gradient there is the true σ(0) − t rather than a subgradient.
+  // Written as x·(1 − t) for x ≥ 0 and −x·t below, with a zero factor giving 0
+  // rather than 0·∞ = NaN, so a logit of ±∞ on the side its target agrees with
+  // costs nothing (and the gradient of that term is 0, as it should be).
   const positive = logits.ge(0);
   const absolute = where(positive, logits, logits.neg());
-  const rectified = where(positive, logits, 0);
-  const loss = rectified.sub(logits.mul(targets)).add(absolute.neg().exp().add(1).log());
+  const factor = where(positive, targets.neg().add(1), targets.neg());
+  const linear = where(factor.eq(0), 0, logits.mul(factor));
+  const loss = linear.add(absolute.neg().exp().add(1).log());
   return reduce(loss, reduction, 'binaryCrossEntropyWithLogits');
 }

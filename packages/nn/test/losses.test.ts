@@ -144,6 +144,36 @@ describe('gradients', () => {
 });
 
 describe('stability', () => {
+  it('crossEntropy of n equal logits is log n at any magnitude (1e16, 1e30)', () => {
+    for (const v of [1e16, 1e30]) {
+      const logits = tensor([new Array(10).fill(v)], { dtype: 'float64' });
+      expect(crossEntropy(logits, labels([3])).item()).toBeCloseTo(Math.log(10), 12);
+    }
+  });
+
+  it('binaryCrossEntropyWithLogits of ±∞ logits: 0 where the target agrees, ∞ where it does not', () => {
+    const inf = Number.POSITIVE_INFINITY;
+    const loss = binaryCrossEntropyWithLogits(
+      tensor([inf, -inf, inf, -inf], { dtype: 'float64' }),
+      tensor([1, 0, 0, 1], { dtype: 'float64' }),
+      { reduction: 'none' },
+    );
+    expect(Array.from(loss.data)).toEqual([0, 0, inf, inf]);
+  });
+
+  it('binaryCrossEntropy refuses probabilities or targets outside [0, 1]', () => {
+    const t = tensor([1, 0], { dtype: 'float64' });
+    expect(() => binaryCrossEntropy(tensor([0.5, 1.5], { dtype: 'float64' }), t)).toThrow(
+      /binaryCrossEntropy: probabilities must lie in \[0, 1\], got 1.5 at index 1 of \[2\].*WithLogits/,
+    );
+    expect(() => binaryCrossEntropy(tensor([0.5, Number.NaN], { dtype: 'float64' }), t)).toThrow(
+      LossError,
+    );
+    expect(() =>
+      binaryCrossEntropy(tensor([0.5, 0.5], { dtype: 'float64' }), tensor([2, 0], { dtype: 'float64' })),
+    ).toThrow(/targets must lie in \[0, 1\], got 2 at index 0/);
+  });
+
   it('crossEntropy is finite, and right, for logits of ±1e4', () => {
     const logits = tensor(
       [

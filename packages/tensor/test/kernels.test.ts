@@ -502,6 +502,18 @@ describe('softmax and logSoftmax vs the composed form exp(x − logSumExp(x))', 
     expectAllClose(sums.data, new Array(sums.size).fill(1), { rtol: 1e-14, atol: 0 });
   });
 
+  it('keeps −log n for n equal logits of any magnitude (1e16, 1e30), in float32 and float64', () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      for (const v of [1e16, 1e30, -1e30]) {
+        const ls = logSoftmax(tensor([new Array(10).fill(v)], { dtype }));
+        expectAllClose(ls.data, new Array(10).fill(-Math.log(10)), {
+          rtol: dtype === 'float32' ? 1e-6 : 1e-14,
+          atol: 0,
+        });
+      }
+    }
+  });
+
   it('stays finite for logits of ±1e4, in float32 and float64', () => {
     for (const dtype of ['float32', 'float64'] as const) {
       const x = tensor(

@@ -30,8 +30,10 @@ function rowKernel(log: boolean) {
           let s = 0;
           for (let k = 0; k < n; k++) s += Math.exp(a![base + k * inner]! - m);
           if (log) {
-            const lse = m + Math.log(s);
-            for (let k = 0; k < n; k++) o[base + k * inner] = a![base + k * inner]! - lse;
+            // (x − m) − log s, not x − (m + log s): at |m| ≈ 1e16 the sum m + log s
+            // rounds to m and every log-probability would come out 0.
+            const ls = Math.log(s);
+            for (let k = 0; k < n; k++) o[base + k * inner] = a![base + k * inner]! - m - ls;
           } else {
             for (let k = 0; k < n; k++)
               o[base + k * inner] = Math.exp(a![base + k * inner]! - m) / s;
