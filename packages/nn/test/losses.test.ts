@@ -170,7 +170,10 @@ describe('stability', () => {
       LossError,
     );
     expect(() =>
-      binaryCrossEntropy(tensor([0.5, 0.5], { dtype: 'float64' }), tensor([2, 0], { dtype: 'float64' })),
+      binaryCrossEntropy(
+        tensor([0.5, 0.5], { dtype: 'float64' }),
+        tensor([2, 0], { dtype: 'float64' }),
+      ),
     ).toThrow(/targets must lie in \[0, 1\], got 2 at index 0/);
   });
 
