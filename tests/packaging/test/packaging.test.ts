@@ -61,7 +61,12 @@ interface Manifest {
   type?: string;
   sideEffects?: unknown;
   files?: string[];
-  exports?: Record<string, Record<string, string>>;
+  exports?: Record<string, string | Record<string, string | Record<string, string>>>;
+  license?: string;
+  homepage?: string;
+  repository?: { url?: string };
+  bugs?: { url?: string };
+  keywords?: string[];
   dependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
   optionalDependencies?: Record<string, string>;
@@ -189,24 +194,47 @@ function packed(name: string): Packed {
 }
 
 describe.each(published)('$name tarball', ({ name }) => {
-  it('ships every export target, declarations listed before the JavaScript', () => {
+  it('ships every export target for import and require, each with its declarations', () => {
     const { manifest, files } = packed(name);
     const entries = Object.entries(manifest.exports ?? {});
     expect(entries.length, 'exports').toBeGreaterThan(0);
     expect(manifest.exports?.['.'], 'exports["."]').toBeDefined();
+    expect(manifest.exports?.['./package.json'], 'exports["./package.json"]').toBe(
+      './package.json',
+    );
     for (const [subpath, conditions] of entries) {
-      const keys = Object.keys(conditions);
-      expect(keys, `exports["${subpath}"]`).toContain('types');
-      expect(keys, `exports["${subpath}"]`).toContain('import');
-      expect(keys.indexOf('types'), `exports["${subpath}"]: "types" after "import"`).toBeLessThan(
-        keys.indexOf('import'),
-      );
-      for (const [condition, target] of Object.entries(conditions)) {
-        expect(files, `exports["${subpath}"].${condition}`).toContain(target.replace(/^\.\//, ''));
+      if (typeof conditions === 'string') continue;
+      for (const [condition, format] of [
+        ['import', /^\.\/dist\/[^/]+\.js$/],
+        ['require', /^\.\/dist\/cjs\/[^/]+\.js$/],
+      ] as const) {
+        const target = conditions[condition];
+        expect(typeof target, `exports["${subpath}"].${condition}`).toBe('object');
+        if (typeof target !== 'object') continue;
+        // TypeScript takes the first condition that matches: "types" must precede "default".
+        expect(Object.keys(target), `exports["${subpath}"].${condition}`).toEqual([
+          'types',
+          'default',
+        ]);
+        expect(target.types).toMatch(/\.d\.ts$/);
+        expect(target.default).toMatch(format);
+        for (const file of Object.values(target)) {
+          expect(files, `exports["${subpath}"].${condition}`).toContain(file.replace(/^\.\//, ''));
+        }
       }
-      expect(conditions.types).toMatch(/\.d\.ts$/);
-      expect(conditions.import).toMatch(/^\.\/dist\/.*\.js$/);
     }
+    // Node loads dist/cjs/*.js as CommonJS only because this file says so.
+    expect(files).toContain('dist/cjs/package.json');
+  });
+
+  it('ships the LICENSE and says where the project lives', () => {
+    const { manifest, files } = packed(name);
+    expect(files).toContain('LICENSE');
+    expect(manifest.license).toBe('MIT');
+    expect(manifest.repository?.url).toMatch(/^git\+https:\/\//);
+    expect(manifest.homepage).toMatch(/^https:\/\//);
+    expect(manifest.bugs?.url).toMatch(/^https:\/\//);
+    expect(manifest.keywords?.length ?? 0).toBeGreaterThan(0);
   });
 
   it('has a manifest a registry user can install', () => {
@@ -245,6 +273,13 @@ describe('a fresh npm project using the tarballs', () => {
 
   it('runs the .mjs consumer', async () => {
     const result = await run(process.execPath, ['consumer.mjs'], app, env);
+    expect(result.stderr.trim(), 'stderr').toBe('');
+    expect(result.code).toBe(0);
+    for (const { name } of published) expect(result.stdout).toContain(`ok ${name}`);
+  });
+
+  it('runs the .cjs consumer, which require()s every entry point', async () => {
+    const result = await run(process.execPath, ['consumer.cjs'], app, env);
     expect(result.stderr.trim(), 'stderr').toBe('');
     expect(result.code).toBe(0);
     for (const { name } of published) expect(result.stdout).toContain(`ok ${name}`);
