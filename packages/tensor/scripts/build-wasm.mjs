@@ -17,7 +17,7 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.wat'))) {
   const { buffer } = module.toBinary({});
   const base64 = Buffer.from(buffer).toString('base64');
   const out = join(dir, file.replace(/\.wat$/, '.wasm.ts'));
-  const text = `// Assembled from ${file} by scripts/build-wasm.mjs: edit the .wat, then run it.\nexport const bytes = '${base64}';\n`;
+  const text = `// Assembled from ${file} by scripts/build-wasm.mjs: edit the .wat, then run it.\nexport const bytes =\n  '${base64}';\n`;
   let current = '';
   try {
     current = readFileSync(out, 'utf8');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../src/index.js';
+import { packedGemm, setDenseEnabled } from '../src/kernels/dense.js';
 import { gemm } from '../src/kernels/gemm.js';
 import { setSimdEnabled, simdGemm } from '../src/kernels/simd.js';
 
@@ -82,5 +83,126 @@ describe('gemm kernels', () => {
     const want = reference(false, true, 64, 16, 784, A, B);
     const worst = Math.max(...want.map((w, i) => Math.abs(C[i]! - w) / (1 + Math.abs(w))));
     expect(worst).toBeLessThan(1e-12);
+  });
+});
+
+/** C = op(A)·op(B) summed over p in order, each step rounded to float32: what the dense kernel promises, bit for bit. */
+function sequentialF32(
+  tA: boolean,
+  tB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  A: Float32Array,
+  B: Float32Array,
+) {
+  const C = new Float32Array(m * n);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++)
+        s = Math.fround(
+          s + Math.fround(A[tA ? p * m + i : i * k + p]! * B[tB ? j * k + p : p * n + j]!),
+        );
+      C[i * n + j] = s;
+    }
+  return C;
+}
+
+const variants = [
+  [false, false],
+  [false, true],
+  [true, false],
+  [true, true],
+] as const;
+
+describe('dense SIMD gemm', () => {
+  // Sizes off the 4×8 tile, k past one block of 256 steps, m past one block of 256 rows.
+  const odd: [number, number, number][] = [
+    [1, 1, 1],
+    [5, 9, 3],
+    [4, 8, 25],
+    [13, 17, 300],
+    [261, 11, 7],
+    [3, 40, 513],
+    [6, 3, 0],
+  ];
+
+  for (const [tA, tB] of variants) {
+    it(`${tA ? 'Aᵀ' : 'A'}·${tB ? 'Bᵀ' : 'B'} sums each output over k in order in float32, bit for bit`, () => {
+      const rng = new Rng(5);
+      for (const [m, n, k] of odd) {
+        const A = Float32Array.from({ length: m * k }, () => rng.normal());
+        const B = Float32Array.from({ length: n * k }, () => rng.normal());
+        const C = new Float32Array(m * n + 2).fill(Number.NaN);
+        packedGemm(tA, tB, m, n, k, A, 0, B, 0, C, 2);
+        expect(C.subarray(2), `[${m}, ${n}, ${k}]`).toEqual(sequentialF32(tA, tB, m, n, k, A, B));
+        expect(C[0]).toBeNaN(); // nothing written before the result
+        const want = reference(tA, tB, m, n, k, A, B);
+        const worst = Math.max(
+          0,
+          ...want.map((w, i) => Math.abs(C[i + 2]! - w) / (1 + Math.abs(w))),
+        );
+        expect(worst, `[${m}, ${n}, ${k}] against float64`).toBeLessThan(1e-4);
+      }
+    });
+
+    it(`${tA ? 'Aᵀ' : 'A'}·${tB ? 'Bᵀ' : 'B'} carries NaN and ±∞ to exactly the outputs IEEE arithmetic gives`, () => {
+      const rng = new Rng(6);
+      const [m, n, k] = [9, 13, 11];
+      const A = Float32Array.from({ length: m * k }, () => rng.normal());
+      const B = Float32Array.from({ length: n * k }, () => rng.normal());
+      A[3] = Number.NaN;
+      A[20] = Number.POSITIVE_INFINITY;
+      A[40] = 0; // 0·∞ below is NaN
+      B[7] = Number.NEGATIVE_INFINITY;
+      B[50] = Number.POSITIVE_INFINITY;
+      const C = new Float32Array(m * n);
+      packedGemm(tA, tB, m, n, k, A, 0, B, 0, C, 0);
+      const want = sequentialF32(tA, tB, m, n, k, A, B);
+      expect(
+        want.some(Number.isNaN) && want.some((v) => !Number.isFinite(v) && !Number.isNaN(v)),
+      ).toBe(true);
+      expect(C).toEqual(want);
+    });
+  }
+
+  it('gemm gives the dense kernel dense operands and the zero-skipping one image-like operands, both right', () => {
+    const rng = new Rng(7);
+    const [m, n, k] = [64, 16, 784];
+    for (const density of [0.15, 1]) {
+      const A = sparse(rng, m * k, density);
+      const B = Float32Array.from({ length: n * k }, () => rng.normal());
+      A[100] = Number.POSITIVE_INFINITY;
+      const C = new Float32Array(m * n);
+      gemm(false, true, m, n, k, A, 0, B, 0, C, 0);
+      const want = reference(false, true, m, n, k, A, B);
+      for (let i = 0; i < want.length; i++) {
+        const w = want[i]!;
+        if (Number.isFinite(w)) expect(Math.abs(C[i]! - w) / (1 + Math.abs(w))).toBeLessThan(1e-4);
+        else expect(C[i]).toBe(w);
+      }
+      // Dense operands take exactly the dense kernel's order of summation.
+      if (density === 1) expect(C).toEqual(sequentialF32(false, true, m, n, k, A, B));
+    }
+  });
+
+  it('switched off, gemm falls back to the other kernels with the same results to float32 tolerance', () => {
+    const rng = new Rng(8);
+    const [m, n, k] = [40, 24, 200];
+    const A = Float32Array.from({ length: m * k }, () => rng.normal());
+    const B = Float32Array.from({ length: n * k }, () => rng.normal());
+    const on = new Float32Array(m * n);
+    const off = new Float32Array(m * n);
+    gemm(false, false, m, n, k, A, 0, B, 0, on, 0);
+    setDenseEnabled(false);
+    try {
+      gemm(false, false, m, n, k, A, 0, B, 0, off, 0);
+    } finally {
+      setDenseEnabled(true);
+    }
+    expect(on).toEqual(sequentialF32(false, false, m, n, k, A, B));
+    for (let i = 0; i < on.length; i++)
+      expect(Math.abs(on[i]! - off[i]!)).toBeLessThan(1e-4 * (1 + Math.abs(on[i]!)));
   });
 });

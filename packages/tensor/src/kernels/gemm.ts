@@ -1,4 +1,5 @@
 import type { TypedArray } from '../dtype.js';
+import { denseAvailable, packedGemm } from './dense.js';
 import { type Product, simdGemm, useSimd } from './simd.js';
 
 /** A product with each operand possibly read transposed: `Product` with two flags first. */
@@ -19,6 +20,31 @@ type TransposedProduct = (
  * `a`/`b`/`c` are offsets of this matrix within a batched buffer.
  */
 export const gemm: TransposedProduct = (transA, transB, m, n, k, A, a, B, b, C, c) => {
+  // Dense operands take the register-blocked kernel; the zero-skipping ones
+  // below win only when most of the skipped operand is zeros (image pixels).
+  if (
+    useSimd(A, B, C, m * n * k) &&
+    simdGemm() &&
+    denseAvailable() &&
+    (transA && !transB
+      ? !mostlyZeros(B, b, k * n)
+      : (transB && transA) || !mostlyZeros(A, a, m * k))
+  ) {
+    packedGemm(
+      transA,
+      transB,
+      m,
+      n,
+      k,
+      A as Float32Array,
+      a,
+      B as Float32Array,
+      b,
+      C as Float32Array,
+      c,
+    );
+    return;
+  }
   // The fast paths skip zero multipliers; 0·NaN and 0·∞ are NaN, so when an
   // operand that zeros would multiply holds a non-finite value, take the path
   // that multiplies everything. A·B and A·Bᵀ skip zeros of A; Aᵀ·B skips
@@ -301,6 +327,18 @@ let sums = new Float64Array(0);
 function accumulator(size: number): Float64Array {
   if (sums.length < size) sums = new Float64Array(size);
   return sums;
+}
+
+/**
+ * Whether at least 70% of a sample of X[at, at + n) is exactly zero: a fixed
+ * sample, so the same values always choose the same kernel (and the same bits).
+ */
+function mostlyZeros(X: TypedArray, at: number, n: number): boolean {
+  const step = Math.max(1, Math.floor(n / 256));
+  let zeros = 0;
+  let seen = 0;
+  for (let p = at; p < at + n; p += step, seen++) if (X[p] === 0) zeros++;
+  return zeros >= 0.7 * seen;
 }
 
 /** Whether X[at, at + n) holds only finite values: x·0 is NaN exactly for NaN and ±∞. */

@@ -1,0 +1,190 @@
+import { bytes } from './wasm/dense.wasm.js';
+
+/**
+ * The dense WebAssembly SIMD GEMM (wasm/dense.wat): every product taken, a
+ * 4×8 tile of C in registers, operands packed into panels in the module's
+ * memory first. It is for products whose operands are mostly non-zero (a
+ * convolution's columns, activations after the first layer), where skipping
+ * zeros buys nothing and register blocking is what counts.
+ *
+ * Each C[i,j] is summed over p = 0 … k−1 in that order in float32, whatever
+ * the shapes, blocking or operand layout: results are deterministic, and a
+ * NaN or ±∞ anywhere in a row or column reaches the outputs it should.
+ */
+export interface DenseKernels {
+  readonly memory: WebAssembly.Memory;
+  /** Packs rows×cols (element (r, c) at src + r·srow + c·scol, in bytes) into panels of 4 rows. */
+  pack_a(src: number, rows: number, cols: number, srow: number, scol: number, dst: number): void;
+  /** The same into panels of 8 rows (B's columns). */
+  pack_b(src: number, rows: number, cols: number, srow: number, scol: number, dst: number): void;
+  /**
+   * C[4·mp × 8·np] (+)= A·B over kc steps; panels sa/sb bytes apart, astep/bstep
+   * bytes from one step of k to the next; C row-major with ldc floats a row.
+   */
+  tiles(
+    mp: number,
+    np: number,
+    kc: number,
+    pa: number,
+    sa: number,
+    astep: number,
+    pb: number,
+    sb: number,
+    bstep: number,
+    c: number,
+    ldc: number,
+    acc: number,
+  ): void;
+}
+
+/** Rows of A and columns of B in one register tile of `tiles`. */
+export const MR = 4;
+export const NR = 8;
+/** Steps of k per pass over the tiles: a panel of B (8·KC floats) stays in L1. */
+const KC = 256;
+/** Rows of A per pass: a block of packed A (MC·KC floats) stays in L2. */
+const MC = 256;
+
+let module: WebAssembly.Module | null | undefined;
+
+/** A fresh instance of the dense kernels with its own memory, or null without WebAssembly SIMD. */
+export function denseKernels(): DenseKernels | null {
+  if (module === undefined) {
+    try {
+      module = new WebAssembly.Module(Uint8Array.from(atob(bytes), (ch) => ch.charCodeAt(0)));
+    } catch {
+      module = null;
+    }
+  }
+  if (!module) return null;
+  return new WebAssembly.Instance(module, {}).exports as unknown as DenseKernels;
+}
+
+/** A view of a kernel instance's memory that follows it when it grows. */
+export class Heap {
+  f32: Float32Array;
+  constructor(readonly kernels: DenseKernels) {
+    this.f32 = new Float32Array(kernels.memory.buffer);
+  }
+  /** Makes room for `floats` floats from byte 0. */
+  reserve(floats: number): Float32Array {
+    const { memory } = this.kernels;
+    const need = floats * 4;
+    if (need > memory.buffer.byteLength) {
+      memory.grow(Math.ceil((need - memory.buffer.byteLength) / 65536));
+    }
+    if (this.f32.buffer !== memory.buffer) this.f32 = new Float32Array(memory.buffer);
+    return this.f32;
+  }
+}
+
+/**
+ * C = op(A)·op(B) with packed operands already in memory at byte offsets pa
+ * (4-row panels of op(A), k-major) and pb (8-column panels of op(B)), into
+ * C at byte offset pc with ldc floats a row: blocked over k and m, every
+ * output summed over k in order.
+ */
+export function packedProduct(
+  w: DenseKernels,
+  m: number,
+  n: number,
+  k: number,
+  pa: number,
+  pb: number,
+  pc: number,
+  ldc: number,
+  accumulate = false,
+): void {
+  const mp = Math.ceil(m / MR);
+  const np = Math.ceil(n / NR);
+  const sa = MR * k * 4;
+  const sb = NR * k * 4;
+  if (k === 0) {
+    if (!accumulate) w.tiles(mp, np, 0, pa, sa, MR * 4, pb, sb, NR * 4, pc, ldc, 0);
+    return;
+  }
+  for (let k0 = 0; k0 < k; k0 += KC) {
+    const kc = Math.min(KC, k - k0);
+    const acc = accumulate || k0 > 0 ? 1 : 0;
+    for (let i0 = 0; i0 < mp; i0 += MC / MR) {
+      const rows = Math.min(MC / MR, mp - i0);
+      w.tiles(
+        rows,
+        np,
+        kc,
+        pa + i0 * sa + k0 * MR * 4,
+        sa,
+        MR * 4,
+        pb + k0 * NR * 4,
+        sb,
+        NR * 4,
+        pc + i0 * MR * ldc * 4,
+        ldc,
+        acc,
+      );
+    }
+  }
+}
+
+let shared: Heap | null | undefined;
+
+/** The instance general products share (kernels run one at a time). */
+function heap(): Heap | null {
+  if (shared === undefined) {
+    const w = denseKernels();
+    shared = w ? new Heap(w) : null;
+  }
+  return shared;
+}
+
+let enabled = true;
+
+/** Whether the dense kernels can run here (and are not switched off to compare against). */
+export function denseAvailable(): boolean {
+  return enabled && heap() !== null;
+}
+
+/** Switches the dense path off (or on again): benchmarks and tests compare it with the others. */
+export function setDenseEnabled(on: boolean): void {
+  enabled = on;
+}
+
+/**
+ * C[m×n] = op(A)·op(B) for float32 operands anywhere in JS memory: both are
+ * copied into the module's memory, packed, multiplied and the result copied
+ * out. Callers check `denseAvailable()` first.
+ */
+export function packedGemm(
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  A: Float32Array,
+  a: number,
+  B: Float32Array,
+  b: number,
+  C: Float32Array,
+  c: number,
+): void {
+  const h = heap()!;
+  const w = h.kernels;
+  const m4 = Math.ceil(m / MR) * MR;
+  const n8 = Math.ceil(n / NR) * NR;
+  const oa = 0;
+  const ob = oa + m * k;
+  const pa = ob + k * n;
+  const pb = pa + m4 * k;
+  const pc = pb + n8 * k;
+  const f = h.reserve(pc + m4 * n8);
+  f.set(A.subarray(a, a + m * k), oa);
+  f.set(B.subarray(b, b + k * n), ob);
+  // Element (i, p) of op(A) and (j, p) of op(B), as byte strides.
+  if (transA) w.pack_a(oa * 4, m, k, 4, m * 4, pa * 4);
+  else w.pack_a(oa * 4, m, k, k * 4, 4, pa * 4);
+  if (transB) w.pack_b(ob * 4, n, k, k * 4, 4, pb * 4);
+  else w.pack_b(ob * 4, n, k, 4, n * 4, pb * 4);
+  packedProduct(w, m, n, k, pa * 4, pb * 4, pc * 4, n8);
+  if (n8 === n) C.set(f.subarray(pc, pc + m * n), c);
+  else for (let i = 0; i < m; i++) C.set(f.subarray(pc + i * n8, pc + i * n8 + n), c + i * n);
+}
