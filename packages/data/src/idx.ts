@@ -111,7 +111,8 @@ function supportedCodes(): string {
 export function parseIdx(bytes: Uint8Array, name?: string): IdxData {
   const where = name ? `${name}: ` : '';
   const fail = (what: string) => new IdxError(`${where}${what}`);
-  if (isGzip(bytes)) bytes = gunzip(bytes, name);
+  if (isGzip(bytes))
+    bytes = gunzip(bytes, name, { declaredSize: (head) => declaredSize(head, name) });
   if (bytes.length < 4) {
     throw fail(
       `${bytes.length} bytes is too short for an IDX header (4 bytes: 0x0000, type code, dimension count)`,
@@ -166,6 +167,24 @@ export function parseIdx(bytes: Uint8Array, name?: string): IdxData {
   const data = info.make(count);
   for (let i = 0, at = headerBytes; i < count; i++, at += info.bytes) data[i] = info.read(view, at);
   return { type, dims, data } as IdxData;
+}
+
+/**
+ * The whole size an IDX header declares (header and data), from the first
+ * bytes of a file; `undefined` until the header is complete. A header that
+ * is wrong throws here, before the rest of a gzipped file is inflated.
+ */
+function declaredSize(head: Uint8Array, name: string | undefined): number | undefined {
+  if (head.length < 4) return undefined;
+  const type = typeOfCode(head[2]!);
+  // A wrong magic number or type code: parseIdx throws the error that names it.
+  if (head[0] !== 0 || head[1] !== 0 || type === undefined) parseIdx(head, name);
+  const ndim = head[3]!;
+  if (head.length < 4 + 4 * ndim) return undefined;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  let count = 1;
+  for (let d = 0; d < ndim; d++) count *= view.getUint32(4 + 4 * d);
+  return 4 + 4 * ndim + count * TYPES[type!].bytes;
 }
 
 /** What `encodeIdx` writes: the shape of `parseIdx`'s result, `type` inferred from `data` when left out. */

@@ -250,3 +250,70 @@ describe('gzip support', () => {
     expect(Buffer.from(gunzip(gz)).equals(zlibGunzip(gz))).toBe(true);
   });
 });
+
+describe('gzip as RFC 1952 says, and bounded by the IDX header', () => {
+  const data = new Uint8Array(3000).map((_, i) => (i * 37) % 256);
+  const raw = encodeIdx({ dims: [3000], data });
+  const error = (bytes: Uint8Array, name?: string): IdxError => {
+    try {
+      parseIdx(bytes, name);
+    } catch (e) {
+      expect(e).toBeInstanceOf(IdxError);
+      return e as IdxError;
+    }
+    throw new Error('parseIdx accepted bad input');
+  };
+
+  it('reads a multi-member file (cat a.gz b.gz) whole, checking every member', () => {
+    const cut = 1234;
+    const two = Uint8Array.from([
+      ...gzipSync(raw.subarray(0, cut)),
+      ...zlibGzip(raw.subarray(cut)),
+    ]);
+    expect(Buffer.from(gunzip(two)).equals(zlibGunzip(two))).toBe(true);
+    expect(Array.from(parseIdx(two, 'm.gz').data)).toEqual(Array.from(data));
+    // A corrupt CRC in the first member is found, and named.
+    const first = gzipSync(raw.subarray(0, cut));
+    first[first.length - 7]! ^= 1;
+    const bad = Uint8Array.from([...first, ...gzipSync(raw.subarray(cut))]);
+    expect(error(bad, 'm.gz').message).toMatch(
+      /^m\.gz: corrupt gzip data: CRC-32 of the inflated data of member 1 is 0x[0-9a-f]{8} but the trailer at byte \d+ says/,
+    );
+  });
+
+  it('refuses bytes that belong to no member: before the trailer or after the last member', () => {
+    const gz = gzipSync(raw);
+    const before = Uint8Array.from([...gz.subarray(0, -8), 1, 2, 3, ...gz.subarray(-8)]);
+    expect(error(before, 'j.gz').message).toMatch(
+      /^j\.gz: corrupt gzip data: the bytes after the deflate stream of member 1 \(which starts at byte 0\) are neither its 8-byte trailer nor another gzip member/,
+    );
+    for (const tail of [[9, 9, 9], new Array(40).fill(7)]) {
+      const after = Uint8Array.from([...gz, ...tail]);
+      expect(error(after, 'j.gz').message).toMatch(/^j\.gz: (corrupt|truncated) gzip data/);
+    }
+  });
+
+  it('stops inflating a bomb at the size its IDX header declares', () => {
+    // A header promising 10 bytes of data, then 64 MB of zeros: about 64 KB gzipped.
+    const header = encodeIdx({ dims: [10], data: new Uint8Array(10) }).subarray(0, 8);
+    const bomb = new Uint8Array(64 * 2 ** 20);
+    bomb.set(header);
+    const gz = gzipSync(bomb, { level: 9 });
+    const message = error(gz, 'bomb.gz').message;
+    expect(message).toMatch(
+      /^bomb\.gz: the gzip data inflates past the 18 bytes its header declares; stopped at (\d+) bytes/,
+    );
+    const stopped = Number(/stopped at (\d+)/.exec(message)![1]);
+    expect(stopped).toBeLessThan(8 * 2 ** 20);
+    // A wrong magic number is reported as soon as the first bytes are out.
+    const junk = new Uint8Array(8 * 2 ** 20).fill(1);
+    const junkMessage = error(gzipSync(junk), 'x.gz').message;
+    expect(junkMessage).toMatch(/^x\.gz: wrong magic number 0x01010101 at byte 0/);
+  });
+
+  it('honours a caller limit', () => {
+    expect(() => gunzip(gzipSync(raw), 'l.gz', { maxBytes: 100 })).toThrow(
+      /^l\.gz: the gzip data inflates past the 100 bytes the limit given; stopped at/,
+    );
+  });
+});
