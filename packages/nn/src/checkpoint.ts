@@ -137,7 +137,8 @@ export function restoreCheckpoint(bytes: Uint8Array, name = 'checkpoint'): Check
   const optimizerTensors: Record<string, Tensor> = {};
   for (const [key, t] of Object.entries(tensors)) {
     if (key.startsWith(OPTIMIZER_PREFIX)) optimizerTensors[key.slice(OPTIMIZER_PREFIX.length)] = t;
-    else params[key] = t;
+    // Checkpoints of @neurite/nn 0.1 named a spec's layers `layers.0.weight`; now `0.weight`, as PyTorch.
+    else params[key.replace(/^layers\.(?=\d)/, '')] = t;
   }
   const dtype = Object.values(params).some((t) => t.dtype === 'float64') ? 'float64' : 'float32';
   const model = buildModel(spec, { dtype });

@@ -41,16 +41,33 @@ export {
   activate,
   activationLayer,
   activationNames,
+  ELU,
+  elu,
+  GELU,
+  gelu,
   Identity,
   LeakyReLU,
   ReLU,
   Sigmoid,
+  SiLU,
   Softmax,
+  Softplus,
+  silu,
+  softplus,
   Tanh,
 } from './layers/activations.js';
 export { Dropout } from './layers/dropout.js';
-export { Flatten } from './layers/flatten.js';
+export { Embedding, type EmbeddingOptions } from './layers/embedding.js';
+export { Flatten, flattenShape, Reshape, reshapeShape } from './layers/flatten.js';
 export { Dense, type InitName, Linear, type LinearOptions } from './layers/linear.js';
+export {
+  BatchNorm,
+  BatchNorm1d,
+  BatchNorm2d,
+  type BatchNormOptions,
+  LayerNorm,
+  type LayerNormOptions,
+} from './layers/normalization.js';
 export { Sequential } from './layers/sequential.js';
 export {
   binaryCrossEntropy,

@@ -40,7 +40,7 @@ export function summary(model: Module, inputShape?: readonly number[]): string {
   const input = inputShape ?? (model instanceof Sequential ? model.spec?.input : undefined);
   const children: [string, Module][] =
     model instanceof Sequential
-      ? model.layers.map((layer, i) => [`layers.${i}`, layer])
+      ? model.layers.map((layer, i) => [`${i}`, layer])
       : [...model.namedChildren()];
   const rows: [string, string, string][] = [];
   const title =

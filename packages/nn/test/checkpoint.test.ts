@@ -74,11 +74,20 @@ describe('in-memory checkpoints', () => {
     expect(paramBytes(restored.model)).toEqual(paramBytes(straight));
   });
 
+  it('load checkpoints that name layers as 0.1 did (layers.0.weight)', () => {
+    const model = buildModel(spec, { seed: 4 });
+    const { tensors, metadata } = fromSafetensors(checkpointBytes(model));
+    const old = Object.fromEntries(Object.entries(tensors).map(([k, t]) => [`layers.${k}`, t]));
+    const restored = restoreCheckpoint(toSafetensors(old, metadata));
+    expect(Object.keys(restored.model.stateDict())).toEqual(Object.keys(model.stateDict()));
+    expect(paramBytes(restored.model)).toEqual(paramBytes(model));
+  });
+
   it('refuse a spec that does not describe the model, or no spec at all', () => {
     const model = buildModel(spec, { seed: 1 });
     const other: ModelSpec = { ...spec, input: [7] };
     expect(() => checkpointBytes(model, { spec: other })).toThrow(
-      "checkpointBytes: the spec does not describe this model:\n  'layers.0.weight' is [5, 7] by the spec but [5, 6] in the model",
+      "checkpointBytes: the spec does not describe this model:\n  '0.weight' is [5, 7] by the spec but [5, 6] in the model",
     );
     expect(() => checkpointBytes(new Sequential(new Linear(2, 2, { rng: 1 })))).toThrow(
       /checkpointBytes: no spec: pass \{ spec \} or build the model with buildModel/,
@@ -92,10 +101,10 @@ describe('in-memory checkpoints', () => {
     );
     const model = buildModel(spec, { seed: 1 });
     const tensors = model.stateDict();
-    tensors['layers.2.bias'] = randn([4], { rng: 1 });
+    tensors['2.bias'] = randn([4], { rng: 1 });
     const wrong = toSafetensors(tensors, { 'neurite.spec': JSON.stringify(spec) });
     expect(() => restoreCheckpoint(wrong, 'wrong.safetensors')).toThrow(
-      "wrong.safetensors: loadStateDict: 1 problem:\n  'layers.2.bias' has shape [4] in the state dict but [3] in the model",
+      "wrong.safetensors: loadStateDict: 1 problem:\n  '2.bias' has shape [4] in the state dict but [3] in the model",
     );
     const badSpec = toSafetensors(
       {},

@@ -30,8 +30,8 @@ describe('Module parameter tree', () => {
       ['branches.0.weight', [2, 3]],
       ['branches.0.bias', [2]],
       ['branches.1.weight', [2, 3]],
-      ['head.layers.1.weight', [1, 2]],
-      ['head.layers.1.bias', [1]],
+      ['head.1.weight', [1, 2]],
+      ['head.1.bias', [1]],
     ]);
     expect(m.parameters()).toHaveLength(6);
     expect(m.parameterCount()).toBe(1 + 6 + 2 + 6 + 2 + 1);
@@ -40,15 +40,15 @@ describe('Module parameter tree', () => {
       'branches.0',
       'branches.1',
       'head',
-      'head.layers.0',
-      'head.layers.1',
+      'head.0',
+      'head.1',
     ]);
   });
 
   it('lists a shared parameter once', () => {
     const shared = new Linear(2, 2, { rng: 1 });
     const m = new Sequential(shared, new ReLU(), shared);
-    expect([...m.namedParameters()].map(([n]) => n)).toEqual(['layers.0.weight', 'layers.0.bias']);
+    expect([...m.namedParameters()].map(([n]) => n)).toEqual(['0.weight', '0.bias']);
   });
 
   it('stateDict is a snapshot that later updates do not change', () => {
@@ -75,10 +75,10 @@ describe('Module parameter tree', () => {
     const m = new Sequential(new Linear(4, 3, { rng: 1 }), new Linear(3, 2, { rng: 2 }));
     const before = m.stateDict();
     const dict = m.stateDict();
-    delete dict['layers.1.bias'];
-    dict['layers.0.weight'] = zeros([4, 3]);
-    dict['layers.0.bias'] = zeros([3]);
-    dict['layers.2.weight'] = zeros([7, 7]);
+    delete dict['1.bias'];
+    dict['0.weight'] = zeros([4, 3]);
+    dict['0.bias'] = zeros([3]);
+    dict['2.weight'] = zeros([7, 7]);
     let error: unknown;
     try {
       m.loadStateDict(dict);
@@ -87,26 +87,24 @@ describe('Module parameter tree', () => {
     }
     expect(error).toBeInstanceOf(StateDictError);
     const message = (error as Error).message;
-    expect(message).toContain("'layers.1.bias' is missing (the model's is [2])");
+    expect(message).toContain("'1.bias' is missing (the model's is [2])");
     expect(message).toContain(
-      "'layers.0.weight' has shape [4, 3] in the state dict but [3, 4] in the model",
+      "'0.weight' has shape [4, 3] in the state dict but [3, 4] in the model",
     );
-    expect(message).toContain("'layers.2.weight' [7, 7] is not a parameter of this model");
+    expect(message).toContain("'2.weight' [7, 7] is not a parameter or buffer of this model");
     // Nothing was written, not even the entries that fit.
-    expect(Array.from(m.stateDict()['layers.0.bias']!.data)).toEqual(
-      Array.from(before['layers.0.bias']!.data),
-    );
+    expect(Array.from(m.stateDict()['0.bias']!.data)).toEqual(Array.from(before['0.bias']!.data));
   });
 
   it('non-strict loading skips missing and extra entries but still refuses a wrong shape', () => {
     const m = new Sequential(new Linear(4, 3, { rng: 1 }), new Linear(3, 2, { rng: 2 }));
-    const partial = { 'layers.0.weight': zeros([3, 4]), extra: zeros([1]) };
+    const partial = { '0.weight': zeros([3, 4]), extra: zeros([1]) };
     const result = m.loadStateDict(partial, { strict: false });
-    expect(result.missing).toEqual(['layers.0.bias', 'layers.1.weight', 'layers.1.bias']);
+    expect(result.missing).toEqual(['0.bias', '1.weight', '1.bias']);
     expect(result.unexpected).toEqual(['extra']);
     expect(Array.from((m.layers[0] as Linear).weight.data).every((v) => v === 0)).toBe(true);
-    expect(() => m.loadStateDict({ 'layers.0.weight': zeros([4, 3]) }, { strict: false })).toThrow(
-      /'layers.0.weight' has shape \[4, 3\] in the state dict but \[3, 4\] in the model/,
+    expect(() => m.loadStateDict({ '0.weight': zeros([4, 3]) }, { strict: false })).toThrow(
+      /'0.weight' has shape \[4, 3\] in the state dict but \[3, 4\] in the model/,
     );
   });
 

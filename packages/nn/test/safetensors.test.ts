@@ -41,7 +41,7 @@ function refusal(bytes: Uint8Array): string {
 describe('safetensors round trip', () => {
   it('is bit-exact for float32, float64 and int32, empty and 0-d tensors', () => {
     const tensors = {
-      'layers.0.weight': awkward(),
+      '0.weight': awkward(),
       double: randn([3, 5], { rng: 1, dtype: 'float64' }),
       labels: tensor([-7, 0, 2147483647, -2147483648], { dtype: 'int32' }),
       empty: tensor(new Float32Array(0), { shape: [0, 3] }),

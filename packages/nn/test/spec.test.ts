@@ -37,12 +37,12 @@ describe('buildModel', () => {
     expect(model).toBeInstanceOf(Sequential);
     expect(model.parameterCount()).toBe(13002);
     expect(Object.entries(model.stateDict()).map(([k, v]) => [k, v.shape])).toEqual([
-      ['layers.0.weight', [16, 784]],
-      ['layers.0.bias', [16]],
-      ['layers.1.weight', [16, 16]],
-      ['layers.1.bias', [16]],
-      ['layers.2.weight', [10, 16]],
-      ['layers.2.bias', [10]],
+      ['0.weight', [16, 784]],
+      ['0.bias', [16]],
+      ['1.weight', [16, 16]],
+      ['1.bias', [16]],
+      ['2.weight', [10, 16]],
+      ['2.bias', [10]],
     ]);
     const out = model.forward(randn([5, 784], { rng: 2 }));
     expect(out.shape).toEqual([5, 10]);
@@ -78,11 +78,7 @@ describe('buildModel', () => {
     expect((model.layers[1] as Dense).bias).toBeNull();
     expect((model.layers[3] as Dropout).rate).toBe(0.25);
     expect(model.parameterCount()).toBe(784 * 32 + 32 * 10 + 10);
-    expect(Object.keys(model.stateDict())).toEqual([
-      'layers.1.weight',
-      'layers.4.weight',
-      'layers.4.bias',
-    ]);
+    expect(Object.keys(model.stateDict())).toEqual(['1.weight', '4.weight', '4.bias']);
     const probs = model.eval().forward(randn([2, 28, 28], { rng: 1 }));
     expect(probs.sum(1).toArray()).toEqual([expect.closeTo(1, 6), expect.closeTo(1, 6)]);
   });
@@ -118,7 +114,7 @@ describe('parseSpec', () => {
     expect(e.issues).toEqual([
       'input[1]: expected a positive integer, got 0',
       'layers[0].units: expected a positive integer, got 2.5',
-      "layers[0].activation: expected an activation, one of 'sigmoid', 'relu', 'tanh', 'leakyRelu', 'softmax', 'linear', got \"swish\"",
+      "layers[0].activation: expected an activation, one of 'sigmoid', 'relu', 'tanh', 'leakyRelu', 'softmax', 'gelu', 'silu', 'softplus', 'elu', 'linear', got \"swish\"",
       "layers[1].type: expected a layer type, one of 'dense', 'dropout', 'flatten', 'activation', got \"conv\"",
       'layers[2].units: expected a positive integer, got nothing',
       'layers[2].unit: unexpected field (allowed: type, units, activation, bias, init), got 16',
@@ -152,12 +148,12 @@ describe('summary', () => {
     const lines = text.split('\n');
     expect(lines[0]).toBe('Model: classic');
     expect(lines[1]).toMatch(/^Layer\s+Output shape\s+Params$/);
-    const rows = lines.filter((l) => l.startsWith('layers.') || l.startsWith('input'));
+    const rows = lines.filter((l) => /^\d/.test(l) || l.startsWith('input'));
     expect(rows.map((r) => r.split(/\s{2,}/))).toEqual([
       ['input', '[N, 784]', '0'],
-      ['layers.0', 'Dense(784 → 16, sigmoid)', '[N, 16]', '12,560'],
-      ['layers.1', 'Dense(16 → 16, sigmoid)', '[N, 16]', '272'],
-      ['layers.2', 'Dense(16 → 10, sigmoid)', '[N, 10]', '170'],
+      ['0', 'Dense(784 → 16, sigmoid)', '[N, 16]', '12,560'],
+      ['1', 'Dense(16 → 16, sigmoid)', '[N, 16]', '272'],
+      ['2', 'Dense(16 → 10, sigmoid)', '[N, 10]', '170'],
     ]);
     expect(lines.at(-1)).toBe('Total params: 13,002 (50.8 KiB)');
   });
@@ -167,10 +163,10 @@ describe('summary', () => {
     const before = drop.rng.state();
     const model = new Sequential(new Flatten(), new Dense(12, 4, { rng: 1 }), drop);
     const text = summary(model, [3, 4]);
-    expect(text).toContain('layers.0  Flatten');
-    expect(text).toMatch(/layers\.2 {2}Dropout\(0\.5\)\s+\[N, 4\]\s+0/);
+    expect(text).toContain('0  Flatten');
+    expect(text).toMatch(/2 {2}Dropout\(0\.5\)\s+\[N, 4\]\s+0/);
     expect(drop.rng.state()).toEqual(before);
     expect(drop.training).toBe(true);
-    expect(summary(model)).toMatch(/layers\.1 {2}Dense\(12 → 4\)\s+-\s+52/);
+    expect(summary(model)).toMatch(/1 {2}Dense\(12 → 4\)\s+-\s+52/);
   });
 });

@@ -226,6 +226,10 @@ export class Tensor {
   relu(): Tensor {
     return unary('relu', this);
   }
+  /** The error function. */
+  erf(): Tensor {
+    return unary('erf', this);
+  }
   square(): Tensor {
     return this.mul(this);
   }

@@ -133,6 +133,15 @@ describe('compile', () => {
     }
   });
 
+  it('fuses erf (a multi-statement expression) into a chain with the same bits as eager', () => {
+    const fn = (x: Tensor) => x.mul(Math.SQRT1_2).erf().add(1).mul(x).mul(0.5);
+    const f = compile(fn);
+    for (const dtype of ['float32', 'float64'] as const) {
+      const x = randn([5, 7], { rng: 3, dtype }).mul(3);
+      expect(Array.from((f(x) as Tensor).data)).toEqual(Array.from(fn(x).data));
+    }
+  });
+
   it('replays random ops with fresh draws from the same stream as eager', () => {
     const fn = (rng: Rng) => (x: Tensor) => x.mul(bernoulli(x.shape, 0.5, rng, { value: 2 }));
     const eager = fn(new Rng(5));

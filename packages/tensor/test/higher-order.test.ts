@@ -105,6 +105,16 @@ describe('second and third derivatives match closed forms', () => {
     );
   });
 
+  it('erf: 2/√π·e^(−x²), −2x·2/√π·e^(−x²)', () => {
+    const f = (x: Tensor) => x.erf();
+    const d1 = (v: number) => (2 / Math.sqrt(Math.PI)) * Math.exp(-v * v);
+    expectAllClose(nthGrad(f, 1)(xs).data, map(xs, d1));
+    expectAllClose(
+      nthGrad(f, 2)(xs).data,
+      map(xs, (v) => -2 * v * d1(v)),
+    );
+  });
+
   it('exp: exp at every order', () => {
     const f = (x: Tensor) => x.exp();
     for (let n = 1; n <= 3; n++) expectAllClose(nthGrad(f, n)(xs).data, map(xs, Math.exp));
@@ -220,6 +230,7 @@ describe('double differentiation through every VJP (gradcheck of the gradient)',
   const cases: [string, (x: Tensor) => Tensor, Tensor][] = [
     ['sigmoid', (x) => x.sigmoid().mul(w), uniform([3, 4], 1, -3, 3)],
     ['tanh', (x) => x.tanh().mul(w), uniform([3, 4], 2, -3, 3)],
+    ['erf', (x) => x.erf().mul(w), uniform([3, 4], 16, -3, 3)],
     ['exp', (x) => x.exp().mul(w), uniform([3, 4], 3)],
     ['log', (x) => x.log().mul(w), uniform([3, 4], 4, 0.5, 2)],
     ['sqrt', (x) => x.sqrt().mul(w), uniform([3, 4], 5, 0.5, 2)],

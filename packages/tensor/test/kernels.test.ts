@@ -482,6 +482,47 @@ describe('elementwise kernels vs Math', () => {
   });
 });
 
+describe('erf', () => {
+  // Reference values from CPython's math.erf (correctly rounded to within an ulp).
+  const table: [number, number][] = [
+    [1e-10, 1.1283791670955126e-10],
+    [0.1, 0.1124629160182849],
+    [0.3, 0.3286267594591274],
+    [0.5, 0.5204998778130465],
+    [0.84375, 0.7672256612323416],
+    [1.0, 0.8427007929497149],
+    [1.25, 0.9229001282564582],
+    [1.5, 0.9661051464753108],
+    [2.0, 0.9953222650189527],
+    [2.49, 0.9995707121322661],
+    [2.5, 0.999593047982555],
+    [2.75, 0.9998993780778803],
+    [3.0, 0.9999779095030014],
+    [3.5, 0.9999992569016276],
+    [4.0, 0.9999999845827421],
+    [5.0, 0.9999999999984626],
+    [5.5, 0.9999999999999927],
+    [5.99, 1.0],
+  ];
+
+  it('matches a reference to a few ulps on both branches, and is odd', () => {
+    const xs = table.flatMap(([x]) => [x, -x]);
+    const want = table.flatMap(([, y]) => [y, -y]);
+    const got = tensor(new Float64Array(xs)).erf();
+    expectAllClose(got.data, want, { rtol: 2e-15, atol: 0 });
+  });
+
+  it('is 0 at 0 (sign kept), ±1 at ±∞ and beyond 6, NaN at NaN; float32 rounds once', () => {
+    const p = tensor(new Float64Array([0, -0, 6, -30, Infinity, -Infinity, Number.NaN]));
+    expect(Array.from(p.erf().data)).toEqual([0, -0, 1, -1, 1, -1, Number.NaN]);
+    const f = tensor(new Float32Array([0.5, -2.75]));
+    expect(Array.from(f.erf().data)).toEqual([
+      Math.fround(0.5204998778130465),
+      Math.fround(-0.9998993780778803),
+    ]);
+  });
+});
+
 describe('softmax and logSoftmax vs the composed form exp(x − logSumExp(x))', () => {
   const composedLog = (x: Tensor, axis: number) => x.sub(x.logSumExp(axis, true));
   it.each([

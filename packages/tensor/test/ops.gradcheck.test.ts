@@ -48,6 +48,7 @@ const cases: Case[] = [
   ['cos', (a) => a.cos(), [u([2, 3], 19, -3, 3)]],
   ['tanh', (a) => a.tanh(), [u([2, 3], 20, -3, 3)]],
   ['sigmoid', (a) => a.sigmoid(), [u([2, 3], 21, -4, 4)]],
+  ['erf', (a) => a.erf(), [u([3, 4], 91, -3.5, 3.5)]],
   ['relu', (a) => a.relu(), [awayFromZero([2, 3], 22)]],
   ['leakyRelu', (a) => a.leakyRelu(0.1), [awayFromZero([2, 3], 23)]],
   ['square', (a) => a.square(), [u([3], 24)]],

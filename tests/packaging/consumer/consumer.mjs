@@ -25,7 +25,7 @@ import { grad, matmul, ShapeError, tensor, zeros } from '@neurite/tensor';
   const model = buildModel(spec, { seed: 7 });
   assert.equal(model.parameterCount(), 13002);
   assert.deepEqual(model.forward(zeros([2, 784])).shape, [2, 10]);
-  const first = (m) => Array.from(m.stateDict()['layers.0.weight'].data);
+  const first = (m) => Array.from(m.stateDict()['0.weight'].data);
   assert.deepEqual(first(buildModel(spec, { seed: 7 })), first(model));
   assert.throws(
     () => buildModel({ input: [784], layers: [{ type: 'dense', units: -1 }] }),

@@ -56,10 +56,10 @@ export function networkFromCheckpoint(bytes: Uint8Array, name: string, label: st
   const params = model.stateDict();
   spec.layers.forEach((layer, i) => {
     if (layer.type === 'dense') {
-      const weight = params[`layers.${i}.weight`];
-      const bias = params[`layers.${i}.bias`];
+      const weight = params[`${i}.weight`];
+      const bias = params[`${i}.bias`];
       if (weight?.ndim !== 2) {
-        throw new NetworkError(`${name}: dense layer ${i} has no 2-D weight 'layers.${i}.weight'`);
+        throw new NetworkError(`${name}: dense layer ${i} has no 2-D weight '${i}.weight'`);
       }
       const [outputs, inputs] = weight.shape as [number, number];
       const fedWith = layers.length === 0 ? SIDE * SIDE : layers[layers.length - 1]!.outputs;

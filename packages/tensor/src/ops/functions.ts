@@ -29,6 +29,8 @@ export const cos = (x: Tensor): Tensor => unary('cos', x);
 export const tanh = (x: Tensor): Tensor => unary('tanh', x);
 export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
 export const relu = (x: Tensor): Tensor => unary('relu', x);
+/** The error function, 2/√π ∫₀ˣ e^(−t²) dt (exact GELU is built on it). @example erf(tensor([0.5])) */
+export const erf = (x: Tensor): Tensor => unary('erf', x);
 export const leakyRelu = (x: Tensor, alpha = 0.01): Tensor => x.leakyRelu(alpha);
 export const clip = (x: Tensor, lo: number, hi: number): Tensor => x.clip(lo, hi);
 export const cast = (x: Tensor, dtype: DType): Tensor => castTo(x, dtype);
