@@ -1,19 +1,25 @@
-import { type Tensor, tensor } from '@neurite/tensor';
+import { Tensor, type TypedArray, tensor } from '@neurite/tensor';
+import { checkIndex, type GatherDataset, type SampleField } from './dataset.js';
 import { DataError, IdxError } from './errors.js';
 import { type IdxData, parseIdx } from './idx.js';
 
 /**
- * One part (training or test) of an image dataset in MNIST's layout.
- * `pixels` is the only copy of the images: `count * rows * cols` bytes,
- * image after image, row by row, 0 (background) to 255 (ink).
+ * One part (training or test) of an image dataset in MNIST's layout, and
+ * the fast uint8 path of `DataLoader`. `pixels` is the only copy of the
+ * images: `count * rows * cols` bytes, image after image, row by row, 0
+ * (background) to 255 (ink). As a `Dataset`, sample i is
+ * `[image, label]`: the image as float32 [rows·cols] in [0, 1] (or
+ * [1, rows, cols] from a loader with `imageLayout: 'nchw'`), the label an
+ * int32 scalar.
  *
  * @example
  * const { train } = await loadEmbeddedMnist();
  * train.count;          // 8000
  * train.labels.shape;   // [8000], int32
  * train.image(0);       // the first image's 784 bytes (a view)
+ * const [image, label] = train.get(0); // Tensor [784] float32, Tensor [] int32
  */
-export class MnistSplit {
+export class MnistSplit implements GatherDataset {
   /** All images, `count * rows * cols` bytes, contiguous: the only copy. */
   readonly pixels: Uint8Array;
   /** The class of every image: an int32 tensor of shape [count]. */
@@ -27,6 +33,17 @@ export class MnistSplit {
   private cachedImages: Tensor | undefined;
 
   constructor(pixels: Uint8Array, labels: Tensor | Int32Array, rows = 28, cols = 28) {
+    if (!(pixels instanceof Uint8Array)) {
+      const kind = (pixels as object | null)?.constructor?.name ?? typeof pixels;
+      throw new DataError(
+        `MnistSplit: pixels is a ${kind}, but images are read as bytes 0-255 (a Uint8Array); for float features use new TensorDataset(features, labels)`,
+      );
+    }
+    if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 1 || cols < 1) {
+      throw new DataError(
+        `MnistSplit: rows and cols must be positive integers, got ${rows}×${cols}`,
+      );
+    }
     const labelTensor = labels instanceof Int32Array ? tensor(labels) : labels;
     if (labelTensor.dtype !== 'int32' || labelTensor.ndim !== 1) {
       throw new DataError(
@@ -51,10 +68,53 @@ export class MnistSplit {
     return this.rows * this.cols;
   }
 
+  /** The number of images (`count`), as a `Dataset`. */
+  get length(): number {
+    return this.count;
+  }
+
+  /** A sample's fields: the image as float32 [rows·cols], the label as int32 []. */
+  get fields(): readonly SampleField[] {
+    return [
+      { shape: [this.features], dtype: 'float32' },
+      { shape: [], dtype: 'int32' },
+    ];
+  }
+
+  /** [channels, rows, cols] of an image: [1, 28, 28] for MNIST. */
+  get imageShape(): readonly [number, number, number] {
+    return [1, this.rows, this.cols];
+  }
+
+  /** Sample `i`: its image as float32 [rows·cols] in [0, 1] and its label as an int32 scalar. */
+  get(i: number): Tensor[] {
+    checkIndex('MnistSplit.get', i, this.count);
+    const image = new Float32Array(this.features);
+    const label = new Int32Array(1);
+    this.gather([i], [image, label]);
+    return [new Tensor(image, [this.features], 'float32'), new Tensor(label, [], 'int32')];
+  }
+
+  /** Writes images `indices` scaled to [0, 1] into `out[0]` and their labels into `out[1]`. */
+  gather(indices: ArrayLike<number>, out: readonly TypedArray[]): void {
+    const [images, targets] = out as [Float32Array, Int32Array];
+    const f = this.features;
+    const pixels = this.pixels;
+    const labels = this.labels.data;
+    const scale = pixelScale();
+    for (let j = 0; j < indices.length; j++) {
+      const sample = indices[j]!;
+      targets[j] = labels[sample]!;
+      const from = sample * f;
+      const to = j * f;
+      for (let k = 0; k < f; k++) images[to + k] = scale[pixels[from + k]!]!;
+    }
+  }
+
   /**
    * All images as a float32 tensor [count, rows*cols] with values in [0, 1].
    * Made on first access and cached: 4 bytes per pixel (188 MB for the full
-   * MNIST training set), so training loops should use `batches` instead,
+   * MNIST training set), so training loops should use a `DataLoader` instead,
    * which reads `pixels` directly.
    */
   get images(): Tensor {

@@ -78,7 +78,7 @@ describe.skipIf(!existsSync(dir))(`full MNIST from ${dir}`, () => {
     let images = 0;
     for (const batch of batches(mnist.train, { batchSize: 1000, shuffle: true, seed: 1 })) {
       for (const i of batch.indices) seen[i]! += 1;
-      images += batch.images.shape[0]!;
+      images += batch[0]!.shape[0]!;
     }
     expect(images).toBe(60_000);
     expect(seen.every((n) => n === 1)).toBe(true);

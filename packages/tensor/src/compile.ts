@@ -79,7 +79,7 @@ export class CompileError extends NeuriteError {
  *   opt.step();
  *   return loss;
  * });
- * for (const { images, labels } of batches(train, { batchSize: 64 })) step(images, labels);
+ * for (const [images, labels] of batches(train, { batchSize: 64 })) step(images, labels);
  */
 export function compile<F extends (...args: Tensor[]) => Traced>(fn: F): Compiled<F> {
   const plans = new Map<string, Plan>();

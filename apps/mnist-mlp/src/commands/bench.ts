@@ -52,7 +52,7 @@ export async function benchCommand(options: BenchOptions, out: Output): Promise<
     let samples = 0;
     let ms = 0;
     for (let epoch = 0; done < WARMUP + options.batches; epoch++) {
-      for (const { images, labels } of loader.epoch(epoch)) {
+      for (const [images, labels] of loader.epoch(epoch) as Iterable<[Tensor, Tensor]>) {
         const t = performance.now();
         step(images, labels).loss.item();
         if (done >= WARMUP) {

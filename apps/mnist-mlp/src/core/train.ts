@@ -1,6 +1,6 @@
 import { DataLoader } from '@neurite/data';
 import type { ModelSpec, Sequential, StateDict } from '@neurite/nn';
-import { compile, Rng } from '@neurite/tensor';
+import { compile, Rng, type Tensor } from '@neurite/tensor';
 import type { Recipe } from '../recipes.js';
 import { shiftInto } from './augment.js';
 import type { EpochRecord } from './history.js';
@@ -130,7 +130,9 @@ export async function train(
     let correct = 0;
     let seen = 0;
     let index = 0;
-    for (const { images, labels, indices } of loader.epoch(epoch - 1)) {
+    for (const batch of loader.epoch(epoch - 1)) {
+      const [images, labels] = batch as unknown as [Tensor, Tensor];
+      const { indices } = batch;
       if (recipe.maxShift > 0) {
         shiftInto(
           images.data as Float32Array,

@@ -41,7 +41,10 @@ describe('DataLoader', () => {
     for (const reuse of [true, false]) {
       const loader = new DataLoader(split, { batchSize: 64, shuffle: true, seed: 3, reuse });
       let batchesSeen = 0;
-      for (const { images, labels, indices } of loader.epoch(2)) {
+      for (const batch of loader.epoch(2)) {
+        const images = batch[0]!;
+        const labels = batch[1]!;
+        const { indices } = batch;
         batchesSeen++;
         expect(images.dtype).toBe('float32');
         expect(labels.dtype).toBe('int32');
@@ -61,9 +64,7 @@ describe('DataLoader', () => {
   it('gives the last partial batch its own shape, or drops it', () => {
     const split = indexed(25);
     const sizes = (dropLast: boolean) =>
-      [...new DataLoader(split, { batchSize: 10, dropLast }).epoch(0)].map(
-        (b) => b.images.shape[0],
-      );
+      [...new DataLoader(split, { batchSize: 10, dropLast }).epoch(0)].map((b) => b[0]!.shape[0]);
     expect(sizes(false)).toEqual([10, 10, 5]);
     expect(sizes(true)).toEqual([10, 10]);
     const dropped = new DataLoader(split, {
@@ -113,11 +114,11 @@ describe('DataLoader', () => {
   it('reuses one buffer by default; reuse: false gives fresh arrays', () => {
     const split = indexed(30);
     const [first, second] = [...new DataLoader(split, { batchSize: 10 }).epoch(0)];
-    expect(first!.images.data.buffer).toBe(second!.images.data.buffer);
+    expect(first![0]!.data.buffer).toBe(second![0]!.data.buffer);
     const fresh = [...new DataLoader(split, { batchSize: 10, reuse: false }).epoch(0)];
-    expect(fresh[0]!.images.data.buffer).not.toBe(fresh[1]!.images.data.buffer);
+    expect(fresh[0]![0]!.data.buffer).not.toBe(fresh[1]![0]!.data.buffer);
     expect(Array.from(fresh[0]!.indices)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    expect(fresh[0]!.labels.data[3]).toBe(3);
+    expect(fresh[0]![1]!.data[3]).toBe(3);
   });
 
   it('refuses bad options with a message naming them', () => {
