@@ -287,6 +287,52 @@ describe('resuming from a state dict', () => {
   });
 });
 
+describe('a refused optimiser state changes nothing', () => {
+  const spec = { input: [4], layers: [{ type: 'dense', units: 3 }] };
+  const x = randn([6, 4], { rng: 3 });
+  const y = tensor([0, 1, 2, 0, 1, 2], { dtype: 'int32' });
+  const trained = <O extends Adam | SGD>(opt: O, model: ReturnType<typeof buildModel>): O => {
+    crossEntropy(model.forward(x), y).backward();
+    opt.step();
+    return opt;
+  };
+  const snapshot = (opt: Adam | SGD) => {
+    const { hyper, tensors } = opt.stateDict();
+    return { hyper, tensors: Object.entries(tensors).map(([k, t]) => [k, Array.from(t.data)]) };
+  };
+
+  it('Adam with beta1 = 2: refused, its buffers and betas as they were', () => {
+    const model = buildModel(spec, { seed: 1 });
+    const adam = trained(new Adam(model.parameters(), { lr: 0.01 }), model);
+    const hostile = adam.stateDict();
+    for (const t of Object.values(hostile.tensors)) t.data.fill(7);
+    hostile.hyper.beta1 = 2;
+    const before = snapshot(adam);
+    expect(() => adam.loadStateDict(hostile)).toThrow(
+      /Adam\.loadStateDict: Adam: betas\[0\] must be in \[0, 1\), got 2/,
+    );
+    expect(snapshot(adam)).toEqual(before);
+  });
+
+  it.each([
+    ['momentum', 5, /momentum must be in \[0, 1\), got 5/],
+    ['weightDecay', -1, /weightDecay must be in \[0, ∞\), got -1/],
+    ['weightDecay', Number.POSITIVE_INFINITY, /weightDecay must be in \[0, ∞\), got Infinity/],
+    ['lr', Number.POSITIVE_INFINITY, /'lr' must be a finite non-negative number, got Infinity/],
+    ['lr', -1, /'lr' must be a finite non-negative number, got -1/],
+  ] as const)('SGD with %s = %s: refused, unchanged', (name, value, message) => {
+    const model = buildModel(spec, { seed: 1 });
+    const sgd = trained(new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 }), model);
+    const hostile = sgd.stateDict();
+    for (const t of Object.values(hostile.tensors)) t.data.fill(7);
+    hostile.hyper[name] = value;
+    const before = snapshot(sgd);
+    expect(() => sgd.loadStateDict(hostile)).toThrow(StateDictError);
+    expect(() => sgd.loadStateDict(hostile)).toThrow(message);
+    expect(snapshot(sgd)).toEqual(before);
+  });
+});
+
 describe('learning-rate schedules', () => {
   const opt = () => new SGD([tensor([1], { requiresGrad: true })], { lr: 0.5 });
 

@@ -153,12 +153,24 @@ export abstract class Optimizer {
     }
     const lr = state.hyper.lr;
     if (typeof lr !== 'number') problems.push(`'lr' is missing from the hyperparameters`);
+    else if (!(Number.isFinite(lr) && lr >= 0)) {
+      problems.push(`'lr' must be a finite non-negative number, got ${lr}`);
+    }
     if (problems.length > 0) {
       throw new StateDictError(`${this.type}.loadStateDict:\n  ${problems.join('\n  ')}`);
     }
+    // Subclasses check hyperparameters as their constructors do while setting
+    // them; a refused set is undone, so a refused state changes nothing.
+    const previous = this.hyperparameters();
+    try {
+      this.setHyperparameters(state.hyper);
+    } catch (e) {
+      this.setHyperparameters(previous);
+      if (e instanceof StateDictError) throw e;
+      throw new StateDictError(`${this.type}.loadStateDict: ${(e as Error).message}`);
+    }
     for (const [name, t] of Object.entries(own)) assignInPlace(t, state.tensors[name]!);
-    this.setHyperparameters(state.hyper);
-    this.lr = lr as number;
+    this.lr = lr;
   }
 }
 

@@ -70,9 +70,15 @@ export class SGD extends Optimizer {
         `SGD.loadStateDict: the state has momentum ${momentum}, this optimiser ${this.momentum}; with and without momentum do not mix`,
       );
     }
+    const weightDecay = numberIn(hyper, 'weightDecay', 'SGD');
+    const nesterov = hyper.nesterov === true;
+    checkRange('SGD', 'momentum', momentum, 0, 1);
+    checkRange('SGD', 'weightDecay', weightDecay, 0, Number.POSITIVE_INFINITY);
+    if (nesterov && momentum === 0)
+      throw new OptimizerError('SGD: nesterov needs a momentum above 0');
     this.momentum = momentum;
-    this.nesterov = hyper.nesterov === true;
-    this.weightDecay = numberIn(hyper, 'weightDecay', 'SGD');
+    this.nesterov = nesterov;
+    this.weightDecay = weightDecay;
   }
 
   protected buffers(): Record<string, Tensor> {
