@@ -16,10 +16,30 @@ import { summaryTable } from './lib/table.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** In running order: the references first, so later lines can carry ratios against them. */
-const IMPLS = ['pytorch', 'tfjs-wasm', 'tfjs-cpu', 'neurite-eager', 'neurite-compiled'];
-const RECIPES = ['modern', 'classic', 'inference'];
-const BATCH = { modern: 64, classic: 10, inference: 1000 };
+const IMPLS = ['pytorch', 'tfjs-wasm', 'numpy', 'tfjs-cpu', 'neurite-eager', 'neurite-compiled'];
+const RECIPES = ['modern', 'classic', 'inference', 'cnn'];
+const BATCH = { modern: 64, classic: 10, inference: 1000, cnn: 64 };
 const REFERENCES = ['pytorch', 'tfjs-wasm'];
+/**
+ * Matrix-product FLOPs per sample (multiply and add counted apart), the work
+ * any implementation must do: forward, weight gradients and the input
+ * gradients of every layer but the first. 784-16-16-10: forward
+ * 2·(784·16 + 16·16 + 16·10) = 25,920; training 52,672. Small CNN: conv1
+ * 2·(8·24·24)·25 = 230,400, conv2 2·(16·8·8)·(8·25) = 409,600, dense
+ * 2·256·10 = 5,120; training = 2 × forward + conv2 and dense input gradients.
+ */
+const FLOPS_PER_SAMPLE = {
+  modern: 52672,
+  classic: 52672,
+  inference: 25920,
+  cnn: 2 * (230400 + 409600 + 5120) + 409600 + 5120,
+};
+/** Implementations not run on a recipe unless --only names them, and why. */
+const NOT_BY_DEFAULT = {
+  cnn: {
+    'tfjs-cpu': 'the pure-JS backend needs minutes per CNN epoch: ask for it with --only',
+  },
+};
 const HEADLINE = 'neurite-compiled';
 /** Busy fraction of all cores (from other processes) under which the machine counts as quiet. */
 const QUIET = 0.25;
@@ -27,16 +47,16 @@ const QUIET = 0.25;
 const USAGE = `pnpm bench [-- options]        (or: node bench/run.mjs [options])
 
   --only LIST        implementations, comma-separated: ${IMPLS.join(',')}
-  --recipes LIST     ${RECIPES.join(',')} (default: all three)
+  --recipes LIST     ${RECIPES.join(',')} (default: all four)
   --epochs N         timed epochs per training run; the median is reported (default 3)
   --quick            smoke run: ~5,000 samples per epoch, short warm-up
   --warmup N         warm-up batches before timing (default 300; inference: passes, default 3)
   --soak N           train for N epochs printing RSS after each (neurite-compiled, else eager)
   --seed N           seed of the shared batch order and of every model's init (default 1)
   --data DIR         MNIST folder (default <repo>/../shared/datasets/mnist; synthetic if absent)
-  --settle S         before each run, wait up to S seconds for other work on the machine to stop (default 20)
-  --torch-threads N  torch.set_num_threads (default 2)
-  --python PATH      the Python with torch (default: the first of /usr/bin/python3, python3 that imports it)
+  --settle S         before each run, wait up to S seconds for other work on the machine to stop (default 60)
+  --torch-threads L  thread counts PyTorch is run at, comma-separated; the fastest is reported (default 1,2)
+  --python PATH      the Python with torch and numpy (default: the first of /usr/bin/python3, python3 that imports it)
   -h, --help         this text`;
 
 function parseOptions() {
@@ -51,8 +71,8 @@ function parseOptions() {
       soak: { type: 'string' },
       seed: { type: 'string', default: '1' },
       data: { type: 'string' },
-      settle: { type: 'string', default: '20' },
-      'torch-threads': { type: 'string', default: '2' },
+      settle: { type: 'string', default: '60' },
+      'torch-threads': { type: 'string', default: '1,2' },
       python: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -92,16 +112,20 @@ function parseOptions() {
     seed: whole('seed', values.seed, 0),
     data: values.data,
     settle: whole('settle', values.settle, 0),
-    torchThreads: positive('torch-threads', values['torch-threads']),
+    torchThreads: [
+      ...new Set(
+        values['torch-threads'].split(',').map((t) => positive('torch-threads', t.trim())),
+      ),
+    ],
     python: values.python,
   };
 }
 
-/** The first Python that can import torch, or undefined. */
-function findTorchPython(explicit) {
+/** The first Python that can import `module`, or undefined. */
+function findPython(explicit, module) {
   const candidates = explicit ? [explicit] : [process.env.PYTHON, '/usr/bin/python3', 'python3'];
   for (const python of candidates.filter(Boolean)) {
-    const probe = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' });
+    const probe = spawnSync(python, ['-c', `import ${module}`], { stdio: 'ignore' });
     if (probe.status === 0) return python;
   }
   return undefined;
@@ -137,11 +161,13 @@ async function settle(seconds) {
   return busy;
 }
 
-function command(impl, python) {
+function command(impl, pythons) {
   const node = (script, ...extra) => [process.execPath, [join(here, 'impl', script), ...extra]];
   switch (impl) {
     case 'pytorch':
-      return [python, [join(here, 'impl', 'pytorch.py')]];
+      return [pythons.torch, [join(here, 'impl', 'pytorch.py')]];
+    case 'numpy':
+      return [pythons.numpy, [join(here, 'impl', 'numpy_mlp.py')]];
     case 'tfjs-cpu':
       return node('tfjs.mjs', '--backend', 'cpu');
     case 'tfjs-wasm':
@@ -155,13 +181,14 @@ function command(impl, python) {
   }
 }
 
-/** Runs one child; `onLine` gets each JSON line it prints. Resolves to its exit code. */
-function runChild(cmd, args, onLine) {
+/**
+ * Runs one child; `onLine` gets each JSON line it prints. Resolves to its exit code.
+ * Peers run with their defaults (PyTorch's OpenMP wait policy included): a busy
+ * machine is waited out by `settle`, not evened out by slowing a peer down.
+ */
+function runChild(cmd, args, onLine, extraEnv = {}) {
   return new Promise((resolvePromise, reject) => {
-    // OpenMP threads that spin while they wait lose most of their time slices on a
-    // machine shared with other work (up to 20× slower here under load); in
-    // quiet moments both policies timed alike. An explicit setting wins.
-    const env = { OMP_WAIT_POLICY: 'PASSIVE', ...process.env };
+    const env = { ...process.env, ...extraEnv };
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
     const lines = createInterface({ input: child.stdout });
     lines.on('line', (text) => {
@@ -222,7 +249,10 @@ async function main() {
   }
   writeFileSync(permPath, new Uint8Array(perms.buffer));
 
-  const python = options.impls.includes('pytorch') ? findTorchPython(options.python) : undefined;
+  const pythons = {
+    torch: options.impls.includes('pytorch') ? findPython(options.python, 'torch') : undefined,
+    numpy: findPython(options.python, 'numpy'),
+  };
   const common = [
     '--perm',
     permPath,
@@ -237,48 +267,60 @@ async function main() {
     ...(options.quick ? ['--quick'] : []),
     ...(options.warmup !== undefined ? ['--warmup', options.warmup] : []),
   ];
-  const implArgs = (impl, recipe) => [
-    ...command(impl, python)[1],
+  const implArgs = (impl, recipe, threads) => [
+    ...command(impl, pythons)[1],
     '--recipe',
     recipe,
     '--batch',
     String(BATCH[recipe]),
     ...common,
-    ...(impl === 'pytorch' ? ['--threads', String(options.torchThreads)] : []),
+    ...(impl === 'pytorch' ? ['--threads', String(threads)] : []),
   ];
   process.stderr.write(
     `neurite bench: data=${dataKind} (${dataDir}), epochs=${options.epochs}${options.quick ? ' (quick)' : ''}, ` +
       `seed=${options.seed}, node ${process.version}, ${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}` +
-      `${python ? `, python ${python}` : ''}\n`,
+      `${pythons.torch ? `, python ${pythons.torch}` : ''}\n`,
   );
 
   try {
     if (options.soak !== undefined) {
-      await soak(options, implArgs, python, print);
+      await soak(options, implArgs, pythons, print);
       return;
     }
+    const peak = pythons.numpy ? await measurePeak(pythons.numpy, options.settle) : undefined;
+    if (peak) print(peak);
     const results = [];
-    const byRecipe = new Map();
+    const pytorchThreads = [];
     for (const recipe of options.recipes) {
       const done = new Map();
-      byRecipe.set(recipe, done);
+      if (peak?.gflops_all_cores) {
+        const limit = {
+          impl: 'limit',
+          recipe,
+          flops_per_sample: FLOPS_PER_SAMPLE[recipe],
+          peak_gflops: peak.gflops_all_cores,
+          samples_per_s: Math.round((peak.gflops_all_cores * 1e9) / FLOPS_PER_SAMPLE[recipe]),
+        };
+        done.set('limit', limit);
+        print(limit);
+        results.push(limit);
+      }
       for (const impl of options.impls) {
-        if (impl === 'pytorch' && !python) {
-          const line = { impl, recipe, skipped: 'python3 torch not installed' };
+        const skip = skipReason(impl, recipe, options, pythons);
+        if (skip) {
+          const line = { impl, recipe, skipped: skip };
           print(line);
           results.push(line);
           continue;
         }
-        const busy = await settle(options.settle);
         let got;
-        const status = await runChild(command(impl, python)[0], implArgs(impl, recipe), (line) => {
-          got = line;
-        });
-        if (!got || (status !== 0 && !got.skipped)) {
-          got = { impl, recipe, error: `exited with ${status} (see its message above)` };
+        if (impl === 'pytorch') {
+          got = await bestPytorch(recipe, options, implArgs, pythons);
+          if (got.threads_tried) pytorchThreads.push(got);
+        } else {
+          got = await runOnce(impl, recipe, options, implArgs, pythons);
         }
         if (got.samples_per_s !== undefined) {
-          got.host_busy_before = busy;
           addRatios(got, done);
           done.set(impl, got);
         }
@@ -287,10 +329,84 @@ async function main() {
       }
     }
     process.stdout.write(`\n${summaryTable(results)}\n`);
-    process.stdout.write(footnotes(results, dataKind, options));
+    process.stdout.write(footnotes(results, dataKind, options, pytorchThreads, peak));
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** Why `impl` does not run on `recipe` in this run, or undefined when it does. */
+function skipReason(impl, recipe, options, pythons) {
+  if (impl === 'pytorch' && !pythons.torch) return 'python3 torch not installed';
+  if (impl === 'numpy' && !pythons.numpy) return 'python3 numpy not installed';
+  if (impl === 'numpy' && recipe === 'cnn')
+    return 'no hand-written convolution: the NumPy loop covers the 784-16-16-10 network';
+  if (!options.onlyGiven) return NOT_BY_DEFAULT[recipe]?.[impl];
+  return undefined;
+}
+
+/** One run of one implementation, after waiting for a quiet machine. */
+async function runOnce(impl, recipe, options, implArgs, pythons, threads) {
+  const busy = await settle(options.settle);
+  let got;
+  // The hand-written NumPy loop is the speed of one core's BLAS, as its row says.
+  const env = impl === 'numpy' ? { OPENBLAS_NUM_THREADS: '1' } : {};
+  const status = await runChild(
+    command(impl, pythons)[0],
+    implArgs(impl, recipe, threads),
+    (line) => {
+      got = line;
+    },
+    env,
+  );
+  if (!got || (status !== 0 && !got.skipped)) {
+    got = { impl, recipe, error: `exited with ${status} (see its message above)` };
+  }
+  if (got.samples_per_s !== undefined) got.host_busy_before = busy;
+  return got;
+}
+
+/** PyTorch at each thread count of --torch-threads; the fastest line, with every count's figure. */
+async function bestPytorch(recipe, options, implArgs, pythons) {
+  const tried = [];
+  for (const threads of options.torchThreads) {
+    const got = await runOnce('pytorch', recipe, options, implArgs, pythons, threads);
+    if (got.samples_per_s === undefined) return got;
+    tried.push(got);
+  }
+  const best = tried.reduce((a, b) => (b.samples_per_s > a.samples_per_s ? b : a));
+  best.threads_tried = Object.fromEntries(tried.map((t) => [String(t.threads), t.samples_per_s]));
+  return best;
+}
+
+/**
+ * The machine's peak float32 GFLOP/s: a large OpenBLAS sgemm through NumPy, on
+ * one thread and on every core; the limit rows divide it by FLOPs per sample.
+ */
+async function measurePeak(python, settleSeconds) {
+  const run = async (threads) => {
+    await settle(settleSeconds);
+    let got;
+    await runChild(
+      python,
+      [join(here, 'impl', 'peak.py')],
+      (line) => {
+        got = line;
+      },
+      { OPENBLAS_NUM_THREADS: String(threads) },
+    );
+    return got?.best_gflops;
+  };
+  const one = await run(1);
+  const all = await run(cpus().length);
+  if (one === undefined || all === undefined) return undefined;
+  return {
+    impl: 'peak',
+    what: 'float32 sgemm 1536×1536, OpenBLAS via NumPy, best of 10',
+    gflops_one_core: one,
+    gflops_all_cores: Math.max(one, all),
+    cores: cpus().length,
+  };
 }
 
 /** ratio_vs_<impl> = this line's samples/s over that implementation's, same recipe. */
@@ -303,7 +419,7 @@ function addRatios(line, done) {
   }
 }
 
-function footnotes(results, dataKind, options) {
+function footnotes(results, dataKind, options, pytorchThreads, peak) {
   const notes = [
     '',
     `epoch s: median of ${options.epochs} timed epochs of ${options.quick ? '~5,000' : '60,000'} samples ` +
@@ -311,6 +427,23 @@ function footnotes(results, dataKind, options) {
       `(inference: median pass over the test set at batch 1000); samples/s from it.`,
     "vs X: this row's samples/s divided by X's (above 1 = faster than X). Peak RSS: the whole process.",
   ];
+  if (pytorchThreads.length) {
+    const each = pytorchThreads.map((r) => {
+      const counts = Object.entries(r.threads_tried)
+        .map(([t, sps]) => `${t}: ${Math.round(sps).toLocaleString('en-US')}`)
+        .join(', ');
+      return `${r.recipe} ${r.threads} thread${r.threads === 1 ? '' : 's'} (samples/s by threads ${counts})`;
+    });
+    notes.push(
+      `pytorch: the fastest of ${options.torchThreads.join(' and ')} threads, OpenMP's default wait policy: ${each.join('; ')}.`,
+    );
+  }
+  if (peak) {
+    notes.push(
+      `limit: FLOPs per sample over the measured peak, ${peak.gflops_all_cores} GFLOP/s on ${peak.cores} cores ` +
+        `(${peak.gflops_one_core} on one; ${peak.what}).`,
+    );
+  }
   if (dataKind === 'synthetic')
     notes.push('DATA IS SYNTHETIC (MNIST files not found): accuracy means nothing.');
   const busy = results.filter((r) => r.host_busy_before > QUIET);
@@ -327,24 +460,26 @@ function footnotes(results, dataKind, options) {
   return `${notes.join('\n')}\n`;
 }
 
-async function soak(options, implArgs, python, print) {
+async function soak(options, implArgs, pythons, print) {
   const recipe = options.recipes.find((r) => r !== 'inference') ?? 'modern';
   const candidates = options.onlyGiven ? options.impls : ['neurite-compiled', 'neurite-eager'];
   for (const impl of candidates) {
-    if (impl === 'pytorch' && !python) {
-      print({ impl, recipe, skipped: 'python3 torch not installed' });
+    const skip = skipReason(impl, recipe, { ...options, onlyGiven: true }, pythons);
+    if (skip) {
+      print({ impl, recipe, skipped: skip });
       continue;
     }
     const epochs = [];
     let skipped = false;
     const status = await runChild(
-      command(impl, python)[0],
-      [...implArgs(impl, recipe), '--soak', String(options.soak)],
+      command(impl, pythons)[0],
+      [...implArgs(impl, recipe, options.torchThreads[0]), '--soak', String(options.soak)],
       (line) => {
         print(line);
         if (line.skipped) skipped = true;
         if (line.soak_epoch !== undefined) epochs.push(line);
       },
+      impl === 'numpy' ? { OPENBLAS_NUM_THREADS: '1' } : {},
     );
     if (status !== 0)
       print({ impl, recipe, error: `exited with ${status} (see its message above)` });

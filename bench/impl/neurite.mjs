@@ -19,27 +19,23 @@ main(async () => {
     if (mode === 'compiled' && typeof T.compile !== 'function') {
       return { skipped: 'compile() not available' };
     }
-    const modern = recipe === 'modern';
     const rng = new T.Rng(seed);
-    const init = modern ? 'he' : 'normal';
-    const activation = () => (modern ? new nn.ReLU() : new nn.Sigmoid());
-    const layers = [
-      new nn.Linear(PIXELS, 16, { rng, init }),
-      activation(),
-      new nn.Linear(16, 16, { rng, init }),
-      activation(),
-      new nn.Linear(16, 10, { rng, init }),
-    ];
-    if (!modern) layers.push(new nn.Sigmoid());
-    const model = new nn.Sequential(...layers);
-    const optimizer = modern
-      ? new nn.Adam(model.parameters(), { lr: 1e-3 })
-      : new nn.SGD(model.parameters(), { lr: 3.0 });
+    const cnn = recipe === 'cnn';
+    const modern = recipe === 'modern';
+    const classic = recipe === 'classic';
+    if (cnn && (typeof nn.Conv2d !== 'function' || typeof nn.MaxPool2d !== 'function')) {
+      return { skipped: 'Conv2d and MaxPool2d are not in the built @neurite/nn' };
+    }
+    const model = cnn ? smallCnn(nn, rng) : mlp(nn, modern, rng);
+    const optimizer = classic
+      ? new nn.SGD(model.parameters(), { lr: 3.0 })
+      : new nn.Adam(model.parameters(), { lr: 1e-3 });
+    const inputShape = (size) => (cnn ? [size, 1, 28, 28] : [size, PIXELS]);
 
     const step = (x, target) => {
       optimizer.zeroGrad();
       const output = model.forward(x);
-      const loss = modern ? nn.crossEntropy(output, target) : nn.quadraticCost(output, target);
+      const loss = classic ? nn.quadraticCost(output, target) : nn.crossEntropy(output, target);
       loss.backward();
       optimizer.step();
       return loss;
@@ -50,20 +46,49 @@ main(async () => {
 
     return {
       train(batch, wantLoss) {
-        const x = T.tensor(batch.x, { shape: [batch.size, PIXELS] });
-        // The modern recipe feeds class labels (crossEntropy's int32 form), the classic one-hot rows.
-        const target = modern
-          ? T.tensor(batch.labels, { shape: [batch.size] })
-          : T.tensor(batch.y, { shape: [batch.size, 10] });
+        const x = T.tensor(batch.x, { shape: inputShape(batch.size) });
+        // Cross-entropy takes class labels (its int32 form), the classic recipe one-hot rows.
+        const target = classic
+          ? T.tensor(batch.y, { shape: [batch.size, 10] })
+          : T.tensor(batch.labels, { shape: [batch.size] });
         const loss = trainStep(x, target);
         return wantLoss ? loss.item() : undefined;
       },
       predict(xs, size) {
-        return predictStep(T.tensor(xs, { shape: [size, PIXELS] })).data;
+        return predictStep(T.tensor(xs, { shape: inputShape(size) })).data;
       },
     };
   });
 });
+
+/** The 784-16-16-10 network: He init and ReLU (modern), unit normal and sigmoid (classic). */
+function mlp(nn, modern, rng) {
+  const init = modern ? 'he' : 'normal';
+  const activation = () => (modern ? new nn.ReLU() : new nn.Sigmoid());
+  const layers = [
+    new nn.Linear(PIXELS, 16, { rng, init }),
+    activation(),
+    new nn.Linear(16, 16, { rng, init }),
+    activation(),
+    new nn.Linear(16, 10, { rng, init }),
+  ];
+  if (!modern) layers.push(new nn.Sigmoid());
+  return new nn.Sequential(...layers);
+}
+
+/** The small CNN with PyTorch's layer names and arguments, each layer's default init. */
+function smallCnn(nn, rng) {
+  return new nn.Sequential(
+    new nn.Conv2d(1, 8, 5, { rng }),
+    new nn.ReLU(),
+    new nn.MaxPool2d(2),
+    new nn.Conv2d(8, 16, 5, { rng }),
+    new nn.ReLU(),
+    new nn.MaxPool2d(2),
+    new nn.Flatten(),
+    new nn.Linear(16 * 4 * 4, 10, { rng }),
+  );
+}
 
 /** The package's module, or why it cannot be used yet (not written or not built). */
 async function importBuilt(name) {

@@ -1,75 +1,17 @@
-"""PyTorch as its users write it: torch.nn, torch.optim, one process, 2 threads.
+"""PyTorch as its users write it: torch.nn, torch.optim, one process, --threads threads.
 
-Mirrors lib/harness.mjs: the same IDX files, the same shared permutation
-file, the same warm-up, the same timing and the same JSON line.
+The measuring loop is lib/harness.py (the twin of lib/harness.mjs). The
+orchestrator runs this once per thread count and reports the faster.
 """
 
-import argparse
-import gzip
-import json
 import os
-import resource
-import statistics
-import struct
 import sys
-import time
 
-import numpy as np
-import torch
-from torch import nn
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
-PIXELS = 784
-CLASSES = 10
-QUICK_SAMPLES = 5000
-INFERENCE_PASSES_PER_EPOCH = 5
-INFERENCE_FIT_SAMPLES = 60000
-FILES = {
-    "train_images": "train-images-idx3-ubyte",
-    "train_labels": "train-labels-idx1-ubyte",
-    "test_images": "t10k-images-idx3-ubyte",
-    "test_labels": "t10k-labels-idx1-ubyte",
-}
-
-
-def read_idx(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise ValueError(f"{path}: byte 0: not an IDX file")
-    if raw[2] != 0x08:
-        raise ValueError(f"{path}: byte 2: element type {raw[2]:#x}, expected 0x08 (ubyte)")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    dims = struct.unpack(f">{ndim}I", raw[4:header])
-    count = int(np.prod(dims))
-    if len(raw) - header != count:
-        raise ValueError(f"{path}: byte {header}: dims {list(dims)} need {count} bytes, found {len(raw) - header}")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
-
-
-def load_data(folder):
-    def load(key):
-        for name in (FILES[key] + ".gz", FILES[key]):
-            path = os.path.join(folder, name)
-            if os.path.exists(path):
-                return read_idx(path)
-        raise FileNotFoundError(f"{folder}: missing {FILES[key]}(.gz)")
-
-    train_x = torch.from_numpy(load("train_images").reshape(-1, PIXELS).astype(np.float32) / 255)
-    train_labels = torch.from_numpy(load("train_labels").astype(np.int64))
-    test_x = torch.from_numpy(load("test_images").reshape(-1, PIXELS).astype(np.float32) / 255)
-    test_labels = torch.from_numpy(load("test_labels").astype(np.int64))
-    train_y = nn.functional.one_hot(train_labels, CLASSES).float()
-    return train_x, train_y, train_labels, test_x, test_labels
-
-
-def load_permutations(path, n):
-    perms = np.fromfile(path, dtype="<i4")
-    if perms.size == 0 or perms.size % n:
-        raise ValueError(f"{path}: {perms.size} int32 values is not a whole number of permutations of {n}")
-    return torch.from_numpy(perms.astype(np.int64)).reshape(-1, n)
+import harness  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
 
 
 def blas_in_use():
@@ -90,10 +32,16 @@ def blas_in_use():
     return "WARNING: no OpenBLAS loaded; reference BLAS is several times slower (apt-get install libopenblas0-pthread)"
 
 
-def build(recipe, seed):
-    torch.manual_seed(seed)
+def network(recipe):
+    if recipe == "cnn":
+        # The small CNN: PyTorch's default initialisation of each layer.
+        return nn.Sequential(
+            nn.Conv2d(1, 8, 5), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(8, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(16 * 4 * 4, harness.CLASSES),
+        )
     act = nn.ReLU if recipe == "modern" else nn.Sigmoid
-    layers = [nn.Linear(PIXELS, 16), act(), nn.Linear(16, 16), act(), nn.Linear(16, CLASSES)]
+    layers = [nn.Linear(harness.PIXELS, 16), act(), nn.Linear(16, 16), act(), nn.Linear(16, harness.CLASSES)]
     if recipe == "classic":
         layers.append(nn.Sigmoid())
     model = nn.Sequential(*layers)
@@ -103,141 +51,55 @@ def build(recipe, seed):
                 std = (2 / m.in_features) ** 0.5 if recipe == "modern" else 1.0
                 m.weight.normal_(0, std)
                 m.bias.zero_()
-    if recipe == "modern":
-        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-        loss_fn = nn.CrossEntropyLoss()
+    return model
 
-        def loss_of(x, y, labels):
-            return loss_fn(model(x), labels)
-    else:
-        optimizer = torch.optim.SGD(model.parameters(), lr=3.0)
 
-        def loss_of(x, y, labels):
+class Step:
+    def __init__(self, recipe, seed):
+        torch.manual_seed(seed)
+        self.recipe = recipe
+        self.model = network(recipe)
+        self.image = recipe == "cnn"
+        if recipe == "classic":
+            self.optimizer = torch.optim.SGD(self.model.parameters(), lr=3.0)
+        else:
+            self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
+            self.loss_fn = nn.CrossEntropyLoss()
+
+    def inputs(self, x):
+        x = torch.from_numpy(x)
+        return x.view(-1, 1, 28, 28) if self.image else x
+
+    def train(self, x, y, labels, want_loss):
+        self.model.train()
+        self.optimizer.zero_grad()
+        out = self.model(self.inputs(x))
+        if self.recipe == "classic":
             # mean over the batch of ½‖y − a‖²
-            return 0.5 * (y - model(x)).pow(2).sum(dim=1).mean()
+            loss = 0.5 * (torch.from_numpy(y) - out).pow(2).sum(dim=1).mean()
+        else:
+            loss = self.loss_fn(out, torch.from_numpy(labels))
+        loss.backward()
+        self.optimizer.step()
+        return loss.item() if want_loss else None
 
-    return model, optimizer, loss_of
-
-
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--recipe", required=True, choices=["modern", "classic", "inference"])
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--batch", type=int)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--perm", required=True)
-    p.add_argument("--data", required=True)
-    p.add_argument("--data-kind", default="mnist")
-    p.add_argument("--warmup", type=int)
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--soak", type=int)
-    p.add_argument("--threads", type=int, default=2)
-    a = p.parse_args()
-    if a.epochs < 1:
-        p.error("--epochs must be at least 1")
-    torch.set_num_threads(a.threads)
-    batch = a.batch or {"modern": 64, "classic": 10, "inference": 1000}[a.recipe]
-
-    train_x, train_y, train_labels, test_x, test_labels = load_data(a.data)
-    n = train_labels.shape[0]
-    perms = load_permutations(a.perm, n)
-    train_recipe = "modern" if a.recipe == "inference" else a.recipe
-    train_batch = 64 if a.recipe == "inference" else batch
-    model, optimizer, loss_of = build(train_recipe, a.seed)
-    epoch_samples = min(QUICK_SAMPLES if a.quick else n, n)
-    batches_per_epoch = epoch_samples // train_batch
-    last_loss = [None]
-
-    def train_batches(order, count):
-        model.train()
-        for b in range(count):
-            idx = order[b * train_batch : (b + 1) * train_batch]
-            x, y, labels = train_x[idx], train_y[idx], train_labels[idx]
-            optimizer.zero_grad()
-            loss = loss_of(x, y, labels)
-            loss.backward()
-            optimizer.step()
-            if b == count - 1:
-                last_loss[0] = loss.item()
-
-    test_n = min(QUICK_SAMPLES if a.quick else test_labels.shape[0], test_labels.shape[0])
-    infer_batch = batch if a.recipe == "inference" else 1000
-
-    def evaluate():
-        model.eval()
-        correct = 0
+    def predict(self, x):
+        self.model.eval()
         with torch.inference_mode():
-            for start in range(0, test_n - infer_batch + 1, infer_batch):
-                predicted = model(test_x[start : start + infer_batch]).argmax(dim=1).numpy()
-                correct += int((predicted == test_labels[start : start + infer_batch].numpy()).sum())
-        return correct / ((test_n // infer_batch) * infer_batch)
+            return self.model(self.inputs(x)).argmax(dim=1).numpy()
 
-    base = {
-        "impl": "pytorch",
-        "recipe": a.recipe,
-        "batch": batch,
-        "data": a.data_kind,
-        "loader": "numpy-idx",
+
+def run():
+    a = harness.parse_args(lambda p: p.add_argument("--threads", type=int, default=1))
+    torch.set_num_threads(a.threads)
+    info = {
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
         "blas": blas_in_use(),
     }
-
-    def line(fields):
-        print(json.dumps(fields), flush=True)
-
-    def peak_rss_mb():
-        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-    if a.soak is not None:
-        train_batches(perms[0], min(a.warmup if a.warmup is not None else 300, batches_per_epoch))
-        for e in range(1, a.soak + 1):
-            t0 = time.perf_counter()
-            train_batches(perms[e % perms.shape[0]], batches_per_epoch)
-            seconds = time.perf_counter() - t0
-            with open("/proc/self/statm") as f:
-                rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-            line({**base, "soak_epoch": e, "epoch_s": round(seconds, 4), "loss": round(last_loss[0], 5),
-                  "rss_mb": round(rss / 2**20, 1)})
-        line({**base, "soak_epochs": a.soak, "peak_rss_mb": peak_rss_mb()})
-        return
-
-    if a.recipe == "inference":
-        fit_samples = min(QUICK_SAMPLES if a.quick else INFERENCE_FIT_SAMPLES, n)
-        train_batches(perms[0], fit_samples // train_batch)
-        for _ in range(a.warmup if a.warmup is not None else 3):
-            evaluate()
-        passes = max(1, a.epochs * INFERENCE_PASSES_PER_EPOCH)
-        times = []
-        accuracy = 0.0
-        for _ in range(passes):
-            t0 = time.perf_counter()
-            accuracy = evaluate()
-            times.append(time.perf_counter() - t0)
-        samples = (test_n // infer_batch) * infer_batch
-        seconds = statistics.median(times)
-        line({**base, "epoch_s": round(seconds, 5), "samples_per_s": round(samples / seconds), "samples": samples,
-              "passes": passes, "accuracy": round(accuracy, 4), "peak_rss_mb": peak_rss_mb()})
-        return
-
-    warmup = min(a.warmup if a.warmup is not None else (20 if a.quick else 300), batches_per_epoch)
-    train_batches(perms[0], warmup)
-    times = []
-    for e in range(a.epochs):
-        t0 = time.perf_counter()
-        train_batches(perms[(e + 1) % perms.shape[0]], batches_per_epoch)
-        times.append(time.perf_counter() - t0)
-    samples = batches_per_epoch * train_batch
-    seconds = statistics.median(times)
-    line({**base, "epoch_s": round(seconds, 4), "samples_per_s": round(samples / seconds), "samples": samples,
-          "epochs": a.epochs, "epoch_s_all": [round(t, 4) for t in times], "loss": round(last_loss[0], 5),
-          "test_acc": round(evaluate(), 4), "peak_rss_mb": peak_rss_mb()})
+    harness.run_implementation("pytorch", a, lambda recipe, batch, seed: Step(recipe, seed), info)
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception as error:  # noqa: BLE001 - report any failure as one clear line on stderr
-        print(f"pytorch.py: {type(error).__name__}: {error}", file=sys.stderr)
-        sys.exit(1)
+    harness.main("pytorch.py", run)

@@ -1,6 +1,6 @@
 // The measuring loop every Node implementation shares, so tfjs and neurite
 // are timed by the same code: same data, same batch order, same warm-up, same
-// clock. impl/torch.py mirrors it line for line.
+// clock. lib/harness.py mirrors it line for line for the Python implementations.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { readMnistDir } from './idx.mjs';
@@ -11,6 +11,9 @@ export const CLASSES = 10;
 export const QUICK_SAMPLES = 5000;
 /** Inference times this many passes over the test set per requested epoch. */
 export const INFERENCE_PASSES_PER_EPOCH = 5;
+/** The recipes: three on the 784-16-16-10 network, one on the small CNN. */
+export const RECIPES = ['modern', 'classic', 'inference', 'cnn'];
+export const DEFAULT_BATCH = { modern: 64, classic: 10, inference: 1000, cnn: 64 };
 /** Untimed samples the inference network is trained on first, so its accuracy means something. */
 const INFERENCE_FIT_SAMPLES = 60000;
 
@@ -36,8 +39,8 @@ export function parseImplArgs(argv = process.argv.slice(2), extra = {}) {
   for (const required of ['recipe', 'perm', 'data']) {
     if (values[required] === undefined) throw new Error(`missing --${required}`);
   }
-  if (!['modern', 'classic', 'inference'].includes(values.recipe)) {
-    throw new Error(`--recipe: '${values.recipe}' is not one of modern, classic, inference`);
+  if (!RECIPES.includes(values.recipe)) {
+    throw new Error(`--recipe: '${values.recipe}' is not one of ${RECIPES.join(', ')}`);
   }
   const int = (name, value) => {
     const n = Number(value);
@@ -45,7 +48,7 @@ export function parseImplArgs(argv = process.argv.slice(2), extra = {}) {
       throw new Error(`--${name}: '${value}' is not a whole number`);
     return n;
   };
-  const defaultBatch = { modern: 64, classic: 10, inference: 1000 }[values.recipe];
+  const defaultBatch = DEFAULT_BATCH[values.recipe];
   return {
     ...values,
     epochs: Math.max(1, int('epochs', values.epochs)),
@@ -145,7 +148,8 @@ const peakRssMb = () => Math.round((process.resourceUsage().maxRSS / 1024) * 10)
  *
  * `setup({ recipe, batch, seed })` builds the network and returns
  * `{ train(batch, wantLoss) -> number|undefined, predict(x, size) -> ArrayLike<number>, info? }`,
- * where `batch` is `{ x, y, labels, size }` (x: size×784 float32, y: size×10 one-hot).
+ * where `batch` is `{ x, y, labels, size }` (x: size×784 float32, y: size×10 one-hot);
+ * the cnn recipe reads each row of x as a 1×28×28 image.
  */
 export async function runImplementation(impl, options, setup) {
   const line = (fields) => process.stdout.write(`${JSON.stringify(fields)}\n`);

@@ -31,8 +31,8 @@ export function summaryTable(results) {
     }
     return [
       r.recipe,
-      r.impl,
-      String(r.batch),
+      r.impl === 'pytorch' && r.threads ? `pytorch (${r.threads} thr)` : r.impl,
+      r.batch === undefined ? '' : String(r.batch),
       fmtNumber(r.epoch_s, r.epoch_s < 0.1 ? 4 : 3),
       fmtNumber(r.samples_per_s, 0),
       fmtRatio(r.impl === 'pytorch' ? undefined : r.ratio_vs_pytorch),
@@ -42,10 +42,11 @@ export function summaryTable(results) {
       fmtNumber(r.test_acc ?? r.accuracy, 4),
     ];
   });
+  // A skipped row's reason runs across the figures, but its recipe and impl still align.
   const widths = header.map((h, i) =>
     Math.max(
       h.length,
-      ...rows.filter((row) => row.length === header.length).map((row) => row[i].length),
+      ...rows.filter((row) => i < 2 || row.length === header.length).map((row) => row[i].length),
     ),
   );
   const numeric = new Set([2, 3, 4, 5, 6, 7, 8, 9]);
