@@ -170,7 +170,7 @@ export abstract class Optimizer {
       throw new StateDictError(`${this.type}.loadStateDict: ${(e as Error).message}`);
     }
     for (const [name, t] of Object.entries(own)) assignInPlace(t, state.tensors[name]!);
-    this.lr = lr;
+    this.lr = lr as number;
   }
 }
 
