@@ -26,6 +26,14 @@ export class IndexError extends NeuriteError {
   override name = 'IndexError';
 }
 
+/**
+ * An option value outside what an op accepts, e.g. a stride of 0 or `'same'`
+ * padding with a stride above 1. The message names the op, the value and the rule.
+ */
+export class OptionError extends NeuriteError {
+  override name = 'OptionError';
+}
+
 /** Misuse of the autodiff API, e.g. `backward()` on a non-scalar without a seed. */
 export class GradError extends NeuriteError {
   override name = 'GradError';

@@ -34,6 +34,7 @@ export {
   GradError,
   IndexError,
   NeuriteError,
+  OptionError,
   ShapeError,
 } from './errors.js';
 export { isGradEnabled, noGrad, withGradMode } from './grad-mode.js';

@@ -3,14 +3,18 @@ import { allocate, type DType, type TypedArray } from './dtype.js';
 import { fmt, IndexError } from './errors.js';
 import { formatGraph, toDot } from './graph.js';
 import type { Op } from './op.js';
+import { type Conv2dOptions, conv2d, type Pair2 } from './ops/conv.js';
 import { binary, cast, unary, where } from './ops/elementwise.js';
 import { matmul } from './ops/matmul.js';
 import {
   broadcastTo,
   concat,
   expandDims,
+  flip,
   indexSelect,
   narrow,
+  type PadOptions,
+  pad,
   permute,
   reshape,
   slice,
@@ -18,6 +22,7 @@ import {
   transpose,
 } from './ops/movement.js';
 import type { Operand } from './ops/operand.js';
+import { type AvgPool2dOptions, avgPool2d, type MaxPool2dOptions, maxPool2d } from './ops/pool.js';
 import { argmax, argmin, logSumExp, max, mean, min, sum } from './ops/reduce.js';
 import { logSoftmax, softmax } from './ops/softmax.js';
 import { type Shape, sizeOf, stridesOf } from './shape.js';
@@ -299,8 +304,12 @@ export class Tensor {
   squeeze(axes?: Axes): Tensor {
     return squeeze(this, axes);
   }
-  slice(begin: readonly number[], end?: readonly (number | undefined)[]): Tensor {
-    return slice(this, begin, end);
+  slice(
+    begin: readonly number[],
+    end?: readonly (number | undefined)[],
+    step?: readonly number[],
+  ): Tensor {
+    return slice(this, begin, end, step);
   }
   narrow(axis: number, start: number, length: number): Tensor {
     return narrow(this, axis, start, length);
@@ -310,5 +319,24 @@ export class Tensor {
   }
   indexSelect(axis: number, indices: Tensor): Tensor {
     return indexSelect(this, axis, indices);
+  }
+  /** See the function `pad`: PyTorch's `F.pad` order, constant or reflect. */
+  pad(pads: readonly number[], options?: PadOptions): Tensor {
+    return pad(this, pads, options);
+  }
+  flip(axes: Axes): Tensor {
+    return flip(this, axes);
+  }
+
+  // ---- convolution and pooling -------------------------------------------------
+  /** See the function `conv2d`: this [N, C, H, W] with weight [O, C/groups, kH, kW]. */
+  conv2d(weight: Tensor, bias?: Tensor | null, options?: Conv2dOptions): Tensor {
+    return conv2d(this, weight, bias, options);
+  }
+  maxPool2d(kernelSize: Pair2, options?: MaxPool2dOptions): Tensor {
+    return maxPool2d(this, kernelSize, options);
+  }
+  avgPool2d(kernelSize: Pair2, options?: AvgPool2dOptions): Tensor {
+    return avgPool2d(this, kernelSize, options);
   }
 }

@@ -34,13 +34,27 @@ export const erf = (x: Tensor): Tensor => unary('erf', x);
 export const leakyRelu = (x: Tensor, alpha = 0.01): Tensor => x.leakyRelu(alpha);
 export const clip = (x: Tensor, lo: number, hi: number): Tensor => x.clip(lo, hi);
 export const cast = (x: Tensor, dtype: DType): Tensor => castTo(x, dtype);
+export {
+  type Conv1dOptions,
+  type Conv2dOptions,
+  type ConvTranspose1dOptions,
+  type ConvTranspose2dOptions,
+  conv1d,
+  conv2d,
+  convTranspose1d,
+  convTranspose2d,
+  type Pair2,
+} from './conv.js';
 export { matmul } from './matmul.js';
 export {
   broadcastTo,
   concat,
   expandDims,
+  flip,
   indexSelect,
   narrow,
+  type PadOptions,
+  pad,
   permute,
   reshape,
   slice,
@@ -48,6 +62,13 @@ export {
   stack,
   transpose,
 } from './movement.js';
+export {
+  type AvgPool2dOptions,
+  adaptiveAvgPool2d,
+  avgPool2d,
+  type MaxPool2dOptions,
+  maxPool2d,
+} from './pool.js';
 export { type BernoulliAttrs, bernoulli, bernoulliOp } from './random.js';
 export { argmax, argmin, logSumExp, max, mean, min, sum } from './reduce.js';
 export { logSoftmax, softmax } from './softmax.js';

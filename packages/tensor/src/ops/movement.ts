@@ -1,9 +1,16 @@
 import { promote } from '../dtype.js';
 import { apply } from '../engine.js';
-import { AxisError, DTypeError, fmt, IndexError, ShapeError } from '../errors.js';
+import { AxisError, DTypeError, fmt, IndexError, OptionError, ShapeError } from '../errors.js';
 import { stridedLoop } from '../kernels/strided.js';
 import { defineOp, type Kernel, type Op } from '../op.js';
-import { normalizeAxis, type Shape, sameShape, sizeOf, stridesOf } from '../shape.js';
+import {
+  normalizeAxes,
+  normalizeAxis,
+  type Shape,
+  sameShape,
+  sizeOf,
+  stridesOf,
+} from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { elementwiseKernel } from './elementwise.js';
 
@@ -60,50 +67,83 @@ export const permuteOp = defineOp<readonly number[]>({
   describe: (axes) => `[${axes.join(',')}]`,
 });
 
-/** A box `[start, start + shape)` inside a larger tensor of shape `outer`. */
+/**
+ * A box of `shape` inside a larger tensor of shape `outer`, starting at
+ * `start` and taking every `step`-th entry along each axis (1 where absent).
+ */
 export interface Box {
   readonly start: readonly number[];
   readonly shape: Shape;
   readonly outer: Shape;
+  readonly step?: readonly number[];
+  /** What `pad` fills the rest of the outer tensor with (0 where absent). */
+  readonly value?: number;
 }
+
+const stepped = (strides: readonly number[], step: readonly number[] | undefined) =>
+  step ? strides.map((s, d) => s * step[d]!) : strides;
+
+const describeBox = ({ start, step, value }: Box) =>
+  `start=[${start.join(',')}]${step?.some((s) => s !== 1) ? ` step=[${step.join(',')}]` : ''}${value ? ` value=${value}` : ''}`;
 
 export const sliceOp: Op<Box> = defineOp<Box>({
   name: 'slice',
   infer: ([x], box) => ({ shape: box.shape, dtype: x!.dtype }),
-  kernel: ([x], out, { start }) => {
+  kernel: ([x], out, { start, step }) => {
     const strides = stridesOf(x!.shape);
     return stridedLoop({
       shape: out.shape,
       outStrides: stridesOf(out.shape),
-      inStrides: [strides],
+      inStrides: [stepped(strides, step)],
       inOffsets: [start.reduce((s, v, d) => s + v * strides[d]!, 0)],
       body: 'O[o] = x0;',
     });
   },
-  vjp: (g, _x, _out, box) => [() => apply(padOp, [g], box)],
-  describe: ({ start, shape }) => `start=[${start.join(',')}] size=${fmt(shape)}`,
+  vjp: (g, _x, _out, box) => [() => apply(padOp, [g], box.value ? { ...box, value: 0 } : box)],
+  describe: (box) => `${describeBox(box)} size=${fmt(box.shape)}`,
 });
 
-/** The inverse of slice: places the input in a zero tensor of the outer shape. */
+/**
+ * The adjoint of slice: places the input at the box's entries of a tensor of
+ * the outer shape filled with `value` (0 by default).
+ */
 export const padOp: Op<Box> = defineOp<Box>({
   name: 'pad',
   infer: ([x], box) => ({ shape: box.outer, dtype: x!.dtype }),
-  kernel: ([x], out, { start }) => {
+  kernel: ([x], out, { start, step, value = 0 }) => {
     const strides = stridesOf(out.shape);
     const offset = start.reduce((s, v, d) => s + v * strides[d]!, 0);
     const loop = stridedLoop({
       shape: x!.shape,
-      outStrides: strides,
+      outStrides: stepped(strides, step),
       inStrides: [stridesOf(x!.shape)],
       body: `O[o + ${offset}] = x0;`,
     });
     return (o, ins) => {
-      o.fill(0);
+      o.fill(value);
       loop(o, ins);
     };
   },
   vjp: (g, _x, _out, box) => [() => apply(sliceOp, [g], box)],
-  describe: ({ start, outer }) => `start=[${start.join(',')}] into ${fmt(outer)}`,
+  describe: (box) => `${describeBox(box)} into ${fmt(box.outer)}`,
+});
+
+/** Reverses the order of entries along `axes`. */
+export const flipOp: Op<readonly number[]> = defineOp<readonly number[]>({
+  name: 'flip',
+  infer: ([x]) => ({ shape: x!.shape, dtype: x!.dtype }),
+  kernel: ([x], out, axes) => {
+    const strides = stridesOf(x!.shape);
+    return stridedLoop({
+      shape: out.shape,
+      outStrides: strides,
+      inStrides: [strides.map((s, d) => (axes.includes(d) ? -s : s))],
+      inOffsets: [axes.reduce((o, d) => o + (x!.shape[d]! - 1) * strides[d]!, 0)],
+      body: 'O[o] = x0;',
+    });
+  },
+  vjp: (g, _x, _out, axes) => [() => apply(flipOp, [g], axes)],
+  describe: (axes) => `axes=[${axes.join(',')}]`,
 });
 
 export const concatOp = defineOp<number>({
@@ -309,33 +349,137 @@ export function squeeze(x: Tensor, axes?: number | readonly number[]): Tensor {
 }
 
 /**
- * The box `[begin, end)` along each axis; missing axes are taken whole and
- * negative bounds count from the end, as in Python.
+ * The box `[begin, end)` along each axis, every `step`-th entry (a positive
+ * step; 1 by default); missing axes are taken whole and negative bounds count
+ * from the end, as in Python.
  *
  * @example
  * x.slice([0, 2], [10, 5]); // rows 0..9, columns 2..4
+ * x.slice([0, 0], [undefined, undefined], [2, 2]); // every other row and column
  */
 export function slice(
   x: Tensor,
   begin: readonly number[],
   end?: readonly (number | undefined)[],
+  step?: readonly number[],
 ): Tensor {
-  if (begin.length > x.ndim) {
+  if (begin.length > x.ndim || (end?.length ?? 0) > x.ndim || (step?.length ?? 0) > x.ndim) {
     throw new ShapeError(
-      `slice: ${begin.length} bounds given for a tensor of shape ${fmt(x.shape)}`,
+      `slice: more bounds or steps given than the ${x.ndim} axes of a tensor of shape ${fmt(x.shape)}`,
+    );
+  }
+  if (step && !step.every((s) => Number.isInteger(s) && s >= 1)) {
+    throw new OptionError(
+      `slice: step [${step.join(', ')}] must be positive integers (shape ${fmt(x.shape)})`,
     );
   }
   const start: number[] = [];
   const shape: number[] = [];
+  const steps: number[] = [];
   x.shape.forEach((n, d) => {
     const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + n : v, 0), n);
     const s = clamp(begin[d] ?? 0);
     const e = clamp(end?.[d] ?? n);
+    const k = step?.[d] ?? 1;
     start.push(s);
-    shape.push(Math.max(e - s, 0));
+    shape.push(Math.max(Math.ceil((e - s) / k), 0));
+    steps.push(k);
   });
   if (sameShape(shape, x.shape)) return x;
-  return apply(sliceOp, [x], { start, shape, outer: x.shape });
+  const box = steps.some((k) => k !== 1)
+    ? { start, shape, outer: x.shape, step: steps }
+    : { start, shape, outer: x.shape };
+  return apply(sliceOp, [x], box);
+}
+
+/** Options of `pad`, as in PyTorch's `F.pad`. */
+export interface PadOptions {
+  /** `'constant'` fills with `value`; `'reflect'` mirrors the input without repeating its edge. */
+  mode?: 'constant' | 'reflect';
+  /** The fill of constant padding (0 by default). */
+  value?: number;
+}
+
+/**
+ * Pads the last axes, in PyTorch's `F.pad` order: `[left, right]` of the last
+ * axis, then `[top, bottom]` of the one before, and so on. Constant padding
+ * may be negative (it crops); reflect padding must be smaller than the axis.
+ *
+ * @example
+ * pad(x, [1, 1, 2, 2]); // [N, C, H, W] -> [N, C, H + 4, W + 2], zeros around
+ * pad(x, [2, 2], { mode: 'reflect' }); // [1, 2, 3] -> [3, 2, 1, 2, 3, 2, 1]
+ */
+export function pad(x: Tensor, pads: readonly number[], options: PadOptions = {}): Tensor {
+  const { mode = 'constant', value = 0 } = options;
+  if (pads.length % 2 !== 0 || pads.length > 2 * x.ndim) {
+    throw new ShapeError(
+      `pad: pads [${pads.join(', ')}] must be pairs (before, after) for at most the ${x.ndim} axes of ${fmt(x.shape)}`,
+    );
+  }
+  if (!pads.every((p) => Number.isInteger(p))) {
+    throw new OptionError(`pad: pads [${pads.join(', ')}] must be integers`);
+  }
+  if (mode !== 'constant' && mode !== 'reflect') {
+    throw new OptionError(`pad: mode '${String(mode)}' must be 'constant' or 'reflect'`);
+  }
+  // Per axis, outermost first.
+  const before = x.shape.map(() => 0);
+  const after = x.shape.map(() => 0);
+  for (let k = 0; k < pads.length / 2; k++) {
+    before[x.ndim - 1 - k] = pads[2 * k]!;
+    after[x.ndim - 1 - k] = pads[2 * k + 1]!;
+  }
+  if (mode === 'reflect') {
+    x.shape.forEach((n, d) => {
+      if (before[d]! < 0 || after[d]! < 0 || before[d]! >= n || after[d]! >= n) {
+        throw new ShapeError(
+          `pad: reflect padding [${pads.join(', ')}] must be non-negative and smaller than each padded axis of ${fmt(x.shape)}`,
+        );
+      }
+    });
+    // Mirrored slices concatenated around the input: slice, flip and concat
+    // carry the gradient (and its gradient), so reflection needs no primitive.
+    let y = x;
+    x.shape.forEach((n, d) => {
+      if (before[d] === 0 && after[d] === 0) return;
+      const parts: Tensor[] = [];
+      if (before[d]! > 0) parts.push(flip(narrow(y, d, 1, before[d]!), d));
+      parts.push(y);
+      if (after[d]! > 0) parts.push(flip(narrow(y, d, n - 1 - after[d]!, after[d]!), d));
+      y = concat(parts, d);
+    });
+    return y;
+  }
+  const outer = x.shape.map((n, d) => n + before[d]! + after[d]!);
+  if (outer.some((n) => n < 0)) {
+    throw new ShapeError(`pad: pads [${pads.join(', ')}] crop more than all of ${fmt(x.shape)}`);
+  }
+  // Negative pads crop first; what is left is placed in the filled tensor.
+  const cropped = slice(
+    x,
+    before.map((b) => Math.max(-b, 0)),
+    after.map((a, d) => x.shape[d]! - Math.max(-a, 0)),
+  );
+  const start = before.map((b) => Math.max(b, 0));
+  if (sameShape(cropped.shape, outer)) return cropped;
+  return apply(padOp, [cropped], {
+    start,
+    shape: cropped.shape,
+    outer,
+    ...(value !== 0 ? { value } : {}),
+  });
+}
+
+/**
+ * Reverses the order of entries along the given axes.
+ *
+ * @example
+ * flip(tensor([[1, 2], [3, 4]]), 1); // [[2, 1], [4, 3]]
+ */
+export function flip(x: Tensor, axes: number | readonly number[]): Tensor {
+  const list = normalizeAxes('flip', axes, x.ndim).filter((d) => x.shape[d]! > 1);
+  if (list.length === 0) return x;
+  return apply(flipOp, [x], list);
 }
 
 /** `length` entries along `axis` from `start`. */

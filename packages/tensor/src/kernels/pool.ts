@@ -1,0 +1,166 @@
+import type { TypedArray } from '../dtype.js';
+
+/**
+ * Pooling kernels over planes: a tensor [..., H, W] is `planes` = the product
+ * of its leading extents, each an H×W image. Plain loops; none allocates.
+ */
+
+/** A max pooling window: kernel, stride, padding and dilation per axis, and the sizes. */
+export interface PoolGeometry {
+  readonly planes: number;
+  readonly h: number;
+  readonly w: number;
+  readonly oh: number;
+  readonly ow: number;
+  readonly kh: number;
+  readonly kw: number;
+  readonly sh: number;
+  readonly sw: number;
+  readonly ph: number;
+  readonly pw: number;
+  readonly dh: number;
+  readonly dw: number;
+}
+
+/**
+ * For each output position, the flat index (within its H×W plane) of the
+ * largest input in its window: the first in row-major window order among
+ * ties, a NaN over any number. Padding is never chosen (it is −∞).
+ */
+export function maxPoolArgmax(g: PoolGeometry, x: TypedArray, idx: TypedArray): void {
+  const { planes, h: H, w: W, oh: OH, ow: OW, kh, kw, sh, sw, ph, pw, dh, dw } = g;
+  for (let p = 0; p < planes; p++) {
+    const plane = p * H * W;
+    let o = p * OH * OW;
+    for (let y = 0; y < OH; y++) {
+      const h0 = y * sh - ph;
+      for (let t = 0; t < OW; t++, o++) {
+        const w0 = t * sw - pw;
+        let best = -1;
+        let bestValue = 0;
+        for (let i = 0; i < kh; i++) {
+          const ih = h0 + i * dh;
+          if (ih < 0 || ih >= H) continue;
+          for (let j = 0; j < kw; j++) {
+            const iw = w0 + j * dw;
+            if (iw < 0 || iw >= W) continue;
+            const v = x[plane + ih * W + iw]!;
+            if (best < 0 || v > bestValue || (v !== v && bestValue === bestValue)) {
+              best = ih * W + iw;
+              bestValue = v;
+            }
+          }
+        }
+        idx[o] = best;
+      }
+    }
+  }
+}
+
+/** out[r, q] = x[r, idx[r, q]] for `rows` rows: x rows of `s` entries, idx and out rows of `q`. */
+export function gatherLast(
+  x: TypedArray,
+  s: number,
+  idx: TypedArray,
+  q: number,
+  rows: number,
+  out: TypedArray,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const base = r * s;
+    for (let k = r * q, end = k + q; k < end; k++) out[k] = x[base + idx[k]!]!;
+  }
+}
+
+/** The adjoint of gatherLast: out (rows of `s`) = 0, then out[r, idx[r, k]] += g[r, k]. */
+export function scatterAddLast(
+  g: TypedArray,
+  q: number,
+  idx: TypedArray,
+  s: number,
+  rows: number,
+  out: TypedArray,
+): void {
+  out.fill(0);
+  for (let r = 0; r < rows; r++) {
+    const base = r * s;
+    for (let k = r * q, end = k + q; k < end; k++) out[base + idx[k]!]! += g[k]!;
+  }
+}
+
+/**
+ * Averaging windows along one axis: output i averages inputs [start[i], end[i])
+ * and divides by divisor[i] (the divisor of a 2-D window is the product of its
+ * two axes' divisors).
+ */
+export interface Windows {
+  readonly start: Int32Array;
+  readonly end: Int32Array;
+  readonly divisor: Float64Array;
+}
+
+/** out[p, y, t] = Σ x[p, rows(y), cols(t)] / (rows.divisor[y]·cols.divisor[t]). */
+export function avgPool(
+  x: TypedArray,
+  planes: number,
+  H: number,
+  W: number,
+  rows: Windows,
+  cols: Windows,
+  out: TypedArray,
+): void {
+  const OH = rows.start.length;
+  const OW = cols.start.length;
+  let o = 0;
+  for (let p = 0; p < planes; p++) {
+    const plane = p * H * W;
+    for (let y = 0; y < OH; y++) {
+      const h0 = rows.start[y]!;
+      const h1 = rows.end[y]!;
+      const dy = rows.divisor[y]!;
+      for (let t = 0; t < OW; t++, o++) {
+        const w0 = cols.start[t]!;
+        const w1 = cols.end[t]!;
+        let s = 0;
+        for (let ih = h0; ih < h1; ih++) {
+          const row = plane + ih * W;
+          for (let iw = w0; iw < w1; iw++) s += x[row + iw]!;
+        }
+        out[o] = s / (dy * cols.divisor[t]!);
+      }
+    }
+  }
+}
+
+/** The adjoint of avgPool: each g[p, y, t] / divisor is added over its window of out (zeroed first). */
+export function avgPoolAdjoint(
+  g: TypedArray,
+  planes: number,
+  H: number,
+  W: number,
+  rows: Windows,
+  cols: Windows,
+  out: TypedArray,
+): void {
+  const OH = rows.start.length;
+  const OW = cols.start.length;
+  out.fill(0);
+  let o = 0;
+  for (let p = 0; p < planes; p++) {
+    const plane = p * H * W;
+    for (let y = 0; y < OH; y++) {
+      const h0 = rows.start[y]!;
+      const h1 = rows.end[y]!;
+      const dy = rows.divisor[y]!;
+      for (let t = 0; t < OW; t++, o++) {
+        const w0 = cols.start[t]!;
+        const w1 = cols.end[t]!;
+        const v = g[o]! / (dy * cols.divisor[t]!);
+        for (let ih = h0; ih < h1; ih++) {
+          const row = plane + ih * W;
+          for (let iw = w0; iw < w1; iw++) out[row + iw]! += v;
+        }
+      }
+    }
+  }
+}
