@@ -1,3 +1,4 @@
+import { checkAnomaly, isAnomalyDetectionEnabled } from './anomaly.js';
 import { allocate } from './dtype.js';
 import { isGradEnabled } from './grad-mode.js';
 import type { Op } from './op.js';
@@ -55,6 +56,7 @@ export function apply<A>(op: Op<A>, inputs: readonly Tensor[], attrs: A): Tensor
     requiresGrad: tracked,
     node: tracked ? { op: op as Op<unknown>, inputs, attrs } : null,
   });
+  if (isAnomalyDetectionEnabled()) checkAnomaly(op as Op<unknown>, inputs, out);
   tracer?.op(op as Op<unknown>, inputs, attrs, out);
   return out;
 }

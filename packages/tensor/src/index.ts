@@ -7,6 +7,11 @@
  * const f = (x) => x.pow(3).sum();
  * grad(grad(f))(tensor([2])); // 12
  */
+export {
+  AnomalyError,
+  detectAnomaly,
+  isAnomalyDetectionEnabled,
+} from './anomaly.js';
 export { backward, grad, sumTo, valueAndGrad } from './autograd.js';
 export { type Compiled, CompileError, compile, type PlanStats, type Traced } from './compile.js';
 export {
