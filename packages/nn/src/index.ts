@@ -81,7 +81,10 @@ export {
 } from './losses.js';
 export { type LoadStateDictResult, Module, type StateDict } from './module.js';
 export { Adam, type AdamOptions, AdamW } from './optim/adam.js';
+export { clipGradNorm, clipGradValue } from './optim/clip.js';
+export { LBFGS, type LBFGSOptions, type LossClosure } from './optim/lbfgs.js';
 export { type Hyperparameters, Optimizer, type OptimizerState } from './optim/optimizer.js';
+export { RMSprop, type RMSpropOptions } from './optim/rmsprop.js';
 export { CosineLR, LRSchedule, type ScheduleState, StepLR } from './optim/schedule.js';
 export { SGD, type SGDOptions } from './optim/sgd.js';
 export { fromSafetensors, type SafetensorsContents, toSafetensors } from './safetensors.js';

@@ -69,7 +69,15 @@ export {
   type MaxPool2dOptions,
   maxPool2d,
 } from './pool.js';
-export { type BernoulliAttrs, bernoulli, bernoulliOp } from './random.js';
+export {
+  type BernoulliAttrs,
+  bernoulli,
+  bernoulliOp,
+  categorical,
+  type MultinomialAttrs,
+  multinomial,
+  multinomialOp,
+} from './random.js';
 export { argmax, argmin, logSumExp, max, mean, min, sum } from './reduce.js';
 export { logSoftmax, softmax } from './softmax.js';
 export { where };
