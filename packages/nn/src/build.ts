@@ -1,11 +1,15 @@
 import { Rng } from '@neurite/tensor';
 import { activationLayer } from './layers/activations.js';
 import { Dropout } from './layers/dropout.js';
-import { Flatten } from './layers/flatten.js';
+import { Embedding } from './layers/embedding.js';
+import { Flatten, Reshape } from './layers/flatten.js';
 import { Dense } from './layers/linear.js';
+import { BatchNorm1d, BatchNorm2d, LayerNorm } from './layers/normalization.js';
+import { Residual } from './layers/residual.js';
 import { Sequential } from './layers/sequential.js';
 import type { Module } from './module.js';
-import { parseSpec } from './spec.js';
+import { type ModelSpec, parseSpec } from './spec.js';
+import { type InferredLayer, inferShapes } from './spec-shapes.js';
 
 /** Options of `buildModel`. */
 export interface BuildOptions {
@@ -16,11 +20,16 @@ export interface BuildOptions {
 }
 
 /**
- * Builds the network a spec describes, after validating it (a bad spec
- * throws a `SpecError` naming each field). The result is a `Sequential`
- * with one entry per spec layer, so `spec.layers[i]` owns the parameters
- * `layers.i.weight` and `layers.i.bias`; its `spec` property keeps the
- * validated spec.
+ * Builds the network a spec describes, after validating it (`parseSpec`: a
+ * bad field or shapes that do not fit throw a `SpecError` naming the layer
+ * path, the field and the shapes, before any weight is allocated). The
+ * result is a `Sequential` with one entry per spec layer, named by index as
+ * PyTorch's: `spec.layers[i]` owns `i.weight`, `i.bias`, `i.running_mean` …;
+ * a nested `sequential` or `residual` block is a `Sequential` or `Residual`
+ * whose layers are `i.j.…`. Its `spec` property keeps the validated spec.
+ *
+ * The spec is typed: a literal with a wrong field is a compile error. JSON
+ * of unknown shape goes through `parseSpec` first.
  *
  * @example
  * const model = buildModel(
@@ -34,40 +43,62 @@ export interface BuildOptions {
  * model.parameterCount(); // 13002
  */
 export function buildModel(
-  spec: unknown,
+  spec: ModelSpec,
   { seed = 0, dtype = 'float32' }: BuildOptions = {},
 ): Sequential {
   const parsed = parseSpec(spec);
   const rng = new Rng(seed);
-  let shape = parsed.input.slice();
-  const layers: Module[] = [];
-  for (const layer of parsed.layers) {
-    switch (layer.type) {
-      case 'dense':
-        layers.push(
-          new Dense(shape[shape.length - 1]!, layer.units, {
-            activation: layer.activation ?? 'linear',
-            bias: layer.bias ?? true,
-            init: layer.init ?? 'default',
-            rng,
-            dtype,
-          }),
-        );
-        shape = [...shape.slice(0, -1), layer.units];
-        break;
-      case 'dropout':
-        layers.push(new Dropout(layer.rate, { rng: new Rng(rng.uint32()) }));
-        break;
-      case 'flatten':
-        layers.push(new Flatten());
-        shape = [shape.reduce((a, b) => a * b, 1)];
-        break;
-      case 'activation':
-        layers.push(activationLayer(layer.activation));
-        break;
-    }
-  }
-  const model = new Sequential(...layers);
+  const model = new Sequential(...inferShapes(parsed).map((l) => buildLayer(l, rng, dtype)));
   model.spec = parsed;
   return model;
+}
+
+function buildLayer(layer: InferredLayer, rng: Rng, dtype: 'float32' | 'float64'): Module {
+  const { spec, input } = layer;
+  switch (spec.type) {
+    case 'dense':
+      return new Dense(input[input.length - 1]!, spec.units, {
+        activation: spec.activation ?? 'linear',
+        bias: spec.bias ?? true,
+        init: spec.init ?? 'default',
+        rng,
+        dtype,
+      });
+    case 'dropout':
+      return new Dropout(spec.rate, { rng: new Rng(rng.uint32()) });
+    case 'flatten':
+      return new Flatten(spec.startDim ?? 1, spec.endDim ?? -1);
+    case 'activation':
+      return activationLayer(spec.activation);
+    case 'reshape':
+      return new Reshape(spec.shape);
+    case 'batchNorm': {
+      const options = {
+        eps: spec.eps ?? 1e-5,
+        momentum: spec.momentum === undefined ? 0.1 : spec.momentum,
+        affine: spec.affine ?? true,
+        trackRunningStats: spec.trackRunningStats ?? true,
+        dtype,
+      };
+      return input.length === 3
+        ? new BatchNorm2d(input[0]!, options)
+        : new BatchNorm1d(input[0]!, options);
+    }
+    case 'layerNorm':
+      return new LayerNorm(spec.normalizedShape ?? input.slice(-1), {
+        eps: spec.eps ?? 1e-5,
+        elementwiseAffine: spec.elementwiseAffine ?? true,
+        dtype,
+      });
+    case 'embedding':
+      return new Embedding(spec.numEmbeddings, spec.embeddingDim, {
+        ...(spec.paddingIdx === undefined ? {} : { paddingIdx: spec.paddingIdx }),
+        rng,
+        dtype,
+      });
+    case 'sequential':
+      return new Sequential(...layer.children!.map((l) => buildLayer(l, rng, dtype)));
+    case 'residual':
+      return new Residual(...layer.children!.map((l) => buildLayer(l, rng, dtype)));
+  }
 }

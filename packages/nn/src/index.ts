@@ -68,6 +68,7 @@ export {
   LayerNorm,
   type LayerNormOptions,
 } from './layers/normalization.js';
+export { Residual } from './layers/residual.js';
 export { Sequential } from './layers/sequential.js';
 export {
   binaryCrossEntropy,
@@ -90,14 +91,21 @@ export { SGD, type SGDOptions } from './optim/sgd.js';
 export { fromSafetensors, type SafetensorsContents, toSafetensors } from './safetensors.js';
 export {
   type ActivationSpec,
+  type BatchNormSpec,
   type DenseSpec,
   type DropoutSpec,
+  type EmbeddingSpec,
   type FlattenSpec,
   initNames,
+  type LayerNormSpec,
   type LayerSpec,
   layerTypes,
   type ModelSpec,
   modelSpecSchema,
   parseSpec,
+  type ReshapeSpec,
+  type ResidualSpec,
+  type SequentialSpec,
 } from './spec.js';
+export { type InferredLayer, inferShapes } from './spec-shapes.js';
 export { summary } from './summary.js';

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { SpecError } from './errors.js';
 import { type ActivationName, activationNames } from './layers/activations.js';
 import type { InitName } from './layers/linear.js';
+import { inferShapes } from './spec-shapes.js';
 
 /**
  * Declarative models: a JSON-serialisable description of a network, checked
@@ -27,9 +28,17 @@ export interface DropoutSpec {
   rate: number;
 }
 
-/** Collapses each sample to one axis: [28, 28] → [784]. */
+/**
+ * Collapses axes `startDim`…`endDim` of the batched tensor into one, as
+ * PyTorch's `nn.Flatten` (defaults 1 and −1: each sample to one axis,
+ * [N, 16, 4, 4] → [N, 256]).
+ */
 export interface FlattenSpec {
   type: 'flatten';
+  /** Default 1 (the first axis after the batch axis). */
+  startDim?: number;
+  /** Default −1 (the last axis). */
+  endDim?: number;
 }
 
 /** A standalone activation. */
@@ -38,10 +47,75 @@ export interface ActivationSpec {
   activation: ActivationName;
 }
 
-export type LayerSpec = DenseSpec | DropoutSpec | FlattenSpec | ActivationSpec;
+/** Reshapes each sample (the batch axis is kept); one entry may be −1. */
+export interface ReshapeSpec {
+  type: 'reshape';
+  shape: number[];
+}
+
+/**
+ * Batch normalisation over axis 1 of the batched tensor: `BatchNorm1d` after
+ * a [C] or [C, L] sample, `BatchNorm2d` after a [C, H, W] one.
+ */
+export interface BatchNormSpec {
+  type: 'batchNorm';
+  /** Default 1e-5. */
+  eps?: number;
+  /** Default 0.1; null for a cumulative average. */
+  momentum?: number | null;
+  /** Default true. */
+  affine?: boolean;
+  /** Default true. */
+  trackRunningStats?: boolean;
+}
+
+/** Layer normalisation over the last axes of each sample. */
+export interface LayerNormSpec {
+  type: 'layerNorm';
+  /** The trailing axes to normalise over; default the last axis of the input. */
+  normalizedShape?: number[];
+  /** Default 1e-5. */
+  eps?: number;
+  /** Default true. */
+  elementwiseAffine?: boolean;
+}
+
+/** A lookup table: int32 indices → vectors. It takes the model's input, so it comes first. */
+export interface EmbeddingSpec {
+  type: 'embedding';
+  numEmbeddings: number;
+  embeddingDim: number;
+  paddingIdx?: number;
+}
+
+/** Layers applied in turn, as one layer (a `Sequential` inside the model). */
+export interface SequentialSpec {
+  type: 'sequential';
+  layers: LayerSpec[];
+}
+
+/** A residual block: output = input + layers(input); the block must keep the shape. */
+export interface ResidualSpec {
+  type: 'residual';
+  layers: LayerSpec[];
+}
+
+export type LayerSpec =
+  | DenseSpec
+  | DropoutSpec
+  | FlattenSpec
+  | ActivationSpec
+  | ReshapeSpec
+  | BatchNormSpec
+  | LayerNormSpec
+  | EmbeddingSpec
+  | SequentialSpec
+  | ResidualSpec;
 
 /**
  * A model as data: the shape of one input sample and the layers in order.
+ * Plain JSON: it can be stored, sent and checked. Shapes are inferred
+ * through the whole stack when it is parsed.
  *
  * @example
  * const spec: ModelSpec = {
@@ -56,19 +130,39 @@ export type LayerSpec = DenseSpec | DropoutSpec | FlattenSpec | ActivationSpec;
 export interface ModelSpec {
   /** An optional label, shown by `summary`. */
   name?: string;
-  /** The shape of one sample, without the batch axis, e.g. [784] or [28, 28]. */
+  /** The shape of one sample, without the batch axis, e.g. [784] or [1, 28, 28]. */
   input: number[];
   layers: LayerSpec[];
 }
 
 export const initNames = ['default', 'glorot', 'he', 'normal'] as const;
-export const layerTypes = ['dense', 'dropout', 'flatten', 'activation'] as const;
+export const layerTypes = [
+  'dense',
+  'dropout',
+  'flatten',
+  'activation',
+  'reshape',
+  'batchNorm',
+  'layerNorm',
+  'embedding',
+  'sequential',
+  'residual',
+] as const;
 
 const list = (names: readonly string[]) => names.map((n) => `'${n}'`).join(', ');
 const positiveInt = () => {
   const why = 'expected a positive integer';
   return z.number(why).int(why).positive(why);
 };
+const integer = () => {
+  const why = 'expected an integer';
+  return z.number(why).int(why);
+};
+const positiveNumber = () => {
+  const why = 'expected a positive number';
+  return z.number(why).positive(why);
+};
+const bool = () => z.boolean('expected true or false');
 const activation = () =>
   z.enum(activationNames, `expected an activation, one of ${list(activationNames)}`);
 
@@ -76,7 +170,7 @@ const denseSchema = z.strictObject({
   type: z.literal('dense'),
   units: positiveInt(),
   activation: activation().optional(),
-  bias: z.boolean('expected true or false').optional(),
+  bias: bool().optional(),
   init: z.enum(initNames, `expected one of ${list(initNames)}`).optional(),
 });
 const dropoutSchema = z.strictObject({
@@ -86,10 +180,71 @@ const dropoutSchema = z.strictObject({
     return z.number(why).min(0, why).lt(1, why);
   })(),
 });
-const flattenSchema = z.strictObject({ type: z.literal('flatten') });
+const flattenSchema = z.strictObject({
+  type: z.literal('flatten'),
+  startDim: integer().optional(),
+  endDim: integer().optional(),
+});
 const activationSchema = z.strictObject({
   type: z.literal('activation'),
   activation: activation(),
+});
+const reshapeSchema = z.strictObject({
+  type: z.literal('reshape'),
+  shape: z
+    .array(
+      z
+        .number('expected a positive integer or -1')
+        .int('expected a positive integer or -1')
+        .refine((d) => d > 0 || d === -1, 'expected a positive integer or -1'),
+      'expected the shape of one sample, an array of positive integers (one may be -1)',
+    )
+    .min(1, 'expected at least one dimension')
+    .refine((s) => s.filter((d) => d === -1).length <= 1, 'expected at most one -1'),
+});
+const batchNormSchema = z.strictObject({
+  type: z.literal('batchNorm'),
+  eps: positiveNumber().optional(),
+  momentum: (() => {
+    const why = 'expected a number in [0, 1] or null';
+    return z.number(why).min(0, why).max(1, why).nullable();
+  })().optional(),
+  affine: bool().optional(),
+  trackRunningStats: bool().optional(),
+});
+const layerNormSchema = z.strictObject({
+  type: z.literal('layerNorm'),
+  normalizedShape: z
+    .array(positiveInt(), 'expected an array of positive integers')
+    .min(1, 'expected at least one dimension')
+    .optional(),
+  eps: positiveNumber().optional(),
+  elementwiseAffine: bool().optional(),
+});
+const embeddingSchema = z.strictObject({
+  type: z.literal('embedding'),
+  numEmbeddings: positiveInt(),
+  embeddingDim: positiveInt(),
+  paddingIdx: integer().optional(),
+});
+const blockLayers = () =>
+  z
+    .array(
+      z.lazy(() => layerSchema),
+      'expected an array of layers',
+    )
+    .min(1, 'expected at least one layer');
+const sequentialSchema = z.strictObject({
+  type: z.literal('sequential'),
+  get layers() {
+    return blockLayers();
+  },
+});
+const residualSchema = z.strictObject({
+  type: z.literal('residual'),
+  get layers() {
+    return blockLayers();
+  },
 });
 
 const layerSchemas = {
@@ -97,11 +252,28 @@ const layerSchemas = {
   dropout: dropoutSchema,
   flatten: flattenSchema,
   activation: activationSchema,
+  reshape: reshapeSchema,
+  batchNorm: batchNormSchema,
+  layerNorm: layerNormSchema,
+  embedding: embeddingSchema,
+  sequential: sequentialSchema,
+  residual: residualSchema,
 } as const;
 
-const layerSchema = z.discriminatedUnion(
+const layerSchema: z.ZodType<LayerSpec> = z.discriminatedUnion(
   'type',
-  [denseSchema, dropoutSchema, flattenSchema, activationSchema],
+  [
+    denseSchema,
+    dropoutSchema,
+    flattenSchema,
+    activationSchema,
+    reshapeSchema,
+    batchNormSchema,
+    layerNormSchema,
+    embeddingSchema,
+    sequentialSchema,
+    residualSchema,
+  ],
   {
     error: (issue) =>
       issue.code === 'invalid_union'
@@ -110,7 +282,7 @@ const layerSchema = z.discriminatedUnion(
           ? 'expected a layer object such as { "type": "dense", "units": 16 }'
           : undefined,
   },
-);
+) as z.ZodType<LayerSpec>;
 
 const specSchema = z.strictObject({
   name: z.string('expected a string').optional(),
@@ -121,7 +293,7 @@ const specSchema = z.strictObject({
 });
 
 /** The zod schema of `ModelSpec`, for composing into larger schemas. */
-export const modelSpecSchema: z.ZodType<ModelSpec> = specSchema;
+export const modelSpecSchema: z.ZodType<ModelSpec> = specSchema as z.ZodType<ModelSpec>;
 
 /** `layers[1].units` from ['layers', 1, 'units']. */
 function formatPath(path: readonly PropertyKey[]): string {
@@ -163,8 +335,11 @@ function allowedKeys(input: unknown, path: readonly PropertyKey[]): string[] {
 }
 
 /**
- * Checks that `value` is a valid model spec and returns it typed. Otherwise
- * throws a `SpecError` listing every problem as `path: why, got value`.
+ * Checks that `value` is a valid model spec (every field, then the shapes
+ * through the whole stack, with `inferShapes`) and returns it typed.
+ * Otherwise throws a `SpecError` listing every problem as
+ * `path: why, got value`, or naming the layer path, the field and the shapes
+ * that do not fit. Use it on JSON of unknown shape before `buildModel`.
  *
  * @example
  * parseSpec({ input: [784], layers: [{ type: 'dense', units: -3 }] });
@@ -172,7 +347,11 @@ function allowedKeys(input: unknown, path: readonly PropertyKey[]): string[] {
  */
 export function parseSpec(value: unknown): ModelSpec {
   const result = specSchema.safeParse(value);
-  if (result.success) return result.data;
+  if (result.success) {
+    const spec = result.data as ModelSpec;
+    inferShapes(spec);
+    return spec;
+  }
   const lines: string[] = [];
   for (const issue of result.error.issues) {
     if (issue.code === 'unrecognized_keys') {

@@ -6,6 +6,7 @@ import {
   buildModel,
   CosineLR,
   crossEntropy,
+  type ModelSpec,
   type Optimizer,
   OptimizerError,
   SGD,
@@ -195,7 +196,7 @@ describe('optimiser mechanics', () => {
 });
 
 describe('resuming from a state dict', () => {
-  const spec = {
+  const spec: ModelSpec = {
     input: [4],
     layers: [
       { type: 'dense', units: 8, activation: 'tanh' },
