@@ -289,7 +289,7 @@ describe('resuming from a state dict', () => {
 });
 
 describe('a refused optimiser state changes nothing', () => {
-  const spec = { input: [4], layers: [{ type: 'dense', units: 3 }] };
+  const spec: ModelSpec = { input: [4], layers: [{ type: 'dense', units: 3 }] };
   const x = randn([6, 4], { rng: 3 });
   const y = tensor([0, 1, 2, 0, 1, 2], { dtype: 'int32' });
   const trained = <O extends Adam | SGD>(opt: O, model: ReturnType<typeof buildModel>): O => {
