@@ -3,6 +3,8 @@
 import {
   assignInPlace,
   compile,
+  conv2d,
+  maxPool2d,
   noGrad,
   oneHot,
   Rng,
@@ -10,6 +12,7 @@ import {
   tensor,
   zeros,
 } from '../dist/index.js';
+import { convForward, convTranspose, convWeight } from '../dist/kernels/conv.js';
 import { setDenseEnabled } from '../dist/kernels/dense.js';
 
 const quick = process.argv.includes('--quick');
@@ -198,4 +201,117 @@ emit({
   batch: 64,
   samples_per_s: Math.round(64 / sc),
   ratio_vs_eager: +(se / sc).toFixed(2),
+});
+
+// Convolution kernels at the small CNN's shapes, batch 64: forward, input
+// gradient (the transposed convolution) and weight gradient, each with and
+// without the WebAssembly kernels (without: im2col onto the GEMM in JS).
+const convShapes = [
+  { name: 'conv1 1→8 5×5 on 28×28', n: 64, c: 1, h: 28, w: 28, o: 8, k: 5 },
+  { name: 'conv2 8→16 5×5 on 12×12', n: 64, c: 8, h: 12, w: 12, o: 16, k: 5 },
+];
+const f32 = (n) => new Float32Array(n);
+for (const s of convShapes) {
+  const oh = s.h - s.k + 1;
+  const g = {
+    n: s.n,
+    c: s.c,
+    h: s.h,
+    w: s.w,
+    o: s.o,
+    oh,
+    ow: oh,
+    kh: s.k,
+    kw: s.k,
+    sh: 1,
+    sw: 1,
+    ph: 0,
+    pw: 0,
+    dh: 1,
+    dw: 1,
+    groups: 1,
+  };
+  const xs = randn([s.n * s.c * s.h * s.w], { rng }).data;
+  const ws = randn([s.o * s.c * s.k * s.k], { rng }).data;
+  const ys = randn([s.n * s.o * oh * oh], { rng }).data;
+  const flops = 2 * s.n * s.o * oh * oh * s.c * s.k * s.k;
+  const kernels = {
+    forward: [convForward, (k) => k(f32(ys.length), xs, ws)],
+    'input gradient': [convTranspose, (k) => k(f32(xs.length), ys, ws)],
+    'weight gradient': [convWeight, (k) => k(f32(ws.length), xs, ys)],
+  };
+  for (const [kernel, [make, run]] of Object.entries(kernels)) {
+    setDenseEnabled(false);
+    const slow = make(g, f32);
+    const before = time(() => run(slow));
+    setDenseEnabled(true);
+    const fast = make(g, f32);
+    const after = time(() => run(fast));
+    emit({
+      bench: 'conv-kernel',
+      shape: s.name,
+      kernel,
+      gflops: +(flops / after / 1e9).toFixed(3),
+      us: +(after * 1e6).toFixed(1),
+      gflops_im2col_js: +(flops / before / 1e9).toFixed(3),
+    });
+  }
+}
+
+// Training step of the small CNN at batch 64: conv 5×5×8 → ReLU → maxpool 2 →
+// conv 5×5×16 → ReLU → maxpool 2 → dense 10, softmax cross-entropy, Adam 1e-3.
+function cnn(seed) {
+  const r = new Rng(seed);
+  const he = (shape, fanIn) =>
+    randn(shape, { rng: r })
+      .mul(Math.sqrt(2 / fanIn))
+      .requireGrad();
+  const params = [
+    he([8, 1, 5, 5], 25),
+    zeros([8], { requiresGrad: true }),
+    he([16, 8, 5, 5], 200),
+    zeros([16], { requiresGrad: true }),
+    he([10, 256], 256),
+    zeros([10], { requiresGrad: true }),
+  ];
+  const [w1, b1, w2, b2, w3, b3] = params;
+  const m = params.map((p) => zeros(p.shape));
+  const v = params.map((p) => zeros(p.shape));
+  const lr = tensor([1e-3]);
+  return (x, y) => {
+    for (const p of params) p.grad = null;
+    let h = maxPool2d(conv2d(x, w1, b1).relu(), 2);
+    h = maxPool2d(conv2d(h, w2, b2).relu(), 2);
+    const logits = h.reshape([x.shape[0], 256]).matmul(w3, { transB: true }).add(b3);
+    const loss = logits.logSoftmax().mul(oneHot(y, 10)).sum(1).mean().neg();
+    loss.backward();
+    noGrad(() => {
+      params.forEach((p, i) => {
+        const g = p.grad;
+        assignInPlace(m[i], m[i].mul(0.9).add(g.mul(0.1)));
+        assignInPlace(v[i], v[i].mul(0.999).add(g.mul(g).mul(0.001)));
+        assignInPlace(p, p.sub(lr.mul(m[i]).div(v[i].sqrt().add(1e-8))));
+      });
+    });
+    return loss;
+  };
+}
+const images = sparseImages(rng, 64).reshape([64, 1, 28, 28]);
+const cnnEager = cnn(5);
+const cnnCompiled = compile(cnn(5));
+const ce = time(() => cnnEager(images, y));
+const cc = time(() => cnnCompiled(images, y));
+emit({
+  bench: 'cnn-train-step',
+  mode: 'eager',
+  batch: 64,
+  update: 'op by op',
+  samples_per_s: Math.round(64 / ce),
+});
+emit({
+  bench: 'cnn-train-step',
+  mode: 'compiled',
+  batch: 64,
+  samples_per_s: Math.round(64 / cc),
+  ratio_vs_eager: +(ce / cc).toFixed(2),
 });

@@ -127,6 +127,48 @@ ${groups
 pack('pack_a', MR);
 pack('pack_b', NR);
 
+const pad = (indent, text) =>
+  text
+    .split('\n')
+    .map((l) => indent + l)
+    .join('\n');
+const accLocals = `${vecs.map((v) => `(local $b${v} v128)`).join(' ')} (local $x v128)
+${rows.map((r) => vecs.map((v) => `(local ${acc(r, v)} v128)`).join(' ')).join('\n')}`;
+/** Zeroes the tile's sums. */
+const zeroTile = () =>
+  rows
+    .flatMap((r) => vecs.map((v) => `(local.set ${acc(r, v)} (v128.const i32x4 0 0 0 0))`))
+    .join('\n');
+/** Loads the tile's sums from C at $cp (rows $ldcb bytes apart), leaving $cp where it was. */
+const loadTile = () =>
+  [
+    ...rows.flatMap((r) => [
+      ...vecs.map((v) => `(local.set ${acc(r, v)} (v128.load offset=${v * 16} (local.get $cp)))`),
+      `(local.set $cp (i32.add (local.get $cp) (local.get $ldcb)))`,
+    ]),
+    `(local.set $cp (i32.sub (local.get $cp) (i32.mul (local.get $ldcb) (i32.const ${MR}))))`,
+  ].join('\n');
+/** Stores the tile's sums to C at $cp (advances $cp). */
+const storeTile = () =>
+  rows
+    .flatMap((r) => [
+      ...vecs.map((v) => `(v128.store offset=${v * 16} (local.get $cp) (local.get ${acc(r, v)}))`),
+      ...(r < MR - 1 ? [`(local.set $cp (i32.add (local.get $cp) (local.get $ldcb)))`] : []),
+    ])
+    .join('\n');
+/** One step of k: B's NR values from `loadB(v)` (a vector each), A's MR values from `splatA(r)`. */
+const step = (loadB, splatA) =>
+  [
+    ...vecs.map((v) => `(local.set $b${v} ${loadB(v)})`),
+    ...rows.flatMap((r) => [
+      `(local.set $x ${splatA(r)})`,
+      ...vecs.map(
+        (v) =>
+          `(local.set ${acc(r, v)} (f32x4.add (local.get ${acc(r, v)}) (f32x4.mul (local.get $x) (local.get $b${v}))))`,
+      ),
+    ]),
+  ].join('\n');
+
 emit(`  ;; C[${MR}·mp × ${NR}·np] (+)= Apacked · Bpacked over kc steps of k, for mp panels
   ;; of A (sa bytes apart) and np panels of B (sb bytes apart); C row-major with
   ;; ldc floats per row, overwritten (acc = 0) or added to (acc = 1: a later
@@ -134,9 +176,8 @@ emit(`  ;; C[${MR}·mp × ${NR}·np] (+)= Apacked · Bpacked over kc steps of k,
   ;; lives in ${MR * NV} vector registers for the whole of k; a panel of B stays in
   ;; cache while every panel of A passes it.
   (func (export "tiles") (param $mp i32) (param $np i32) (param $kc i32) (param $pa i32) (param $sa i32) (param $astep i32) (param $pb i32) (param $sb i32) (param $bstep i32) (param $c i32) (param $ldc i32) (param $acc i32)
-    (local $i i32) (local $j i32) (local $ap i32) (local $bp i32) (local $end i32) (local $cp i32) (local $ldcb i32) (local $x v128)
-    ${vecs.map((v) => `(local $b${v} v128)`).join(' ')}
-    ${rows.map((r) => vecs.map((v) => `(local ${acc(r, v)} v128)`).join(' ')).join('\n    ')}
+    (local $i i32) (local $j i32) (local $ap i32) (local $bp i32) (local $end i32) (local $cp i32) (local $ldcb i32)
+${pad('    ', accLocals)}
     (local.set $ldcb (i32.shl (local.get $ldc) (i32.const 2)))
     (block $j_done
       (loop $j_loop
@@ -147,45 +188,267 @@ emit(`  ;; C[${MR}·mp × ${NR}·np] (+)= Apacked · Bpacked over kc steps of k,
             (br_if $i_done (i32.ge_u (local.get $i) (local.get $mp)))
             (local.set $cp (i32.add (local.get $c) (i32.add (i32.mul (i32.mul (local.get $i) (i32.const ${MR})) (local.get $ldcb)) (i32.mul (local.get $j) (i32.const ${NR * 4})))))
             (if (local.get $acc)
-              (then`);
-for (const r of rows) {
-  for (const v of vecs)
-    emit(`                (local.set ${acc(r, v)} (v128.load offset=${v * 16} (local.get $cp)))`);
-  if (r < MR - 1)
-    emit(`                (local.set $cp (i32.add (local.get $cp) (local.get $ldcb)))`);
-}
-emit(`                (local.set $cp (i32.sub (local.get $cp) (i32.mul (local.get $ldcb) (i32.const ${MR - 1})))))
-              (else`);
-for (const r of rows)
-  for (const v of vecs) emit(`                (local.set ${acc(r, v)} (v128.const i32x4 0 0 0 0))`);
-emit(`              ))
+              (then
+${pad('                ', loadTile())})
+              (else
+${pad('                ', zeroTile())}))
             (local.set $ap (i32.add (local.get $pa) (i32.mul (local.get $i) (local.get $sa))))
             (local.set $bp (i32.add (local.get $pb) (i32.mul (local.get $j) (local.get $sb))))
             (local.set $end (i32.add (local.get $ap) (i32.mul (local.get $kc) (local.get $astep))))
             (block $k_done
               (loop $k_loop
-                (br_if $k_done (i32.ge_u (local.get $ap) (local.get $end)))`);
-for (const v of vecs)
-  emit(`                (local.set $b${v} (v128.load offset=${v * 16} (local.get $bp)))`);
-for (const r of rows) {
-  emit(`                (local.set $x (v128.load32_splat offset=${r * 4} (local.get $ap)))`);
-  for (const v of vecs)
-    emit(
-      `                (local.set ${acc(r, v)} (f32x4.add (local.get ${acc(r, v)}) (f32x4.mul (local.get $x) (local.get $b${v}))))`,
-    );
-}
-emit(`                (local.set $ap (i32.add (local.get $ap) (local.get $astep)))
+                (br_if $k_done (i32.ge_u (local.get $ap) (local.get $end)))
+${pad(
+  '                ',
+  step(
+    (v) => `(v128.load offset=${v * 16} (local.get $bp))`,
+    (r) => `(v128.load32_splat offset=${r * 4} (local.get $ap))`,
+  ),
+)}
+                (local.set $ap (i32.add (local.get $ap) (local.get $astep)))
                 (local.set $bp (i32.add (local.get $bp) (local.get $bstep)))
-                (br $k_loop)))`);
-for (const r of rows) {
-  for (const v of vecs)
-    emit(`            (v128.store offset=${v * 16} (local.get $cp) (local.get ${acc(r, v)}))`);
-  if (r < MR - 1) emit(`            (local.set $cp (i32.add (local.get $cp) (local.get $ldcb)))`);
-}
-emit(`            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br $k_loop)))
+${pad('            ', storeTile())}
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
             (br $i_loop)))
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
         (br $j_loop))))
+`);
+
+emit(`  ;; Convolution of one image with stride 1 along its rows, as an implicit GEMM:
+  ;; C[o, y·${NR}·rp + t] = Σ_r W[o, r] · X[y·rowstep + t·4 + offs[r]] over the K taps
+  ;; r (offs: each tap's byte offset in the image, channel, row and column
+  ;; folded in), for mp panels of ${MR} packed rows of W. The ${NR} outputs of a panel
+  ;; are ${NR} adjacent columns of one output row, so B's vectors are read straight
+  ;; from the image: no columns are unfolded. rp panels a row; a row's last panel
+  ;; may run past the row's end into columns the caller drops.
+  (func (export "conv_rows") (param $mp i32) (param $pa i32) (param $sa i32) (param $K i32) (param $offs i32) (param $img i32) (param $rows i32) (param $rowstep i32) (param $rp i32) (param $c i32) (param $ldc i32)
+    (local $y i32) (local $t i32) (local $i i32) (local $ap i32) (local $op i32) (local $end i32) (local $cp i32) (local $ldcb i32) (local $xb i32) (local $xo i32)
+${pad('    ', accLocals)}
+    (local.set $ldcb (i32.shl (local.get $ldc) (i32.const 2)))
+    (block $y_done
+      (loop $y_loop
+        (br_if $y_done (i32.ge_u (local.get $y) (local.get $rows)))
+        (local.set $t (i32.const 0))
+        (block $t_done
+          (loop $t_loop
+            (br_if $t_done (i32.ge_u (local.get $t) (local.get $rp)))
+            (local.set $xb (i32.add (local.get $img) (i32.add (i32.mul (local.get $y) (local.get $rowstep)) (i32.shl (local.get $t) (i32.const 5)))))
+            (local.set $i (i32.const 0))
+            (block $i_done
+              (loop $i_loop
+                (br_if $i_done (i32.ge_u (local.get $i) (local.get $mp)))
+${pad('                ', zeroTile())}
+                (local.set $ap (i32.add (local.get $pa) (i32.mul (local.get $i) (local.get $sa))))
+                (local.set $op (local.get $offs))
+                (local.set $end (i32.add (local.get $offs) (i32.shl (local.get $K) (i32.const 2))))
+                (block $k_done
+                  (loop $k_loop
+                    (br_if $k_done (i32.ge_u (local.get $op) (local.get $end)))
+                    (local.set $xo (i32.add (local.get $xb) (i32.load (local.get $op))))
+${pad(
+  '                    ',
+  step(
+    (v) => `(v128.load offset=${v * 16} (local.get $xo))`,
+    (r) => `(v128.load32_splat offset=${r * 4} (local.get $ap))`,
+  ),
+)}
+                    (local.set $ap (i32.add (local.get $ap) (i32.const ${MR * 4})))
+                    (local.set $op (i32.add (local.get $op) (i32.const 4)))
+                    (br $k_loop)))
+                (local.set $cp (i32.add (local.get $c) (i32.add (i32.mul (i32.mul (local.get $i) (i32.const ${MR})) (local.get $ldcb)) (i32.shl (i32.add (i32.mul (local.get $y) (local.get $rp)) (local.get $t)) (i32.const 5)))))
+${pad('                ', storeTile())}
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br $i_loop)))
+            (local.set $t (i32.add (local.get $t) (i32.const 1)))
+            (br $t_loop)))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $y_loop))))
+`);
+
+emit(`  ;; A convolution's weight gradient over one image, transposed:
+  ;; C[r, o] (+)= Σ_(y,x) X[y·rowstep + x·colstep + offs[r]] · U[o, y·ow + x] for
+  ;; taps r in panels of ${MR} (tp panels; offs padded to a whole panel) and
+  ;; output channels o in np panels of ${NR} (U packed by pack_b, panels ub bytes
+  ;; apart). The sum runs over the output positions in order; acc = 1 adds to
+  ;; what earlier images left in C, continuing the same float32 sums.
+  (func (export "conv_grad") (param $tp i32) (param $offs i32) (param $np i32) (param $pu i32) (param $ub i32) (param $img i32) (param $oh i32) (param $ow i32) (param $rowstep i32) (param $colstep i32) (param $c i32) (param $ldc i32) (param $acc i32)
+    (local $r i32) (local $j i32) (local $y i32) (local $xq i32) (local $xr i32) (local $xe i32) (local $bp i32) (local $cp i32) (local $ldcb i32)
+    (local $o0 i32) (local $o1 i32) (local $o2 i32) (local $o3 i32)
+${pad('    ', accLocals)}
+    (local.set $ldcb (i32.shl (local.get $ldc) (i32.const 2)))
+    (block $r_done
+      (loop $r_loop
+        (br_if $r_done (i32.ge_u (local.get $r) (local.get $tp)))
+        ${[0, 1, 2, 3].map((q) => `(local.set $o${q} (i32.add (local.get $img) (i32.load offset=${q * 4} (i32.add (local.get $offs) (i32.shl (local.get $r) (i32.const 4))))))`).join('\n        ')}
+        (local.set $j (i32.const 0))
+        (block $j_done
+          (loop $j_loop
+            (br_if $j_done (i32.ge_u (local.get $j) (local.get $np)))
+            (local.set $cp (i32.add (local.get $c) (i32.add (i32.mul (i32.mul (local.get $r) (i32.const ${MR})) (local.get $ldcb)) (i32.shl (local.get $j) (i32.const 5)))))
+            (if (local.get $acc)
+              (then
+${pad('                ', loadTile())})
+              (else
+${pad('                ', zeroTile())}))
+            (local.set $bp (i32.add (local.get $pu) (i32.mul (local.get $j) (local.get $ub))))
+            (local.set $y (i32.const 0))
+            (block $y_done
+              (loop $y_loop
+                (br_if $y_done (i32.ge_u (local.get $y) (local.get $oh)))
+                (local.set $xr (i32.mul (local.get $y) (local.get $rowstep)))
+                (local.set $xe (i32.add (local.get $xr) (i32.mul (local.get $ow) (local.get $colstep))))
+                (block $x_done
+                  (loop $x_loop
+                    (br_if $x_done (i32.ge_u (local.get $xr) (local.get $xe)))
+${pad(
+  '                    ',
+  step(
+    (v) => `(v128.load offset=${v * 16} (local.get $bp))`,
+    (r) => `(v128.load32_splat (i32.add (local.get $o${r}) (local.get $xr)))`,
+  ),
+)}
+                    (local.set $bp (i32.add (local.get $bp) (i32.const ${NR * 4})))
+                    (local.set $xr (i32.add (local.get $xr) (local.get $colstep)))
+                    (br $x_loop)))
+                (local.set $y (i32.add (local.get $y) (i32.const 1)))
+                (br $y_loop)))
+${pad('            ', storeTile())}
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $j_loop)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $r_loop))))
+`);
+
+/** Adds the tile's row q (8 lanes at $xo) into memory, all lanes or the first $live. */
+const scatterRow = (q) => {
+  const whole = vecs
+    .map(
+      (v) =>
+        `(v128.store offset=${v * 16} (local.get $xo) (f32x4.add (v128.load offset=${v * 16} (local.get $xo)) (local.get ${acc(q, v)})))`,
+    )
+    .join('\n');
+  const lanes = [...Array(NR).keys()]
+    .map(
+      (l) =>
+        `(br_if $part (i32.le_u (local.get $live) (i32.const ${l})))\n(f32.store offset=${l * 4} (local.get $xo) (f32.add (f32.load offset=${l * 4} (local.get $xo)) (f32x4.extract_lane ${l % 4} (local.get ${acc(q, Math.floor(l / 4))}))))`,
+    )
+    .join('\n');
+  return `(if (i32.lt_u (i32.add (local.get $r) (i32.const ${q})) (local.get $K))
+  (then
+    (local.set $xo (i32.add (local.get $xb) (i32.load offset=${q * 4} (i32.add (local.get $offs) (i32.shl (local.get $r) (i32.const 2))))))
+    (if (i32.eq (local.get $live) (i32.const ${NR}))
+      (then
+${pad('        ', whole)})
+      (else
+        (block $part
+${pad('          ', lanes)})))))`;
+};
+
+emit(`  ;; The transposed convolution of one image (conv's input gradient), unit
+  ;; column stride: for 8 adjacent positions of an output row and ${MR} taps r,
+  ;; the tile Σ_o W[o, r] · U[o, ·] (the GEMM Wᵀ·U of im2col's columns, k = og
+  ;; output channels, U's rows P floats apart) is added straight into the image
+  ;; at offs[r] from the positions' origin (col2im, fused): rows in order, so
+  ;; taps that overlap add one after another. Only taps r < K are written, and
+  ;; of a row's last, partial panel only its live lanes.
+  (func (export "conv_scatter") (param $tp i32) (param $K i32) (param $pa i32) (param $sa i32) (param $offs i32) (param $u i32) (param $og i32) (param $oh i32) (param $ow i32) (param $img i32) (param $rowstep i32)
+    (local $y i32) (local $x0 i32) (local $live i32) (local $r i32) (local $ap i32) (local $bp i32) (local $ub i32) (local $xb i32) (local $xo i32) (local $o i32) (local $pb i32)
+${pad('    ', accLocals)}
+    (local.set $pb (i32.shl (i32.mul (local.get $oh) (local.get $ow)) (i32.const 2)))
+    (block $y_done
+      (loop $y_loop
+        (br_if $y_done (i32.ge_u (local.get $y) (local.get $oh)))
+        (local.set $x0 (i32.const 0))
+        (block $x_done
+          (loop $x_loop
+            (br_if $x_done (i32.ge_u (local.get $x0) (local.get $ow)))
+            (local.set $live (i32.sub (local.get $ow) (local.get $x0)))
+            (local.set $ub (i32.add (local.get $u) (i32.shl (i32.add (i32.mul (local.get $y) (local.get $ow)) (local.get $x0)) (i32.const 2))))
+            (local.set $xb (i32.add (local.get $img) (i32.add (i32.mul (local.get $y) (local.get $rowstep)) (i32.shl (local.get $x0) (i32.const 2)))))
+            (local.set $r (i32.const 0))
+            (block $r_done
+              (loop $r_loop
+                (br_if $r_done (i32.ge_u (local.get $r) (local.get $K)))
+${pad('                ', zeroTile())}
+                (local.set $ap (i32.add (local.get $pa) (i32.mul (i32.shr_u (local.get $r) (i32.const 2)) (local.get $sa))))
+                (local.set $bp (local.get $ub))
+                (local.set $o (i32.const 0))
+                (block $k_done
+                  (loop $k_loop
+                    (br_if $k_done (i32.ge_u (local.get $o) (local.get $og)))
+${pad(
+  '                    ',
+  step(
+    (v) => `(v128.load offset=${v * 16} (local.get $bp))`,
+    (r) => `(v128.load32_splat offset=${r * 4} (local.get $ap))`,
+  ),
+)}
+                    (local.set $ap (i32.add (local.get $ap) (i32.const ${MR * 4})))
+                    (local.set $bp (i32.add (local.get $bp) (local.get $pb)))
+                    (local.set $o (i32.add (local.get $o) (i32.const 1)))
+                    (br $k_loop)))
+${pad('                ', rows.map(scatterRow).join('\n'))}
+                (local.set $r (i32.add (local.get $r) (i32.const ${MR})))
+                (br $r_loop)))
+            (local.set $x0 (i32.add (local.get $x0) (i32.const ${NR})))
+            (br $x_loop)))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $y_loop))))
+`);
+
+emit(`  ;; dst = planes of hp×wp zeros with src's planes of h×w copied in at row top,
+  ;; column left: the zero padding a convolution reads, made once per image.
+  (func (export "pad") (param $src i32) (param $planes i32) (param $h i32) (param $w i32) (param $dst i32) (param $hp i32) (param $wp i32) (param $top i32) (param $left i32)
+    (local $p i32) (local $y i32) (local $to i32)
+    (memory.fill (local.get $dst) (i32.const 0) (i32.shl (i32.mul (local.get $planes) (i32.mul (local.get $hp) (local.get $wp))) (i32.const 2)))
+    (block $p_done
+      (loop $p_loop
+        (br_if $p_done (i32.ge_u (local.get $p) (local.get $planes)))
+        (local.set $to (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $p) (local.get $hp)) (local.get $top)) (local.get $wp)) (local.get $left)) (i32.const 2))))
+        (local.set $y (i32.const 0))
+        (block $y_done
+          (loop $y_loop
+            (br_if $y_done (i32.ge_u (local.get $y) (local.get $h)))
+            (memory.copy (local.get $to) (local.get $src) (i32.shl (local.get $w) (i32.const 2)))
+            (local.set $src (i32.add (local.get $src) (i32.shl (local.get $w) (i32.const 2))))
+            (local.set $to (i32.add (local.get $to) (i32.shl (local.get $wp) (i32.const 2))))
+            (local.set $y (i32.add (local.get $y) (i32.const 1)))
+            (br $y_loop)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $p_loop))))
+
+  ;; The inverse of pad: planes of h×w taken from planes of hp×wp at (top, left).
+  (func (export "crop") (param $src i32) (param $planes i32) (param $hp i32) (param $wp i32) (param $dst i32) (param $h i32) (param $w i32) (param $top i32) (param $left i32)
+    (local $p i32) (local $y i32) (local $from i32)
+    (block $p_done
+      (loop $p_loop
+        (br_if $p_done (i32.ge_u (local.get $p) (local.get $planes)))
+        (local.set $from (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $p) (local.get $hp)) (local.get $top)) (local.get $wp)) (local.get $left)) (i32.const 2))))
+        (local.set $y (i32.const 0))
+        (block $y_done
+          (loop $y_loop
+            (br_if $y_done (i32.ge_u (local.get $y) (local.get $h)))
+            (memory.copy (local.get $dst) (local.get $from) (i32.shl (local.get $w) (i32.const 2)))
+            (local.set $dst (i32.add (local.get $dst) (i32.shl (local.get $w) (i32.const 2))))
+            (local.set $from (i32.add (local.get $from) (i32.shl (local.get $wp) (i32.const 2))))
+            (local.set $y (i32.add (local.get $y) (i32.const 1)))
+            (br $y_loop)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $p_loop))))
+
+  ;; dst[r, 0..cols) = src[r, 0..cols) for rows of stride wide floats: drops
+  ;; the columns past a row's end that whole panels computed.
+  (func (export "compact") (param $src i32) (param $rows i32) (param $cols i32) (param $wide i32) (param $dst i32)
+    (local $r i32)
+    (block $done
+      (loop $loop
+        (br_if $done (i32.ge_u (local.get $r) (local.get $rows)))
+        (memory.copy (local.get $dst) (local.get $src) (i32.shl (local.get $cols) (i32.const 2)))
+        (local.set $src (i32.add (local.get $src) (i32.shl (local.get $wide) (i32.const 2))))
+        (local.set $dst (i32.add (local.get $dst) (i32.shl (local.get $cols) (i32.const 2))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $loop))))
 )`);
 
 const out = new URL('../src/kernels/wasm/dense.wat', import.meta.url).pathname;

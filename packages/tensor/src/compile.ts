@@ -529,12 +529,18 @@ function lowerLoop(loop: Loop, stores: string[]): Kernel | null {
     shape.at(-1) === cols &&
     shape.length <= loop.shape.length;
   const leaves: LeafKind[] = [];
+  let plane: { inner: number; period: number } | undefined;
   for (const l of loop.leaves) {
     if (!(l.buffer instanceof Float32Array)) return null;
     if (sameShape(l.shape, loop.shape)) leaves.push('array');
     else if (sizeOf(l.shape) === 1) leaves.push('scalar');
     else if (isRow(l.shape)) leaves.push('row');
-    else return null;
+    else {
+      const p = planeOf(l.shape, loop.shape);
+      if (!p || (plane && (plane.inner !== p.inner || plane.period !== p.period))) return null;
+      plane = p;
+      leaves.push('plane');
+    }
   }
   return wasmLoop({
     size,
@@ -542,7 +548,27 @@ function lowerLoop(loop: Loop, stores: string[]): Kernel | null {
     nodes: loop.nodes,
     leaves,
     stores,
+    ...(plane ? { plane } : {}),
   });
+}
+
+/**
+ * A leaf broadcast as one value per plane: its shape, aligned right, equals
+ * the loop's on a run of axes and is 1 on the axes after it (and before it),
+ * so element i reads value ⌊i / inner⌋ mod period. A bias [C, 1, 1] over
+ * [N, C, H, W] is inner H·W, period C. Inner must hold whole vectors.
+ */
+function planeOf(leaf: Shape, shape: Shape): { inner: number; period: number } | null {
+  const at = shape.length - leaf.length;
+  if (at < 0) return null;
+  let b = shape.length;
+  while (b > at && leaf[b - 1 - at] === 1) b--;
+  let a = b;
+  while (a > at && leaf[a - 1 - at] === shape[a - 1]) a--;
+  for (let d = at; d < a; d++) if (leaf[d - at] !== 1) return null;
+  const inner = sizeOf(shape.slice(b));
+  const period = sizeOf(shape.slice(a, b));
+  return inner % 4 === 0 && inner > 1 ? { inner, period } : null;
 }
 
 /** Rounds an intermediate to its dtype, as storing it in a typed array would. */

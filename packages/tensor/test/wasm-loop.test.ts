@@ -68,6 +68,29 @@ describe('fused loops lowered to WebAssembly SIMD', () => {
     expect(f.plans()[0]!.simdLoops).toBe(1);
   });
 
+  it('a value per plane (a conv bias [C, 1, 1]) is read per plane, all planes in turn: relu(x + b)', () => {
+    const fn = (x: Tensor, b: Tensor, s: Tensor) =>
+      x
+        .add(b)
+        .relu()
+        .mul(s.reshape([3, 1, 1, 1]));
+    const f = compile(fn);
+    for (let seed = 0; seed < 3; seed++) {
+      const x = awkward(seed, 3 * 5 * 6 * 12).reshape([3, 5, 6, 12]);
+      const b = awkward(seed + 7, 5).reshape([5, 1, 1]);
+      const s = awkward(seed + 9, 3);
+      same(f(x, b, s) as Tensor, fn(x, b, s));
+    }
+    expect(f.plans()[0]!.simdLoops).toBe(0); // two kinds of plane in one loop: not lowered
+    const g = compile((x: Tensor, b: Tensor) => x.add(b).relu());
+    for (let seed = 0; seed < 3; seed++) {
+      const x = awkward(seed, 3 * 5 * 6 * 12).reshape([3, 5, 6, 12]);
+      const b = awkward(seed + 7, 5).reshape([5, 1, 1]);
+      same(g(x, b) as Tensor, x.add(b).relu());
+    }
+    expect(g.plans()[0]!.simdLoops).toBe(1);
+  });
+
   it('ops it cannot lower exactly (exp) stay in JavaScript', () => {
     const f = compile((a: Tensor) => a.exp().add(1));
     const a = awkward(1, 2048);

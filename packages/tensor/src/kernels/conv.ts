@@ -1,5 +1,6 @@
 import type { TypedArray } from '../dtype.js';
 import { gemm } from './gemm.js';
+import { wasmConvForward, wasmConvTranspose, wasmConvWeight } from './wasm-conv.js';
 
 /**
  * Convolution kernels, lowered onto the GEMM through im2col/col2im.
@@ -14,9 +15,11 @@ import { gemm } from './gemm.js';
  * Reads outside the input are zeros and writes outside the result are
  * dropped, so any padding, stride, dilation and result size can be described.
  *
- * Each factory allocates its scratch (the im2col columns) once and returns a
- * closure that allocates nothing: `compile` specialises a kernel once and
- * replays it every step.
+ * Float32 geometries the WebAssembly kernels cover (wasm-conv.ts: implicit
+ * GEMMs, no columns unfolded) run there; the rest, and float64, lower onto the
+ * GEMM here. Each factory allocates its scratch (the im2col columns) once and
+ * returns a closure that allocates nothing: `compile` specialises a kernel
+ * once and replays it every step.
  */
 export interface ConvGeometry {
   /** Batch. */
@@ -47,6 +50,9 @@ export type ConvKernel = (out: TypedArray, a: TypedArray, b: TypedArray) => void
 
 /** Makes scratch of the result's precision. */
 type Alloc = (size: number) => TypedArray;
+
+/** Whether results are float32 (the WebAssembly kernels' precision): what `alloc` makes tells. */
+const float32 = (alloc: Alloc) => alloc(0) instanceof Float32Array;
 
 /**
  * Unfolds the patches of one group of one image into columns:
@@ -131,6 +137,8 @@ function validRange(off: number, s: number, W: number, OW: number): [number, num
 
 /** y = conv(x, w): per image and group, W_g[O/g × C/g·kH·kW] · cols[C/g·kH·kW × OH·OW]. */
 export function convForward(g: ConvGeometry, alloc: Alloc): ConvKernel {
+  const fast = float32(alloc) && wasmConvForward(g);
+  if (fast) return fast as ConvKernel;
   const { n: N, c: C, h: H, w: W, o: O, groups } = g;
   const cg = C / groups;
   const og = O / groups;
@@ -152,6 +160,8 @@ export function convForward(g: ConvGeometry, alloc: Alloc): ConvKernel {
  * per image and group, cols = W_gᵀ · u_g, folded back by col2im.
  */
 export function convTranspose(g: ConvGeometry, alloc: Alloc): ConvKernel {
+  const fast = float32(alloc) && wasmConvTranspose(g);
+  if (fast) return fast as ConvKernel;
   const { n: N, c: C, h: H, w: W, o: O, groups } = g;
   const cg = C / groups;
   const og = O / groups;
@@ -176,6 +186,8 @@ export function convTranspose(g: ConvGeometry, alloc: Alloc): ConvKernel {
  * image, next to the product's O·K·OH·OW.
  */
 export function convWeight(g: ConvGeometry, alloc: Alloc): ConvKernel {
+  const fast = float32(alloc) && wasmConvWeight(g);
+  if (fast) return fast as ConvKernel;
   const { n: N, c: C, h: H, w: W, o: O, groups } = g;
   const cg = C / groups;
   const og = O / groups;

@@ -35,6 +35,76 @@ export interface DenseKernels {
     ldc: number,
     acc: number,
   ): void;
+  /** One image's convolution with unit column stride, as an implicit GEMM (see dense.wat). */
+  conv_rows(
+    mp: number,
+    pa: number,
+    sa: number,
+    K: number,
+    offs: number,
+    img: number,
+    rows: number,
+    rowstep: number,
+    rp: number,
+    c: number,
+    ldc: number,
+  ): void;
+  /** One image's contribution to a convolution's weight gradient, transposed (see dense.wat). */
+  conv_grad(
+    tp: number,
+    offs: number,
+    np: number,
+    pu: number,
+    ub: number,
+    img: number,
+    oh: number,
+    ow: number,
+    rowstep: number,
+    colstep: number,
+    c: number,
+    ldc: number,
+    acc: number,
+  ): void;
+  /** One image's transposed convolution, its col2im fused into the GEMM (see dense.wat). */
+  conv_scatter(
+    tp: number,
+    K: number,
+    pa: number,
+    sa: number,
+    offs: number,
+    u: number,
+    og: number,
+    oh: number,
+    ow: number,
+    img: number,
+    rowstep: number,
+  ): void;
+  /** The inverse of pad. */
+  crop(
+    src: number,
+    planes: number,
+    hp: number,
+    wp: number,
+    dst: number,
+    h: number,
+    w: number,
+    top: number,
+    left: number,
+  ): void;
+  /** Zero-padded copy of planes h×w into planes hp×wp at (top, left). */
+  pad(
+    src: number,
+    planes: number,
+    h: number,
+    w: number,
+    dst: number,
+    hp: number,
+    wp: number,
+    top: number,
+    left: number,
+  ): void;
+  /** Copies rows of `cols` floats out of rows `wide` floats apart into consecutive rows. */
+  compact(src: number, rows: number, cols: number, wide: number, dst: number): void;
 }
 
 /** Rows of A and columns of B in one register tile of `tiles`. */
@@ -128,8 +198,8 @@ export function packedProduct(
 
 let shared: Heap | null | undefined;
 
-/** The instance general products share (kernels run one at a time). */
-function heap(): Heap | null {
+/** The instance every dense kernel shares: kernels run one at a time, each laying out its regions from byte 0. */
+export function heap(): Heap | null {
   if (shared === undefined) {
     const w = denseKernels();
     shared = w ? new Heap(w) : null;

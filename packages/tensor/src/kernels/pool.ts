@@ -29,6 +29,19 @@ export interface PoolGeometry {
  */
 export function maxPoolArgmax(g: PoolGeometry, x: TypedArray, idx: TypedArray): void {
   const { planes, h: H, w: W, oh: OH, ow: OW, kh, kw, sh, sw, ph, pw, dh, dw } = g;
+  if (
+    kh === 2 &&
+    kw === 2 &&
+    sh === 2 &&
+    sw === 2 &&
+    ph === 0 &&
+    pw === 0 &&
+    dh === 1 &&
+    dw === 1
+  ) {
+    maxPool2x2(planes, H, W, OH, OW, x, idx);
+    return;
+  }
   for (let p = 0; p < planes; p++) {
     const plane = p * H * W;
     let o = p * OH * OW;
@@ -51,6 +64,45 @@ export function maxPoolArgmax(g: PoolGeometry, x: TypedArray, idx: TypedArray): 
             }
           }
         }
+        idx[o] = best;
+      }
+    }
+  }
+}
+
+/**
+ * maxPoolArgmax for 2×2 windows at stride 2 without padding (every window
+ * inside the plane): the same comparisons in the same order, unrolled.
+ */
+function maxPool2x2(
+  planes: number,
+  H: number,
+  W: number,
+  OH: number,
+  OW: number,
+  x: TypedArray,
+  idx: TypedArray,
+): void {
+  let o = 0;
+  for (let p = 0; p < planes; p++) {
+    const plane = p * H * W;
+    for (let y = 0; y < OH; y++) {
+      for (let t = 0; t < OW; t++, o++) {
+        const at = 2 * y * W + 2 * t;
+        let best = at;
+        let bv = x[plane + at]!;
+        let v = x[plane + at + 1]!;
+        if (v > bv || (v !== v && bv === bv)) {
+          best = at + 1;
+          bv = v;
+        }
+        v = x[plane + at + W]!;
+        if (v > bv || (v !== v && bv === bv)) {
+          best = at + W;
+          bv = v;
+        }
+        v = x[plane + at + W + 1]!;
+        if (v > bv || (v !== v && bv === bv)) best = at + W + 1;
         idx[o] = best;
       }
     }

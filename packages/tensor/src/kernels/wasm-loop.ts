@@ -12,8 +12,11 @@ import type { DType, TypedArray } from '../dtype.js';
  * for. The numbers are the same as the JavaScript loop's, bit for bit.
  */
 
-/** How a loop reads a leaf. */
-export type LeafKind = 'array' | 'scalar' | 'row';
+/**
+ * How a loop reads a leaf: whole, one broadcast value, one row repeated, or
+ * one value per plane (a bias [C, 1, 1] over [N, C, H, W]).
+ */
+export type LeafKind = 'array' | 'scalar' | 'row' | 'plane';
 
 /** One operation of a fused loop: `name = op(args)`, args naming leaves (`x3`) or earlier results. */
 export interface LoopNode {
@@ -34,11 +37,17 @@ export interface LoopProgram {
   readonly cols: number;
   /** Per leaf `x{k}`: read whole (the loop's shape), one broadcast value, or one row repeated. */
   readonly leaves: readonly LeafKind[];
+  /**
+   * For `plane` leaves: element i of the loop reads value ⌊i / inner⌋ mod
+   * period of the leaf; inner a multiple of 4, so a vector lies in one plane.
+   */
+  readonly plane?: { readonly inner: number; readonly period: number };
   /** Result names stored, in order: the first to `out`, the rest after the inputs. */
   readonly stores: readonly string[];
 }
 
 const V128 = 0x7b;
+const LOAD32_SPLAT = 0x09;
 const I32 = 0x7f;
 const SIMD = 0xfd;
 
@@ -151,19 +160,25 @@ function assemble(p: LoopProgram): Uint8Array<ArrayBuffer> {
   const nLeaves = p.leaves.length;
   const nParams = 1 + nLeaves + p.stores.length;
   // Locals after the params: the byte index, the end, the byte offset within
-  // a row, then one v128 per scalar leaf and per node.
+  // a row, the byte offset of the current plane's value and the bytes left in
+  // that plane, then one v128 per scalar leaf and per node.
   const idx = nParams;
   const end = nParams + 1;
   const col = nParams + 2;
+  const pl = nParams + 3;
+  const left = nParams + 4;
+  const I32_LOCALS = 5;
   const rowBytes = p.cols * 4;
   const scalarLocal = new Map<number, number>();
-  let next = nParams + 3;
+  let next = nParams + I32_LOCALS;
   p.leaves.forEach((kind, k) => {
     if (kind === 'scalar') scalarLocal.set(k, next++);
   });
   const nodeLocal = new Map<string, number>();
   for (const node of p.nodes) nodeLocal.set(node.name, next++);
-  const v128Locals = next - (nParams + 3);
+  const v128Locals = next - (nParams + I32_LOCALS);
+  const innerBytes = (p.plane?.inner ?? 4) * 4;
+  const periodBytes = (p.plane?.period ?? 1) * 4;
 
   const get = (i: number) => [0x20, ...uleb(i)];
   const set = (i: number) => [0x21, ...uleb(i)];
@@ -175,6 +190,7 @@ function assemble(p: LoopProgram): Uint8Array<ArrayBuffer> {
   for (const [k, local] of scalarLocal) {
     body.push(...get(1 + k), 0x2a, ...memarg(2), ...op(simd.splat), ...set(local)); // f32.load, splat
   }
+  body.push(0x41, ...sleb(innerBytes), ...set(left)); // left = bytes of a plane
   body.push(0x02, 0x40, 0x03, 0x40); // block, loop
   body.push(...get(idx), ...get(end), 0x4f, 0x0d, 1); // br_if 1 when idx >= end
   const operand = (arg: string): number[] => {
@@ -183,6 +199,9 @@ function assemble(p: LoopProgram): Uint8Array<ArrayBuffer> {
       const k = Number(leaf[1]);
       const local = scalarLocal.get(k);
       if (local !== undefined) return get(local);
+      if (p.leaves[k] === 'plane') {
+        return [...address(1 + k, pl), ...op(LOAD32_SPLAT), ...memarg(2)];
+      }
       const at = p.leaves[k] === 'row' ? col : idx;
       return [...address(1 + k, at), ...op(simd.load), ...memarg(4)];
     }
@@ -196,13 +215,20 @@ function assemble(p: LoopProgram): Uint8Array<ArrayBuffer> {
     body.push(...address(1 + nLeaves + j), ...operand(value), ...op(simd.store), ...memarg(4));
   });
   body.push(...get(idx), 0x41, ...sleb(16), 0x6a, ...set(idx)); // idx += 16
+  if (p.leaves.includes('plane')) {
+    // left -= 16; at a plane's end, the next value (back to the first after the last).
+    body.push(...get(left), 0x41, ...sleb(16), 0x6b, 0x22, ...uleb(left), 0x45, 0x04, 0x40);
+    body.push(0x41, ...sleb(innerBytes), ...set(left));
+    body.push(...get(pl), 0x41, ...sleb(4), 0x6a, 0x22, ...uleb(pl));
+    body.push(0x41, ...sleb(periodBytes), 0x46, 0x04, 0x40, 0x41, 0, ...set(pl), 0x0b, 0x0b);
+  }
   // col += 16, back to 0 at the end of a row (select, not a branch)
   body.push(0x41, 0, ...get(col), 0x41, ...sleb(16), 0x6a, 0x22, ...uleb(col)); // 0, col + 16 (tee)
   body.push(...get(col), 0x41, ...sleb(rowBytes), 0x4f, 0x1b, ...set(col), 0x0c, 0); // select; br 0
   body.push(0x0b, 0x0b, 0x0b); // end loop, end block, end function
 
   const locals = vec([
-    [...uleb(3), I32],
+    [...uleb(I32_LOCALS), I32],
     [...uleb(v128Locals), V128],
   ]);
   const code = [...locals, ...body];
@@ -274,7 +300,7 @@ export function wasmLoop(p: LoopProgram): LoopKernel | null {
     for (let k = 0; k < nLeaves; k++) {
       const x = ins[k]!;
       if (p.leaves[k] === 'scalar') heap[k * span] = x[0]!;
-      else heap.set(x as Float32Array, k * span); // a whole array or one row
+      else heap.set(x as Float32Array, k * span); // a whole array, one row or a plane's values
     }
     f(...args);
     out.set(results[0]!);

@@ -184,8 +184,8 @@
   ;; lives in 8 vector registers for the whole of k; a panel of B stays in
   ;; cache while every panel of A passes it.
   (func (export "tiles") (param $mp i32) (param $np i32) (param $kc i32) (param $pa i32) (param $sa i32) (param $astep i32) (param $pb i32) (param $sb i32) (param $bstep i32) (param $c i32) (param $ldc i32) (param $acc i32)
-    (local $i i32) (local $j i32) (local $ap i32) (local $bp i32) (local $end i32) (local $cp i32) (local $ldcb i32) (local $x v128)
-    (local $b0 v128) (local $b1 v128)
+    (local $i i32) (local $j i32) (local $ap i32) (local $bp i32) (local $end i32) (local $cp i32) (local $ldcb i32)
+    (local $b0 v128) (local $b1 v128) (local $x v128)
     (local $c0_0 v128) (local $c0_1 v128)
     (local $c1_0 v128) (local $c1_1 v128)
     (local $c2_0 v128) (local $c2_1 v128)
@@ -212,7 +212,8 @@
                 (local.set $cp (i32.add (local.get $cp) (local.get $ldcb)))
                 (local.set $c3_0 (v128.load offset=0 (local.get $cp)))
                 (local.set $c3_1 (v128.load offset=16 (local.get $cp)))
-                (local.set $cp (i32.sub (local.get $cp) (i32.mul (local.get $ldcb) (i32.const 3)))))
+                (local.set $cp (i32.add (local.get $cp) (local.get $ldcb)))
+                (local.set $cp (i32.sub (local.get $cp) (i32.mul (local.get $ldcb) (i32.const 4)))))
               (else
                 (local.set $c0_0 (v128.const i32x4 0 0 0 0))
                 (local.set $c0_1 (v128.const i32x4 0 0 0 0))
@@ -221,8 +222,7 @@
                 (local.set $c2_0 (v128.const i32x4 0 0 0 0))
                 (local.set $c2_1 (v128.const i32x4 0 0 0 0))
                 (local.set $c3_0 (v128.const i32x4 0 0 0 0))
-                (local.set $c3_1 (v128.const i32x4 0 0 0 0))
-              ))
+                (local.set $c3_1 (v128.const i32x4 0 0 0 0))))
             (local.set $ap (i32.add (local.get $pa) (i32.mul (local.get $i) (local.get $sa))))
             (local.set $bp (i32.add (local.get $pb) (i32.mul (local.get $j) (local.get $sb))))
             (local.set $end (i32.add (local.get $ap) (i32.mul (local.get $kc) (local.get $astep))))
@@ -261,4 +261,399 @@
             (br $i_loop)))
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
         (br $j_loop))))
+
+  ;; Convolution of one image with stride 1 along its rows, as an implicit GEMM:
+  ;; C[o, y·8·rp + t] = Σ_r W[o, r] · X[y·rowstep + t·4 + offs[r]] over the K taps
+  ;; r (offs: each tap's byte offset in the image, channel, row and column
+  ;; folded in), for mp panels of 4 packed rows of W. The 8 outputs of a panel
+  ;; are 8 adjacent columns of one output row, so B's vectors are read straight
+  ;; from the image: no columns are unfolded. rp panels a row; a row's last panel
+  ;; may run past the row's end into columns the caller drops.
+  (func (export "conv_rows") (param $mp i32) (param $pa i32) (param $sa i32) (param $K i32) (param $offs i32) (param $img i32) (param $rows i32) (param $rowstep i32) (param $rp i32) (param $c i32) (param $ldc i32)
+    (local $y i32) (local $t i32) (local $i i32) (local $ap i32) (local $op i32) (local $end i32) (local $cp i32) (local $ldcb i32) (local $xb i32) (local $xo i32)
+    (local $b0 v128) (local $b1 v128) (local $x v128)
+    (local $c0_0 v128) (local $c0_1 v128)
+    (local $c1_0 v128) (local $c1_1 v128)
+    (local $c2_0 v128) (local $c2_1 v128)
+    (local $c3_0 v128) (local $c3_1 v128)
+    (local.set $ldcb (i32.shl (local.get $ldc) (i32.const 2)))
+    (block $y_done
+      (loop $y_loop
+        (br_if $y_done (i32.ge_u (local.get $y) (local.get $rows)))
+        (local.set $t (i32.const 0))
+        (block $t_done
+          (loop $t_loop
+            (br_if $t_done (i32.ge_u (local.get $t) (local.get $rp)))
+            (local.set $xb (i32.add (local.get $img) (i32.add (i32.mul (local.get $y) (local.get $rowstep)) (i32.shl (local.get $t) (i32.const 5)))))
+            (local.set $i (i32.const 0))
+            (block $i_done
+              (loop $i_loop
+                (br_if $i_done (i32.ge_u (local.get $i) (local.get $mp)))
+                (local.set $c0_0 (v128.const i32x4 0 0 0 0))
+                (local.set $c0_1 (v128.const i32x4 0 0 0 0))
+                (local.set $c1_0 (v128.const i32x4 0 0 0 0))
+                (local.set $c1_1 (v128.const i32x4 0 0 0 0))
+                (local.set $c2_0 (v128.const i32x4 0 0 0 0))
+                (local.set $c2_1 (v128.const i32x4 0 0 0 0))
+                (local.set $c3_0 (v128.const i32x4 0 0 0 0))
+                (local.set $c3_1 (v128.const i32x4 0 0 0 0))
+                (local.set $ap (i32.add (local.get $pa) (i32.mul (local.get $i) (local.get $sa))))
+                (local.set $op (local.get $offs))
+                (local.set $end (i32.add (local.get $offs) (i32.shl (local.get $K) (i32.const 2))))
+                (block $k_done
+                  (loop $k_loop
+                    (br_if $k_done (i32.ge_u (local.get $op) (local.get $end)))
+                    (local.set $xo (i32.add (local.get $xb) (i32.load (local.get $op))))
+                    (local.set $b0 (v128.load offset=0 (local.get $xo)))
+                    (local.set $b1 (v128.load offset=16 (local.get $xo)))
+                    (local.set $x (v128.load32_splat offset=0 (local.get $ap)))
+                    (local.set $c0_0 (f32x4.add (local.get $c0_0) (f32x4.mul (local.get $x) (local.get $b0))))
+                    (local.set $c0_1 (f32x4.add (local.get $c0_1) (f32x4.mul (local.get $x) (local.get $b1))))
+                    (local.set $x (v128.load32_splat offset=4 (local.get $ap)))
+                    (local.set $c1_0 (f32x4.add (local.get $c1_0) (f32x4.mul (local.get $x) (local.get $b0))))
+                    (local.set $c1_1 (f32x4.add (local.get $c1_1) (f32x4.mul (local.get $x) (local.get $b1))))
+                    (local.set $x (v128.load32_splat offset=8 (local.get $ap)))
+                    (local.set $c2_0 (f32x4.add (local.get $c2_0) (f32x4.mul (local.get $x) (local.get $b0))))
+                    (local.set $c2_1 (f32x4.add (local.get $c2_1) (f32x4.mul (local.get $x) (local.get $b1))))
+                    (local.set $x (v128.load32_splat offset=12 (local.get $ap)))
+                    (local.set $c3_0 (f32x4.add (local.get $c3_0) (f32x4.mul (local.get $x) (local.get $b0))))
+                    (local.set $c3_1 (f32x4.add (local.get $c3_1) (f32x4.mul (local.get $x) (local.get $b1))))
+                    (local.set $ap (i32.add (local.get $ap) (i32.const 16)))
+                    (local.set $op (i32.add (local.get $op) (i32.const 4)))
+                    (br $k_loop)))
+                (local.set $cp (i32.add (local.get $c) (i32.add (i32.mul (i32.mul (local.get $i) (i32.const 4)) (local.get $ldcb)) (i32.shl (i32.add (i32.mul (local.get $y) (local.get $rp)) (local.get $t)) (i32.const 5)))))
+                (v128.store offset=0 (local.get $cp) (local.get $c0_0))
+                (v128.store offset=16 (local.get $cp) (local.get $c0_1))
+                (local.set $cp (i32.add (local.get $cp) (local.get $ldcb)))
+                (v128.store offset=0 (local.get $cp) (local.get $c1_0))
+                (v128.store offset=16 (local.get $cp) (local.get $c1_1))
+                (local.set $cp (i32.add (local.get $cp) (local.get $ldcb)))
+                (v128.store offset=0 (local.get $cp) (local.get $c2_0))
+                (v128.store offset=16 (local.get $cp) (local.get $c2_1))
+                (local.set $cp (i32.add (local.get $cp) (local.get $ldcb)))
+                (v128.store offset=0 (local.get $cp) (local.get $c3_0))
+                (v128.store offset=16 (local.get $cp) (local.get $c3_1))
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br $i_loop)))
+            (local.set $t (i32.add (local.get $t) (i32.const 1)))
+            (br $t_loop)))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $y_loop))))
+
+  ;; A convolution's weight gradient over one image, transposed:
+  ;; C[r, o] (+)= Σ_(y,x) X[y·rowstep + x·colstep + offs[r]] · U[o, y·ow + x] for
+  ;; taps r in panels of 4 (tp panels; offs padded to a whole panel) and
+  ;; output channels o in np panels of 8 (U packed by pack_b, panels ub bytes
+  ;; apart). The sum runs over the output positions in order; acc = 1 adds to
+  ;; what earlier images left in C, continuing the same float32 sums.
+  (func (export "conv_grad") (param $tp i32) (param $offs i32) (param $np i32) (param $pu i32) (param $ub i32) (param $img i32) (param $oh i32) (param $ow i32) (param $rowstep i32) (param $colstep i32) (param $c i32) (param $ldc i32) (param $acc i32)
+    (local $r i32) (local $j i32) (local $y i32) (local $xq i32) (local $xr i32) (local $xe i32) (local $bp i32) (local $cp i32) (local $ldcb i32)
+    (local $o0 i32) (local $o1 i32) (local $o2 i32) (local $o3 i32)
+    (local $b0 v128) (local $b1 v128) (local $x v128)
+    (local $c0_0 v128) (local $c0_1 v128)
+    (local $c1_0 v128) (local $c1_1 v128)
+    (local $c2_0 v128) (local $c2_1 v128)
+    (local $c3_0 v128) (local $c3_1 v128)
+    (local.set $ldcb (i32.shl (local.get $ldc) (i32.const 2)))
+    (block $r_done
+      (loop $r_loop
+        (br_if $r_done (i32.ge_u (local.get $r) (local.get $tp)))
+        (local.set $o0 (i32.add (local.get $img) (i32.load offset=0 (i32.add (local.get $offs) (i32.shl (local.get $r) (i32.const 4))))))
+        (local.set $o1 (i32.add (local.get $img) (i32.load offset=4 (i32.add (local.get $offs) (i32.shl (local.get $r) (i32.const 4))))))
+        (local.set $o2 (i32.add (local.get $img) (i32.load offset=8 (i32.add (local.get $offs) (i32.shl (local.get $r) (i32.const 4))))))
+        (local.set $o3 (i32.add (local.get $img) (i32.load offset=12 (i32.add (local.get $offs) (i32.shl (local.get $r) (i32.const 4))))))
+        (local.set $j (i32.const 0))
+        (block $j_done
+          (loop $j_loop
+            (br_if $j_done (i32.ge_u (local.get $j) (local.get $np)))
+            (local.set $cp (i32.add (local.get $c) (i32.add (i32.mul (i32.mul (local.get $r) (i32.const 4)) (local.get $ldcb)) (i32.shl (local.get $j) (i32.const 5)))))
+            (if (local.get $acc)
+              (then
+                (local.set $c0_0 (v128.load offset=0 (local.get $cp)))
+                (local.set $c0_1 (v128.load offset=16 (local.get $cp)))
+                (local.set $cp (i32.add (local.get $cp) (local.get $ldcb)))
+                (local.set $c1_0 (v128.load offset=0 (local.get $cp)))
+                (local.set $c1_1 (v128.load offset=16 (local.get $cp)))
+                (local.set $cp (i32.add (local.get $cp) (local.get $ldcb)))
+                (local.set $c2_0 (v128.load offset=0 (local.get $cp)))
+                (local.set $c2_1 (v128.load offset=16 (local.get $cp)))
+                (local.set $cp (i32.add (local.get $cp) (local.get $ldcb)))
+                (local.set $c3_0 (v128.load offset=0 (local.get $cp)))
+                (local.set $c3_1 (v128.load offset=16 (local.get $cp)))
+                (local.set $cp (i32.add (local.get $cp) (local.get $ldcb)))
+                (local.set $cp (i32.sub (local.get $cp) (i32.mul (local.get $ldcb) (i32.const 4)))))
+              (else
+                (local.set $c0_0 (v128.const i32x4 0 0 0 0))
+                (local.set $c0_1 (v128.const i32x4 0 0 0 0))
+                (local.set $c1_0 (v128.const i32x4 0 0 0 0))
+                (local.set $c1_1 (v128.const i32x4 0 0 0 0))
+                (local.set $c2_0 (v128.const i32x4 0 0 0 0))
+                (local.set $c2_1 (v128.const i32x4 0 0 0 0))
+                (local.set $c3_0 (v128.const i32x4 0 0 0 0))
+                (local.set $c3_1 (v128.const i32x4 0 0 0 0))))
+            (local.set $bp (i32.add (local.get $pu) (i32.mul (local.get $j) (local.get $ub))))
+            (local.set $y (i32.const 0))
+            (block $y_done
+              (loop $y_loop
+                (br_if $y_done (i32.ge_u (local.get $y) (local.get $oh)))
+                (local.set $xr (i32.mul (local.get $y) (local.get $rowstep)))
+                (local.set $xe (i32.add (local.get $xr) (i32.mul (local.get $ow) (local.get $colstep))))
+                (block $x_done
+                  (loop $x_loop
+                    (br_if $x_done (i32.ge_u (local.get $xr) (local.get $xe)))
+                    (local.set $b0 (v128.load offset=0 (local.get $bp)))
+                    (local.set $b1 (v128.load offset=16 (local.get $bp)))
+                    (local.set $x (v128.load32_splat (i32.add (local.get $o0) (local.get $xr))))
+                    (local.set $c0_0 (f32x4.add (local.get $c0_0) (f32x4.mul (local.get $x) (local.get $b0))))
+                    (local.set $c0_1 (f32x4.add (local.get $c0_1) (f32x4.mul (local.get $x) (local.get $b1))))
+                    (local.set $x (v128.load32_splat (i32.add (local.get $o1) (local.get $xr))))
+                    (local.set $c1_0 (f32x4.add (local.get $c1_0) (f32x4.mul (local.get $x) (local.get $b0))))
+                    (local.set $c1_1 (f32x4.add (local.get $c1_1) (f32x4.mul (local.get $x) (local.get $b1))))
+                    (local.set $x (v128.load32_splat (i32.add (local.get $o2) (local.get $xr))))
+                    (local.set $c2_0 (f32x4.add (local.get $c2_0) (f32x4.mul (local.get $x) (local.get $b0))))
+                    (local.set $c2_1 (f32x4.add (local.get $c2_1) (f32x4.mul (local.get $x) (local.get $b1))))
+                    (local.set $x (v128.load32_splat (i32.add (local.get $o3) (local.get $xr))))
+                    (local.set $c3_0 (f32x4.add (local.get $c3_0) (f32x4.mul (local.get $x) (local.get $b0))))
+                    (local.set $c3_1 (f32x4.add (local.get $c3_1) (f32x4.mul (local.get $x) (local.get $b1))))
+                    (local.set $bp (i32.add (local.get $bp) (i32.const 32)))
+                    (local.set $xr (i32.add (local.get $xr) (local.get $colstep)))
+                    (br $x_loop)))
+                (local.set $y (i32.add (local.get $y) (i32.const 1)))
+                (br $y_loop)))
+            (v128.store offset=0 (local.get $cp) (local.get $c0_0))
+            (v128.store offset=16 (local.get $cp) (local.get $c0_1))
+            (local.set $cp (i32.add (local.get $cp) (local.get $ldcb)))
+            (v128.store offset=0 (local.get $cp) (local.get $c1_0))
+            (v128.store offset=16 (local.get $cp) (local.get $c1_1))
+            (local.set $cp (i32.add (local.get $cp) (local.get $ldcb)))
+            (v128.store offset=0 (local.get $cp) (local.get $c2_0))
+            (v128.store offset=16 (local.get $cp) (local.get $c2_1))
+            (local.set $cp (i32.add (local.get $cp) (local.get $ldcb)))
+            (v128.store offset=0 (local.get $cp) (local.get $c3_0))
+            (v128.store offset=16 (local.get $cp) (local.get $c3_1))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $j_loop)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $r_loop))))
+
+  ;; The transposed convolution of one image (conv's input gradient), unit
+  ;; column stride: for 8 adjacent positions of an output row and 4 taps r,
+  ;; the tile Σ_o W[o, r] · U[o, ·] (the GEMM Wᵀ·U of im2col's columns, k = og
+  ;; output channels, U's rows P floats apart) is added straight into the image
+  ;; at offs[r] from the positions' origin (col2im, fused): rows in order, so
+  ;; taps that overlap add one after another. Only taps r < K are written, and
+  ;; of a row's last, partial panel only its live lanes.
+  (func (export "conv_scatter") (param $tp i32) (param $K i32) (param $pa i32) (param $sa i32) (param $offs i32) (param $u i32) (param $og i32) (param $oh i32) (param $ow i32) (param $img i32) (param $rowstep i32)
+    (local $y i32) (local $x0 i32) (local $live i32) (local $r i32) (local $ap i32) (local $bp i32) (local $ub i32) (local $xb i32) (local $xo i32) (local $o i32) (local $pb i32)
+    (local $b0 v128) (local $b1 v128) (local $x v128)
+    (local $c0_0 v128) (local $c0_1 v128)
+    (local $c1_0 v128) (local $c1_1 v128)
+    (local $c2_0 v128) (local $c2_1 v128)
+    (local $c3_0 v128) (local $c3_1 v128)
+    (local.set $pb (i32.shl (i32.mul (local.get $oh) (local.get $ow)) (i32.const 2)))
+    (block $y_done
+      (loop $y_loop
+        (br_if $y_done (i32.ge_u (local.get $y) (local.get $oh)))
+        (local.set $x0 (i32.const 0))
+        (block $x_done
+          (loop $x_loop
+            (br_if $x_done (i32.ge_u (local.get $x0) (local.get $ow)))
+            (local.set $live (i32.sub (local.get $ow) (local.get $x0)))
+            (local.set $ub (i32.add (local.get $u) (i32.shl (i32.add (i32.mul (local.get $y) (local.get $ow)) (local.get $x0)) (i32.const 2))))
+            (local.set $xb (i32.add (local.get $img) (i32.add (i32.mul (local.get $y) (local.get $rowstep)) (i32.shl (local.get $x0) (i32.const 2)))))
+            (local.set $r (i32.const 0))
+            (block $r_done
+              (loop $r_loop
+                (br_if $r_done (i32.ge_u (local.get $r) (local.get $K)))
+                (local.set $c0_0 (v128.const i32x4 0 0 0 0))
+                (local.set $c0_1 (v128.const i32x4 0 0 0 0))
+                (local.set $c1_0 (v128.const i32x4 0 0 0 0))
+                (local.set $c1_1 (v128.const i32x4 0 0 0 0))
+                (local.set $c2_0 (v128.const i32x4 0 0 0 0))
+                (local.set $c2_1 (v128.const i32x4 0 0 0 0))
+                (local.set $c3_0 (v128.const i32x4 0 0 0 0))
+                (local.set $c3_1 (v128.const i32x4 0 0 0 0))
+                (local.set $ap (i32.add (local.get $pa) (i32.mul (i32.shr_u (local.get $r) (i32.const 2)) (local.get $sa))))
+                (local.set $bp (local.get $ub))
+                (local.set $o (i32.const 0))
+                (block $k_done
+                  (loop $k_loop
+                    (br_if $k_done (i32.ge_u (local.get $o) (local.get $og)))
+                    (local.set $b0 (v128.load offset=0 (local.get $bp)))
+                    (local.set $b1 (v128.load offset=16 (local.get $bp)))
+                    (local.set $x (v128.load32_splat offset=0 (local.get $ap)))
+                    (local.set $c0_0 (f32x4.add (local.get $c0_0) (f32x4.mul (local.get $x) (local.get $b0))))
+                    (local.set $c0_1 (f32x4.add (local.get $c0_1) (f32x4.mul (local.get $x) (local.get $b1))))
+                    (local.set $x (v128.load32_splat offset=4 (local.get $ap)))
+                    (local.set $c1_0 (f32x4.add (local.get $c1_0) (f32x4.mul (local.get $x) (local.get $b0))))
+                    (local.set $c1_1 (f32x4.add (local.get $c1_1) (f32x4.mul (local.get $x) (local.get $b1))))
+                    (local.set $x (v128.load32_splat offset=8 (local.get $ap)))
+                    (local.set $c2_0 (f32x4.add (local.get $c2_0) (f32x4.mul (local.get $x) (local.get $b0))))
+                    (local.set $c2_1 (f32x4.add (local.get $c2_1) (f32x4.mul (local.get $x) (local.get $b1))))
+                    (local.set $x (v128.load32_splat offset=12 (local.get $ap)))
+                    (local.set $c3_0 (f32x4.add (local.get $c3_0) (f32x4.mul (local.get $x) (local.get $b0))))
+                    (local.set $c3_1 (f32x4.add (local.get $c3_1) (f32x4.mul (local.get $x) (local.get $b1))))
+                    (local.set $ap (i32.add (local.get $ap) (i32.const 16)))
+                    (local.set $bp (i32.add (local.get $bp) (local.get $pb)))
+                    (local.set $o (i32.add (local.get $o) (i32.const 1)))
+                    (br $k_loop)))
+                (if (i32.lt_u (i32.add (local.get $r) (i32.const 0)) (local.get $K))
+                  (then
+                    (local.set $xo (i32.add (local.get $xb) (i32.load offset=0 (i32.add (local.get $offs) (i32.shl (local.get $r) (i32.const 2))))))
+                    (if (i32.eq (local.get $live) (i32.const 8))
+                      (then
+                        (v128.store offset=0 (local.get $xo) (f32x4.add (v128.load offset=0 (local.get $xo)) (local.get $c0_0)))
+                        (v128.store offset=16 (local.get $xo) (f32x4.add (v128.load offset=16 (local.get $xo)) (local.get $c0_1))))
+                      (else
+                        (block $part
+                          (br_if $part (i32.le_u (local.get $live) (i32.const 0)))
+                          (f32.store offset=0 (local.get $xo) (f32.add (f32.load offset=0 (local.get $xo)) (f32x4.extract_lane 0 (local.get $c0_0))))
+                          (br_if $part (i32.le_u (local.get $live) (i32.const 1)))
+                          (f32.store offset=4 (local.get $xo) (f32.add (f32.load offset=4 (local.get $xo)) (f32x4.extract_lane 1 (local.get $c0_0))))
+                          (br_if $part (i32.le_u (local.get $live) (i32.const 2)))
+                          (f32.store offset=8 (local.get $xo) (f32.add (f32.load offset=8 (local.get $xo)) (f32x4.extract_lane 2 (local.get $c0_0))))
+                          (br_if $part (i32.le_u (local.get $live) (i32.const 3)))
+                          (f32.store offset=12 (local.get $xo) (f32.add (f32.load offset=12 (local.get $xo)) (f32x4.extract_lane 3 (local.get $c0_0))))
+                          (br_if $part (i32.le_u (local.get $live) (i32.const 4)))
+                          (f32.store offset=16 (local.get $xo) (f32.add (f32.load offset=16 (local.get $xo)) (f32x4.extract_lane 0 (local.get $c0_1))))
+                          (br_if $part (i32.le_u (local.get $live) (i32.const 5)))
+                          (f32.store offset=20 (local.get $xo) (f32.add (f32.load offset=20 (local.get $xo)) (f32x4.extract_lane 1 (local.get $c0_1))))
+                          (br_if $part (i32.le_u (local.get $live) (i32.const 6)))
+                          (f32.store offset=24 (local.get $xo) (f32.add (f32.load offset=24 (local.get $xo)) (f32x4.extract_lane 2 (local.get $c0_1))))
+                          (br_if $part (i32.le_u (local.get $live) (i32.const 7)))
+                          (f32.store offset=28 (local.get $xo) (f32.add (f32.load offset=28 (local.get $xo)) (f32x4.extract_lane 3 (local.get $c0_1)))))))))
+                (if (i32.lt_u (i32.add (local.get $r) (i32.const 1)) (local.get $K))
+                  (then
+                    (local.set $xo (i32.add (local.get $xb) (i32.load offset=4 (i32.add (local.get $offs) (i32.shl (local.get $r) (i32.const 2))))))
+                    (if (i32.eq (local.get $live) (i32.const 8))
+                      (then
+                        (v128.store offset=0 (local.get $xo) (f32x4.add (v128.load offset=0 (local.get $xo)) (local.get $c1_0)))
+                        (v128.store offset=16 (local.get $xo) (f32x4.add (v128.load offset=16 (local.get $xo)) (local.get $c1_1))))
+                      (else
+                        (block $part
+                          (br_if $part (i32.le_u (local.get $live) (i32.const 0)))
+                          (f32.store offset=0 (local.get $xo) (f32.add (f32.load offset=0 (local.get $xo)) (f32x4.extract_lane 0 (local.get $c1_0))))
+                          (br_if $part (i32.le_u (local.get $live) (i32.const 1)))
+                          (f32.store offset=4 (local.get $xo) (f32.add (f32.load offset=4 (local.get $xo)) (f32x4.extract_lane 1 (local.get $c1_0))))
+                          (br_if $part (i32.le_u (local.get $live) (i32.const 2)))
+                          (f32.store offset=8 (local.get $xo) (f32.add (f32.load offset=8 (local.get $xo)) (f32x4.extract_lane 2 (local.get $c1_0))))
+                          (br_if $part (i32.le_u (local.get $live) (i32.const 3)))
+                          (f32.store offset=12 (local.get $xo) (f32.add (f32.load offset=12 (local.get $xo)) (f32x4.extract_lane 3 (local.get $c1_0))))
+                          (br_if $part (i32.le_u (local.get $live) (i32.const 4)))
+                          (f32.store offset=16 (local.get $xo) (f32.add (f32.load offset=16 (local.get $xo)) (f32x4.extract_lane 0 (local.get $c1_1))))
+                          (br_if $part (i32.le_u (local.get $live) (i32.const 5)))
+                          (f32.store offset=20 (local.get $xo) (f32.add (f32.load offset=20 (local.get $xo)) (f32x4.extract_lane 1 (local.get $c1_1))))
+                          (br_if $part (i32.le_u (local.get $live) (i32.const 6)))
+                          (f32.store offset=24 (local.get $xo) (f32.add (f32.load offset=24 (local.get $xo)) (f32x4.extract_lane 2 (local.get $c1_1))))
+                          (br_if $part (i32.le_u (local.get $live) (i32.const 7)))
+                          (f32.store offset=28 (local.get $xo) (f32.add (f32.load offset=28 (local.get $xo)) (f32x4.extract_lane 3 (local.get $c1_1)))))))))
+                (if (i32.lt_u (i32.add (local.get $r) (i32.const 2)) (local.get $K))
+                  (then
+                    (local.set $xo (i32.add (local.get $xb) (i32.load offset=8 (i32.add (local.get $offs) (i32.shl (local.get $r) (i32.const 2))))))
+                    (if (i32.eq (local.get $live) (i32.const 8))
+                      (then
+                        (v128.store offset=0 (local.get $xo) (f32x4.add (v128.load offset=0 (local.get $xo)) (local.get $c2_0)))
+                        (v128.store offset=16 (local.get $xo) (f32x4.add (v128.load offset=16 (local.get $xo)) (local.get $c2_1))))
+                      (else
+                        (block $part
+                          (br_if $part (i32.le_u (local.get $live) (i32.const 0)))
+                          (f32.store offset=0 (local.get $xo) (f32.add (f32.load offset=0 (local.get $xo)) (f32x4.extract_lane 0 (local.get $c2_0))))
+                          (br_if $part (i32.le_u (local.get $live) (i32.const 1)))
+                          (f32.store offset=4 (local.get $xo) (f32.add (f32.load offset=4 (local.get $xo)) (f32x4.extract_lane 1 (local.get $c2_0))))
+                          (br_if $part (i32.le_u (local.get $live) (i32.const 2)))
+                          (f32.store offset=8 (local.get $xo) (f32.add (f32.load offset=8 (local.get $xo)) (f32x4.extract_lane 2 (local.get $c2_0))))
+                          (br_if $part (i32.le_u (local.get $live) (i32.const 3)))
+                          (f32.store offset=12 (local.get $xo) (f32.add (f32.load offset=12 (local.get $xo)) (f32x4.extract_lane 3 (local.get $c2_0))))
+                          (br_if $part (i32.le_u (local.get $live) (i32.const 4)))
+                          (f32.store offset=16 (local.get $xo) (f32.add (f32.load offset=16 (local.get $xo)) (f32x4.extract_lane 0 (local.get $c2_1))))
+                          (br_if $part (i32.le_u (local.get $live) (i32.const 5)))
+                          (f32.store offset=20 (local.get $xo) (f32.add (f32.load offset=20 (local.get $xo)) (f32x4.extract_lane 1 (local.get $c2_1))))
+                          (br_if $part (i32.le_u (local.get $live) (i32.const 6)))
+                          (f32.store offset=24 (local.get $xo) (f32.add (f32.load offset=24 (local.get $xo)) (f32x4.extract_lane 2 (local.get $c2_1))))
+                          (br_if $part (i32.le_u (local.get $live) (i32.const 7)))
+                          (f32.store offset=28 (local.get $xo) (f32.add (f32.load offset=28 (local.get $xo)) (f32x4.extract_lane 3 (local.get $c2_1)))))))))
+                (if (i32.lt_u (i32.add (local.get $r) (i32.const 3)) (local.get $K))
+                  (then
+                    (local.set $xo (i32.add (local.get $xb) (i32.load offset=12 (i32.add (local.get $offs) (i32.shl (local.get $r) (i32.const 2))))))
+                    (if (i32.eq (local.get $live) (i32.const 8))
+                      (then
+                        (v128.store offset=0 (local.get $xo) (f32x4.add (v128.load offset=0 (local.get $xo)) (local.get $c3_0)))
+                        (v128.store offset=16 (local.get $xo) (f32x4.add (v128.load offset=16 (local.get $xo)) (local.get $c3_1))))
+                      (else
+                        (block $part
+                          (br_if $part (i32.le_u (local.get $live) (i32.const 0)))
+                          (f32.store offset=0 (local.get $xo) (f32.add (f32.load offset=0 (local.get $xo)) (f32x4.extract_lane 0 (local.get $c3_0))))
+                          (br_if $part (i32.le_u (local.get $live) (i32.const 1)))
+                          (f32.store offset=4 (local.get $xo) (f32.add (f32.load offset=4 (local.get $xo)) (f32x4.extract_lane 1 (local.get $c3_0))))
+                          (br_if $part (i32.le_u (local.get $live) (i32.const 2)))
+                          (f32.store offset=8 (local.get $xo) (f32.add (f32.load offset=8 (local.get $xo)) (f32x4.extract_lane 2 (local.get $c3_0))))
+                          (br_if $part (i32.le_u (local.get $live) (i32.const 3)))
+                          (f32.store offset=12 (local.get $xo) (f32.add (f32.load offset=12 (local.get $xo)) (f32x4.extract_lane 3 (local.get $c3_0))))
+                          (br_if $part (i32.le_u (local.get $live) (i32.const 4)))
+                          (f32.store offset=16 (local.get $xo) (f32.add (f32.load offset=16 (local.get $xo)) (f32x4.extract_lane 0 (local.get $c3_1))))
+                          (br_if $part (i32.le_u (local.get $live) (i32.const 5)))
+                          (f32.store offset=20 (local.get $xo) (f32.add (f32.load offset=20 (local.get $xo)) (f32x4.extract_lane 1 (local.get $c3_1))))
+                          (br_if $part (i32.le_u (local.get $live) (i32.const 6)))
+                          (f32.store offset=24 (local.get $xo) (f32.add (f32.load offset=24 (local.get $xo)) (f32x4.extract_lane 2 (local.get $c3_1))))
+                          (br_if $part (i32.le_u (local.get $live) (i32.const 7)))
+                          (f32.store offset=28 (local.get $xo) (f32.add (f32.load offset=28 (local.get $xo)) (f32x4.extract_lane 3 (local.get $c3_1)))))))))
+                (local.set $r (i32.add (local.get $r) (i32.const 4)))
+                (br $r_loop)))
+            (local.set $x0 (i32.add (local.get $x0) (i32.const 8)))
+            (br $x_loop)))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $y_loop))))
+
+  ;; dst = planes of hp×wp zeros with src's planes of h×w copied in at row top,
+  ;; column left: the zero padding a convolution reads, made once per image.
+  (func (export "pad") (param $src i32) (param $planes i32) (param $h i32) (param $w i32) (param $dst i32) (param $hp i32) (param $wp i32) (param $top i32) (param $left i32)
+    (local $p i32) (local $y i32) (local $to i32)
+    (memory.fill (local.get $dst) (i32.const 0) (i32.shl (i32.mul (local.get $planes) (i32.mul (local.get $hp) (local.get $wp))) (i32.const 2)))
+    (block $p_done
+      (loop $p_loop
+        (br_if $p_done (i32.ge_u (local.get $p) (local.get $planes)))
+        (local.set $to (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $p) (local.get $hp)) (local.get $top)) (local.get $wp)) (local.get $left)) (i32.const 2))))
+        (local.set $y (i32.const 0))
+        (block $y_done
+          (loop $y_loop
+            (br_if $y_done (i32.ge_u (local.get $y) (local.get $h)))
+            (memory.copy (local.get $to) (local.get $src) (i32.shl (local.get $w) (i32.const 2)))
+            (local.set $src (i32.add (local.get $src) (i32.shl (local.get $w) (i32.const 2))))
+            (local.set $to (i32.add (local.get $to) (i32.shl (local.get $wp) (i32.const 2))))
+            (local.set $y (i32.add (local.get $y) (i32.const 1)))
+            (br $y_loop)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $p_loop))))
+
+  ;; The inverse of pad: planes of h×w taken from planes of hp×wp at (top, left).
+  (func (export "crop") (param $src i32) (param $planes i32) (param $hp i32) (param $wp i32) (param $dst i32) (param $h i32) (param $w i32) (param $top i32) (param $left i32)
+    (local $p i32) (local $y i32) (local $from i32)
+    (block $p_done
+      (loop $p_loop
+        (br_if $p_done (i32.ge_u (local.get $p) (local.get $planes)))
+        (local.set $from (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $p) (local.get $hp)) (local.get $top)) (local.get $wp)) (local.get $left)) (i32.const 2))))
+        (local.set $y (i32.const 0))
+        (block $y_done
+          (loop $y_loop
+            (br_if $y_done (i32.ge_u (local.get $y) (local.get $h)))
+            (memory.copy (local.get $dst) (local.get $from) (i32.shl (local.get $w) (i32.const 2)))
+            (local.set $dst (i32.add (local.get $dst) (i32.shl (local.get $w) (i32.const 2))))
+            (local.set $from (i32.add (local.get $from) (i32.shl (local.get $wp) (i32.const 2))))
+            (local.set $y (i32.add (local.get $y) (i32.const 1)))
+            (br $y_loop)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $p_loop))))
+
+  ;; dst[r, 0..cols) = src[r, 0..cols) for rows of stride wide floats: drops
+  ;; the columns past a row's end that whole panels computed.
+  (func (export "compact") (param $src i32) (param $rows i32) (param $cols i32) (param $wide i32) (param $dst i32)
+    (local $r i32)
+    (block $done
+      (loop $loop
+        (br_if $done (i32.ge_u (local.get $r) (local.get $rows)))
+        (memory.copy (local.get $dst) (local.get $src) (i32.shl (local.get $cols) (i32.const 2)))
+        (local.set $src (i32.add (local.get $src) (i32.shl (local.get $wide) (i32.const 2))))
+        (local.set $dst (i32.add (local.get $dst) (i32.shl (local.get $cols) (i32.const 2))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $loop))))
 )

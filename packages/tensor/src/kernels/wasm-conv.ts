@@ -1,0 +1,273 @@
+import type { ConvGeometry } from './conv.js';
+import { denseAvailable, heap, MR, NR } from './dense.js';
+
+/**
+ * Float32 convolutions on the dense WebAssembly SIMD kernels, as implicit
+ * GEMMs: the register tile reads the (zero-padded) image in place through a
+ * table of tap offsets, so no im2col columns are written or read back.
+ *
+ * - forward, unit column stride: 8 adjacent outputs of a row are one vector
+ *   of the image per tap;
+ * - the transposed convolution (conv's input gradient), unit strides: the
+ *   forward kernel over the zero-padded output gradient with the weights
+ *   flipped and their channel axes swapped;
+ * - the weight gradient, any stride: 4 taps × 8 output channels a tile,
+ *   summed over output positions, images in order.
+ * Each returns null for a geometry it does not cover, and the caller keeps
+ * its own path. Every output is a float32 sum in a fixed order, so the same
+ * inputs give the same bits.
+ */
+/** The geometry of conv.ts: that of y = conv(x, w), whichever of the three is computed. */
+export type Geometry = ConvGeometry;
+
+type F32Kernel = (out: Float32Array, a: Float32Array, b: Float32Array) => void;
+
+const up = (v: number, m: number) => Math.ceil(v / m) * m;
+
+/**
+ * Extent of an axis with its padding: `before` zeros, the input, and zeros
+ * after as far as the last window reaches (padding may be uneven, as 'same'
+ * with an even kernel makes it).
+ */
+function paddedSize(n: number, before: number, out: number, s: number, k: number, d: number) {
+  return Math.max(before + n, (out - 1) * s + (k - 1) * d + 1);
+}
+
+/** Byte offsets of the taps (c, i, j) of `channels` planes of hp×wp, in weight order. */
+function tapOffsets(
+  channels: number,
+  kh: number,
+  kw: number,
+  dh: number,
+  dw: number,
+  hp: number,
+  wp: number,
+  count: number,
+): Int32Array {
+  const offs = new Int32Array(count);
+  let r = 0;
+  for (let c = 0; c < channels; c++)
+    for (let i = 0; i < kh; i++)
+      for (let j = 0; j < kw; j++) offs[r++] = (c * hp * wp + i * dh * wp + j * dw) * 4;
+  return offs;
+}
+
+/**
+ * Runs `conv_rows` for every image and group: `pa` holds each group's packed
+ * weights (mp panels of K taps), `src` the padded planes (`planes` per image,
+ * `inPlane` floats each), and the result [n, outC, rows, cols] lands at `dst`.
+ */
+interface RowsPlan {
+  readonly n: number;
+  readonly groups: number;
+  /** Output channels per group (rows of the packed weights), and panels of them. */
+  readonly og: number;
+  readonly K: number;
+  readonly planesPerGroup: number;
+  readonly planesPerImage: number;
+  readonly inPlane: number;
+  readonly rows: number;
+  readonly cols: number;
+  readonly rowstep: number;
+  readonly colsPadded: number;
+}
+
+function runRows(
+  p: RowsPlan,
+  pa: number,
+  offs: number,
+  src: number,
+  scratch: number,
+  dst: number,
+): void {
+  const w = heap()!.kernels;
+  const mp = Math.ceil(p.og / MR);
+  const sa = MR * p.K * 4;
+  const plane = p.rows * p.cols;
+  // Straight into the result when whole tiles fit it; else through scratch.
+  const direct = p.og % MR === 0 && p.colsPadded === p.cols;
+  const outC = p.og * p.groups;
+  for (let b = 0; b < p.n; b++) {
+    for (let q = 0; q < p.groups; q++) {
+      const img = src + (b * p.planesPerImage + q * p.planesPerGroup) * p.inPlane * 4;
+      const out = dst + (b * outC + q * p.og) * plane * 4;
+      const wq = pa + q * mp * sa;
+      const rp = p.colsPadded / NR;
+      if (direct) {
+        w.conv_rows(mp, wq, sa, p.K, offs, img, p.rows, p.rowstep, rp, out, plane);
+      } else {
+        const ldc = p.rows * p.colsPadded;
+        w.conv_rows(mp, wq, sa, p.K, offs, img, p.rows, p.rowstep, rp, scratch, ldc);
+        w.compact(scratch, p.og * p.rows, p.cols, p.colsPadded, out);
+      }
+    }
+  }
+}
+
+/** y = conv(x, w) for unit column stride; null otherwise. */
+export function wasmConvForward(g: Geometry): F32Kernel | null {
+  if (g.sw !== 1 || !denseAvailable()) return null;
+  const { n: N, c: C, h: H, w: W, o: O, oh: OH, ow: OW, groups } = g;
+  const cg = C / groups;
+  const og = O / groups;
+  const K = cg * g.kh * g.kw;
+  const owp = up(OW, NR);
+  const hp = paddedSize(H, g.ph, OH, g.sh, g.kh, g.dh);
+  const wp = Math.max(paddedSize(W, g.pw, OW, 1, g.kw, g.dw), owp + (g.kw - 1) * g.dw);
+  const padded = hp !== H || wp !== W;
+  const offs = tapOffsets(cg, g.kh, g.kw, g.dh, g.dw, hp, wp, K);
+  const mp = Math.ceil(og / MR);
+  const plan: RowsPlan = {
+    n: N,
+    groups,
+    og,
+    K,
+    planesPerGroup: cg,
+    planesPerImage: C,
+    inPlane: hp * wp,
+    rows: OH,
+    cols: OW,
+    rowstep: g.sh * wp * 4,
+    colsPadded: owp,
+  };
+  // Float offsets of the regions, laid out from 0 at each call.
+  const oW = 0;
+  const oPA = oW + O * K;
+  const oOffs = oPA + groups * mp * MR * K;
+  const oX = oOffs + K;
+  const oXP = oX + N * C * H * W;
+  const oS = oXP + (padded ? N * C * hp * wp : 0) + 2 * NR;
+  const oY = oS + mp * MR * OH * owp;
+  const end = oY + N * O * OH * OW;
+  return (y, x, wt) => {
+    const h = heap()!;
+    const f = h.reserve(end);
+    const k = h.kernels;
+    f.set(wt, oW);
+    for (let q = 0; q < groups; q++) {
+      k.pack_a((oW + q * og * K) * 4, og, K, K * 4, 4, (oPA + q * mp * MR * K) * 4);
+    }
+    new Int32Array(f.buffer, oOffs * 4, K).set(offs);
+    f.set(x, oX);
+    if (padded) k.pad(oX * 4, N * C, H, W, oXP * 4, hp, wp, g.ph, g.pw);
+    runRows(plan, oPA * 4, oOffs * 4, (padded ? oXP : oX) * 4, oS * 4, oY * 4);
+    y.set(f.subarray(oY, end));
+  };
+}
+
+/**
+ * The transposed convolution of the geometry (x-shaped result from a
+ * y-shaped u), for unit column stride: per image, tiles of the GEMM Wᵀ·U
+ * added straight into the (padded) result; null for other strides.
+ */
+export function wasmConvTranspose(g: Geometry): F32Kernel | null {
+  if (g.sw !== 1 || !denseAvailable()) return null;
+  const { n: N, c: C, h: H, w: W, o: O, oh: OH, ow: OW, groups } = g;
+  const cg = C / groups;
+  const og = O / groups;
+  const K = cg * g.kh * g.kw;
+  const K4 = up(K, MR);
+  const P = OH * OW;
+  const hp = paddedSize(H, g.ph, OH, g.sh, g.kh, g.dh);
+  const wp = paddedSize(W, g.pw, OW, 1, g.kw, g.dw);
+  const padded = hp !== H || wp !== W;
+  const offs = tapOffsets(cg, g.kh, g.kw, g.dh, g.dw, hp, wp, K4);
+  const sa = MR * og * 4;
+  const oW = 0;
+  const oPA = oW + O * K;
+  const oOffs = oPA + groups * K4 * og;
+  const oU = oOffs + K4;
+  // A row's last panel reads up to 7 floats past the gradient's end.
+  const oX = oU + N * O * P + NR;
+  const oXC = oX + N * C * hp * wp;
+  const end = oXC + (padded ? N * C * H * W : 0);
+  return (x, u, wt) => {
+    const h = heap()!;
+    const f = h.reserve(end);
+    const k = h.kernels;
+    f.set(wt, oW);
+    // Taps as rows: element (r, o) of group q's Wᵀ is w[q·og + o, r].
+    for (let q = 0; q < groups; q++) {
+      k.pack_a((oW + q * og * K) * 4, K, og, 4, K * 4, (oPA + q * K4 * og) * 4);
+    }
+    new Int32Array(f.buffer, oOffs * 4, K4).set(offs);
+    f.set(u, oU);
+    f.fill(0, oX, oXC);
+    for (let b = 0; b < N; b++) {
+      for (let q = 0; q < groups; q++) {
+        const img = (oX + (b * C + q * cg) * hp * wp) * 4;
+        const ub = (oU + (b * O + q * og) * P) * 4;
+        const pa = (oPA + q * K4 * og) * 4;
+        k.conv_scatter(K4 / MR, K, pa, sa, oOffs * 4, ub, og, OH, OW, img, g.sh * wp * 4);
+      }
+    }
+    if (padded) {
+      k.crop(oX * 4, N * C, hp, wp, oXC * 4, H, W, g.ph, g.pw);
+      x.set(f.subarray(oXC, end));
+    } else x.set(f.subarray(oX, oXC));
+  };
+}
+
+/** The weight gradient of the geometry (w-shaped, from x and a y-shaped u); null without the kernels. */
+export function wasmConvWeight(g: Geometry): F32Kernel | null {
+  if (!denseAvailable()) return null;
+  const { n: N, c: C, h: H, w: W, o: O, oh: OH, ow: OW, groups } = g;
+  const cg = C / groups;
+  const og = O / groups;
+  const K = cg * g.kh * g.kw;
+  const K4 = up(K, MR);
+  const og8 = up(og, NR);
+  const P = OH * OW;
+  const hp = paddedSize(H, g.ph, OH, g.sh, g.kh, g.dh);
+  const wp = paddedSize(W, g.pw, OW, g.sw, g.kw, g.dw);
+  const padded = hp !== H || wp !== W;
+  // Taps past K (to fill the last panel) read the image's first value into rows that are dropped.
+  const offs = tapOffsets(cg, g.kh, g.kw, g.dh, g.dw, hp, wp, K4);
+  const oOffs = 0;
+  const oX = oOffs + K4;
+  const oXP = oX + N * C * H * W;
+  const oU = oXP + (padded ? N * C * hp * wp : 0);
+  const oPU = oU + N * O * P;
+  const oG = oPU + og8 * P;
+  const end = oG + groups * K4 * og8;
+  return (dw, x, u) => {
+    const h = heap()!;
+    const f = h.reserve(end);
+    const k = h.kernels;
+    new Int32Array(f.buffer, oOffs * 4, K4).set(offs);
+    f.set(x, oX);
+    if (padded) k.pad(oX * 4, N * C, H, W, oXP * 4, hp, wp, g.ph, g.pw);
+    const src = padded ? oXP : oX;
+    f.set(u, oU);
+    for (let b = 0; b < N; b++) {
+      for (let q = 0; q < groups; q++) {
+        k.pack_b((oU + (b * O + q * og) * P) * 4, og, P, P * 4, 4, oPU * 4);
+        const img = (src + (b * C + q * cg) * hp * wp) * 4;
+        const out = (oG + q * K4 * og8) * 4;
+        k.conv_grad(
+          K4 / MR,
+          oOffs * 4,
+          og8 / NR,
+          oPU * 4,
+          P * NR * 4,
+          img,
+          OH,
+          OW,
+          g.sh * wp * 4,
+          g.sw * 4,
+          out,
+          og8,
+          b > 0 ? 1 : 0,
+        );
+      }
+    }
+    // dw[q·og + o, r] = G_q[r, o]
+    for (let q = 0; q < groups; q++) {
+      const base = oG + q * K4 * og8;
+      for (let o = 0; o < og; o++) {
+        const row = (q * og + o) * K;
+        for (let r = 0; r < K; r++) dw[row + r] = f[base + r * og8 + o]!;
+      }
+    }
+  };
+}
