@@ -115,19 +115,20 @@ const KC = 256;
 /** Rows of A per pass: a block of packed A (MC·KC floats) stays in L2. */
 const MC = 256;
 
-let module: WebAssembly.Module | null | undefined;
+// Not named `module`: the CommonJS build wraps this file in a function whose parameter has that name.
+let wasmModule: WebAssembly.Module | null | undefined;
 
 /** A fresh instance of the dense kernels with its own memory, or null without WebAssembly SIMD. */
 export function denseKernels(): DenseKernels | null {
-  if (module === undefined) {
+  if (wasmModule === undefined) {
     try {
-      module = new WebAssembly.Module(Uint8Array.from(atob(bytes), (ch) => ch.charCodeAt(0)));
+      wasmModule = new WebAssembly.Module(Uint8Array.from(atob(bytes), (ch) => ch.charCodeAt(0)));
     } catch {
-      module = null;
+      wasmModule = null;
     }
   }
-  if (!module) return null;
-  return new WebAssembly.Instance(module, {}).exports as unknown as DenseKernels;
+  if (!wasmModule) return null;
+  return new WebAssembly.Instance(wasmModule, {}).exports as unknown as DenseKernels;
 }
 
 /** A view of a kernel instance's memory that follows it when it grows. */
