@@ -1,5 +1,6 @@
 import { type DType, Tensor } from '@neurite/tensor';
 import { CheckpointError } from './errors.js';
+import { checkJsonStructure } from './json.js';
 
 /**
  * The safetensors format, in memory (no file system: this runs in a browser):
@@ -137,6 +138,21 @@ interface Entry {
   end: number;
 }
 
+/** Deeper than this, a header is refused: a valid one nests 3 levels. */
+const MAX_HEADER_DEPTH = 16;
+
+/** A short rendering of a header value for a message, never recursing into hostile nesting. */
+function preview(v: unknown): string {
+  if (!Array.isArray(v))
+    return typeof v === 'object' && v !== null ? '{…}' : String(JSON.stringify(v));
+  const items = v
+    .slice(0, 8)
+    .map((x) =>
+      typeof x === 'object' && x !== null ? (Array.isArray(x) ? '[…]' : '{…}') : JSON.stringify(x),
+    );
+  return `[${items.join(', ')}${v.length > 8 ? ', …' : ''}]`;
+}
+
 const isNonNegativeInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
 /**
@@ -164,11 +180,28 @@ export function fromSafetensors(bytes: Uint8Array, name = 'safetensors data'): S
       `header length ${headerLength} (bytes 0-7) runs beyond the end of the file: the header would end at byte ${8 + headerLength}, the file has ${bytes.byteLength} bytes (truncated?)`,
     );
   }
+  if (bytes[8] === 0xef && bytes[9] === 0xbb && bytes[10] === 0xbf) {
+    fail(
+      'the header starts with a UTF-8 byte-order mark at byte 8; a safetensors header starts with {',
+    );
+  }
   let header: unknown;
+  let text = '';
   try {
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(
+    // ignoreBOM: a mark is kept as a character, so it can never slip through.
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(
       bytes.subarray(8, 8 + headerLength),
     );
+  } catch (e) {
+    fail(
+      `the header (bytes 8-${8 + headerLength}) is not valid UTF-8 JSON: ${(e as Error).message}`,
+    );
+  }
+  // Checked before parsing: JSON.parse would keep the last of two equal names
+  // silently, and nothing after it should recurse into a hostile nesting.
+  const problem = checkJsonStructure(text, MAX_HEADER_DEPTH);
+  if (problem) fail(`the header (bytes 8-${8 + headerLength}) ${problem}`);
+  try {
     header = JSON.parse(text);
   } catch (e) {
     fail(
@@ -187,12 +220,14 @@ export function fromSafetensors(bytes: Uint8Array, name = 'safetensors data'): S
       if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
         fail(`'${METADATA}' is not an object of strings`);
       for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+        if (k === '__proto__') fail(`metadata key '__proto__' is not allowed`);
         if (typeof v !== 'string') fail(`metadata '${k}' is a ${typeof v}, not a string`);
         metadata[k] = v as string;
       }
       continue;
     }
     const where = `tensor '${key}'`;
+    if (key === '__proto__') fail(`tensor name '__proto__' is not allowed`);
     if (raw === null || typeof raw !== 'object') fail(`${where}: header entry is not an object`);
     const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
     if (typeof dtype !== 'string') fail(`${where}: dtype is missing`);
@@ -200,7 +235,7 @@ export function fromSafetensors(bytes: Uint8Array, name = 'safetensors data'): S
     if (!dt)
       fail(`${where}: unknown dtype '${String(dtype)}' (this reader supports F32, F64, I32)`);
     if (!Array.isArray(shape) || !shape.every(isNonNegativeInt))
-      fail(`${where}: shape ${JSON.stringify(shape)} is not an array of non-negative integers`);
+      fail(`${where}: shape ${preview(shape)} is not an array of non-negative integers`);
     if (
       !Array.isArray(offsets) ||
       offsets.length !== 2 ||
@@ -208,14 +243,14 @@ export function fromSafetensors(bytes: Uint8Array, name = 'safetensors data'): S
       (offsets[0] as number) > (offsets[1] as number)
     )
       fail(
-        `${where}: data_offsets ${JSON.stringify(offsets)} is not a pair [begin, end] with begin <= end`,
+        `${where}: data_offsets ${preview(offsets)} is not a pair [begin, end] with begin <= end`,
       );
     const [begin, end] = offsets as [number, number];
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
     const need = count * itemSize[dt!];
     if (end - begin !== need) {
       fail(
-        `${where}: shape ${JSON.stringify(shape)} of ${dtype} needs ${need} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`,
+        `${where}: shape ${preview(shape)} of ${dtype} needs ${need} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`,
       );
     }
     if (end > dataLength) {

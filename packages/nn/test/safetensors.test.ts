@@ -217,7 +217,7 @@ describe('corrupt or truncated bytes are refused with the problem named', () => 
     ).toMatch(/tensor 'a': shape \[-1\] is not an array of non-negative integers/);
     expect(
       refusal(craft({ a: { dtype: 'F32', shape: [1], data_offsets: [4, 0] } }, f32(1))),
-    ).toMatch(/tensor 'a': data_offsets \[4,0\] is not a pair \[begin, end\] with begin <= end/);
+    ).toMatch(/tensor 'a': data_offsets \[4, 0\] is not a pair \[begin, end\] with begin <= end/);
     expect(refusal(craft({ __metadata__: { epoch: 3 } }))).toBe(
       "model.safetensors: metadata 'epoch' is a number, not a string",
     );
@@ -235,6 +235,50 @@ describe('corrupt or truncated bytes are refused with the problem named', () => 
   it('toSafetensors refuses non-string metadata', () => {
     expect(() => toSafetensors({}, { epoch: 3 as unknown as string })).toThrow(
       "toSafetensors: metadata 'epoch' is a number; safetensors metadata values must be strings",
+    );
+  });
+});
+
+describe('safetensors headers that are ambiguous or hostile', () => {
+  const entry = (at: number) => `{"dtype":"I32","shape":[1],"data_offsets":[${at},${at + 4}]}`;
+  const four = new Uint8Array([7, 0, 0, 0, 9, 0, 0, 0]);
+
+  it('refuses a tensor name given twice, even with another dtype', () => {
+    const twice = `{"a":${entry(0)},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`;
+    expect(refusal(craft(twice, four))).toMatch(
+      /^model\.safetensors: the header \(bytes 8-\d+\) names 'a' twice in one object \(character \d+\)$/,
+    );
+    // Escapes are decoded before names are compared.
+    const escaped = `{"a":${entry(0)},"\\u0061":${entry(4)}}`;
+    expect(refusal(craft(escaped, four))).toMatch(/names 'a' twice/);
+    expect(refusal(craft(`{"__metadata__":{"k":"1","k":"2"}}`))).toMatch(/names 'k' twice/);
+  });
+
+  it('refuses __proto__ as a tensor name or a metadata key', () => {
+    expect(refusal(craft(`{"__proto__":${entry(0)}}`, four.subarray(0, 4)))).toBe(
+      "model.safetensors: tensor name '__proto__' is not allowed",
+    );
+    expect(refusal(craft('{"__metadata__":{"__proto__":"x"}}'))).toBe(
+      "model.safetensors: metadata key '__proto__' is not allowed",
+    );
+  });
+
+  it('refuses a byte-order mark before the header', () => {
+    const plain = craft(`{"a":${entry(0)}}`, four.subarray(0, 4));
+    const json = plain.subarray(8, plain.length - 4);
+    const bom = craft(`\uFEFF${new TextDecoder().decode(json)}`, four.subarray(0, 4), false);
+    expect(refusal(bom)).toMatch(/byte-order mark at byte 8/);
+  });
+
+  it('refuses nesting 20,000 deep with its own error, not a stack overflow', () => {
+    const deep = `{"a":{"dtype":"I32","shape":${'['.repeat(20000)}${']'.repeat(20000)},"data_offsets":[0,4]}}`;
+    expect(refusal(craft(deep, four.subarray(0, 4)))).toMatch(
+      /the header \(bytes 8-\d+\) nests deeper than 16 levels \(character \d+\); a safetensors header nests 3/,
+    );
+    // Shallow but wrong shapes are shown briefly, whatever their size.
+    const wide = `{"a":{"dtype":"I32","shape":[[1],${'2,'.repeat(100)}3],"data_offsets":[0,4]}}`;
+    expect(refusal(craft(wide, four.subarray(0, 4)))).toBe(
+      "model.safetensors: tensor 'a': shape [[…], 2, 2, 2, 2, 2, 2, 2, …] is not an array of non-negative integers",
     );
   });
 });
