@@ -20,7 +20,7 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
 }
 
 /** Tensors that lead to `root` and require a gradient, inputs before the tensors that read them. */
-function topoOrder(root: Tensor): Tensor[] {
+export function topoOrder(root: Tensor): Tensor[] {
   const order: Tensor[] = [];
   const seen = new Set<Tensor>();
   const stack: [Tensor, number][] = [[root, 0]];
@@ -55,9 +55,9 @@ export function vjpAll(
   seed: Tensor,
   createGraph: boolean,
   keep: ReadonlySet<Tensor> = new Set(),
+  order: readonly Tensor[] = topoOrder(root),
 ): Map<Tensor, Tensor> {
   const grads = new Map<Tensor, Tensor>([[root, seed]]);
-  const order = topoOrder(root);
   withGradMode(createGraph, () => {
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i]!;
@@ -117,25 +117,80 @@ export function backward(root: Tensor, seed?: Tensor, { createGraph = false } = 
 type TensorFn = (...args: Tensor[]) => Tensor;
 
 /**
- * `f` and its gradients with respect to every argument. Gradients are graphs
- * whenever an argument already requires a gradient, so `grad` nests to any order.
+ * `f` and its gradients with respect to every argument. A gradient is itself
+ * a graph whenever the computation around the call is being differentiated:
+ * when some tensor that `f` reads requires a gradient, whether passed in or
+ * closed over (a network's parameters inside a physics loss). So `grad` nests
+ * to any order and composes with the other transforms.
  *
  * @example
  * const [value, [dx]] = valueAndGrad((x) => x.pow(3).sum())(tensor([2]));
  */
 export function valueAndGrad(f: TensorFn): (...args: Tensor[]) => [Tensor, Tensor[]] {
   return (...args) => {
-    const nested = isGradEnabled() && args.some((a) => a.requiresGrad);
-    const leaves = args.map((a) =>
-      a.requiresGrad ? a : new Tensor(a.data, a.shape, a.dtype, { requiresGrad: true }),
-    );
+    const leaves = args.map((a) => (a.requiresGrad ? a : freshLeaf(a)));
     const value = withGradMode(true, () => f(...leaves));
     if (!value.requiresGrad) {
+      for (let k = 0; k < args.length; k++) if (leaves[k] !== args[k]) retired.add(leaves[k]!);
       return [value, leaves.map((a) => zerosLike(a))];
     }
-    const grads = vjpAll(value, seedFor(value, undefined, 'grad'), nested, new Set(leaves));
+    const order = topoOrder(value);
+    const grads = vjpAll(
+      value,
+      seedFor(value, undefined, 'grad'),
+      differentiable(order, leaves, args),
+      new Set(leaves),
+      order,
+    );
+    for (let k = 0; k < args.length; k++) if (leaves[k] !== args[k]) retired.add(leaves[k]!);
     return [value, leaves.map((a) => grads.get(a) ?? zerosLike(a))];
   };
+}
+
+/**
+ * Leaves made by `valueAndGrad` calls that have returned: nothing can ask
+ * for a gradient with respect to them any more, so a graph reaching one is
+ * not a reason to record gradients as graphs.
+ */
+const retired = new WeakSet<Tensor>();
+
+/** A leaf that requires a gradient and shares `a`'s values (and, under a transform, its tangent or batch). */
+export function freshLeaf(a: Tensor): Tensor {
+  const leaf = new Tensor(a.storage, a.shape, a.dtype, { requiresGrad: true });
+  for (const hook of leafHooks) hook(a, leaf);
+  return leaf;
+}
+
+/** Transforms (jvp, vmap) register here to carry their data from a tensor to the leaf made for it. */
+export const leafHooks: ((from: Tensor, to: Tensor) => void)[] = [];
+
+/**
+ * Whether gradients must be recorded as graphs: grad mode is on and the
+ * graph reaches a leaf requiring a gradient that is not one made for this
+ * call (an argument that required one, or a closed-over tensor), or a
+ * transform is active that reads the gradient computation.
+ */
+export function differentiable(
+  order: readonly Tensor[],
+  leaves: readonly Tensor[],
+  args: readonly Tensor[],
+): boolean {
+  if (!isGradEnabled()) return false;
+  if (transformsActive()) return true;
+  const made = new Set(leaves.filter((l, i) => l !== args[i]));
+  return order.some((t) => t.node === null && !made.has(t) && !retired.has(t));
+}
+
+/** Set by the transforms module: whether a jvp or vmap is running, whose rules see the VJP ops. */
+let activeTransforms = 0;
+export function transformsActive(): boolean {
+  return activeTransforms > 0;
+}
+export function enterTransform(): void {
+  activeTransforms++;
+}
+export function leaveTransform(): void {
+  activeTransforms--;
 }
 
 /**
@@ -157,5 +212,5 @@ export function grad(f: TensorFn): (...args: Tensor[]) => Tensor | Tensor[] {
 }
 
 function zerosLike(a: Tensor): Tensor {
-  return new Tensor(a.data.slice().fill(0), a.shape, a.dtype);
+  return new Tensor(a.storage.slice().fill(0), a.shape, a.dtype);
 }

@@ -1,6 +1,6 @@
 import { allocate, type DType, type TypedArray } from './dtype.js';
 import { isTracing, withTracer } from './engine.js';
-import { NeuriteError } from './errors.js';
+import { CompileError, fmt } from './errors.js';
 import { broadcastStrides, stridedLoop } from './kernels/strided.js';
 import { type LeafKind, type LoopNode, lowerable, wasmLoop } from './kernels/wasm-loop.js';
 import type { Kernel, Op } from './op.js';
@@ -56,20 +56,31 @@ export type Compiled<F extends (...args: Tensor[]) => Traced> = F & {
   plans(): PlanStats[];
 };
 
-/** Thrown when a compiled function is used in a way a static plan cannot honour. */
-export class CompileError extends NeuriteError {
-  override name = 'CompileError';
-}
+export { CompileError };
 
 /**
  * Compiles a function of tensors (a whole training step: forward, loss,
  * backward, optimiser update) into a replayed plan. A new signature retraces.
  *
- * Rules: the step must not branch on tensor values (they are read once, while
- * tracing); random values must come from random ops such as `bernoulli`
- * (a tensor filled in JavaScript is frozen at its traced values); the
- * returned tensors are fresh copies. Called while another function is being
- * traced, a compiled function runs as written, so it becomes part of that trace.
+ * What a trace captures, and what it refuses:
+ *  - arguments are rebound on every call; tensors made outside the step
+ *    (parameters, closed-over tensors) are read by reference, so in-place
+ *    updates (`assignInPlace`, optimisers) are seen on the next call;
+ *  - plain numbers given to ops (`x.mul(0.5)`), shapes, axes, and tensors
+ *    whose values follow from shapes (`zeros`, `ones`, `arange`, `eye`,
+ *    `oneHot`) are constants of the plan: a number that changes between calls
+ *    (a scheduled learning rate) belongs in a tensor updated in place or
+ *    passed as an argument;
+ *  - reading values while tracing (`item()`, `toArray()`, `data`) throws a
+ *    `CompileError` naming the op that produced the tensor: a plan cannot
+ *    replay a JavaScript branch on values, so use `where(cond, a, b)`;
+ *  - filling a tensor from JavaScript values while tracing (`tensor`,
+ *    `full`, `linspace`, `rand`, `randn`, `randint`) throws a `CompileError`:
+ *    make it outside and pass it in; random values inside a step come from
+ *    random ops such as `bernoulli`, which draw afresh on every replay.
+ * The returned tensors are fresh copies. Called while another function is
+ * being traced, a compiled function runs as written, so it becomes part of
+ * that trace.
  *
  * @example
  * const step = compile((x, y) => {
@@ -135,11 +146,42 @@ type Step = OpStep | AssignStep;
 
 class Recorder {
   readonly steps: Step[] = [];
+  /** The op that made each traced result, and each buffer, for read errors. */
+  private readonly made = new Map<Tensor, string>();
+  private readonly madeInto = new Map<TypedArray, string>();
+  /** Tensors numbered above this one were made while tracing. */
+  private readonly firstId = Tensor.scalar(0).id;
   constructor(readonly args: readonly Tensor[]) {}
 
   op(op: Op<unknown>, inputs: readonly Tensor[], attrs: unknown, out: Tensor): void {
+    this.made.set(out, op.name);
     if (op.alias) return; // shares its input's buffer: nothing to replay
+    this.madeInto.set(out.storage, op.name);
     this.steps.push({ kind: 'op', op, inputs: inputs.slice(), attrs, out });
+  }
+
+  read(t: Tensor, how: string): void {
+    const op = this.made.get(t) ?? this.madeInto.get(t.storage);
+    const arg = this.args.findIndex((a) => a.storage === t.storage);
+    let what: string;
+    if (op !== undefined) what = `the result of ${op}`;
+    else if (arg >= 0) what = `argument ${arg}`;
+    else if (t.id > this.firstId) return; // a constant made inside the step: it is the same every call
+    else what = 'a tensor from outside the step (a parameter or a closed-over tensor, read by reference)';
+    throw new CompileError(
+      `compile: ${how} reads the values of ${what} ${fmt(t.shape)} while tracing; the plan cannot ` +
+        'replay a decision taken on values, so it would reuse these ones on every call. Compute with ' +
+        'tensor ops instead: pick between results with where(cond, a, b) rather than a JavaScript ' +
+        'branch, and pass values that change between calls in as arguments.',
+    );
+  }
+
+  fill(what: string): void {
+    throw new CompileError(
+      `compile: ${what} fills a tensor from JavaScript values while tracing; the plan would keep ` +
+        "this call's values on every replay. Create it outside the step and pass it in as an " +
+        'argument, or draw random values with a random op such as bernoulli.',
+    );
   }
 
   assign(target: Tensor, value: Tensor): void {
@@ -203,13 +245,13 @@ function readTargetsAfterAssign(steps: Step[]): void {
     const { target, value } = s;
     for (let j = i + 1; j < steps.length; j++) {
       const later = steps[j]!;
-      if (later.kind === 'assign' && later.target.data === target.data) break;
+      if (later.kind === 'assign' && later.target.storage === target.storage) break;
       if (later.kind === 'op') {
         later.inputs = later.inputs.map((t) =>
-          t.data === value.data ? new Tensor(target.data, t.shape, t.dtype) : t,
+          t.storage === value.storage ? new Tensor(target.storage, t.shape, t.dtype) : t,
         );
-      } else if (later.value.data === value.data) {
-        later.value = new Tensor(target.data, later.value.shape, later.value.dtype);
+      } else if (later.value.storage === value.storage) {
+        later.value = new Tensor(target.storage, later.value.shape, later.value.dtype);
       }
     }
   });
@@ -227,32 +269,32 @@ class Plan {
   constructor(recorder: Recorder, args: readonly Tensor[], result: Traced) {
     const steps = recorder.steps;
     this.signature = args.map(({ shape, dtype, requiresGrad }) => ({ shape, dtype, requiresGrad }));
-    this.argBuffers = args.map((a) => a.data);
+    this.argBuffers = args.map((a) => a.storage);
     readTargetsAfterAssign(steps);
 
     const producer = new Map<TypedArray, OpStep>();
-    for (const s of steps) if (s.kind === 'op') producer.set(s.out.data, s);
+    for (const s of steps) if (s.kind === 'op') producer.set(s.out.storage, s);
 
     // Buffers that must keep their identity: returned, or reachable as `.grad`.
     const escaping = new Set<TypedArray>();
-    forEachTensor(result, (t) => escaping.add(t.data));
+    forEachTensor(result, (t) => escaping.add(t.storage));
     for (const s of steps) {
       for (const t of [...reads(s), ...(s.kind === 'assign' ? [s.target] : [])]) {
-        if (t.grad) escaping.add(t.grad.data);
+        if (t.grad) escaping.add(t.grad.storage);
       }
     }
 
     const uses = new Map<TypedArray, number>();
-    for (const s of steps) for (const t of reads(s)) uses.set(t.data, (uses.get(t.data) ?? 0) + 1);
+    for (const s of steps) for (const t of reads(s)) uses.set(t.storage, (uses.get(t.storage) ?? 0) + 1);
 
     // 1. Fusion: an elementwise result read once, by an elementwise op of the
     // same shape, is computed inside that op's loop and never stored.
     const inlinable = (t: Tensor, shape: Shape): OpStep | undefined => {
-      const s = producer.get(t.data);
+      const s = producer.get(t.storage);
       const ok =
         s?.op.expr !== undefined &&
-        uses.get(t.data) === 1 &&
-        !escaping.has(t.data) &&
+        uses.get(t.storage) === 1 &&
+        !escaping.has(t.storage) &&
         sameShape(s.out.shape, shape) &&
         sameShape(t.shape, shape);
       return ok ? s : undefined;
@@ -271,8 +313,8 @@ class Plan {
         stores: [],
       };
       const leaf = (t: Tensor): string => {
-        let k = loop.leaves.findIndex((l) => l.buffer === t.data && sameShape(l.shape, t.shape));
-        if (k < 0) k = loop.leaves.push({ buffer: t.data, shape: t.shape }) - 1;
+        let k = loop.leaves.findIndex((l) => l.buffer === t.storage && sameShape(l.shape, t.shape));
+        if (k < 0) k = loop.leaves.push({ buffer: t.storage, shape: t.shape }) - 1;
         return `x${k}`;
       };
       const expand = (step: OpStep): string => {
@@ -288,7 +330,7 @@ class Plan {
         loop.nodes.push({ name, op: step.op.name, args: names, dtype: step.out.dtype });
         return name;
       };
-      loop.stores.push({ value: expand(s), buffer: s.out.data, target: null, dtype: s.out.dtype });
+      loop.stores.push({ value: expand(s), buffer: s.out.storage, target: null, dtype: s.out.dtype });
       loops.set(s, loop);
     }
 
@@ -303,31 +345,31 @@ class Plan {
         const loop = loops.get(s);
         if (loop) {
           items.push(loop);
-          itemOf.set(s.out.data, loop);
+          itemOf.set(s.out.storage, loop);
         } else items.push({ kind: 'call', step: s });
         return;
       }
-      const loop = itemOf.get(s.value.data);
-      const from = loop ? steps.indexOf(producer.get(s.value.data)!) : -1;
+      const loop = itemOf.get(s.value.storage);
+      const from = loop ? steps.indexOf(producer.get(s.value.storage)!) : -1;
       const ok =
         loop !== undefined &&
-        uses.get(s.value.data) === 1 &&
-        !escaping.has(s.value.data) &&
+        uses.get(s.value.storage) === 1 &&
+        !escaping.has(s.value.storage) &&
         s.target.dtype === s.value.dtype &&
         s.target.size === s.value.size &&
-        loop.leaves.every((l) => l.buffer !== s.target.data || sameShape(l.shape, loop.shape)) &&
-        !steps.slice(from + 1, i).some((m) => reads(m).some((t) => t.data === s.target.data));
+        loop.leaves.every((l) => l.buffer !== s.target.storage || sameShape(l.shape, loop.shape)) &&
+        !steps.slice(from + 1, i).some((m) => reads(m).some((t) => t.storage === s.target.storage));
       if (ok) {
-        const store = loop.stores.find((st) => st.buffer === s.value.data)!;
+        const store = loop.stores.find((st) => st.buffer === s.value.storage)!;
         store.target = s.target;
-      } else items.push({ kind: 'copy', target: s.target, value: s.value.data });
+      } else items.push({ kind: 'copy', target: s.target, value: s.value.storage });
     });
 
     // 3. Neighbouring loops over one shape become one loop storing several
     // results, when every buffer one writes and the other touches is accessed
     // element-aligned by both: a later loop then reads an earlier result from
     // its variable instead of memory.
-    const written = (l: Loop) => l.stores.map((st) => st.target?.data ?? st.buffer);
+    const written = (l: Loop) => l.stores.map((st) => st.target?.storage ?? st.buffer);
     const merged: Item[] = [];
     for (const item of items) {
       const prev = merged[merged.length - 1];
@@ -344,7 +386,7 @@ class Plan {
         ) {
           const rename = new Map<string, string>();
           item.leaves.forEach((l, k) => {
-            const j = prev.stores.findIndex((st) => (st.target?.data ?? st.buffer) === l.buffer);
+            const j = prev.stores.findIndex((st) => (st.target?.storage ?? st.buffer) === l.buffer);
             if (j >= 0) rename.set(`x${k}`, prev.stores[j]!.value);
             else {
               let at = prev.leaves.findIndex(
@@ -371,7 +413,7 @@ class Plan {
       item.kind === 'loop'
         ? item.leaves.map((l) => l.buffer)
         : item.kind === 'call'
-          ? item.step.inputs.map((t) => t.data)
+          ? item.step.inputs.map((t) => t.storage)
           : [item.value];
     const lastUse = new Map<TypedArray, number>();
     merged.forEach((item, i) => {
@@ -405,14 +447,14 @@ class Plan {
       if (item.kind === 'copy') {
         this.launches.push({
           kernel: (o, [v]) => o.set(v!),
-          out: item.target.data,
+          out: item.target.storage,
           ins: [resolve(item.value)],
         });
       } else if (item.kind === 'call') {
         const s = item.step;
-        const out = acquire(s.out.data, s.out.dtype);
-        planned.set(s.out.data, out);
-        const ins = s.inputs.map((t) => resolve(t.data));
+        const out = acquire(s.out.storage, s.out.dtype);
+        planned.set(s.out.storage, out);
+        const ins = s.inputs.map((t) => resolve(t.storage));
         this.launches.push({ kernel: s.op.kernel(s.inputs, s.out, s.attrs), out, ins });
       } else if (item.kind === 'loop') {
         const ins = item.leaves.map((l) => resolve(l.buffer));
@@ -423,7 +465,7 @@ class Plan {
         const outs = live.map((st) => {
           if (st.target) {
             inPlaceAssigns++;
-            return st.target.data;
+            return st.target.storage;
           }
           const out = acquire(st.buffer, st.dtype);
           planned.set(st.buffer, out);
@@ -502,7 +544,7 @@ class Plan {
 
   run(args: readonly Tensor[]): Traced {
     this.bindings.forEach((sites, k) => {
-      const data = args[k]!.data;
+      const data = args[k]!.storage;
       for (const site of sites) site.ins[site.at] = data;
     });
     for (const l of this.launches) l.kernel(l.out, l.ins);
@@ -597,10 +639,10 @@ function rebuild(
   resolve: (b: TypedArray) => TypedArray,
 ): (args: readonly Tensor[]) => Traced {
   if (value instanceof Tensor) {
-    const k = argBuffers.indexOf(value.data);
-    const buffer = resolve(value.data);
+    const k = argBuffers.indexOf(value.storage);
+    const buffer = resolve(value.storage);
     const { shape, dtype } = value;
-    return (args) => new Tensor((k >= 0 ? args[k]!.data : buffer).slice(), shape, dtype);
+    return (args) => new Tensor((k >= 0 ? args[k]!.storage : buffer).slice(), shape, dtype);
   }
   if (Array.isArray(value)) {
     const parts = value.map((v) => rebuild(v, argBuffers, resolve));

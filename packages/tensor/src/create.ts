@@ -1,4 +1,5 @@
 import { allocate, assertDType, type DType, dtypeOf, type TypedArray } from './dtype.js';
+import { guardFill } from './engine.js';
 import { DTypeError, fmt, IndexError, ShapeError } from './errors.js';
 import { Rng } from './rng.js';
 import { type Shape, sizeOf } from './shape.js';
@@ -60,6 +61,7 @@ export function tensor(
   data: NestedArray | TypedArray | readonly number[],
   options: TensorOptions & { shape?: readonly number[] } = {},
 ): Tensor {
+  guardFill('tensor');
   const isTyped = ArrayBuffer.isView(data);
   const dtype = checked(options.dtype) ?? (isTyped ? dtypeOf(data) : undefined) ?? 'float32';
   let shape: number[];
@@ -99,8 +101,20 @@ function checked(dtype: DType | undefined): DType | undefined {
   return dtype === undefined ? undefined : assertDType(dtype);
 }
 
-/** A tensor of `shape` filled with `value`. */
+/**
+ * A tensor of `shape` filled with `value`. Inside a step being compiled it
+ * throws (the value would be frozen into the plan): pass such a tensor in.
+ *
+ * @example
+ * full([2, 3], 0.5);
+ */
 export function full(shape: Shape, value: number, options: TensorOptions = {}): Tensor {
+  guardFill('full');
+  return filled(shape, value, options);
+}
+
+/** zeros and ones: their values follow from the shape, so a trace may make them. */
+function filled(shape: Shape, value: number, options: TensorOptions): Tensor {
   const dtype = checked(options.dtype) ?? 'float32';
   const data = allocate(dtype, sizeOf(shape)).fill(value);
   return new Tensor(data, shape, dtype, { requiresGrad: options.requiresGrad ?? false });
@@ -108,22 +122,22 @@ export function full(shape: Shape, value: number, options: TensorOptions = {}): 
 
 /** @example zeros([784, 16]) */
 export function zeros(shape: Shape, options: TensorOptions = {}): Tensor {
-  return full(shape, 0, options);
+  return filled(shape, 0, options);
 }
 
 /** @example ones([16]) */
 export function ones(shape: Shape, options: TensorOptions = {}): Tensor {
-  return full(shape, 1, options);
+  return filled(shape, 1, options);
 }
 
 /** Zeros of `like`'s shape and dtype. */
 export function zerosLike(like: Tensor, options: TensorOptions = {}): Tensor {
-  return full(like.shape, 0, { dtype: like.dtype, ...options });
+  return filled(like.shape, 0, { dtype: like.dtype, ...options });
 }
 
 /** Ones of `like`'s shape and dtype. */
 export function onesLike(like: Tensor, options: TensorOptions = {}): Tensor {
-  return full(like.shape, 1, { dtype: like.dtype, ...options });
+  return filled(like.shape, 1, { dtype: like.dtype, ...options });
 }
 
 /**
@@ -156,6 +170,7 @@ export function linspace(
   n: number,
   options: TensorOptions = {},
 ): Tensor {
+  guardFill('linspace');
   const dtype = checked(options.dtype) ?? 'float32';
   const data = allocate(dtype, n);
   for (let i = 0; i < n; i++) data[i] = n === 1 ? start : start + ((stop - start) * i) / (n - 1);
@@ -165,7 +180,7 @@ export function linspace(
 /** The n×n identity matrix. */
 export function eye(n: number, options: TensorOptions = {}): Tensor {
   const t = zeros([n, n], options);
-  for (let i = 0; i < n; i++) t.data[i * n + i] = 1;
+  for (let i = 0; i < n; i++) t.storage[i * n + i] = 1;
   return t;
 }
 
@@ -187,17 +202,19 @@ function generator(rng: Rng | number | undefined): Rng {
  * randn([16, 784], { rng: 42 }).mul(0.01);
  */
 export function randn(shape: Shape, options: RandomOptions = {}): Tensor {
+  guardFill('randn');
   const rng = generator(options.rng);
   const t = zeros(shape, options);
-  for (let i = 0; i < t.data.length; i++) t.data[i] = rng.normal();
+  for (let i = 0; i < t.storage.length; i++) t.storage[i] = rng.normal();
   return t;
 }
 
 /** Uniform values in [0, 1). */
 export function rand(shape: Shape, options: RandomOptions = {}): Tensor {
+  guardFill('rand');
   const rng = generator(options.rng);
   const t = zeros(shape, options);
-  for (let i = 0; i < t.data.length; i++) t.data[i] = rng.float();
+  for (let i = 0; i < t.storage.length; i++) t.storage[i] = rng.float();
   return t;
 }
 
@@ -208,9 +225,10 @@ export function randint(
   shape: Shape,
   options: RandomOptions = {},
 ): Tensor {
+  guardFill('randint');
   const rng = generator(options.rng);
   const t = zeros(shape, { ...options, dtype: 'int32' });
-  for (let i = 0; i < t.data.length; i++) t.data[i] = low + rng.int(high - low);
+  for (let i = 0; i < t.storage.length; i++) t.storage[i] = low + rng.int(high - low);
   return t;
 }
 
@@ -227,10 +245,10 @@ export function oneHot(labels: Tensor, classes: number, dtype: DType = 'float32'
       `oneHot: labels must be int32, got ${labels.dtype} of shape ${fmt(labels.shape)}`,
     );
   }
-  const bad = labels.data.findIndex((v) => v < 0 || v >= classes);
+  const bad = labels.storage.findIndex((v) => v < 0 || v >= classes);
   if (bad >= 0) {
     throw new IndexError(
-      `oneHot: label ${labels.data[bad]} at flat index ${bad} is outside [0, ${classes})`,
+      `oneHot: label ${labels.storage[bad]} at flat index ${bad} is outside [0, ${classes})`,
     );
   }
   return labels.expandDims(-1).eq(arange(classes)).cast(dtype);

@@ -11,6 +11,10 @@ export interface Tracer {
   op(op: Op<unknown>, inputs: readonly Tensor[], attrs: unknown, out: Tensor): void;
   /** Called when `target`'s storage is overwritten with `value`'s values. */
   assign(target: Tensor, value: Tensor): void;
+  /** Called before user code reads `t`'s values (`how`: `item()`, `toArray()`, `data`); may throw. */
+  read?(t: Tensor, how: string): void;
+  /** Called before a constructor fills a new tensor from JavaScript values (`what`: its name); may throw. */
+  fill?(what: string): void;
 }
 
 let tracer: Tracer | null = null;
@@ -18,6 +22,35 @@ let tracer: Tracer | null = null;
 /** Whether a tracer is recording: a compiled function called now runs eagerly, so it is recorded too. */
 export function isTracing(): boolean {
   return tracer !== null;
+}
+
+/** Checks that transforms install for the duration of a call (vmap refuses reads of a batched tensor). */
+const readChecks: ((t: Tensor, how: string) => void)[] = [];
+
+/** Whether reading values must be checked now: one comparison on the hot path when nothing is installed. */
+export function readsGuarded(): boolean {
+  return tracer !== null || readChecks.length > 0;
+}
+
+/** Throws if `t`'s values must not be read now (`how` says how they were read). */
+export function guardRead(t: Tensor, how: string): void {
+  tracer?.read?.(t, how);
+  for (const check of readChecks) check(t, how);
+}
+
+/** Throws if a tensor must not be filled from JavaScript values now (`what` names the constructor). */
+export function guardFill(what: string): void {
+  tracer?.fill?.(what);
+}
+
+/** Runs `fn` with an extra read check installed. */
+export function withReadCheck<T>(check: (t: Tensor, how: string) => void, fn: () => T): T {
+  readChecks.push(check);
+  try {
+    return fn();
+  } finally {
+    readChecks.pop();
+  }
 }
 
 /** Installs a tracer for the duration of `fn`. */
@@ -37,9 +70,9 @@ export function withTracer<T>(t: Tracer, fn: () => T): T {
  */
 export function apply<A>(op: Op<A>, inputs: readonly Tensor[], attrs: A): Tensor {
   const spec = op.infer(inputs, attrs);
-  let data: Tensor['data'];
+  let data: Tensor['storage'];
   if (op.alias) {
-    data = inputs[0]!.data;
+    data = inputs[0]!.storage;
   } else {
     data = allocate(spec.dtype, sizeOf(spec.shape));
     op.kernel(
@@ -48,7 +81,7 @@ export function apply<A>(op: Op<A>, inputs: readonly Tensor[], attrs: A): Tensor
       attrs,
     )(
       data,
-      inputs.map((t) => t.data),
+      inputs.map((t) => t.storage),
     );
   }
   const tracked = op.vjp !== undefined && isGradEnabled() && inputs.some((t) => t.requiresGrad);
@@ -66,12 +99,12 @@ export function apply<A>(op: Op<A>, inputs: readonly Tensor[], attrs: A): Tensor
  * optimisers update parameters; user code treats values as immutable.
  */
 export function assignInPlace(target: Tensor, value: Tensor): void {
-  if (target.data === value.data) return;
+  if (target.storage === value.storage) return;
   if (target.size !== value.size) {
     throw new RangeError(
       `assign: sizes differ: [${target.shape.join(', ')}] <- [${value.shape.join(', ')}]`,
     );
   }
-  target.data.set(value.data);
+  target.storage.set(value.storage);
   tracer?.assign(target, value);
 }

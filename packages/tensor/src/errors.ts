@@ -39,6 +39,11 @@ export class GradError extends NeuriteError {
   override name = 'GradError';
 }
 
+/** Thrown when a compiled function is used in a way a static plan cannot honour. */
+export class CompileError extends NeuriteError {
+  override name = 'CompileError';
+}
+
 /** Formats a shape the way every message shows it: `[64, 784]`. */
 export function fmt(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;

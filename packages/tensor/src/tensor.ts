@@ -1,4 +1,5 @@
 import { backward } from './autograd.js';
+import { guardRead, readsGuarded } from './engine.js';
 import { allocate, type DType, type TypedArray } from './dtype.js';
 import { fmt, IndexError } from './errors.js';
 import { formatGraph, toDot } from './graph.js';
@@ -59,7 +60,11 @@ let nextId = 0;
 export class Tensor {
   /** A process-unique number, for graph listings. */
   readonly id = nextId++;
-  readonly data: TypedArray;
+  /**
+   * The storage, for kernels and the engine: read without the checks of `data`.
+   * @internal
+   */
+  readonly storage: TypedArray;
   readonly shape: Shape;
   readonly dtype: DType;
   /** The op that made this tensor, while it is part of a differentiable graph. */
@@ -77,7 +82,7 @@ export class Tensor {
     dtype: DType,
     { requiresGrad = false, node = null }: { requiresGrad?: boolean; node?: Node | null } = {},
   ) {
-    this.data = data;
+    this.storage = data;
     this.shape = Object.freeze(shape.slice());
     this.dtype = dtype;
     this.node = node;
@@ -91,12 +96,22 @@ export class Tensor {
     return new Tensor(data, [], dtype);
   }
 
+  /**
+   * The values, row-major. Reading them while `compile` traces throws a
+   * `CompileError` (the plan would replay them as frozen constants), and so
+   * does reading a batched tensor inside `vmap`.
+   */
+  get data(): TypedArray {
+    if (readsGuarded()) guardRead(this, 'data');
+    return this.storage;
+  }
+
   get ndim(): number {
     return this.shape.length;
   }
 
   get size(): number {
-    return this.data.length === sizeOf(this.shape) ? this.data.length : sizeOf(this.shape);
+    return this.storage.length === sizeOf(this.shape) ? this.storage.length : sizeOf(this.shape);
   }
 
   /** The transpose of the last two axes. */
@@ -106,18 +121,20 @@ export class Tensor {
 
   /** The value of a one-element tensor. */
   item(): number {
+    if (readsGuarded()) guardRead(this, 'item()');
     if (this.size !== 1)
       throw new IndexError(
         `item: tensor of shape ${fmt(this.shape)} has ${this.size} elements, not 1`,
       );
-    return this.data[0]!;
+    return this.storage[0]!;
   }
 
   /** The values as nested arrays (a number for a 0-d tensor). */
   toArray(): NestedArray {
+    if (readsGuarded()) guardRead(this, 'toArray()');
     const strides = stridesOf(this.shape);
     const build = (axis: number, offset: number): NestedArray => {
-      if (axis === this.ndim) return this.data[offset]!;
+      if (axis === this.ndim) return this.storage[offset]!;
       return Array.from({ length: this.shape[axis]! }, (_, i) =>
         build(axis + 1, offset + i * strides[axis]!),
       );
@@ -127,12 +144,12 @@ export class Tensor {
 
   /** The same values, cut off from the graph: no gradient flows through the result. */
   detach(): Tensor {
-    return new Tensor(this.data, this.shape, this.dtype);
+    return new Tensor(this.storage, this.shape, this.dtype);
   }
 
   /** A leaf copy of the values that requires (or not) gradients. */
   requireGrad(on = true): Tensor {
-    return new Tensor(this.data.slice(), this.shape, this.dtype, { requiresGrad: on });
+    return new Tensor(this.storage.slice(), this.shape, this.dtype, { requiresGrad: on });
   }
 
   /**
