@@ -39,11 +39,11 @@ export function detectAnomaly<T>(fn: () => T): T {
 
 /** Throws if `out` holds a non-finite value while every input was finite. */
 export function checkAnomaly(op: Op<unknown>, inputs: readonly Tensor[], out: Tensor): void {
-  const bad = firstNonFinite(out.data);
-  if (bad < 0 || inputs.some((t) => firstNonFinite(t.data) >= 0)) return;
+  const bad = firstNonFinite(out.storage);
+  if (bad < 0 || inputs.some((t) => firstNonFinite(t.storage) >= 0)) return;
   const shapes = inputs.map((t) => fmt(t.shape)).join(', ');
   throw new AnomalyError(
-    `${op.name}: produced ${out.data[bad]} at flat index ${bad} of its ${fmt(out.shape)} result ` +
+    `${op.name}: produced ${out.storage[bad]} at flat index ${bad} of its ${fmt(out.shape)} result ` +
       `from finite inputs ${shapes}`,
   );
 }

@@ -166,8 +166,11 @@ class Recorder {
     let what: string;
     if (op !== undefined) what = `the result of ${op}`;
     else if (arg >= 0) what = `argument ${arg}`;
-    else if (t.id > this.firstId) return; // a constant made inside the step: it is the same every call
-    else what = 'a tensor from outside the step (a parameter or a closed-over tensor, read by reference)';
+    else if (t.id > this.firstId)
+      return; // a constant made inside the step: it is the same every call
+    else
+      what =
+        'a tensor from outside the step (a parameter or a closed-over tensor, read by reference)';
     throw new CompileError(
       `compile: ${how} reads the values of ${what} ${fmt(t.shape)} while tracing; the plan cannot ` +
         'replay a decision taken on values, so it would reuse these ones on every call. Compute with ' +
@@ -285,7 +288,8 @@ class Plan {
     }
 
     const uses = new Map<TypedArray, number>();
-    for (const s of steps) for (const t of reads(s)) uses.set(t.storage, (uses.get(t.storage) ?? 0) + 1);
+    for (const s of steps)
+      for (const t of reads(s)) uses.set(t.storage, (uses.get(t.storage) ?? 0) + 1);
 
     // 1. Fusion: an elementwise result read once, by an elementwise op of the
     // same shape, is computed inside that op's loop and never stored.
@@ -330,7 +334,12 @@ class Plan {
         loop.nodes.push({ name, op: step.op.name, args: names, dtype: step.out.dtype });
         return name;
       };
-      loop.stores.push({ value: expand(s), buffer: s.out.storage, target: null, dtype: s.out.dtype });
+      loop.stores.push({
+        value: expand(s),
+        buffer: s.out.storage,
+        target: null,
+        dtype: s.out.dtype,
+      });
       loops.set(s, loop);
     }
 

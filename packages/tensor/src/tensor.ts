@@ -1,6 +1,6 @@
 import { backward } from './autograd.js';
-import { guardRead, readsGuarded } from './engine.js';
 import { allocate, type DType, type TypedArray } from './dtype.js';
+import { guardRead, readsGuarded } from './engine.js';
 import { fmt, IndexError } from './errors.js';
 import { formatGraph, toDot } from './graph.js';
 import type { Op } from './op.js';

@@ -19,20 +19,25 @@ describe('compile refuses to freeze values', () => {
   it('throws a CompileError naming the op when a step branches on item()', () => {
     const f = compile((x: Tensor) => (x.sum().item() > 0 ? x.mul(2) : x.mul(-1)));
     expect(() => f(tensor([-5, -6]))).toThrow(CompileError);
-    expect(() => f(tensor([-5, -6]))).toThrow(/item\(\) reads the values of the result of sum \[\]/);
+    expect(() => f(tensor([-5, -6]))).toThrow(
+      /item\(\) reads the values of the result of sum \[\]/,
+    );
     expect(() => f(tensor([-5, -6]))).toThrow(/where\(cond, a, b\)/);
     expect(() => f(tensor([-5, -6]))).toThrow(/as arguments/);
   });
 
   it('names an argument, a closed-over tensor, toArray() and data', () => {
     const w = tensor([1, 2]);
-    expect(() => compile((x: Tensor) => tensor([x.toArray() as number[]]))(tensor([1])))
-      .toThrow(/toArray\(\) reads the values of argument 0 \[1\]/);
-    expect(() => compile((x: Tensor) => x.mul(w.data[0]!))(tensor([1])))
-      .toThrow(/data reads the values of a tensor from outside the step .*\[2\]/);
+    expect(() => compile((x: Tensor) => tensor([x.toArray() as number[]]))(tensor([1]))).toThrow(
+      /toArray\(\) reads the values of argument 0 \[1\]/,
+    );
+    expect(() => compile((x: Tensor) => x.mul(w.data[0]!))(tensor([1]))).toThrow(
+      /data reads the values of a tensor from outside the step .*\[2\]/,
+    );
     // A reshape shares its input's storage: the op named is the one that made the values.
-    expect(() => compile((x: Tensor) => x.exp().reshape([2, 1]).detach().toArray() as never)(tensor([1, 2])))
-      .toThrow(/the result of (exp|reshape)/);
+    expect(() =>
+      compile((x: Tensor) => x.exp().reshape([2, 1]).detach().toArray() as never)(tensor([1, 2])),
+    ).toThrow(/the result of (exp|reshape)/);
   });
 
   it('gives the eager answer where the branch is written with where()', () => {
@@ -40,7 +45,9 @@ describe('compile refuses to freeze values', () => {
     const f = compile(step);
     expect((f(tensor([1, 2])) as Tensor).toArray()).toEqual([2, 4]);
     expect((f(tensor([-5, -6])) as Tensor).toArray()).toEqual([5, 6]);
-    expect((f(tensor([-5, -6])) as Tensor).toArray()).toEqual((step(tensor([-5, -6])) as Tensor).toArray());
+    expect((f(tensor([-5, -6])) as Tensor).toArray()).toEqual(
+      (step(tensor([-5, -6])) as Tensor).toArray(),
+    );
   });
 
   it('throws when a tensor is filled from JavaScript values while tracing', () => {
