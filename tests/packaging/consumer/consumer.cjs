@@ -7,8 +7,9 @@ const nnPkg = require('@neurite/nn');
 const nnNode = require('@neurite/nn/node');
 const dataPkg = require('@neurite/data');
 const dataNode = require('@neurite/data/node');
+const onnxPkg = require('@neurite/onnx');
 
-for (const id of ['@neurite/tensor', '@neurite/nn', '@neurite/data']) {
+for (const id of ['@neurite/tensor', '@neurite/nn', '@neurite/data', '@neurite/onnx']) {
   assert.equal(require(`${id}/package.json`).name, id);
 }
 
@@ -42,4 +43,18 @@ for (const id of ['@neurite/tensor', '@neurite/nn', '@neurite/data']) {
   assert.equal(typeof dataNode.loadMnist, 'function');
   assert.equal(dataNode.parseIdx, dataPkg.parseIdx);
   console.log('ok @neurite/data');
+}
+
+{
+  const model = nnPkg.buildModel(
+    { input: [4], layers: [{ type: 'dense', units: 3 }] },
+    { seed: 1 },
+  );
+  const bytes = onnxPkg.toOnnx(model, { inputShape: ['batch', 4] });
+  assert.ok(bytes instanceof Uint8Array && bytes.length > 15 * 4);
+  assert.throws(
+    () => onnxPkg.toOnnx(model, { inputShape: [2, 4], opset: 9 }),
+    onnxPkg.OnnxExportError,
+  );
+  console.log('ok @neurite/onnx');
 }

@@ -7,7 +7,8 @@ import { gzipSync } from 'node:zlib';
 import { IdxError, parseIdx } from '@neurite/data';
 import { readIdxFile } from '@neurite/data/node';
 import { buildModel, SpecError } from '@neurite/nn';
-import { grad, matmul, ShapeError, tensor, zeros } from '@neurite/tensor';
+import { OnnxExportError, toOnnx } from '@neurite/onnx';
+import { bernoulli, grad, matmul, Rng, ShapeError, tensor, zeros } from '@neurite/tensor';
 
 {
   const cube = (x) => x.pow(3).sum();
@@ -50,4 +51,20 @@ import { grad, matmul, ShapeError, tensor, zeros } from '@neurite/tensor';
     await rm(dir, { recursive: true });
   }
   console.log('ok @neurite/data');
+}
+
+{
+  const model = buildModel({ input: [4], layers: [{ type: 'dense', units: 3 }] }, { seed: 1 });
+  const bytes = toOnnx(model, { inputShape: ['batch', 4] });
+  assert.ok(bytes instanceof Uint8Array && bytes.length > 15 * 4);
+  // The weights are stored as raw float32 bytes: find the first one in the file.
+  const w0 = new Uint8Array(
+    new Float32Array([model.stateDict()['layers.0.weight'].data[0]]).buffer,
+  );
+  assert.ok(Buffer.from(bytes).includes(Buffer.from(w0)));
+  assert.throws(
+    () => toOnnx((x) => x.mul(bernoulli(x.shape, 0.5, new Rng(1))), { inputShape: [2] }),
+    (error) => error instanceof OnnxExportError && /bernoulli/.test(error.message),
+  );
+  console.log('ok @neurite/onnx');
 }

@@ -3,6 +3,7 @@
 // proves a type is precise rather than `any`.
 import { encodeIdx, type IdxData, parseIdx } from '@neurite/data';
 import { buildModel, type ModelSpec, type Module } from '@neurite/nn';
+import { type ToOnnxOptions, toOnnx } from '@neurite/onnx';
 import { grad, type Shape, type Tensor, tensor } from '@neurite/tensor';
 
 function check(condition: boolean, what: string): void {
@@ -17,6 +18,9 @@ export function misuses(t: Tensor, idx: IdxData): void {
   t.shape.push(4);
   // @ts-expect-error: a dense layer's units is a number
   const spec: ModelSpec = { input: [784], layers: [{ type: 'dense', units: '16' }] };
+  // @ts-expect-error: a dimension is a size or a name
+  const options: ToOnnxOptions = { inputShape: [true] };
+  void options;
   // @ts-expect-error: IDX dimensions are numbers
   const first: string = idx.dims[0];
   void spec;
@@ -52,4 +56,11 @@ export function misuses(t: Tensor, idx: IdxData): void {
   check(idx.dims.join('x') === '2x2', `IDX dims ${idx.dims.join('x')}`);
   check(Array.from(idx.data).join() === '0,64,128,255', `IDX data ${Array.from(idx.data)}`);
   console.log('ok @neurite/data');
+}
+
+{
+  const model: Module = buildModel({ input: [2], layers: [{ type: 'dense', units: 1 }] });
+  const bytes: Uint8Array = toOnnx(model, { inputShape: ['batch', 2], opset: 17 });
+  check(bytes.length > 0, 'ONNX bytes');
+  console.log('ok @neurite/onnx');
 }

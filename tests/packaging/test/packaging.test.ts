@@ -18,6 +18,7 @@ const published = [
   { name: '@neurite/tensor', dir: 'packages/tensor' },
   { name: '@neurite/nn', dir: 'packages/nn' },
   { name: '@neurite/data', dir: 'packages/data' },
+  { name: '@neurite/onnx', dir: 'packages/onnx' },
 ] as const;
 
 interface ReadmeExample {
@@ -27,7 +28,7 @@ interface ReadmeExample {
 }
 
 /** Every ```ts block of the README, named after the heading it sits under. */
-function readmeExamplesOf(markdown: string): ReadmeExample[] {
+function readmeExamplesOf(markdown: string, prefix = 'readme'): ReadmeExample[] {
   const examples: ReadmeExample[] = [];
   let heading = '';
   let fence: { lang: string; lines: string[] } | null = null;
@@ -38,7 +39,7 @@ function readmeExamplesOf(markdown: string): ReadmeExample[] {
     } else if (!line.startsWith('```')) fence.lines.push(line);
     else {
       if (fence.lang === 'ts') {
-        const file = `readme-${examples.length + 1}.ts`;
+        const file = `${prefix}-${examples.length + 1}.ts`;
         examples.push({ heading, file, code: fence.lines.join('\n') });
       }
       fence = null;
@@ -47,7 +48,14 @@ function readmeExamplesOf(markdown: string): ReadmeExample[] {
   return examples;
 }
 
-const readmeExamples = readmeExamplesOf(readFileSync(join(workspaceRoot, 'README.md'), 'utf8'));
+// The repository's README, and the README of each package that has runnable examples of its own.
+const readmeExamples = [
+  ...readmeExamplesOf(readFileSync(join(workspaceRoot, 'README.md'), 'utf8')),
+  ...readmeExamplesOf(
+    readFileSync(join(workspaceRoot, 'packages/onnx/README.md'), 'utf8'),
+    'onnx-readme',
+  ).map((e) => ({ ...e, heading: `@neurite/onnx README: ${e.heading}` })),
+];
 
 interface Result {
   code: number;
@@ -288,6 +296,7 @@ describe('a fresh npm project using the tarballs', () => {
   it('has a README example for every package', () => {
     const headings = readmeExamples.map((e) => e.heading);
     for (const { name } of published) expect(headings).toContain(`\`${name}\``);
+    expect(headings.filter((h) => h.startsWith('@neurite/onnx README'))).not.toEqual([]);
   });
 
   it('type-checks consumer.ts and the README examples with tsc', async () => {

@@ -1,0 +1,276 @@
+import type { Tensor } from '@neurite/tensor';
+import { type Attribute, type Element, elementType, type GraphBuilder } from './graph.js';
+
+/**
+ * The ONNX form of each neurite primitive, one entry per op name, as the
+ * tensor package's op table has one definition per primitive. An op missing
+ * here is refused by name; nothing is special-cased per layer.
+ */
+
+/** One recorded op of a trace. */
+export interface Step {
+  readonly op: string;
+  readonly inputs: readonly Tensor[];
+  readonly attrs: unknown;
+  readonly out: Tensor;
+}
+
+/** A size in a recorded attribute, seen across the traces of every dynamic dimension. */
+export type ResolvedDim =
+  | { readonly kind: 'fixed'; readonly size: number }
+  /** Equal to a dynamic dimension of a graph input. */
+  | { readonly kind: 'symbol'; readonly symbol: string }
+  /** Changes with the dynamic dimensions, but not as any one of them. */
+  | { readonly kind: 'varies' };
+
+/** What an emitter works with: the builder, the op in each trace, its inputs' value names. */
+export interface EmitContext {
+  readonly g: GraphBuilder;
+  /** The op as traced at the first set of sizes. */
+  readonly step: Step;
+  /** The same op traced at the second set of sizes (only when some dimension is dynamic). */
+  readonly other: Step | undefined;
+  /** The ONNX value names of the op's inputs. */
+  readonly inputs: readonly string[];
+  /** Base for the names of the values this op creates. */
+  readonly name: string;
+  /** Each of the two traces' sizes resolved to fixed, a symbol, or varying. */
+  resolve(a: readonly number[], b: readonly number[] | undefined): ResolvedDim[];
+  /** An int64 shape vector; computed from the inputs' shapes at run time where a size is a symbol. */
+  shape(dims: readonly ResolvedDim[]): string;
+  /** Throws an export error that names this op and where it is used. */
+  fail(why: string): never;
+}
+
+type Emitter = (ctx: EmitContext) => string;
+
+const int = (v: number): Attribute => ({ int: v });
+const ints = (v: readonly number[]): Attribute => ({ ints: v });
+
+/** `value` converted to `dtype` unless it already is. */
+function castTo(ctx: EmitContext, value: string, from: Element, to: Element): string {
+  if (from === to) return value;
+  const code = elementType[to];
+  return ctx.g.node('Cast', [value], { to: int(code) }, `${ctx.name}_cast`);
+}
+
+/** The inputs converted to the op's result dtype, as neurite promotes before computing. */
+function promoted(ctx: EmitContext, indices: readonly number[] = ctx.inputs.map((_, i) => i)) {
+  return indices.map((i) =>
+    castTo(ctx, ctx.inputs[i]!, ctx.step.inputs[i]!.dtype, ctx.step.out.dtype),
+  );
+}
+
+/** An elementwise op whose ONNX twin computes the same thing on the promoted dtype. */
+function elementwise(opType: string): Emitter {
+  return (ctx) => ctx.g.node(opType, promoted(ctx), {}, ctx.name);
+}
+
+/** A comparison: ONNX answers in booleans, neurite in 0/1 of the operands' dtype. */
+function comparison(opType: string, negate = false): Emitter {
+  return (ctx) => {
+    const test = ctx.g.node(opType, promoted(ctx), {}, `${ctx.name}_test`);
+    const answer = negate ? ctx.g.node('Not', [test], {}, `${ctx.name}_not`) : test;
+    return castTo(ctx, answer, 'bool', ctx.step.out.dtype);
+  };
+}
+
+/** Swaps the last two axes of a value of rank `ndim`. */
+function transposeLast(ctx: EmitContext, value: string, ndim: number): string {
+  const perm = Array.from({ length: ndim }, (_, i) => i);
+  perm[ndim - 2] = ndim - 1;
+  perm[ndim - 1] = ndim - 2;
+  return ctx.g.node('Transpose', [value], { perm: ints(perm) }, `${ctx.name}_t`);
+}
+
+interface MatmulAttrs {
+  transA: boolean;
+  transB: boolean;
+}
+interface ReduceAttrs {
+  axes: readonly number[];
+  keepdims: boolean;
+}
+interface Box {
+  start: readonly number[];
+  shape: readonly number[];
+  outer: readonly number[];
+}
+
+/** A reduction: ONNX takes the axes as an input (ReduceMax only from opset 18 on). */
+function reduce(opType: string, axesAsInputSince: number): Emitter {
+  return (ctx) => {
+    const { axes, keepdims } = ctx.step.attrs as ReduceAttrs;
+    if (axes.length === 0) return ctx.g.node('Identity', [ctx.inputs[0]!], {}, ctx.name);
+    const attrs = { keepdims: int(keepdims ? 1 : 0) };
+    if (ctx.g.opset >= axesAsInputSince) {
+      return ctx.g.node(opType, [ctx.inputs[0]!, ctx.g.int64s(axes, 'axes')], attrs, ctx.name);
+    }
+    return ctx.g.node(opType, [ctx.inputs[0]!], { ...attrs, axes: ints(axes) }, ctx.name);
+  };
+}
+
+const INT64_MAX = Number.MAX_SAFE_INTEGER;
+
+export const emitters: Record<string, Emitter> = {
+  neg: elementwise('Neg'),
+  exp: elementwise('Exp'),
+  log: elementwise('Log'),
+  sqrt: elementwise('Sqrt'),
+  abs: elementwise('Abs'),
+  sign: elementwise('Sign'),
+  sin: elementwise('Sin'),
+  cos: elementwise('Cos'),
+  tanh: elementwise('Tanh'),
+  sigmoid: elementwise('Sigmoid'),
+  relu: elementwise('Relu'),
+  add: elementwise('Add'),
+  sub: elementwise('Sub'),
+  mul: elementwise('Mul'),
+  div: elementwise('Div'),
+  pow: elementwise('Pow'),
+  maximum: elementwise('Max'),
+  minimum: elementwise('Min'),
+  eq: comparison('Equal'),
+  ne: comparison('Equal', true),
+  lt: comparison('Less'),
+  le: comparison('LessOrEqual'),
+  gt: comparison('Greater'),
+  ge: comparison('GreaterOrEqual'),
+  where: (ctx) => {
+    const cond = castTo(ctx, ctx.inputs[0]!, ctx.step.inputs[0]!.dtype, 'bool');
+    return ctx.g.node('Where', [cond, ...promoted(ctx, [1, 2])], {}, ctx.name);
+  },
+  cast: (ctx) => castTo(ctx, ctx.inputs[0]!, ctx.step.inputs[0]!.dtype, ctx.step.out.dtype),
+
+  matmul: (ctx) => {
+    const { transA, transB } = ctx.step.attrs as MatmulAttrs;
+    const [a, b] = ctx.step.inputs as [Tensor, Tensor];
+    const [x, y] = promoted(ctx) as [string, string];
+    if (a.ndim === 2 && b.ndim === 2) {
+      const attrs = { transA: int(transA ? 1 : 0), transB: int(transB ? 1 : 0) };
+      return ctx.g.node('Gemm', [x, y], attrs, ctx.name);
+    }
+    const left = transA ? transposeLast(ctx, x, a.ndim) : x;
+    const right = transB ? transposeLast(ctx, y, b.ndim) : y;
+    return ctx.g.node('MatMul', [left, right], {}, ctx.name);
+  },
+
+  reshape: (ctx) => {
+    const dims = ctx.resolve(ctx.step.out.shape, ctx.other?.out.shape);
+    const moving = dims.filter((d) => d.kind !== 'fixed').length;
+    // One size that follows the dynamic dimensions is inferred: -1.
+    const shape =
+      moving === 1
+        ? ctx.g.int64s(
+            dims.map((d) => (d.kind === 'fixed' ? d.size : -1)),
+            'shape',
+          )
+        : ctx.shape(dims);
+    const attrs: Record<string, Attribute> = ctx.step.out.shape.includes(0)
+      ? { allowzero: int(1) }
+      : {};
+    return ctx.g.node('Reshape', [ctx.inputs[0]!, shape], attrs, ctx.name);
+  },
+
+  broadcastTo: (ctx) => {
+    const x = ctx.step.inputs[0]!;
+    const y = ctx.other?.inputs[0];
+    const offset = ctx.step.out.ndim - x.ndim;
+    const dims = ctx.resolve(ctx.step.out.shape, ctx.other?.out.shape).map((d, i) => {
+      // Expand broadcasts both ways: where the input already has the size, 1 keeps it.
+      const follows =
+        i >= offset &&
+        x.shape[i - offset] === ctx.step.out.shape[i] &&
+        (y === undefined || y.shape[i - offset] === ctx.other!.out.shape[i]);
+      return d.kind !== 'fixed' && follows ? ({ kind: 'fixed', size: 1 } as const) : d;
+    });
+    return ctx.g.node('Expand', [ctx.inputs[0]!, ctx.shape(dims)], {}, ctx.name);
+  },
+
+  permute: (ctx) =>
+    ctx.g.node(
+      'Transpose',
+      [ctx.inputs[0]!],
+      { perm: ints(ctx.step.attrs as readonly number[]) },
+      ctx.name,
+    ),
+
+  slice: (ctx) => {
+    const a = ctx.step.attrs as Box;
+    const b = ctx.other?.attrs as Box | undefined;
+    const starts: number[] = [];
+    const ends: number[] = [];
+    const axes: number[] = [];
+    a.outer.forEach((n, d) => {
+      const [s, len] = [a.start[d]!, a.shape[d]!];
+      const [sb, lenb, nb] = b ? [b.start[d]!, b.shape[d]!, b.outer[d]!] : [s, len, n];
+      if (s === 0 && len === n && sb === 0 && lenb === nb) return; // the whole axis
+      if (sb === s && lenb === len) {
+        starts.push(s);
+        ends.push(s + len);
+      } else if (sb - nb === s - n && lenb === len) {
+        // A fixed number of entries counted from the end: negative bounds.
+        starts.push(s - n);
+        ends.push(s + len - n === 0 ? INT64_MAX : s + len - n);
+      } else {
+        ctx.fail(
+          `the slice of axis ${d} moves with a dynamic dimension (start ${s}, length ${len} of ${n}; then start ${sb}, length ${lenb} of ${nb})`,
+        );
+      }
+      axes.push(d);
+    });
+    if (axes.length === 0) return ctx.g.node('Identity', [ctx.inputs[0]!], {}, ctx.name);
+    const bounds = [starts, ends, axes].map((v, i) =>
+      ctx.g.int64s(v, ['starts', 'ends', 'axes'][i]),
+    );
+    return ctx.g.node('Slice', [ctx.inputs[0]!, ...bounds], {}, ctx.name);
+  },
+
+  pad: (ctx) => {
+    const padsOf = (box: Box) => [
+      ...box.start,
+      ...box.outer.map((n, d) => n - box.start[d]! - box.shape[d]!),
+    ];
+    const pads = padsOf(ctx.step.attrs as Box);
+    if (ctx.other && padsOf(ctx.other.attrs as Box).join() !== pads.join())
+      ctx.fail('its padding changes with a dynamic dimension');
+    return ctx.g.node('Pad', [ctx.inputs[0]!, ctx.g.int64s(pads, 'pads')], {}, ctx.name);
+  },
+
+  concat: (ctx) =>
+    ctx.g.node('Concat', promoted(ctx), { axis: int(ctx.step.attrs as number) }, ctx.name),
+
+  indexSelect: (ctx) =>
+    ctx.g.node('Gather', [...ctx.inputs], { axis: int(ctx.step.attrs as number) }, ctx.name),
+
+  sum: reduce('ReduceSum', 13),
+  max: reduce('ReduceMax', 18),
+
+  argmax: (ctx) => {
+    const { axis, keepdims } = ctx.step.attrs as { axis: number | null; keepdims: boolean };
+    const flat =
+      axis === null
+        ? ctx.g.node('Reshape', [ctx.inputs[0]!, ctx.g.int64s([-1], 'shape')], {}, ctx.name)
+        : ctx.inputs[0]!;
+    const attrs = { axis: int(axis ?? 0), keepdims: int(keepdims ? 1 : 0) };
+    let index = ctx.g.node('ArgMax', [flat], attrs, ctx.name);
+    if (axis === null) {
+      const shape = ctx.g.int64s(ctx.step.out.shape, 'shape');
+      index = ctx.g.node('Reshape', [index, shape], {}, ctx.name);
+    }
+    return castTo(ctx, index, 'int64', 'int32');
+  },
+
+  softmax: (ctx) =>
+    ctx.g.node('Softmax', [ctx.inputs[0]!], { axis: int(ctx.step.attrs as number) }, ctx.name),
+  logSoftmax: (ctx) =>
+    ctx.g.node('LogSoftmax', [ctx.inputs[0]!], { axis: int(ctx.step.attrs as number) }, ctx.name),
+};
+
+/** Why an op with no ONNX form is refused, where there is more to say than its name. */
+export const refusals: Record<string, string> = {
+  bernoulli:
+    'it draws random numbers (dropout in training mode?); export in evaluation mode, where dropout passes values through',
+  scatterAdd: 'it occurs in gradients, not in forward passes; export the forward function',
+};
