@@ -59,7 +59,7 @@ import { bernoulli, grad, matmul, Rng, ShapeError, tensor, zeros } from '@neurit
   assert.ok(bytes instanceof Uint8Array && bytes.length > 15 * 4);
   // The weights are stored as raw float32 bytes: find the first one in the file.
   const w0 = new Uint8Array(
-    new Float32Array([model.stateDict()['layers.0.weight'].data[0]]).buffer,
+    new Float32Array([model.stateDict()['0.weight'].data[0]]).buffer,
   );
   assert.ok(Buffer.from(bytes).includes(Buffer.from(w0)));
   assert.throws(
