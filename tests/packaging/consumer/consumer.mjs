@@ -58,9 +58,7 @@ import { bernoulli, grad, matmul, Rng, ShapeError, tensor, zeros } from '@neurit
   const bytes = toOnnx(model, { inputShape: ['batch', 4] });
   assert.ok(bytes instanceof Uint8Array && bytes.length > 15 * 4);
   // The weights are stored as raw float32 bytes: find the first one in the file.
-  const w0 = new Uint8Array(
-    new Float32Array([model.stateDict()['0.weight'].data[0]]).buffer,
-  );
+  const w0 = new Uint8Array(new Float32Array([model.stateDict()['0.weight'].data[0]]).buffer);
   assert.ok(Buffer.from(bytes).includes(Buffer.from(w0)));
   assert.throws(
     () => toOnnx((x) => x.mul(bernoulli(x.shape, 0.5, new Rng(1))), { inputShape: [2] }),
