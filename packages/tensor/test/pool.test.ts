@@ -131,6 +131,35 @@ describe('maxPool2d', () => {
     expect(Array.from(g.data)).toEqual(expected);
   });
 
+  it('a NaN in a window wins it, in the unrolled 2×2 path and the general one', () => {
+    const x = tensor([
+      [
+        [
+          [1, 2, 3, 4],
+          [5, Number.NaN, 7, 8],
+          [9, 10, 11, 12],
+          [13, 14, 15, 16],
+        ],
+      ],
+    ]);
+    expect(maxPool2d(x, 2).toArray()).toEqual([
+      [
+        [
+          [Number.NaN, 8],
+          [14, 16],
+        ],
+      ],
+    ]);
+    expect(maxPool2d(x, [3, 2], { stride: [1, 2] }).toArray()).toEqual([
+      [
+        [
+          [Number.NaN, 12],
+          [Number.NaN, 16],
+        ],
+      ],
+    ]);
+  });
+
   it('accepts [C, H, W] and is a Tensor method', () => {
     const x = uniform([2, 4, 4], 4);
     const y = x.maxPool2d(2);

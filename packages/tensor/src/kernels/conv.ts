@@ -74,7 +74,12 @@ export function im2col(
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++, row++) {
         const off = j * dw - pw;
-        const [lo, hi] = validRange(off, sw, W, OW);
+        // The output columns t whose input column t·sW + off lies in [0, W).
+        const lo = off >= 0 ? 0 : Math.min(OW, Math.ceil(-off / sw));
+        const hi = Math.max(
+          lo,
+          W - 1 - off < 0 ? 0 : Math.min(OW, Math.floor((W - 1 - off) / sw) + 1),
+        );
         const base = row * P;
         for (let y = 0; y < OH; y++) {
           const ih = y * sh - ph + i * dh;
@@ -113,7 +118,12 @@ export function col2im(
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++, row++) {
         const off = j * dw - pw;
-        const [lo, hi] = validRange(off, sw, W, OW);
+        // The output columns t whose input column t·sW + off lies in [0, W).
+        const lo = off >= 0 ? 0 : Math.min(OW, Math.ceil(-off / sw));
+        const hi = Math.max(
+          lo,
+          W - 1 - off < 0 ? 0 : Math.min(OW, Math.floor((W - 1 - off) / sw) + 1),
+        );
         const base = row * P;
         for (let y = 0; y < OH; y++) {
           const ih = y * sh - ph + i * dh;
@@ -126,13 +136,6 @@ export function col2im(
       }
     }
   }
-}
-
-/** The output columns t in [lo, hi) whose input column t·s + off lies in [0, W). */
-function validRange(off: number, s: number, W: number, OW: number): [number, number] {
-  const lo = off >= 0 ? 0 : Math.min(OW, Math.ceil(-off / s));
-  const hi = W - 1 - off < 0 ? 0 : Math.min(OW, Math.floor((W - 1 - off) / s) + 1);
-  return [lo, Math.max(lo, hi)];
 }
 
 /** y = conv(x, w): per image and group, W_g[O/g × C/g·kH·kW] · cols[C/g·kH·kW × OH·OW]. */
