@@ -6,7 +6,8 @@ import { ModelProtoSchema } from '../src/gen/onnx_pb.js';
 import { toOnnx } from '../src/index.js';
 import { maxDifference, runOnnx } from './ort.js';
 
-const hidden = (activation: 'sigmoid' | 'relu') => ({ type: 'dense', units: 16, activation }) as const;
+const hidden = (activation: 'sigmoid' | 'relu') =>
+  ({ type: 'dense', units: 16, activation }) as const;
 
 describe('the 784-16-16-10 network in onnxruntime-web', () => {
   it.each(['sigmoid', 'relu'] as const)(
