@@ -25,6 +25,7 @@ export {
   SPEC_KEY,
 } from './checkpoint.js';
 export { CheckpointError, LossError, OptimizerError, SpecError, StateDictError } from './errors.js';
+export * from './fit/index.js';
 export {
   fans,
   glorotNormal,
