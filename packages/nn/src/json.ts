@@ -42,3 +42,22 @@ export function checkJsonStructure(text: string, maxDepth: number): string | nul
   }
   return null;
 }
+
+/**
+ * The path to the first value nested deeper than `maxDepth` in an already
+ * parsed value, found without recursion; null when there is none. Checkers
+ * that walk a value recursively call this first, so that a hostile value
+ * meets an error instead of the end of the stack.
+ */
+export function tooDeep(value: unknown, maxDepth: number): (string | number)[] | null {
+  const stack: { v: unknown; path: (string | number)[] }[] = [{ v: value, path: [] }];
+  while (stack.length > 0) {
+    const { v, path } = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (path.length >= maxDepth) return path;
+    for (const [k, child] of Object.entries(v)) {
+      stack.push({ v: child, path: [...path, Array.isArray(v) ? Number(k) : k] });
+    }
+  }
+  return null;
+}

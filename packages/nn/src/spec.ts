@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { SpecError } from './errors.js';
+import { tooDeep } from './json.js';
 import { type ActivationName, activationNames } from './layers/activations.js';
 import type { InitName } from './layers/linear.js';
 import { inferShapes } from './spec-shapes.js';
@@ -334,6 +335,9 @@ function allowedKeys(input: unknown, path: readonly PropertyKey[]): string[] {
   return Object.keys(layerSchemas[type as keyof typeof layerSchemas].shape);
 }
 
+/** Deeper than this, a spec is refused before it is validated (validation recurses). */
+const MAX_SPEC_DEPTH = 64;
+
 /**
  * Checks that `value` is a valid model spec (every field, then the shapes
  * through the whole stack, with `inferShapes`) and returns it typed.
@@ -346,6 +350,13 @@ function allowedKeys(input: unknown, path: readonly PropertyKey[]): string[] {
  * // SpecError: invalid model spec: layers[0].units: expected a positive integer, got -3
  */
 export function parseSpec(value: unknown): ModelSpec {
+  const deep = tooDeep(value, MAX_SPEC_DEPTH);
+  if (deep) {
+    const shown = deep.slice(0, 6).map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`));
+    throw new SpecError([
+      `${shown.join('').replace(/^\./, '')}…: nested deeper than ${MAX_SPEC_DEPTH} levels`,
+    ]);
+  }
   const result = specSchema.safeParse(value);
   if (result.success) {
     const spec = result.data as ModelSpec;

@@ -171,3 +171,15 @@ describe('summary', () => {
     expect(summary(model)).toMatch(/1 {2}Dense\(12 → 4\)\s+-\s+52/);
   });
 });
+
+describe('parseSpec of hostile values', () => {
+  it('refuses a field nested 5,000 deep with a SpecError, not a stack overflow', () => {
+    const deep = JSON.parse(
+      `{"input":[4],"layers":[{"type":"dense","units":${'['.repeat(5000)}1${']'.repeat(5000)}}]}`,
+    );
+    expect(() => parseSpec(deep)).toThrow(SpecError);
+    expect(() => parseSpec(deep)).toThrow(
+      /layers\[0\]\.units\[0\]\[0\]\[0\]…: nested deeper than 64 levels/,
+    );
+  });
+});
