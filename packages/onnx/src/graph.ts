@@ -163,6 +163,29 @@ export class GraphBuilder {
     return output;
   }
 
+  /** Appends a node with several outputs; returns their names. */
+  nodeOutputs(
+    opType: string,
+    inputs: readonly string[],
+    attributes: Record<string, Attribute>,
+    name: string,
+    count: number,
+  ): string[] {
+    const outputs = Array.from({ length: count }, (_, i) =>
+      this.fresh(i === 0 ? name : `${name}_${i}`),
+    );
+    this.nodes.push(
+      create(NodeProtoSchema, {
+        name: outputs[0]!,
+        opType,
+        input: [...inputs],
+        output: outputs,
+        attribute: Object.entries(attributes).map(([k, v]) => attributeProto(k, v)),
+      }),
+    );
+    return outputs;
+  }
+
   /** A tensor's values as an initializer; returns its name. */
   initializer(base: string, tensor: Tensor): string {
     const name = this.fresh(base);

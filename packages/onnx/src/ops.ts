@@ -1,4 +1,4 @@
-import type { Tensor } from '@neurite/tensor';
+import { Tensor } from '@neurite/tensor';
 import { type Attribute, type Element, elementType, type GraphBuilder } from './graph.js';
 
 /**
@@ -95,6 +95,86 @@ interface Box {
   start: readonly number[];
   shape: readonly number[];
   outer: readonly number[];
+  step?: readonly number[];
+  value?: number;
+}
+type Pair = readonly [number, number];
+interface ConvAttrs {
+  stride: Pair;
+  padding: Pair;
+  dilation: Pair;
+  groups: number;
+  size: Pair;
+}
+interface MaxPoolAttrs {
+  kernel: Pair;
+  stride: Pair;
+  padding: Pair;
+  dilation: Pair;
+  size: Pair;
+}
+interface AxisWindows {
+  start: readonly number[];
+  end: readonly number[];
+  divisor: readonly number[];
+}
+interface AvgPoolAttrs {
+  rows: AxisWindows;
+  cols: AxisWindows;
+  size: Pair;
+}
+
+/** PyTorch's windows of a fixed-size pool along an axis of `n` (as the tensor package lays them out). */
+function fixedWindows(n: number, out: number, k: number, s: number, p: number, include: boolean) {
+  const start: number[] = [];
+  const end: number[] = [];
+  const divisor: number[] = [];
+  for (let i = 0; i < out; i++) {
+    const lo = i * s - p;
+    const hi = Math.min(lo + k, n + p);
+    start.push(Math.max(lo, 0));
+    end.push(Math.min(hi, n));
+    divisor.push(include ? hi - lo : Math.min(hi, n) - Math.max(lo, 0));
+  }
+  return { start, end, divisor };
+}
+
+/**
+ * The kernel, stride and padding that lay out these windows, if a fixed-size pool
+ * does: average pooling records only its windows, and AveragePool needs the rule.
+ */
+function fitWindows(n: number, w: AxisWindows) {
+  const out = w.start.length;
+  if (n > 256) return null;
+  const same = (f: AxisWindows) =>
+    f.start.every((v, i) => v === w.start[i]) &&
+    f.end.every((v, i) => v === w.end[i]) &&
+    f.divisor.every((v, i) => v === w.divisor[i]);
+  for (let p = 0; p <= n; p++) {
+    for (let k = Math.max(1, 2 * p); k <= n + 2 * p; k++) {
+      if (Math.min(k - p, n) !== w.end[0]) continue;
+      for (let s = 1; s <= n + 2 * p; s++) {
+        if (Math.floor((n + 2 * p - k) / s) + 1 !== out) continue;
+        for (const include of [true, false]) {
+          if (same(fixedWindows(n, out, k, s, p, include))) return { k, s, p, include };
+        }
+      }
+    }
+  }
+  return null;
+}
+
+/** The averaging of one axis as a matrix: [out, n], or its transpose [n, out]. */
+function windowMatrix(w: AxisWindows, n: number, dtype: Tensor['dtype'], transposed: boolean) {
+  const out = w.start.length;
+  const values = new Array<number>(out * n).fill(0);
+  for (let o = 0; o < out; o++) {
+    for (let i = w.start[o]!; i < w.end[o]!; i++) {
+      values[transposed ? i * out + o : o * n + i] = 1 / w.divisor[o]!;
+    }
+  }
+  const data = dtype === 'float64' ? Float64Array.from(values) : Float32Array.from(values);
+  return new Tensor(data, transposed ? [n, out] : [out, n], dtype);
 }
 
 /** A reduction: ONNX takes the axes as an input (ReduceMax only from opset 18 on). */
@@ -124,6 +204,7 @@ export const emitters: Record<string, Emitter> = {
   tanh: elementwise('Tanh'),
   sigmoid: elementwise('Sigmoid'),
   relu: elementwise('Relu'),
+  erf: elementwise('Erf'),
   add: elementwise('Add'),
   sub: elementwise('Sub'),
   mul: elementwise('Mul'),
@@ -202,40 +283,74 @@ export const emitters: Record<string, Emitter> = {
     const starts: number[] = [];
     const ends: number[] = [];
     const axes: number[] = [];
+    const steps: number[] = [];
     a.outer.forEach((n, d) => {
-      const [s, len] = [a.start[d]!, a.shape[d]!];
+      const [s, len, step] = [a.start[d]!, a.shape[d]!, a.step?.[d] ?? 1];
       const [sb, lenb, nb] = b ? [b.start[d]!, b.shape[d]!, b.outer[d]!] : [s, len, n];
-      if (s === 0 && len === n && sb === 0 && lenb === nb) return; // the whole axis
+      if (s === 0 && len === n && step === 1 && sb === 0 && lenb === nb) return; // the whole axis
+      const span = len === 0 ? 0 : (len - 1) * step + 1;
       if (sb === s && lenb === len) {
         starts.push(s);
-        ends.push(s + len);
+        ends.push(s + span);
       } else if (sb - nb === s - n && lenb === len) {
         // A fixed number of entries counted from the end: negative bounds.
         starts.push(s - n);
-        ends.push(s + len - n === 0 ? INT64_MAX : s + len - n);
+        ends.push(s + span - n === 0 ? INT64_MAX : s + span - n);
       } else {
         ctx.fail(
           `the slice of axis ${d} moves with a dynamic dimension (start ${s}, length ${len} of ${n}; then start ${sb}, length ${lenb} of ${nb})`,
         );
       }
       axes.push(d);
+      steps.push(step);
     });
     if (axes.length === 0) return ctx.g.node('Identity', [ctx.inputs[0]!], {}, ctx.name);
     const bounds = [starts, ends, axes].map((v, i) =>
       ctx.g.int64s(v, ['starts', 'ends', 'axes'][i]),
     );
+    if (steps.some((v) => v !== 1)) bounds.push(ctx.g.int64s(steps, 'steps'));
+    return ctx.g.node('Slice', [ctx.inputs[0]!, ...bounds], {}, ctx.name);
+  },
+
+  flip: (ctx) => {
+    const axes = ctx.step.attrs as readonly number[];
+    if (axes.length === 0) return ctx.g.node('Identity', [ctx.inputs[0]!], {}, ctx.name);
+    // ONNX has no Flip: a slice with step −1 from the last entry past the first.
+    const bounds = [
+      ctx.g.int64s(
+        axes.map(() => -1),
+        'starts',
+      ),
+      ctx.g.int64s(
+        axes.map(() => -INT64_MAX),
+        'ends',
+      ),
+      ctx.g.int64s(axes, 'axes'),
+      ctx.g.int64s(
+        axes.map(() => -1),
+        'steps',
+      ),
+    ];
     return ctx.g.node('Slice', [ctx.inputs[0]!, ...bounds], {}, ctx.name);
   },
 
   pad: (ctx) => {
-    const padsOf = (box: Box) => [
-      ...box.start,
-      ...box.outer.map((n, d) => n - box.start[d]! - box.shape[d]!),
+    const box = ctx.step.attrs as Box;
+    if (box.step?.some((v) => v !== 1))
+      ctx.fail('a strided pad occurs in gradients of strided slices, not in forward passes');
+    const padsOf = (b: Box) => [
+      ...b.start,
+      ...b.outer.map((n, d) => n - b.start[d]! - b.shape[d]!),
     ];
-    const pads = padsOf(ctx.step.attrs as Box);
+    const pads = padsOf(box);
     if (ctx.other && padsOf(ctx.other.attrs as Box).join() !== pads.join())
       ctx.fail('its padding changes with a dynamic dimension');
-    return ctx.g.node('Pad', [ctx.inputs[0]!, ctx.g.int64s(pads, 'pads')], {}, ctx.name);
+    const inputs = [ctx.inputs[0]!, ctx.g.int64s(pads, 'pads')];
+    if (box.value) {
+      const fill = Tensor.scalar(box.value, ctx.step.out.dtype);
+      inputs.push(ctx.g.initializer(`${ctx.name}_value`, fill));
+    }
+    return ctx.g.node('Pad', inputs, {}, ctx.name);
   },
 
   concat: (ctx) =>
@@ -262,6 +377,110 @@ export const emitters: Record<string, Emitter> = {
     return castTo(ctx, index, 'int64', 'int32');
   },
 
+  conv2d: (ctx) => {
+    const a = ctx.step.attrs as ConvAttrs;
+    const [x, w] = ctx.step.inputs as [Tensor, Tensor];
+    const kernel = [w.shape[2]!, w.shape[3]!];
+    // The far side's padding follows from the sizes: PyTorch's symmetric padding
+    // where it gives the traced size, else what 'same' added after.
+    const after = [0, 1].map((d) => {
+      const n = x.shape[2 + d]!;
+      const span = a.dilation[d]! * (kernel[d]! - 1) + 1;
+      const symmetric = Math.floor((n + 2 * a.padding[d]! - span) / a.stride[d]!) + 1;
+      return symmetric === a.size[d]
+        ? a.padding[d]!
+        : Math.max(0, (a.size[d]! - 1) * a.stride[d]! + span - n - a.padding[d]!);
+    });
+    return ctx.g.node(
+      'Conv',
+      promoted(ctx),
+      {
+        kernel_shape: ints(kernel),
+        strides: ints(a.stride),
+        pads: ints([...a.padding, ...after]),
+        dilations: ints(a.dilation),
+        group: int(a.groups),
+      },
+      ctx.name,
+    );
+  },
+
+  convTranspose2d: (ctx) => {
+    const a = ctx.step.attrs as ConvAttrs;
+    const [u, w] = ctx.step.inputs as [Tensor, Tensor];
+    const kernel = [w.shape[2]!, w.shape[3]!];
+    const extra = [0, 1].map(
+      (d) =>
+        a.size[d]! -
+        ((u.shape[2 + d]! - 1) * a.stride[d]! -
+          2 * a.padding[d]! +
+          a.dilation[d]! * (kernel[d]! - 1) +
+          1),
+    );
+    if (extra.some((e) => e < 0))
+      ctx.fail(`its output size [${a.size.join(', ')}] is smaller than ONNX's formula gives`);
+    return ctx.g.node(
+      'ConvTranspose',
+      promoted(ctx),
+      {
+        kernel_shape: ints(kernel),
+        strides: ints(a.stride),
+        pads: ints([...a.padding, ...a.padding]),
+        dilations: ints(a.dilation),
+        group: int(a.groups),
+        output_padding: ints(extra),
+      },
+      ctx.name,
+    );
+  },
+
+  // Max pooling is an arg-max and a gather along the flattened H×W plane: MaxPool's
+  // Indices count across the whole tensor, so they are taken modulo the plane.
+  maxPool2dArgmax: (ctx) => {
+    const a = ctx.step.attrs as MaxPoolAttrs;
+    const x = ctx.step.inputs[0]!;
+    const attrs = {
+      kernel_shape: ints(a.kernel),
+      strides: ints(a.stride),
+      pads: ints([...a.padding, ...a.padding]),
+      dilations: ints(a.dilation),
+    };
+    const [, indices] = ctx.g.nodeOutputs('MaxPool', [ctx.inputs[0]!], attrs, ctx.name, 2);
+    const plane = ctx.g.int64s([x.shape.at(-2)! * x.shape.at(-1)!], 'plane');
+    const within = ctx.g.node('Mod', [indices!, plane], {}, `${ctx.name}_index`);
+    return castTo(ctx, within, 'int64', 'int32');
+  },
+  gatherLast: (ctx) => ctx.g.node('GatherElements', [...ctx.inputs], { axis: int(-1) }, ctx.name),
+
+  avgPool2d: (ctx) => {
+    const { rows, cols, size } = ctx.step.attrs as AvgPoolAttrs;
+    const r = fitWindows(size[0], rows);
+    const c = fitWindows(size[1], cols);
+    const whole = (w: AxisWindows, n: number) =>
+      w.start.length === 1 && w.start[0] === 0 && w.end[0] === n && w.divisor[0] === n;
+    if (whole(rows, size[0]) && whole(cols, size[1]))
+      return ctx.g.node('GlobalAveragePool', [ctx.inputs[0]!], {}, ctx.name);
+    if (r && c && r.include === c.include) {
+      return ctx.g.node(
+        'AveragePool',
+        [ctx.inputs[0]!],
+        {
+          kernel_shape: ints([r.k, c.k]),
+          strides: ints([r.s, c.s]),
+          pads: ints([r.p, c.p, r.p, c.p]),
+          count_include_pad: int(r.include ? 1 : 0),
+        },
+        ctx.name,
+      );
+    }
+    // Windows of no fixed size (adaptive bins): the pool is linear, Y = R·X·Cᵀ.
+    const dtype = ctx.step.out.dtype;
+    const R = ctx.g.initializer(`${ctx.name}_rows`, windowMatrix(rows, size[0], dtype, false));
+    const C = ctx.g.initializer(`${ctx.name}_cols`, windowMatrix(cols, size[1], dtype, true));
+    const left = ctx.g.node('MatMul', [R, ctx.inputs[0]!], {}, `${ctx.name}_rows`);
+    return ctx.g.node('MatMul', [left, C], {}, ctx.name);
+  },
+
   softmax: (ctx) =>
     ctx.g.node('Softmax', [ctx.inputs[0]!], { axis: int(ctx.step.attrs as number) }, ctx.name),
   logSoftmax: (ctx) =>
@@ -273,4 +492,7 @@ export const refusals: Record<string, string> = {
   bernoulli:
     'it draws random numbers (dropout in training mode?); export in evaluation mode, where dropout passes values through',
   scatterAdd: 'it occurs in gradients, not in forward passes; export the forward function',
+  scatterAddLast: 'it occurs in gradients of max pooling, not in forward passes',
+  conv2dWeightGrad: 'it occurs in gradients of convolutions, not in forward passes',
+  avgPool2dGrad: 'it occurs in gradients of average pooling, not in forward passes',
 };
