@@ -21,8 +21,13 @@ export {
   checkpointBytes,
   META_KEY,
   OPTIMIZER_KEY,
+  type RestoreOptions,
   restoreCheckpoint,
+  SCHEDULER_KEY,
+  type ScheduleLike,
   SPEC_KEY,
+  type SpecCheckpoint,
+  type Stateful,
 } from './checkpoint.js';
 export { CheckpointError, LossError, OptimizerError, SpecError, StateDictError } from './errors.js';
 export * from './fit/index.js';

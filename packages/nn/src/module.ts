@@ -205,6 +205,25 @@ export abstract class Module {
     dict: StateDict,
     { strict = true }: { strict?: boolean } = {},
   ): LoadStateDictResult {
+    const { problems, missing, unexpected, writes } = this.checkStateDict(dict, strict);
+    if (problems.length > 0) {
+      throw new StateDictError(
+        `loadStateDict: ${problems.length} problem${problems.length > 1 ? 's' : ''}:\n  ${problems.join('\n  ')}`,
+      );
+    }
+    for (const [p, value] of writes) assignInPlace(p, value);
+    return { missing, unexpected };
+  }
+
+  /**
+   * What `loadStateDict(dict, { strict })` would do, without doing it: every
+   * problem (one line each, naming the entry and both shapes), the skipped
+   * names, and the writes it would make.
+   */
+  checkStateDict(
+    dict: StateDict,
+    strict = true,
+  ): LoadStateDictResult & { problems: string[]; writes: [Tensor, Tensor][] } {
     const own = new Map(this.namedState('', true, true));
     const problems: string[] = [];
     const missing: string[] = [];
@@ -234,13 +253,7 @@ export abstract class Module {
           `'${name}' ${value instanceof Tensor ? `${fmt(value.shape)} ` : ''}is not a parameter or buffer of this model`,
         );
     }
-    if (problems.length > 0) {
-      throw new StateDictError(
-        `loadStateDict: ${problems.length} problem${problems.length > 1 ? 's' : ''}:\n  ${problems.join('\n  ')}`,
-      );
-    }
-    for (const [p, value] of writes) assignInPlace(p, value);
-    return { missing, unexpected };
+    return { problems, missing, unexpected, writes };
   }
 
   /** Switches this module and all descendants to training (`on`) or evaluation mode. */

@@ -7,7 +7,9 @@ import {
   type Checkpoint,
   type CheckpointOptions,
   checkpointBytes,
+  type RestoreOptions,
   restoreCheckpoint,
+  type SpecCheckpoint,
 } from './checkpoint.js';
 import type { Module } from './module.js';
 import { fromSafetensors, type SafetensorsContents, toSafetensors } from './safetensors.js';
@@ -70,8 +72,9 @@ export async function writeFileAtomic(
 }
 
 /**
- * Saves `model` as a safetensors checkpoint carrying its spec and `meta`
- * (and an optimiser state if given), atomically.
+ * Saves any `model` as a safetensors checkpoint, atomically: parameters and
+ * buffers, and the spec, `meta`, optimiser and schedule states given (the
+ * spec defaults to the model's own, for a model built from one).
  *
  * @example
  * await saveCheckpoint('mnist.safetensors', model, { meta: { epoch: 5 }, optimizer: opt });
@@ -85,15 +88,30 @@ export async function saveCheckpoint(
 }
 
 /**
- * Loads a checkpoint written by `saveCheckpoint` and rebuilds its model.
- * A truncated or corrupt file is refused with a message naming the file
- * and the problem.
+ * Loads a checkpoint from a file (or bytes). Without options it rebuilds the
+ * model from the stored spec; with `{ into: model, optimizer?, scheduler? }`
+ * it loads into a model you constructed, strictly, naming every missing,
+ * unexpected or mis-shaped tensor, and changes nothing unless everything
+ * fits. A truncated or corrupt file is refused with its path and the problem.
  *
  * @example
  * const { model, meta } = await loadCheckpoint('mnist.safetensors');
+ * await loadCheckpoint('run.safetensors', { into: net, optimizer: opt, scheduler: schedule });
  */
-export async function loadCheckpoint(path: string): Promise<Checkpoint> {
-  return restoreCheckpoint(new Uint8Array(await readFile(path)), path);
+export async function loadCheckpoint(path: string | Uint8Array): Promise<SpecCheckpoint>;
+export async function loadCheckpoint<M extends Module>(
+  path: string | Uint8Array,
+  options: RestoreOptions<M> & { into: M },
+): Promise<Checkpoint<M>>;
+export async function loadCheckpoint(
+  path: string | Uint8Array,
+  options: RestoreOptions = {},
+): Promise<Checkpoint> {
+  const bytes = typeof path === 'string' ? new Uint8Array(await readFile(path)) : path;
+  const name = options.name ?? (typeof path === 'string' ? path : 'checkpoint');
+  return options.into
+    ? restoreCheckpoint(bytes, { ...options, into: options.into, name })
+    : restoreCheckpoint(bytes, { ...options, into: undefined, name });
 }
 
 /**
