@@ -84,6 +84,21 @@ case("avgPool2d [3, 2], stride [1, 2], padding 1, countIncludePad false", "avgPo
      [rand(1, 3, 5, 7)], {"kernelSize": [3, 2], "stride": [1, 2], "padding": 1,
                           "countIncludePad": False},
      lambda x: F.avg_pool2d(x, (3, 2), stride=(1, 2), padding=1, count_include_pad=False))
+case("maxPool2d 2, ceil mode, on 5×7", "maxPool2d",
+     [rand(1, 2, 5, 7)], {"kernelSize": 2, "ceilMode": True},
+     lambda x: F.max_pool2d(x, 2, ceil_mode=True))
+case("maxPool2d 3, stride 2, padding 1, ceil mode, on 6×6", "maxPool2d",
+     [rand(1, 1, 6, 6)], {"kernelSize": 3, "stride": 2, "padding": 1, "ceilMode": True},
+     lambda x: F.max_pool2d(x, 3, stride=2, padding=1, ceil_mode=True))
+case("avgPool2d 3, stride 2, padding 1, ceil mode, on 6×7", "avgPool2d",
+     [rand(1, 2, 6, 7)], {"kernelSize": 3, "stride": 2, "padding": 1, "ceilMode": True},
+     lambda x: F.avg_pool2d(x, 3, stride=2, padding=1, ceil_mode=True))
+case("avgPool2d 2, ceil mode, countIncludePad false, on 5×5", "avgPool2d",
+     [rand(1, 1, 5, 5)], {"kernelSize": 2, "ceilMode": True, "countIncludePad": False},
+     lambda x: F.avg_pool2d(x, 2, ceil_mode=True, count_include_pad=False))
+case("avgPool2d 3, padding 1, divisorOverride 4", "avgPool2d",
+     [rand(1, 2, 5, 4)], {"kernelSize": 3, "padding": 1, "divisorOverride": 4},
+     lambda x: F.avg_pool2d(x, 3, padding=1, divisor_override=4))
 case("adaptiveAvgPool2d [3, 2] of 7×5", "adaptiveAvgPool2d",
      [rand(2, 2, 7, 5)], {"outputSize": [3, 2]}, lambda x: F.adaptive_avg_pool2d(x, (3, 2)))
 case("adaptiveAvgPool2d [4, 4] of 3×5", "adaptiveAvgPool2d",

@@ -101,11 +101,37 @@ export function convTranspose2dRef(
   return { shape: [N, O, OH, OW], data };
 }
 
+/**
+ * PyTorch's pooling output size (aten's pooling_output_shape): rounded down,
+ * or up in ceil mode as long as the last window starts inside the input or
+ * its left padding.
+ */
+export function poolSize(
+  n: number,
+  k: number,
+  s: number,
+  p: number,
+  d: number,
+  ceil: boolean,
+): number {
+  const span = n + 2 * p - d * (k - 1) - 1;
+  let out = (ceil ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
+  if (ceil && (out - 1) * s >= n + p) out--;
+  return out;
+}
+
 /** Max pooling; also the arg-max of each window (first among ties) for gradient checks. */
-export function maxPool2dRef(x: Tensor, k: P, s: P, p: P, d: P): Ref & { argmax: number[] } {
+export function maxPool2dRef(
+  x: Tensor,
+  k: P,
+  s: P,
+  p: P,
+  d: P,
+  ceil = false,
+): Ref & { argmax: number[] } {
   const [N, C, H, W] = x.shape as number[] as [number, number, number, number];
-  const OH = Math.floor((H + 2 * p[0] - d[0] * (k[0] - 1) - 1) / s[0]) + 1;
-  const OW = Math.floor((W + 2 * p[1] - d[1] * (k[1] - 1) - 1) / s[1]) + 1;
+  const OH = poolSize(H, k[0], s[0], p[0], d[0], ceil);
+  const OW = poolSize(W, k[1], s[1], p[1], d[1], ceil);
   const data: number[] = [];
   const argmax: number[] = [];
   for (let n = 0; n < N * C; n++)
@@ -130,10 +156,18 @@ export function maxPool2dRef(x: Tensor, k: P, s: P, p: P, d: P): Ref & { argmax:
   return { shape: [N, C, OH, OW], data, argmax };
 }
 
-export function avgPool2dRef(x: Tensor, k: P, s: P, p: P, countIncludePad: boolean): Ref {
+export function avgPool2dRef(
+  x: Tensor,
+  k: P,
+  s: P,
+  p: P,
+  countIncludePad: boolean,
+  ceil = false,
+  divisorOverride?: number,
+): Ref {
   const [N, C, H, W] = x.shape as number[] as [number, number, number, number];
-  const OH = Math.floor((H + 2 * p[0] - k[0]) / s[0]) + 1;
-  const OW = Math.floor((W + 2 * p[1] - k[1]) / s[1]) + 1;
+  const OH = poolSize(H, k[0], s[0], p[0], 1, ceil);
+  const OW = poolSize(W, k[1], s[1], p[1], 1, ceil);
   const data: number[] = [];
   for (let n = 0; n < N * C; n++)
     for (let oh = 0; oh < OH; oh++)
@@ -150,7 +184,7 @@ export function avgPool2dRef(x: Tensor, k: P, s: P, p: P, countIncludePad: boole
             sum += x.data[(n * H + ih) * W + iw]!;
             count++;
           }
-        data.push(sum / (countIncludePad ? padded : count));
+        data.push(sum / (divisorOverride ?? (countIncludePad ? padded : count)));
       }
   return { shape: [N, C, OH, OW], data };
 }

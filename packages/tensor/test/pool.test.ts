@@ -11,7 +11,7 @@ import {
   type Tensor,
   tensor,
 } from '../src/index.js';
-import { adaptiveAvgPool2dRef, avgPool2dRef, maxPool2dRef } from './conv-reference.js';
+import { adaptiveAvgPool2dRef, avgPool2dRef, maxPool2dRef, poolSize } from './conv-reference.js';
 import { expectAllClose, thrown, uniform } from './support.js';
 
 const seed = fc.integer({ min: 0, max: 2 ** 31 - 1 });
@@ -30,6 +30,7 @@ const poolCase = fc
     pw: fc.integer({ min: 0, max: 2 }),
     dh: fc.integer({ min: 1, max: 2 }),
     dw: fc.integer({ min: 1, max: 2 }),
+    ceil: fc.boolean(),
     seed,
   })
   .filter(
@@ -51,7 +52,7 @@ describe('maxPool2d', () => {
           dilation: [c.dh, c.dw] as [number, number],
         };
         const onlyPadding = (n: number, k: number, st: number, pd: number, dl: number) => {
-          const out = Math.floor((n + 2 * pd - dl * (k - 1) - 1) / st) + 1;
+          const out = poolSize(n, k, st, pd, dl, c.ceil);
           for (let q = 0; q < out; q++) {
             const taps = Array.from({ length: k }, (_, t) => q * st - pd + t * dl);
             if (!taps.some((v) => v >= 0 && v < n)) return true;
@@ -59,11 +60,13 @@ describe('maxPool2d', () => {
           return false;
         };
         if (onlyPadding(c.h, c.kh, c.sh, c.ph, c.dh) || onlyPadding(c.w, c.kw, c.sw, c.pw, c.dw)) {
-          expect(() => maxPool2d(x, [c.kh, c.kw], o)).toThrow(/covers only padding/);
+          expect(() => maxPool2d(x, [c.kh, c.kw], { ...o, ceilMode: c.ceil })).toThrow(
+            /covers only padding/,
+          );
           return;
         }
-        const y = maxPool2d(x, [c.kh, c.kw], o);
-        const ref = maxPool2dRef(x, [c.kh, c.kw], o.stride, o.padding, o.dilation);
+        const y = maxPool2d(x, [c.kh, c.kw], { ...o, ceilMode: c.ceil });
+        const ref = maxPool2dRef(x, [c.kh, c.kw], o.stride, o.padding, o.dilation, c.ceil);
         expect(y.shape).toEqual(ref.shape);
         expect(Array.from(y.data)).toEqual(ref.data);
       }),
@@ -171,19 +174,34 @@ describe('maxPool2d', () => {
 describe('avgPool2d', () => {
   it('matches the direct-loop definition, with and without counting the padding', () => {
     fc.assert(
-      fc.property(poolCase, fc.boolean(), (c, include) => {
-        const x = uniform([c.n, c.c, c.h, c.w], c.seed);
-        fc.pre(c.kh <= c.h + 2 * c.ph && c.kw <= c.w + 2 * c.pw);
-        const o = {
-          stride: [c.sh, c.sw] as [number, number],
-          padding: [c.ph, c.pw] as [number, number],
-          countIncludePad: include,
-        };
-        const y = avgPool2d(x, [c.kh, c.kw], o);
-        const ref = avgPool2dRef(x, [c.kh, c.kw], o.stride, o.padding, include);
-        expect(y.shape).toEqual(ref.shape);
-        expectAllClose(y.data, ref.data);
-      }),
+      fc.property(
+        poolCase,
+        fc.boolean(),
+        fc.option(fc.integer({ min: 1, max: 7 })),
+        (c, include, divisor) => {
+          const x = uniform([c.n, c.c, c.h, c.w], c.seed);
+          fc.pre(c.kh <= c.h + 2 * c.ph && c.kw <= c.w + 2 * c.pw);
+          const o = {
+            stride: [c.sh, c.sw] as [number, number],
+            padding: [c.ph, c.pw] as [number, number],
+            countIncludePad: include,
+            ceilMode: c.ceil,
+            ...(divisor === null ? {} : { divisorOverride: divisor }),
+          };
+          const y = avgPool2d(x, [c.kh, c.kw], o);
+          const ref = avgPool2dRef(
+            x,
+            [c.kh, c.kw],
+            o.stride,
+            o.padding,
+            include,
+            c.ceil,
+            divisor ?? undefined,
+          );
+          expect(y.shape).toEqual(ref.shape);
+          expectAllClose(y.data, ref.data);
+        },
+      ),
       { numRuns: 150 },
     );
   });
@@ -225,6 +243,14 @@ describe('gradients (float64, central differences)', () => {
       uniform([1, 2, 7, 9], 2),
     ],
     ['avgPool2d 2', (x) => avgPool2d(x, 2), uniform([2, 2, 5, 4], 3)],
+    [
+      'maxPool2d 2 and avgPool2d 3 in ceil mode, odd sizes',
+      (x) =>
+        maxPool2d(x, 2, { ceilMode: true }).add(
+          avgPool2d(x, 3, { stride: 2, padding: 1, ceilMode: true, countIncludePad: false }),
+        ),
+      uniform([1, 2, 5, 5], 7),
+    ],
     [
       'avgPool2d 3, stride [2, 1], padding 1, countIncludePad false',
       (x) => avgPool2d(x, 3, { stride: [2, 1], padding: 1, countIncludePad: false }),
@@ -278,6 +304,10 @@ describe('errors', () => {
       [
         () => avgPool2d(uniform([1, 1, 4, 4], 1), 2, { stride: [1, 0] }),
         'avgPool2d: stride [1, 0] must be positive integers',
+      ],
+      [
+        () => avgPool2d(uniform([1, 1, 4, 4], 1), 2, { divisorOverride: 0 }),
+        'avgPool2d: divisorOverride 0 must be a finite non-zero number',
       ],
       [
         () => adaptiveAvgPool2d(uniform([1, 1, 4, 4], 1), 0),

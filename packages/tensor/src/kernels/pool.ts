@@ -37,7 +37,9 @@ export function maxPoolArgmax(g: PoolGeometry, x: TypedArray, idx: TypedArray): 
     ph === 0 &&
     pw === 0 &&
     dh === 1 &&
-    dw === 1
+    dw === 1 &&
+    2 * OH <= H &&
+    2 * OW <= W
   ) {
     maxPool2x2(planes, H, W, OH, OW, x, idx);
     return;
@@ -71,8 +73,8 @@ export function maxPoolArgmax(g: PoolGeometry, x: TypedArray, idx: TypedArray): 
 }
 
 /**
- * maxPoolArgmax for 2×2 windows at stride 2 without padding (every window
- * inside the plane): the same comparisons in the same order, unrolled.
+ * maxPoolArgmax for 2×2 windows at stride 2 without padding, every window
+ * inside the plane (not so for a last window that ceil mode adds): the same comparisons in the same order, unrolled.
  */
 function maxPool2x2(
   planes: number,

@@ -140,21 +140,30 @@ export const avgPool2dGradOp: Op<AvgPoolAttrs> = defineOp<AvgPoolAttrs>({
 
 // ---- functions -------------------------------------------------------------------
 
-/** Options of `maxPool2d`, as in PyTorch's `F.max_pool2d` (without ceil mode). */
+/** Options of `maxPool2d`, as in PyTorch's `F.max_pool2d`. */
 export interface MaxPool2dOptions {
   /** Default: the kernel size. */
   stride?: Pair2;
   padding?: Pair2;
   dilation?: Pair2;
+  /**
+   * Round the output size up, so a last, partial window covers the rest of
+   * the input (default false). As in PyTorch, no window starts in the right padding.
+   */
+  ceilMode?: boolean;
 }
 
-/** Options of `avgPool2d`, as in PyTorch's `F.avg_pool2d` (without ceil mode). */
+/** Options of `avgPool2d`, as in PyTorch's `F.avg_pool2d`. */
 export interface AvgPool2dOptions {
   /** Default: the kernel size. */
   stride?: Pair2;
   padding?: Pair2;
   /** Whether padded zeros count in the divisor (default true, as in PyTorch). */
   countIncludePad?: boolean;
+  /** Round the output size up, as `maxPool2d`'s option (default false). */
+  ceilMode?: boolean;
+  /** Divide every window's sum by this instead of its size. */
+  divisorOverride?: number;
 }
 
 function checkInput(op: string, x: Tensor): void {
@@ -176,6 +185,7 @@ function window(
   stride: Pair2 | undefined,
   padding: Pair2 | undefined,
   dilation: Pair2 | undefined,
+  ceilMode: boolean,
 ) {
   checkInput(op, x);
   const k = perAxis(op, 'kernelSize', kernelSize, 2, 1, 1);
@@ -195,7 +205,11 @@ function window(
       `${op}: kernel [${k.join(', ')}]${d.some((v) => v !== 1) ? ` with dilation [${d.join(', ')}]` : ''} spans [${span.join(', ')}], larger than the padded input [${padded.join(', ')}] (input ${fmt(x.shape)}, padding [${p.join(', ')}])`,
     );
   }
-  const size = padded.map((n, i) => Math.floor((n - span[i]!) / s[i]!) + 1);
+  const size = padded.map((n, i) => {
+    const out = Math.floor((n - span[i]! + (ceilMode ? s[i]! - 1 : 0)) / s[i]!) + 1;
+    // PyTorch's rule: the last window starts inside the input or its left padding.
+    return ceilMode && (out - 1) * s[i]! >= spatial[i]! + p[i]! ? out - 1 : out;
+  });
   // With dilation a window can fall wholly in the padding: it has no maximum.
   spatial.forEach((n, i) => {
     for (let o = 0; o < size[i]!; o++) {
@@ -229,6 +243,7 @@ export function maxPool2d(x: Tensor, kernelSize: Pair2, options: MaxPool2dOption
     options.stride,
     options.padding,
     options.dilation,
+    options.ceilMode ?? false,
   );
   const attrs = {
     kernel: pair(k),
@@ -248,7 +263,7 @@ export function maxPool2d(x: Tensor, kernelSize: Pair2, options: MaxPool2dOption
   return picked.reshape([...lead, ...size]);
 }
 
-/** Windows of one axis of a fixed-window average pool, as PyTorch (no ceil mode) computes them. */
+/** Windows of one axis of a fixed-window average pool, as PyTorch computes them. */
 function fixedWindows(
   n: number,
   out: number,
@@ -274,19 +289,37 @@ function fixedWindows(
 
 /**
  * 2-D average pooling over [N, C, H, W]. With `countIncludePad` (the
- * default, as in PyTorch) padded zeros count in each window's divisor.
+ * default, as in PyTorch) padded zeros count in each window's divisor; a
+ * window that `ceilMode` lets past the padding counts only up to its edge.
  *
  * @example
  * avgPool2d(x, 2); // [N, C, H/2, W/2]
  * avgPool2d(x, 3, { stride: 1, padding: 1, countIncludePad: false });
  */
 export function avgPool2d(x: Tensor, kernelSize: Pair2, options: AvgPool2dOptions = {}): Tensor {
-  const { k, s, p, size } = window('avgPool2d', x, kernelSize, options.stride, options.padding, 1);
+  const { k, s, p, size } = window(
+    'avgPool2d',
+    x,
+    kernelSize,
+    options.stride,
+    options.padding,
+    1,
+    options.ceilMode ?? false,
+  );
   const include = options.countIncludePad ?? true;
+  const override = options.divisorOverride;
+  if (override !== undefined && !(Number.isFinite(override) && override !== 0)) {
+    throw new OptionError(
+      `avgPool2d: divisorOverride ${override} must be a finite non-zero number`,
+    );
+  }
   const [H, W] = [x.shape.at(-2)!, x.shape.at(-1)!];
+  const rows = fixedWindows(H, size[0]!, k[0]!, s[0]!, p[0]!, include);
+  const cols = fixedWindows(W, size[1]!, k[1]!, s[1]!, p[1]!, include);
+  // A window's divisor is the product of its two axes' divisors.
   return apply(avgPool2dOp, [x], {
-    rows: fixedWindows(H, size[0]!, k[0]!, s[0]!, p[0]!, include),
-    cols: fixedWindows(W, size[1]!, k[1]!, s[1]!, p[1]!, include),
+    rows: override === undefined ? rows : { ...rows, divisor: rows.divisor.map(() => override) },
+    cols: override === undefined ? cols : { ...cols, divisor: cols.divisor.map(() => 1) },
     size: [H, W],
   });
 }
