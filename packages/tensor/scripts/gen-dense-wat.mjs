@@ -397,6 +397,102 @@ ${pad('                ', rows.map(scatterRow).join('\n'))}
         (br $y_loop))))
 `);
 
+/** Lanes l0..l3 of the 8 floats in (a, b), as an i8x16.shuffle. */
+const pick = (ls, a, b) =>
+  `(i8x16.shuffle ${ls.map(lane).join(' ')} (local.get ${a}) (local.get ${b}))`;
+/** Takes candidate $v (index $vi) over $best (index $bi) where it is larger, or NaN over a number. */
+const better = (
+  v,
+  vi,
+) => `(local.set $m (v128.or (f32x4.gt (local.get ${v}) (local.get $best)) (v128.and (f32x4.ne (local.get ${v}) (local.get ${v})) (f32x4.eq (local.get $best) (local.get $best)))))
+(local.set $best (v128.bitselect (local.get ${v}) (local.get $best) (local.get $m)))
+(local.set $bi (v128.bitselect ${vi} (local.get $bi) (local.get $m)))`;
+const betterScalar = (v, vi) => `(local.set $sv (f32.load ${v}))
+(if (i32.or (f32.gt (local.get $sv) (local.get $sb)) (i32.and (f32.ne (local.get $sv) (local.get $sv)) (f32.eq (local.get $sb) (local.get $sb))))
+  (then (local.set $sb (local.get $sv)) (local.set $si ${vi})))`;
+
+emit(`  ;; Max pooling over 2×2 windows at stride 2 (no padding): for each output,
+  ;; the index within its plane of the largest input, the first in row-major
+  ;; window order among ties, a NaN over any number (the first NaN). Four
+  ;; outputs at a time, without a branch on the data; a row's last outputs one
+  ;; at a time. src: planes of h×w; dst: int32 indices, planes of oh×ow.
+  (func (export "maxpool2") (param $src i32) (param $planes i32) (param $h i32) (param $w i32) (param $oh i32) (param $ow i32) (param $dst i32)
+    (local $p i32) (local $y i32) (local $t i32) (local $r0 i32) (local $r1 i32) (local $base i32) (local $wb i32)
+    (local $a v128) (local $b v128) (local $e0 v128) (local $o0 v128) (local $e1 v128) (local $o1 v128) (local $best v128) (local $bi v128) (local $m v128) (local $i0 v128) (local $wv v128)
+    (local $sv f32) (local $sb f32) (local $si i32) (local $q i32)
+    (local.set $wb (i32.shl (local.get $w) (i32.const 2)))
+    (local.set $wv (i32x4.splat (local.get $w)))
+    (block $p_done
+      (loop $p_loop
+        (br_if $p_done (i32.ge_u (local.get $p) (local.get $planes)))
+        (local.set $y (i32.const 0))
+        (block $y_done
+          (loop $y_loop
+            (br_if $y_done (i32.ge_u (local.get $y) (local.get $oh)))
+            (local.set $base (i32.mul (i32.shl (local.get $y) (i32.const 1)) (local.get $w)))
+            (local.set $r0 (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (local.get $p) (i32.mul (local.get $h) (local.get $w))) (local.get $base)) (i32.const 2))))
+            (local.set $r1 (i32.add (local.get $r0) (local.get $wb)))
+            (local.set $t (i32.const 0))
+            (block $v_done
+              (loop $v_loop
+                (br_if $v_done (i32.gt_u (i32.add (local.get $t) (i32.const 4)) (local.get $ow)))
+                (local.set $a (v128.load (local.get $r0)))
+                (local.set $b (v128.load offset=16 (local.get $r0)))
+                (local.set $e0 ${pick([0, 2, 4, 6], '$a', '$b')})
+                (local.set $o0 ${pick([1, 3, 5, 7], '$a', '$b')})
+                (local.set $a (v128.load (local.get $r1)))
+                (local.set $b (v128.load offset=16 (local.get $r1)))
+                (local.set $e1 ${pick([0, 2, 4, 6], '$a', '$b')})
+                (local.set $o1 ${pick([1, 3, 5, 7], '$a', '$b')})
+                (local.set $i0 (i32x4.add (i32x4.splat (i32.add (local.get $base) (i32.shl (local.get $t) (i32.const 1)))) (v128.const i32x4 0 2 4 6)))
+                (local.set $best (local.get $e0))
+                (local.set $bi (local.get $i0))
+${pad(
+  '                ',
+  [
+    better('$o0', '(i32x4.add (local.get $i0) (v128.const i32x4 1 1 1 1))'),
+    better('$e1', '(i32x4.add (local.get $i0) (local.get $wv))'),
+    better(
+      '$o1',
+      '(i32x4.add (i32x4.add (local.get $i0) (local.get $wv)) (v128.const i32x4 1 1 1 1))',
+    ),
+  ].join('\n'),
+)}
+                (v128.store (local.get $dst) (local.get $bi))
+                (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+                (local.set $r0 (i32.add (local.get $r0) (i32.const 32)))
+                (local.set $r1 (i32.add (local.get $r1) (i32.const 32)))
+                (local.set $t (i32.add (local.get $t) (i32.const 4)))
+                (br $v_loop)))
+            (block $s_done
+              (loop $s_loop
+                (br_if $s_done (i32.ge_u (local.get $t) (local.get $ow)))
+                (local.set $q (i32.add (local.get $base) (i32.shl (local.get $t) (i32.const 1))))
+                (local.set $sb (f32.load (local.get $r0)))
+                (local.set $si (local.get $q))
+${pad(
+  '                ',
+  [
+    betterScalar('offset=4 (local.get $r0)', '(i32.add (local.get $q) (i32.const 1))'),
+    betterScalar('(local.get $r1)', '(i32.add (local.get $q) (local.get $w))'),
+    betterScalar(
+      'offset=4 (local.get $r1)',
+      '(i32.add (i32.add (local.get $q) (local.get $w)) (i32.const 1))',
+    ),
+  ].join('\n'),
+)}
+                (i32.store (local.get $dst) (local.get $si))
+                (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+                (local.set $r0 (i32.add (local.get $r0) (i32.const 8)))
+                (local.set $r1 (i32.add (local.get $r1) (i32.const 8)))
+                (local.set $t (i32.add (local.get $t) (i32.const 1)))
+                (br $s_loop)))
+            (local.set $y (i32.add (local.get $y) (i32.const 1)))
+            (br $y_loop)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $p_loop))))
+`);
+
 emit(`  ;; dst = planes of hp×wp zeros with src's planes of h×w copied in at row top,
   ;; column left: the zero padding a convolution reads, made once per image.
   (func (export "pad") (param $src i32) (param $planes i32) (param $h i32) (param $w i32) (param $dst i32) (param $hp i32) (param $wp i32) (param $top i32) (param $left i32)

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../src/index.js';
+import { setDenseEnabled } from '../src/kernels/dense.js';
 import { maxPoolArgmax } from '../src/kernels/pool.js';
 
 /** The rule, written out: the first largest value in row-major window order; a NaN beats any number (the first NaN). */
@@ -24,11 +25,16 @@ function argmaxRef(x: Float32Array, planes: number, H: number, W: number, k: num
 }
 
 describe('max pooling kernel', () => {
-  // 2×2 at stride 2 takes an unrolled path; 3×3 at stride 2 the general one.
-  for (const k of [2, 3]) {
-    it(`${k}×${k} windows at stride 2: ties to the first, NaN over any number, −∞ chosen when alone`, () => {
+  // 2×2 at stride 2 takes the WebAssembly kernel or an unrolled loop; 3×3 at stride 2 the general one.
+  for (const [k, wasm] of [
+    [2, true],
+    [2, false],
+    [3, true],
+  ] as const) {
+    it(`${k}×${k} windows at stride 2${wasm ? '' : ' (JavaScript)'}: ties to the first, NaN over any number, −∞ chosen when alone`, () => {
+      setDenseEnabled(wasm);
       const rng = new Rng(k);
-      const [planes, H, W] = [5, 9, 8];
+      const [planes, H, W] = [5, 9, 22]; // 11 windows a row: two groups of 4, then 3 alone
       const pick = [0, 1, 1, 2, Number.NaN, Number.NEGATIVE_INFINITY, -0];
       const x = Float32Array.from({ length: planes * H * W }, () => pick[rng.int(pick.length)]!);
       x.fill(Number.NEGATIVE_INFINITY, 0, 2 * W); // a window of only −∞
@@ -50,7 +56,11 @@ describe('max pooling kernel', () => {
         dh: 1,
         dw: 1,
       };
-      maxPoolArgmax(g, x, idx);
+      try {
+        maxPoolArgmax(g, x, idx);
+      } finally {
+        setDenseEnabled(true);
+      }
       expect(Array.from(idx)).toEqual(argmaxRef(x, planes, H, W, k, 2));
     });
   }

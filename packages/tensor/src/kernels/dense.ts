@@ -79,6 +79,16 @@ export interface DenseKernels {
     img: number,
     rowstep: number,
   ): void;
+  /** Arg-max of 2×2 windows at stride 2 (see dense.wat): int32 indices within each plane. */
+  maxpool2(
+    src: number,
+    planes: number,
+    h: number,
+    w: number,
+    oh: number,
+    ow: number,
+    dst: number,
+  ): void;
   /** The inverse of pad. */
   crop(
     src: number,

@@ -1,4 +1,5 @@
 import type { TypedArray } from '../dtype.js';
+import { denseAvailable, heap } from './dense.js';
 
 /**
  * Pooling kernels over planes: a tensor [..., H, W] is `planes` = the product
@@ -41,7 +42,14 @@ export function maxPoolArgmax(g: PoolGeometry, x: TypedArray, idx: TypedArray): 
     2 * OH <= H &&
     2 * OW <= W
   ) {
-    maxPool2x2(planes, H, W, OH, OW, x, idx);
+    const h = x instanceof Float32Array && idx instanceof Int32Array && denseAvailable() && heap();
+    if (h) {
+      // The WebAssembly kernel: four windows at a time, no branch on the data.
+      const f = h.reserve(planes * (H * W + OH * OW));
+      f.set(x, 0);
+      h.kernels.maxpool2(0, planes, H, W, OH, OW, planes * H * W * 4);
+      idx.set(new Int32Array(f.buffer, planes * H * W * 4, planes * OH * OW));
+    } else maxPool2x2(planes, H, W, OH, OW, x, idx);
     return;
   }
   for (let p = 0; p < planes; p++) {

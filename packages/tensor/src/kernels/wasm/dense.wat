@@ -604,6 +604,83 @@
         (local.set $y (i32.add (local.get $y) (i32.const 1)))
         (br $y_loop))))
 
+  ;; Max pooling over 2×2 windows at stride 2 (no padding): for each output,
+  ;; the index within its plane of the largest input, the first in row-major
+  ;; window order among ties, a NaN over any number (the first NaN). Four
+  ;; outputs at a time, without a branch on the data; a row's last outputs one
+  ;; at a time. src: planes of h×w; dst: int32 indices, planes of oh×ow.
+  (func (export "maxpool2") (param $src i32) (param $planes i32) (param $h i32) (param $w i32) (param $oh i32) (param $ow i32) (param $dst i32)
+    (local $p i32) (local $y i32) (local $t i32) (local $r0 i32) (local $r1 i32) (local $base i32) (local $wb i32)
+    (local $a v128) (local $b v128) (local $e0 v128) (local $o0 v128) (local $e1 v128) (local $o1 v128) (local $best v128) (local $bi v128) (local $m v128) (local $i0 v128) (local $wv v128)
+    (local $sv f32) (local $sb f32) (local $si i32) (local $q i32)
+    (local.set $wb (i32.shl (local.get $w) (i32.const 2)))
+    (local.set $wv (i32x4.splat (local.get $w)))
+    (block $p_done
+      (loop $p_loop
+        (br_if $p_done (i32.ge_u (local.get $p) (local.get $planes)))
+        (local.set $y (i32.const 0))
+        (block $y_done
+          (loop $y_loop
+            (br_if $y_done (i32.ge_u (local.get $y) (local.get $oh)))
+            (local.set $base (i32.mul (i32.shl (local.get $y) (i32.const 1)) (local.get $w)))
+            (local.set $r0 (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (local.get $p) (i32.mul (local.get $h) (local.get $w))) (local.get $base)) (i32.const 2))))
+            (local.set $r1 (i32.add (local.get $r0) (local.get $wb)))
+            (local.set $t (i32.const 0))
+            (block $v_done
+              (loop $v_loop
+                (br_if $v_done (i32.gt_u (i32.add (local.get $t) (i32.const 4)) (local.get $ow)))
+                (local.set $a (v128.load (local.get $r0)))
+                (local.set $b (v128.load offset=16 (local.get $r0)))
+                (local.set $e0 (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $a) (local.get $b)))
+                (local.set $o0 (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $a) (local.get $b)))
+                (local.set $a (v128.load (local.get $r1)))
+                (local.set $b (v128.load offset=16 (local.get $r1)))
+                (local.set $e1 (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $a) (local.get $b)))
+                (local.set $o1 (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $a) (local.get $b)))
+                (local.set $i0 (i32x4.add (i32x4.splat (i32.add (local.get $base) (i32.shl (local.get $t) (i32.const 1)))) (v128.const i32x4 0 2 4 6)))
+                (local.set $best (local.get $e0))
+                (local.set $bi (local.get $i0))
+                (local.set $m (v128.or (f32x4.gt (local.get $o0) (local.get $best)) (v128.and (f32x4.ne (local.get $o0) (local.get $o0)) (f32x4.eq (local.get $best) (local.get $best)))))
+                (local.set $best (v128.bitselect (local.get $o0) (local.get $best) (local.get $m)))
+                (local.set $bi (v128.bitselect (i32x4.add (local.get $i0) (v128.const i32x4 1 1 1 1)) (local.get $bi) (local.get $m)))
+                (local.set $m (v128.or (f32x4.gt (local.get $e1) (local.get $best)) (v128.and (f32x4.ne (local.get $e1) (local.get $e1)) (f32x4.eq (local.get $best) (local.get $best)))))
+                (local.set $best (v128.bitselect (local.get $e1) (local.get $best) (local.get $m)))
+                (local.set $bi (v128.bitselect (i32x4.add (local.get $i0) (local.get $wv)) (local.get $bi) (local.get $m)))
+                (local.set $m (v128.or (f32x4.gt (local.get $o1) (local.get $best)) (v128.and (f32x4.ne (local.get $o1) (local.get $o1)) (f32x4.eq (local.get $best) (local.get $best)))))
+                (local.set $best (v128.bitselect (local.get $o1) (local.get $best) (local.get $m)))
+                (local.set $bi (v128.bitselect (i32x4.add (i32x4.add (local.get $i0) (local.get $wv)) (v128.const i32x4 1 1 1 1)) (local.get $bi) (local.get $m)))
+                (v128.store (local.get $dst) (local.get $bi))
+                (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+                (local.set $r0 (i32.add (local.get $r0) (i32.const 32)))
+                (local.set $r1 (i32.add (local.get $r1) (i32.const 32)))
+                (local.set $t (i32.add (local.get $t) (i32.const 4)))
+                (br $v_loop)))
+            (block $s_done
+              (loop $s_loop
+                (br_if $s_done (i32.ge_u (local.get $t) (local.get $ow)))
+                (local.set $q (i32.add (local.get $base) (i32.shl (local.get $t) (i32.const 1))))
+                (local.set $sb (f32.load (local.get $r0)))
+                (local.set $si (local.get $q))
+                (local.set $sv (f32.load offset=4 (local.get $r0)))
+                (if (i32.or (f32.gt (local.get $sv) (local.get $sb)) (i32.and (f32.ne (local.get $sv) (local.get $sv)) (f32.eq (local.get $sb) (local.get $sb))))
+                  (then (local.set $sb (local.get $sv)) (local.set $si (i32.add (local.get $q) (i32.const 1)))))
+                (local.set $sv (f32.load (local.get $r1)))
+                (if (i32.or (f32.gt (local.get $sv) (local.get $sb)) (i32.and (f32.ne (local.get $sv) (local.get $sv)) (f32.eq (local.get $sb) (local.get $sb))))
+                  (then (local.set $sb (local.get $sv)) (local.set $si (i32.add (local.get $q) (local.get $w)))))
+                (local.set $sv (f32.load offset=4 (local.get $r1)))
+                (if (i32.or (f32.gt (local.get $sv) (local.get $sb)) (i32.and (f32.ne (local.get $sv) (local.get $sv)) (f32.eq (local.get $sb) (local.get $sb))))
+                  (then (local.set $sb (local.get $sv)) (local.set $si (i32.add (i32.add (local.get $q) (local.get $w)) (i32.const 1)))))
+                (i32.store (local.get $dst) (local.get $si))
+                (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+                (local.set $r0 (i32.add (local.get $r0) (i32.const 8)))
+                (local.set $r1 (i32.add (local.get $r1) (i32.const 8)))
+                (local.set $t (i32.add (local.get $t) (i32.const 1)))
+                (br $s_loop)))
+            (local.set $y (i32.add (local.get $y) (i32.const 1)))
+            (br $y_loop)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $p_loop))))
+
   ;; dst = planes of hp×wp zeros with src's planes of h×w copied in at row top,
   ;; column left: the zero padding a convolution reads, made once per image.
   (func (export "pad") (param $src i32) (param $planes i32) (param $h i32) (param $w i32) (param $dst i32) (param $hp i32) (param $wp i32) (param $top i32) (param $left i32)
