@@ -1,7 +1,7 @@
 /// <reference types="node" />
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { Tensor } from '@neurite/tensor';
 import {
   type Checkpoint,
@@ -42,6 +42,7 @@ export async function writeFileAtomic(
   bytes: Uint8Array,
   { beforeRename }: AtomicWriteOptions = {},
 ): Promise<void> {
+  await removeOrphanedTemps(path);
   const temp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   try {
     const handle = await open(temp, 'wx');
@@ -68,6 +69,38 @@ export async function writeFileAtomic(
     }
   } catch {
     // best effort
+  }
+}
+
+/**
+ * Removes what saves to `path` killed mid-write left behind: temporary files
+ * `path.tmp-<pid>-<hex>` whose process no longer runs. A live process's file
+ * is left alone: it may be saving to the same path right now.
+ */
+async function removeOrphanedTemps(path: string): Promise<void> {
+  const prefix = `${basename(path)}.tmp-`;
+  let names: string[];
+  try {
+    names = await readdir(dirname(path));
+  } catch {
+    return; // the folder's own error comes from the write itself
+  }
+  for (const name of names) {
+    const match = name.startsWith(prefix) && /^(\d+)-[0-9a-f]{12}$/.exec(name.slice(prefix.length));
+    if (match && !isRunning(Number(match[1]))) {
+      await rm(join(dirname(path), name), { force: true });
+    }
+  }
+}
+
+function isRunning(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it runs, as another user.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

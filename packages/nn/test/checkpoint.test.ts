@@ -200,5 +200,15 @@ console.log('not reached');
     // A partial write (a writer killed mid-file) is just as harmless: only the target is read.
     writeFileSync(`${path}.tmp-1-partial`, readFileSync(path).subarray(0, 100));
     expect((await loadCheckpoint(path)).meta).toEqual({ epoch: 1 });
+    // The next save to the path removes the dead writer's file; a live writer's
+    // (this process's) and names of another pattern are left alone.
+    const live = `${path}.tmp-${process.pid}-0123456789ab`;
+    writeFileSync(live, 'saving');
+    await saveCheckpoint(path, old, { meta: { epoch: 3 } });
+    expect(
+      readdirSync(dir)
+        .filter((f) => f.startsWith('crash.safetensors.tmp-'))
+        .sort(),
+    ).toEqual(['crash.safetensors.tmp-1-partial', live.slice(dir.length + 1)].sort());
   });
 });
