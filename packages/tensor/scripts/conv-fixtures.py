@@ -112,6 +112,13 @@ case("pad constant 1.5, [1, -1, 0, 2]", "pad",
      [rand(2, 3, 4)], {"pads": [1, -1, 0, 2], "value": 1.5},
      lambda x: F.pad(x, (1, -1, 0, 2), value=1.5))
 
+case("pad replicate [1, 2, 3, 0]", "pad",
+     [rand(1, 2, 3, 4)], {"pads": [1, 2, 3, 0], "mode": "replicate"},
+     lambda x: F.pad(x, (1, 2, 3, 0), mode="replicate"))
+case("pad circular [2, 1, 1, 3]", "pad",
+     [rand(1, 2, 3, 4)], {"pads": [2, 1, 1, 3], "mode": "circular"},
+     lambda x: F.pad(x, (2, 1, 1, 3), mode="circular"))
+
 out = pathlib.Path(__file__).resolve().parent.parent / "test" / "fixtures" / "conv-torch.json"
 out.write_text(json.dumps({"torch": torch.__version__, "cases": cases}) + "\n")
 print(f"wrote {len(cases)} cases to {out}")

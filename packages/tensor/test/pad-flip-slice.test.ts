@@ -19,7 +19,7 @@ const shape = fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength
 function padRef(
   x: Tensor,
   pads: readonly number[],
-  mode: 'constant' | 'reflect',
+  mode: 'constant' | 'reflect' | 'replicate' | 'circular',
   value: number,
 ): { shape: number[]; data: number[] } {
   const before = x.shape.map(() => 0);
@@ -32,9 +32,11 @@ function padRef(
   const data: number[] = [];
   for (let f = 0; f < sizeOfRef(out); f++) {
     const idx = unravel(f, out).map((i, d) => i - before[d]!);
-    if (mode === 'reflect') {
+    if (mode !== 'constant') {
       const src = idx.map((i, d) => {
         const n = x.shape[d]!;
+        if (mode === 'replicate') return Math.min(Math.max(i, 0), n - 1);
+        if (mode === 'circular') return ((i % n) + n) % n;
         return i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i;
       });
       data.push(x.data[ravel(src, x.shape)]!);
@@ -88,6 +90,39 @@ describe('pad', () => {
     );
   });
 
+  it('replicate and circular padding match the definition', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 3 }),
+        fc.array(fc.integer({ min: 0, max: 5 }), { maxLength: 6 }),
+        fc.constantFrom('replicate' as const, 'circular' as const),
+        seed,
+        (s, raw, mode, sd) => {
+          const pads = raw.slice(0, 2 * Math.floor(Math.min(raw.length, 2 * s.length) / 2));
+          const x = uniform(s, sd);
+          const fits = pads.every(
+            (p, k) => mode === 'replicate' || p <= s[s.length - 1 - Math.floor(k / 2)]!,
+          );
+          if (!fits) {
+            expect(() => pad(x, pads, { mode })).toThrow(ShapeError);
+            return;
+          }
+          const y = pad(x, pads, { mode });
+          const ref = padRef(x, pads, mode, 0);
+          expect(y.shape).toEqual(ref.shape);
+          expectAllClose(y.data, ref.data);
+        },
+      ),
+      { numRuns: 150 },
+    );
+    expect(tensor([1, 2, 3]).pad([2, 2], { mode: 'replicate' }).toArray()).toEqual([
+      1, 1, 1, 2, 3, 3, 3,
+    ]);
+    expect(tensor([1, 2, 3]).pad([2, 2], { mode: 'circular' }).toArray()).toEqual([
+      2, 3, 1, 2, 3, 1, 2,
+    ]);
+  });
+
   it('reflects as PyTorch does and is a Tensor method', () => {
     expect(tensor([1, 2, 3]).pad([2, 2], { mode: 'reflect' }).toArray()).toEqual([
       3, 2, 1, 2, 3, 2, 1,
@@ -108,6 +143,8 @@ describe('pad', () => {
       [(t: Tensor) => w(pad(t, [1, 2, 0, 1], { value: 3 })), uniform([2, 3, 4], 1)],
       [(t: Tensor) => w(pad(t, [-1, 2, 1, -2])), uniform([3, 4], 2)],
       [(t: Tensor) => w(pad(t, [2, 1, 1, 2], { mode: 'reflect' })), uniform([1, 3, 4], 3)],
+      [(t: Tensor) => w(pad(t, [2, 3, 1, 0], { mode: 'replicate' })), uniform([2, 3, 2], 4)],
+      [(t: Tensor) => w(pad(t, [2, 3, 1, 2], { mode: 'circular' })), uniform([1, 3, 4], 5)],
     ] as [(t: Tensor) => Tensor, Tensor][]) {
       expect(gradcheck(f, [x]).maxRelError).toBeLessThan(1e-6);
     }
@@ -123,12 +160,17 @@ describe('pad', () => {
     expect(thrown(() => pad(x, [3, 0], { mode: 'reflect' })).message).toBe(
       'pad: reflect padding [3, 0] must be non-negative and smaller than each padded axis of [2, 3]',
     );
+    expect(thrown(() => pad(x, [0, 4], { mode: 'circular' })).message).toBe(
+      'pad: circular padding [0, 4] must be non-negative and at most each padded axis of [2, 3]',
+    );
     expect(thrown(() => pad(x, [-2, -2])).message).toBe(
       'pad: pads [-2, -2] crop more than all of [2, 3]',
     );
-    const mode = thrown(() => pad(x, [1, 1], { mode: 'circular' as never }));
+    const mode = thrown(() => pad(x, [1, 1], { mode: 'wrap' as never }));
     expect(mode).toBeInstanceOf(OptionError);
-    expect(mode.message).toBe("pad: mode 'circular' must be 'constant' or 'reflect'");
+    expect(mode.message).toBe(
+      "pad: mode 'wrap' must be 'constant', 'reflect', 'replicate' or 'circular'",
+    );
   });
 });
 

@@ -394,8 +394,11 @@ export function slice(
 
 /** Options of `pad`, as in PyTorch's `F.pad`. */
 export interface PadOptions {
-  /** `'constant'` fills with `value`; `'reflect'` mirrors the input without repeating its edge. */
-  mode?: 'constant' | 'reflect';
+  /**
+   * `'constant'` fills with `value`; `'reflect'` mirrors the input without
+   * repeating its edge; `'replicate'` repeats the edge; `'circular'` wraps around.
+   */
+  mode?: 'constant' | 'reflect' | 'replicate' | 'circular';
   /** The fill of constant padding (0 by default). */
   value?: number;
 }
@@ -403,11 +406,14 @@ export interface PadOptions {
 /**
  * Pads the last axes, in PyTorch's `F.pad` order: `[left, right]` of the last
  * axis, then `[top, bottom]` of the one before, and so on. Constant padding
- * may be negative (it crops); reflect padding must be smaller than the axis.
+ * may be negative (it crops); reflect padding must be smaller than the axis,
+ * circular padding at most the axis.
  *
  * @example
  * pad(x, [1, 1, 2, 2]); // [N, C, H, W] -> [N, C, H + 4, W + 2], zeros around
  * pad(x, [2, 2], { mode: 'reflect' }); // [1, 2, 3] -> [3, 2, 1, 2, 3, 2, 1]
+ * pad(x, [2, 2], { mode: 'replicate' }); // [1, 2, 3] -> [1, 1, 1, 2, 3, 3, 3]
+ * pad(x, [2, 2], { mode: 'circular' }); // [1, 2, 3] -> [2, 3, 1, 2, 3, 1, 2]
  */
 export function pad(x: Tensor, pads: readonly number[], options: PadOptions = {}): Tensor {
   const { mode = 'constant', value = 0 } = options;
@@ -419,8 +425,10 @@ export function pad(x: Tensor, pads: readonly number[], options: PadOptions = {}
   if (!pads.every((p) => Number.isInteger(p))) {
     throw new OptionError(`pad: pads [${pads.join(', ')}] must be integers`);
   }
-  if (mode !== 'constant' && mode !== 'reflect') {
-    throw new OptionError(`pad: mode '${String(mode)}' must be 'constant' or 'reflect'`);
+  if (!['constant', 'reflect', 'replicate', 'circular'].includes(mode)) {
+    throw new OptionError(
+      `pad: mode '${String(mode)}' must be 'constant', 'reflect', 'replicate' or 'circular'`,
+    );
   }
   // Per axis, outermost first.
   const before = x.shape.map(() => 0);
@@ -429,23 +437,50 @@ export function pad(x: Tensor, pads: readonly number[], options: PadOptions = {}
     before[x.ndim - 1 - k] = pads[2 * k]!;
     after[x.ndim - 1 - k] = pads[2 * k + 1]!;
   }
-  if (mode === 'reflect') {
+  if (mode !== 'constant') {
     x.shape.forEach((n, d) => {
-      if (before[d]! < 0 || after[d]! < 0 || before[d]! >= n || after[d]! >= n) {
+      const b = before[d]!;
+      const a = after[d]!;
+      if (b === 0 && a === 0) return;
+      const fits =
+        mode === 'reflect' ? b < n && a < n : mode === 'circular' ? b <= n && a <= n : n > 0;
+      if (b < 0 || a < 0 || !fits) {
+        const rule =
+          mode === 'reflect'
+            ? 'non-negative and smaller than each padded axis'
+            : mode === 'circular'
+              ? 'non-negative and at most each padded axis'
+              : 'non-negative, on non-empty axes';
         throw new ShapeError(
-          `pad: reflect padding [${pads.join(', ')}] must be non-negative and smaller than each padded axis of ${fmt(x.shape)}`,
+          `pad: ${mode} padding [${pads.join(', ')}] must be ${rule} of ${fmt(x.shape)}`,
         );
       }
     });
-    // Mirrored slices concatenated around the input: slice, flip and concat
-    // carry the gradient (and its gradient), so reflection needs no primitive.
+    // Slices of the input concatenated around it (mirrored, repeated edges or
+    // wrapped): slice, flip, broadcast and concat carry the gradient (and its
+    // gradient), so these modes need no primitive of their own.
     let y = x;
     x.shape.forEach((n, d) => {
-      if (before[d] === 0 && after[d] === 0) return;
+      const b = before[d]!;
+      const a = after[d]!;
+      if (b === 0 && a === 0) return;
+      const edge = (at: number, count: number) => {
+        const shape = y.shape.slice();
+        shape[d] = count;
+        return narrow(y, d, at, 1).broadcastTo(shape);
+      };
       const parts: Tensor[] = [];
-      if (before[d]! > 0) parts.push(flip(narrow(y, d, 1, before[d]!), d));
+      if (b > 0) {
+        if (mode === 'reflect') parts.push(flip(narrow(y, d, 1, b), d));
+        else if (mode === 'replicate') parts.push(edge(0, b));
+        else parts.push(narrow(y, d, n - b, b));
+      }
       parts.push(y);
-      if (after[d]! > 0) parts.push(flip(narrow(y, d, n - 1 - after[d]!, after[d]!), d));
+      if (a > 0) {
+        if (mode === 'reflect') parts.push(flip(narrow(y, d, n - 1 - a, a), d));
+        else if (mode === 'replicate') parts.push(edge(n - 1, a));
+        else parts.push(narrow(y, d, 0, a));
+      }
       y = concat(parts, d);
     });
     return y;
