@@ -34,21 +34,12 @@ export interface Recipe {
   readonly validation: number;
   /** The optimiser over `params` starting at learning rate `lr`. */
   optimiser(params: Tensor[], lr: number): Optimizer;
-  /** The learning rate of step `step` (0-based) of `total`, given the peak rate `lr`. */
-  lrAt(step: number, total: number, lr: number): number;
-}
-
-/**
- * Cosine decay from `lr` to 0 over `total` steps after a linear warm-up
- * over the first `warmup` steps.
- *
- * @example
- * cosineWithWarmup(0, 1000, 1e-3, 100); // 1e-5, warming up
- */
-export function cosineWithWarmup(step: number, total: number, lr: number, warmup: number): number {
-  if (step < warmup) return (lr * (step + 1)) / warmup;
-  const t = Math.min(1, (step - warmup) / Math.max(1, total - warmup));
-  return 0.5 * lr * (1 + Math.cos(Math.PI * t));
+  /**
+   * The fraction of the run's steps that warm the learning rate up linearly
+   * to its peak, before a cosine takes it down to 0 at the last step
+   * (`warmupCosine` of @neurite/nn).
+   */
+  readonly warmup: number;
 }
 
 /**
@@ -76,7 +67,7 @@ const classic: Recipe = {
   maxShift: 1,
   validation: 1 / 12,
   optimiser: (params, lr) => new SGD(params, { lr }),
-  lrAt: (step, total, lr) => cosineWithWarmup(step, total, lr, 0),
+  warmup: 0,
 };
 
 /**
@@ -105,7 +96,7 @@ const modern: Recipe = {
   maxShift: 1,
   validation: 1 / 12,
   optimiser: (params, lr) => new Adam(params, { lr }),
-  lrAt: (step, total, lr) => cosineWithWarmup(step, total, lr, Math.floor(total / 20)),
+  warmup: 0.05,
 };
 
 export const recipes: Record<RecipeName, Recipe> = { classic, modern };

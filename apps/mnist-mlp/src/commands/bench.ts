@@ -1,8 +1,8 @@
 import { DataLoader } from '@neurite/data';
-import { buildModel } from '@neurite/nn';
+import { buildModel, fit } from '@neurite/nn';
 import { compile, noGrad, type Tensor, tensor } from '@neurite/tensor';
 import { byteScale } from '../core/inference.js';
-import { makeTrainStep, type TrainStep } from '../core/train-step.js';
+import { asSplit, recipeLoss } from '../core/train.js';
 import { checkFits, loadDataset } from '../dataset.js';
 import { modelSpec } from '../model.js';
 import { count, type Output } from '../output.js';
@@ -39,29 +39,39 @@ export async function benchCommand(options: BenchOptions, out: Output): Promise<
 
   for (const mode of ['eager', 'compiled'] as const) {
     const model = buildModel(spec, { seed: 1 });
-    const optimiser = recipe.optimiser(model.parameters(), recipe.lr);
-    const eager = makeTrainStep(model, recipe.loss, optimiser);
-    const step: TrainStep = mode === 'compiled' ? compile(eager) : eager;
-    const loader = new DataLoader(train, {
+    const loader = new DataLoader(asSplit(train), {
       batchSize: batch,
       shuffle: true,
       seed: 1,
       dropLast: true,
     });
+    // Timed from the end of the warm-up batches (the trace among them) to the last batch: the
+    // whole of fit's loop, batches gathered and figures read, as `train` runs it.
     let done = 0;
     let samples = 0;
+    let start = 0;
     let ms = 0;
-    for (let epoch = 0; done < WARMUP + options.batches; epoch++) {
-      for (const [images, labels] of loader.epoch(epoch) as Iterable<[Tensor, Tensor]>) {
-        const t = performance.now();
-        step(images, labels).loss.item();
-        if (done >= WARMUP) {
-          ms += performance.now() - t;
-          samples += images.shape[0]!;
-        }
-        if (++done >= WARMUP + options.batches) break;
-      }
-    }
+    const epochs = Math.ceil((WARMUP + options.batches) / loader.length);
+    await fit(model, loader, {
+      loss: recipeLoss(recipe),
+      optimizer: recipe.optimiser(model.parameters(), recipe.lr),
+      epochs,
+      metrics: ['accuracy'],
+      compile: mode === 'compiled',
+      callbacks: [
+        {
+          onBatchEnd(logs, ctx) {
+            done++;
+            if (done === WARMUP) start = performance.now();
+            else if (done > WARMUP) samples += logs.size;
+            if (done === WARMUP + options.batches) {
+              ms = performance.now() - start;
+              ctx.stopTraining = true;
+            }
+          },
+        },
+      ],
+    });
     report({
       bench: 'train',
       mode,

@@ -1,4 +1,4 @@
-import { buildModel } from '@neurite/nn';
+import { buildModel, TrainingError } from '@neurite/nn';
 import { writeCheckpoint } from '../checkpoint.js';
 import { InputError } from '../core/errors.js';
 import type { TrainingMeta } from '../core/meta.js';
@@ -86,9 +86,13 @@ export async function runTraining(options: TrainOptions, out: Output): Promise<T
       { train: trainSet, val, test: dataset.test },
       { recipe, epochs, batch, lr, seed: options.seed, compiled: options.compile },
       {
-        epochStart: (epoch, batches) =>
-          bar.start(`${String(epoch).padStart(width)}/${epochs}`, batches),
-        batch: (r) => bar.update(r),
+        progress(p) {
+          if (p.phase === 'epochBegin')
+            bar.start(`${String(p.epoch).padStart(width)}/${epochs}`, p.batches);
+          else if (p.phase === 'batch') {
+            bar.update({ ...p, accuracy: p.metrics.accuracy ?? Number.NaN });
+          }
+        },
         epochEnd: (r, seconds) => {
           bar.stop();
           out.line(
@@ -98,9 +102,16 @@ export async function runTraining(options: TrainOptions, out: Output): Promise<T
           );
         },
         shouldStop: () => stop,
-        pause: () => new Promise((resolve) => setImmediate(resolve)),
       },
     );
+  } catch (error) {
+    // A diverging loss comes from the options the user gave: bad input, not a bug.
+    if (error instanceof TrainingError) {
+      throw new InputError(
+        `training diverged: the loss is ${error.loss} at epoch ${error.epoch}, batch ${error.batch}; try a smaller --lr than ${lr}`,
+      );
+    }
+    throw error;
   } finally {
     bar.stop();
     process.off('SIGINT', onSigint);

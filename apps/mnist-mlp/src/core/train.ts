@@ -1,12 +1,22 @@
-import { DataLoader } from '@neurite/data';
-import type { ModelSpec, Sequential, StateDict } from '@neurite/nn';
-import { compile, Rng, type Tensor } from '@neurite/tensor';
+import { DataLoader, MnistSplit, randomShift } from '@neurite/data';
+import {
+  type BatchLogs,
+  type Callback,
+  fit,
+  type LossFn,
+  type ModelSpec,
+  modelCheckpoint,
+  type Progress,
+  progress,
+  quadraticCost,
+  type Sequential,
+  warmupCosine,
+} from '@neurite/nn';
+import { oneHot } from '@neurite/tensor';
 import type { Recipe } from '../recipes.js';
-import { shiftInto } from './augment.js';
 import type { EpochRecord } from './history.js';
-import { byteScale, predictAll } from './inference.js';
+import { predictAll } from './inference.js';
 import type { ImageSet } from './split.js';
-import { makeTrainStep, type TrainStep } from './train-step.js';
 
 /** The data a run sees: training and validation splits carved from the training set, and the test set. */
 export interface TrainingData {
@@ -27,26 +37,18 @@ export interface TrainConfig {
   readonly compiled?: boolean;
 }
 
-/** Live figures after each batch. */
-export interface BatchReport {
-  readonly epoch: number;
-  readonly batch: number;
-  readonly batches: number;
-  /** Mean loss and accuracy over the epoch's batches so far. */
-  readonly loss: number;
-  readonly accuracy: number;
-  readonly samplesPerSecond: number;
-}
-
-/** Callbacks that let a CLI or a web page watch and stop a run. */
+/** How a CLI or a web page watches and stops a run. */
 export interface TrainHooks {
-  epochStart?(epoch: number, batches: number): void;
-  batch?(report: BatchReport): void;
+  /** Training's progress, as `progress` of @neurite/nn reports it (throttled to every `progressEvery` ms). */
+  progress?(p: Progress): void;
+  /** Milliseconds between batch reports to `progress`. Default 100. */
+  readonly progressEvery?: number;
+  /** After every batch, with the epoch's running figures. */
+  batch?(logs: BatchLogs): void;
+  /** After every epoch, with its record and its wall time. */
   epochEnd?(record: EpochRecord, seconds: number): void;
   /** Polled after every batch; true ends the run after that batch. */
   shouldStop?(): boolean;
-  /** Lets the host handle signals and redraw (called every ~100 ms). Default: a zero-delay timer. */
-  pause?(): Promise<void>;
 }
 
 export interface TrainOutcome {
@@ -65,8 +67,6 @@ export interface TrainOutcome {
   readonly testAccuracy: number;
 }
 
-const now = () => performance.now();
-
 /** Accuracy of the model on a set. */
 export function accuracyOn(model: Sequential, spec: ModelSpec, set: ImageSet): number {
   const { predicted } = predictAll(model, spec, set);
@@ -76,11 +76,28 @@ export function accuracyOn(model: Sequential, spec: ModelSpec, set: ImageSet): n
   return set.count === 0 ? Number.NaN : correct / set.count;
 }
 
+/** The loss a recipe trains with: cross-entropy on logits, or the quadratic cost against one-hot labels. */
+export function recipeLoss(recipe: Recipe): LossFn | 'crossEntropy' {
+  if (recipe.loss === 'crossEntropy') return 'crossEntropy';
+  return (output, labels) => quadraticCost(output, oneHot(labels, output.shape[output.ndim - 1]!));
+}
+
+/** An image set as the data package's byte-image dataset (its fast uint8 path). */
+export function asSplit(set: ImageSet): MnistSplit {
+  return set instanceof MnistSplit
+    ? set
+    : new MnistSplit(set.pixels, set.labels, set.rows, set.cols);
+}
+
 /**
- * Trains `model` by `config.recipe` and leaves it holding the weights of the
- * epoch with the best validation accuracy (the last epoch's if there is no
- * validation split). The test set is only measured, never used to choose.
+ * Trains `model` by `config.recipe` with `fit` and leaves it holding the
+ * weights of the epoch with the best validation accuracy (the last epoch's
+ * if there is no validation split). The test set is only measured, never
+ * used to choose.
  *
+ * The recipe becomes fit's configuration: its loss, its optimiser, its
+ * warm-up + cosine schedule (`warmupCosine`), and a seeded ±maxShift pixel
+ * shift of every training image (`randomShift` on the loader).
  * Deterministic: the same model, data and config give bit-identical weights.
  *
  * @example
@@ -95,124 +112,80 @@ export async function train(
   hooks: TrainHooks = {},
 ): Promise<TrainOutcome> {
   const { recipe, epochs, batch, lr, seed } = config;
-  const pause = hooks.pause ?? (() => new Promise<void>((resolve) => setTimeout(resolve, 0)));
   const optimiser = recipe.optimiser(model.parameters(), lr);
-  const eager = makeTrainStep(model, recipe.loss, optimiser);
-  const step: TrainStep = config.compiled === false ? eager : compile(eager);
-  const loader = new DataLoader(data.train, {
+  const loader = new DataLoader(asSplit(data.train), {
     batchSize: batch,
     shuffle: true,
     seed,
     dropLast: true,
+    ...(recipe.maxShift > 0 ? { transform: randomShift(recipe.maxShift) } : {}),
   });
   if (loader.length === 0) {
     throw new RangeError(
       `train: batch size ${batch} is larger than the ${data.train.count} training examples`,
     );
   }
-  const total = epochs * loader.length;
-  const augmentRng = new Rng((seed ^ 0x2545f491) >>> 0);
-  const scale = byteScale();
+  const started = performance.now();
+  const best = data.val ? modelCheckpoint({ monitor: 'valAccuracy', restoreBest: true }) : null;
+  const callbacks: Callback[] = [
+    warmupCosine({ peak: lr, warmup: recipe.warmup }),
+    {
+      provides: ['testAccuracy'],
+      onEpochEnd(logs) {
+        logs.testAccuracy = accuracyOn(model, spec, data.test);
+      },
+    },
+    ...(best ? [best] : []),
+    {
+      onBatchEnd(logs, ctx) {
+        hooks.batch?.(logs);
+        if (hooks.shouldStop?.()) ctx.stopTraining = true;
+      },
+      onEpochEnd(logs) {
+        hooks.epochEnd?.(toRecord(logs), logs.seconds);
+      },
+    },
+  ];
+  if (hooks.progress)
+    callbacks.push(progress(hooks.progress, { every: hooks.progressEvery ?? 100 }));
+  const history = await fit(model, loader, {
+    loss: recipeLoss(recipe),
+    optimizer: optimiser,
+    epochs,
+    metrics: ['accuracy'],
+    ...(data.val ? { validation: asSplit(data.val) } : {}),
+    compile: config.compiled !== false,
+    callbacks,
+  });
 
-  const history: EpochRecord[] = [];
-  let best: { accuracy: number; epoch: number; weights: StateDict } | null = null;
-  let stopped = false;
-  let samples = 0;
-  let stepMs = 0;
-  const started = now();
-  let lastPause = started;
-  model.train();
-
-  for (let epoch = 1; epoch <= epochs && !stopped; epoch++) {
-    const epochStarted = now();
-    hooks.epochStart?.(epoch, loader.length);
-    let lossSum = 0;
-    let correct = 0;
-    let seen = 0;
-    let index = 0;
-    for (const batch of loader.epoch(epoch - 1)) {
-      const [images, labels] = batch as unknown as [Tensor, Tensor];
-      const { indices } = batch;
-      if (recipe.maxShift > 0) {
-        shiftInto(
-          images.data as Float32Array,
-          data.train.pixels,
-          indices,
-          data.train.rows,
-          data.train.cols,
-          recipe.maxShift,
-          augmentRng,
-          scale,
-        );
-      }
-      optimiser.lr = recipe.lrAt((epoch - 1) * loader.length + index, total, lr);
-      const t = now();
-      const result = step(images, labels);
-      const loss = result.loss.item();
-      stepMs += now() - t;
-      if (!Number.isFinite(loss)) {
-        throw new Error(
-          `training diverged: the loss is ${loss} at epoch ${epoch}, batch ${index + 1}; try a smaller --lr than ${lr}`,
-        );
-      }
-      index++;
-      lossSum += loss * images.shape[0]!;
-      correct += result.correct.item();
-      seen += images.shape[0]!;
-      samples += images.shape[0]!;
-      hooks.batch?.({
-        epoch,
-        batch: index,
-        batches: loader.length,
-        loss: lossSum / seen,
-        accuracy: correct / seen,
-        samplesPerSecond: (samples * 1000) / stepMs,
-      });
-      if (now() - lastPause > 100) {
-        await pause();
-        lastPause = now();
-      }
-      if (hooks.shouldStop?.()) {
-        stopped = true;
-        break;
-      }
-    }
-    if (stopped) break;
-    const valAccuracy = data.val ? accuracyOn(model, spec, data.val) : null;
-    const record: EpochRecord = {
-      epoch,
-      trainLoss: lossSum / seen,
-      trainAccuracy: correct / seen,
-      valAccuracy,
-      testAccuracy: accuracyOn(model, spec, data.test),
-      lr: optimiser.lr,
-    };
-    history.push(record);
-    if (valAccuracy !== null && (best === null || valAccuracy > best.accuracy)) {
-      best = { accuracy: valAccuracy, epoch, weights: model.stateDict() };
-    }
-    hooks.epochEnd?.(record, (now() - epochStarted) / 1000);
-  }
-
-  // Keep the best epoch on validation; without a validation split, the latest weights
-  // (which, after a stop mid-epoch, no epoch record describes).
+  const records = history.epochs.map(toRecord);
+  const stopped = history.stopped;
+  // The best epoch on validation (fit's checkpoint callback has restored it); without a
+  // validation split, the latest weights (which, after a stop mid-epoch, no epoch record describes).
   let keptEpoch: number | null;
-  if (best) {
-    if (stopped || best.epoch !== history.length) model.loadStateDict(best.weights);
-    keptEpoch = best.epoch;
-  } else {
-    keptEpoch = stopped || history.length === 0 ? null : history.length;
-  }
+  if (best) keptEpoch = best.best?.epoch ?? null;
+  else keptEpoch = stopped || records.length === 0 ? null : records.length;
   const testAccuracy =
-    keptEpoch === null ? accuracyOn(model, spec, data.test) : history[keptEpoch - 1]!.testAccuracy;
+    keptEpoch === null ? accuracyOn(model, spec, data.test) : records[keptEpoch - 1]!.testAccuracy;
   model.eval();
   return {
-    history,
+    history: records,
     keptEpoch,
     stopped,
-    samples,
-    seconds: (now() - started) / 1000,
-    samplesPerSecond: stepMs > 0 ? (samples * 1000) / stepMs : 0,
+    samples: history.samples,
+    seconds: (performance.now() - started) / 1000,
+    samplesPerSecond: history.samplesPerSecond,
     testAccuracy,
+  };
+}
+
+function toRecord(logs: Record<string, number>): EpochRecord {
+  return {
+    epoch: logs.epoch!,
+    trainLoss: logs.loss!,
+    trainAccuracy: logs.accuracy!,
+    valAccuracy: logs.valAccuracy ?? null,
+    testAccuracy: logs.testAccuracy!,
+    lr: logs.lr!,
   };
 }

@@ -1,8 +1,9 @@
 /**
  * Trains the network off the page's thread: the embedded MNIST digits
- * (loaded on the first run only, ~21 MB of script), the CLI's recipes and
- * training loop, live figures and first-layer weights posted back, and the
- * result as a checkpoint.
+ * (loaded on the first run only, ~21 MB of script), the CLI's recipes
+ * trained by `fit` of @neurite/nn as the CLI trains them, its progress
+ * reports and first-layer weights posted back, and the result as a
+ * checkpoint.
  */
 import { loadEmbeddedMnist, type Mnist } from '@neurite/data';
 import { buildModel, checkpointBytes, type Sequential } from '@neurite/nn';
@@ -63,13 +64,10 @@ async function run(request: Extract<ToWorker, { type: 'start' }>): Promise<void>
     snapshot: snapshot(model),
   });
   let lastSnapshot = 0;
-  let lastReport = 0;
-  // The loop reports running means over the epoch so far; the curves show a moving average
-  // of the per-batch figures instead, which flows across epoch boundaries.
   const smoothing = Math.min(0.1, 20 / Math.max(1, batches));
   const loss = new MovingAverage(smoothing);
   const accuracy = new MovingAverage(smoothing);
-  let previous = { loss: 0, accuracy: 0 };
+  let previousAccuracy = 0;
   const outcome = await train(
     model,
     spec,
@@ -82,38 +80,42 @@ async function run(request: Extract<ToWorker, { type: 'start' }>): Promise<void>
       seed: request.seed,
     },
     {
-      batch(report) {
-        const now = performance.now();
-        const last = report.batch === report.batches;
-        // Equal batches (the loader drops the last partial one): the k-th batch's own figure
-        // is k · mean_k − (k − 1) · mean_(k−1).
-        const k = report.batch;
-        if (k === 1) previous = { loss: 0, accuracy: 0 };
-        loss.add(k * report.loss - (k - 1) * previous.loss);
-        accuracy.add(k * report.accuracy - (k - 1) * previous.accuracy);
-        previous = { loss: report.loss, accuracy: report.accuracy };
-        // Thousands of batches a second would flood the page: report a few per frame.
-        if (now - lastReport < REPORT_EVERY && !last) return;
-        lastReport = now;
-        const fresh = now - lastSnapshot > SNAPSHOT_EVERY || last;
-        if (fresh) lastSnapshot = now;
-        scope.postMessage({
-          type: 'batch',
-          at: report.epoch - 1 + report.batch / report.batches,
-          loss: loss.value,
-          accuracy: accuracy.value,
-          samplesPerSecond: report.samplesPerSecond,
-          snapshot: fresh ? snapshot(model) : null,
-        });
+      batch(logs) {
+        // fit reports each batch's own loss and the epoch's running accuracy; the
+        // curves show moving averages of the per-batch figures, which flow across
+        // epoch boundaries. Equal batches (the loader drops the last partial one):
+        // the k-th batch's accuracy is k · mean_k − (k − 1) · mean_(k−1).
+        const k = logs.batch;
+        const meanAccuracy = logs.metrics.accuracy ?? Number.NaN;
+        if (k === 1) previousAccuracy = 0;
+        loss.add(logs.batchLoss);
+        accuracy.add(k * meanAccuracy - (k - 1) * previousAccuracy);
+        previousAccuracy = meanAccuracy;
       },
-      epochEnd(record) {
-        scope.postMessage({
-          type: 'epoch',
-          epoch: record.epoch,
-          trainLoss: record.trainLoss,
-          trainAccuracy: record.trainAccuracy,
-          testAccuracy: record.testAccuracy,
-        });
+      progressEvery: REPORT_EVERY,
+      progress(p) {
+        if (p.phase === 'batch') {
+          const now = performance.now();
+          const last = p.batch === p.batches;
+          const fresh = now - lastSnapshot > SNAPSHOT_EVERY || last;
+          if (fresh) lastSnapshot = now;
+          scope.postMessage({
+            type: 'batch',
+            at: p.epoch - 1 + p.batch / p.batches,
+            loss: loss.value,
+            accuracy: accuracy.value,
+            samplesPerSecond: p.samplesPerSecond,
+            snapshot: fresh ? snapshot(model) : null,
+          });
+        } else if (p.phase === 'epochEnd') {
+          scope.postMessage({
+            type: 'epoch',
+            epoch: p.logs.epoch,
+            trainLoss: p.logs.loss,
+            trainAccuracy: p.logs.accuracy ?? Number.NaN,
+            testAccuracy: p.logs.testAccuracy ?? Number.NaN,
+          });
+        }
       },
       shouldStop: () => stopRequested,
     },
