@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import { encode } from 'fast-png';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../src/core/errors.js';
@@ -152,5 +153,54 @@ describe('preprocess', () => {
     );
     const png = encode({ width: 4, height: 4, data: new Uint8Array(16), channels: 1, depth: 8 });
     expect(() => decodePng(png.slice(0, 30), 'cut.png')).toThrow(/cut\.png: corrupt PNG/);
+  });
+
+  /** The PNG with chunk `type`'s data changed by `edit` and its CRC made right again. */
+  function edited(png: Uint8Array, type: string, edit: (data: Uint8Array) => void): Uint8Array {
+    const out = png.slice();
+    const view = new DataView(out.buffer);
+    for (let at = 8; at < out.length; ) {
+      const length = view.getUint32(at);
+      if (String.fromCharCode(...out.subarray(at + 4, at + 8)) === type) {
+        edit(out.subarray(at + 8, at + 8 + length));
+        view.setUint32(at + 8 + length, crc32(out.subarray(at + 4, at + 8 + length)) >>> 0);
+        return out;
+      }
+      at += 12 + length;
+    }
+    throw new Error(`no ${type} chunk`);
+  }
+
+  it('checks chunk CRCs and the Adler-32 of the image data', () => {
+    const png = encode({
+      width: 6,
+      height: 6,
+      data: new Uint8Array(36).fill(9),
+      channels: 1,
+      depth: 8,
+    });
+    expect(decodePng(png).gray[0]).toBeCloseTo(9 / 255, 6);
+    const flipped = png.slice();
+    flipped[flipped.length - 20]! ^= 1; // inside IDAT: its CRC no longer matches
+    expect(() => decodePng(flipped, 'crc.png')).toThrow(/crc\.png: corrupt PNG: CRC mismatch/);
+    // A right CRC over a wrong checksum: what a broken encoder writes.
+    const adler = edited(png, 'IDAT', (d) => {
+      d[d.length - 1]! ^= 0xff;
+    });
+    expect(() => decodePng(adler, 'adler.png')).toThrow(/adler\.png: corrupt PNG: Adler-32/);
+  });
+
+  it('refuses a PNG whose header declares too many pixels, before decoding it', () => {
+    const png = encode({ width: 4, height: 4, data: new Uint8Array(16), channels: 1, depth: 8 });
+    const huge = edited(png, 'IHDR', (d) => {
+      new DataView(d.buffer, d.byteOffset).setUint32(0, 20000);
+      new DataView(d.buffer, d.byteOffset).setUint32(4, 20000);
+    });
+    expect(() => decodePng(huge, 'huge.png')).toThrow(
+      /huge\.png: the PNG is 20000×20000 pixels, more than the 16777216 this reads/,
+    );
+    expect(() => decodePng(png, 'small.png', { maxPixels: 15 })).toThrow(
+      /4×4 pixels, more than the 15/,
+    );
   });
 });

@@ -1,4 +1,5 @@
 import { convertIndexedToRgb, decode, hasPngSignature } from 'fast-png';
+import { inflateSync } from 'fflate';
 import { InputError } from './errors.js';
 
 /**
@@ -65,13 +66,32 @@ export function toGray(pixels: RasterPixels): GrayImage {
  * @example
  * const img = decodePng(await fs.readFile('digit.png'), 'digit.png');
  */
-export function decodePng(bytes: Uint8Array, name = 'image'): GrayImage {
+export function decodePng(
+  bytes: Uint8Array,
+  name = 'image',
+  { maxPixels = DEFAULT_MAX_PIXELS }: { maxPixels?: number } = {},
+): GrayImage {
   if (bytes.length < 8 || !hasPngSignature(bytes)) {
     throw new InputError(`${name}: not a PNG file (the first 8 bytes are not the PNG signature)`);
   }
+  // The size is checked from the header before anything is decoded: a small
+  // file can declare an image of gigabytes.
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length < 33 || String.fromCharCode(...bytes.subarray(12, 16)) !== 'IHDR') {
+    throw new InputError(`${name}: corrupt PNG: no IHDR chunk at byte 8, where the header must be`);
+  }
+  const declaredWidth = view.getUint32(16);
+  const declaredHeight = view.getUint32(20);
+  if (declaredWidth * declaredHeight > maxPixels) {
+    throw new InputError(
+      `${name}: the PNG is ${declaredWidth}×${declaredHeight} pixels, more than the ${maxPixels} ` +
+        'this reads (a digit needs far fewer: scale it down)',
+    );
+  }
   let png: ReturnType<typeof decode>;
   try {
-    png = decode(bytes);
+    png = decode(bytes, { checkCrc: true });
+    checkAdler32(bytes, view);
   } catch (error) {
     throw new InputError(`${name}: corrupt PNG: ${(error as Error).message}`);
   }
@@ -85,6 +105,46 @@ export function decodePng(bytes: Uint8Array, name = 'image'): GrayImage {
   const channels = png.channels;
   const data = depth < 8 ? unpackBits(png.data, width, height, depth) : png.data;
   return toGray({ width, height, channels, data, maxValue: 2 ** depth - 1 });
+}
+
+/** 4096×4096: far more than a digit needs, far less than memory holds. */
+const DEFAULT_MAX_PIXELS = 4096 * 4096;
+
+/**
+ * Checks the Adler-32 that ends the image's zlib stream, which the decoder
+ * skips: chunk CRCs catch damage in transit, this catches data a broken
+ * encoder wrote.
+ */
+function checkAdler32(bytes: Uint8Array, view: DataView): void {
+  const parts: Uint8Array[] = [];
+  for (let at = 8; at + 8 <= bytes.length; ) {
+    const length = view.getUint32(at);
+    if (String.fromCharCode(...bytes.subarray(at + 4, at + 8)) === 'IDAT') {
+      parts.push(bytes.subarray(at + 8, at + 8 + length));
+    }
+    at += 12 + length;
+  }
+  const stream = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((at, p) => (stream.set(p, at), at + p.length), 0);
+  if (stream.length < 6) throw new Error('the image data is too short for a zlib stream');
+  const data = inflateSync(stream.subarray(2, -4));
+  let a = 1;
+  let b = 0;
+  for (let i = 0; i < data.length; ) {
+    // 5552 bytes is the most that can be summed before the sums overflow 2^32.
+    for (const end = Math.min(data.length, i + 5552); i < end; i++) {
+      a += data[i]!;
+      b += a;
+    }
+    a %= 65521;
+    b %= 65521;
+  }
+  const stored = new DataView(stream.buffer, stream.length - 4, 4).getUint32(0);
+  if (((b << 16) | a) >>> 0 !== stored) {
+    throw new Error(
+      `Adler-32 of the image data is ${(((b << 16) | a) >>> 0).toString(16)}, the stream says ${stored.toString(16)}`,
+    );
+  }
 }
 
 /** Gray PNGs of 1, 2 or 4 bits pack several pixels per byte, each row padded to a byte. */
