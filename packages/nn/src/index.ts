@@ -94,7 +94,13 @@ export { type Hyperparameters, Optimizer, type OptimizerState } from './optim/op
 export { RMSprop, type RMSpropOptions } from './optim/rmsprop.js';
 export { CosineLR, LRSchedule, type ScheduleState, StepLR } from './optim/schedule.js';
 export { SGD, type SGDOptions } from './optim/sgd.js';
-export { fromSafetensors, type SafetensorsContents, toSafetensors } from './safetensors.js';
+export {
+  fromSafetensors,
+  type SafetensorsContents,
+  type SafetensorsFloat,
+  type ToSafetensorsOptions,
+  toSafetensors,
+} from './safetensors.js';
 export {
   type ActivationSpec,
   type BatchNormSpec,
@@ -115,3 +121,4 @@ export {
 } from './spec.js';
 export { type InferredLayer, inferShapes } from './spec-shapes.js';
 export { summary } from './summary.js';
+export { loadTorchStateDict, type TorchLayout, torchLayout, toTorchStateDict } from './torch.js';

@@ -18,8 +18,73 @@ export interface SafetensorsContents {
 }
 
 const codes: Record<DType, string> = { float32: 'F32', float64: 'F64', int32: 'I32' };
-const dtypes: Record<string, DType> = { F32: 'float32', F64: 'float64', I32: 'int32' };
+/** What each stored dtype is read as: half precisions upcast to float32, I64 narrowed to int32 (checked). */
+const dtypes: Record<string, DType> = {
+  F32: 'float32',
+  F64: 'float64',
+  I32: 'int32',
+  F16: 'float32',
+  BF16: 'float32',
+  I64: 'int32',
+};
 const itemSize: Record<DType, number> = { float32: 4, float64: 8, int32: 4 };
+const storedSize: Record<string, number> = { F32: 4, F64: 8, I32: 4, F16: 2, BF16: 2, I64: 8 };
+
+/** The float dtypes a file can be written in; PyTorch's `half` and `bfloat16`. */
+export type SafetensorsFloat = 'F32' | 'F16' | 'BF16';
+
+/** Options of `toSafetensors`. */
+export interface ToSafetensorsOptions {
+  /** Stores float tensors as F16 or BF16 (rounded to nearest even), halving the file. Default F32 (float64 stays F64). */
+  dtype?: SafetensorsFloat;
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** IEEE half-precision bits to a number (exact). */
+function halfToNumber(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exponent = (h >> 10) & 0x1f;
+  const fraction = h & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24;
+  if (exponent === 0x1f) return fraction ? Number.NaN : sign * Number.POSITIVE_INFINITY;
+  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+}
+
+/** A number to IEEE half-precision bits, rounded to nearest even; overflow gives ±∞. */
+function numberToHalf(v: number): number {
+  f32[0] = v;
+  const x = u32[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const exponent = (x >>> 23) & 0xff;
+  const mantissa = x & 0x7fffff;
+  if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
+  const e = exponent - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    const m = mantissa | 0x800000;
+    const shift = 14 - e;
+    const half = 1 << (shift - 1);
+    const rest = m & ((1 << shift) - 1);
+    let h = m >>> shift;
+    if (rest > half || (rest === half && h & 1)) h++;
+    return sign | h;
+  }
+  let h = (e << 10) | (mantissa >>> 13);
+  const rest = mantissa & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h++;
+  return sign | h;
+}
+
+/** A number to bfloat16 bits (float32's upper half), rounded to nearest even; NaN stays NaN. */
+function numberToBfloat16(v: number): number {
+  f32[0] = v;
+  const x = u32[0]!;
+  if (Number.isNaN(v)) return ((x >>> 16) | 0x40) & 0xffff;
+  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+}
 const METADATA = '__metadata__';
 
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -80,7 +145,13 @@ function readData(bytes: Uint8Array, dtype: DType, shape: number[]): Tensor {
 export function toSafetensors(
   tensors: Record<string, Tensor>,
   metadata?: Record<string, string>,
+  options: ToSafetensorsOptions = {},
 ): Uint8Array {
+  const float = options.dtype ?? 'F32';
+  if (!['F32', 'F16', 'BF16'].includes(float))
+    throw new CheckpointError(`toSafetensors: dtype '${float}' must be F32, F16 or BF16`);
+  const codeOf = (t: Tensor) =>
+    t.dtype === 'float32' || (t.dtype === 'float64' && float !== 'F32') ? float : codes[t.dtype];
   const names = Object.keys(tensors);
   for (const name of names) {
     if (name === METADATA)
@@ -98,7 +169,7 @@ export function toSafetensors(
     }
   }
   const order = names.sort((a, b) => {
-    const d = itemSize[tensors[b]!.dtype] - itemSize[tensors[a]!.dtype];
+    const d = storedSize[codeOf(tensors[b]!)]! - storedSize[codeOf(tensors[a]!)]!;
     return d !== 0 ? d : a < b ? -1 : a > b ? 1 : 0;
   });
   const header: Record<string, unknown> = {};
@@ -106,9 +177,9 @@ export function toSafetensors(
   let offset = 0;
   for (const name of order) {
     const t = tensors[name]!;
-    const size = t.data.byteLength;
+    const size = t.size * storedSize[codeOf(t)]!;
     header[name] = {
-      dtype: codes[t.dtype],
+      dtype: codeOf(t),
       shape: [...t.shape],
       data_offsets: [offset, offset + size],
     };
@@ -125,13 +196,21 @@ export function toSafetensors(
   const dataStart = 8 + headerLength;
   for (const name of order) {
     const t = tensors[name]!;
-    writeData(t, out, dataStart + (header[name] as { data_offsets: number[] }).data_offsets[0]!);
+    const at = dataStart + (header[name] as { data_offsets: number[] }).data_offsets[0]!;
+    const code = codeOf(t);
+    if (code === 'F16' || code === 'BF16') {
+      const half = new DataView(out.buffer, out.byteOffset + at, t.size * 2);
+      const convert = code === 'F16' ? numberToHalf : numberToBfloat16;
+      for (let i = 0; i < t.size; i++) half.setUint16(2 * i, convert(t.data[i]!), true);
+    } else writeData(t, out, at);
   }
   return out;
 }
 
 interface Entry {
   name: string;
+  /** The dtype as stored: F16, BF16 and I64 are converted on reading. */
+  stored: string;
   dtype: DType;
   shape: number[];
   begin: number;
@@ -233,7 +312,9 @@ export function fromSafetensors(bytes: Uint8Array, name = 'safetensors data'): S
     if (typeof dtype !== 'string') fail(`${where}: dtype is missing`);
     const dt = Object.hasOwn(dtypes, dtype as string) ? dtypes[dtype as string] : undefined;
     if (!dt)
-      fail(`${where}: unknown dtype '${String(dtype)}' (this reader supports F32, F64, I32)`);
+      fail(
+        `${where}: unknown dtype '${String(dtype)}' (this reader supports F32, F64, F16, BF16, I32, I64)`,
+      );
     if (!Array.isArray(shape) || !shape.every(isNonNegativeInt))
       fail(`${where}: shape ${preview(shape)} is not an array of non-negative integers`);
     if (
@@ -247,7 +328,7 @@ export function fromSafetensors(bytes: Uint8Array, name = 'safetensors data'): S
       );
     const [begin, end] = offsets as [number, number];
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
-    const need = count * itemSize[dt!];
+    const need = count * storedSize[dtype as string]!;
     if (end - begin !== need) {
       fail(
         `${where}: shape ${preview(shape)} of ${dtype} needs ${need} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`,
@@ -258,7 +339,14 @@ export function fromSafetensors(bytes: Uint8Array, name = 'safetensors data'): S
         `${where}: data_offsets [${begin}, ${end}] run beyond the data section of ${dataLength} bytes (file bytes ${dataStart + begin}-${dataStart + end} of ${bytes.byteLength}; truncated?)`,
       );
     }
-    entries.push({ name: key, dtype: dt!, shape: shape as number[], begin, end });
+    entries.push({
+      name: key,
+      stored: dtype as string,
+      dtype: dt!,
+      shape: shape as number[],
+      begin,
+      end,
+    });
   }
   const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let covered = 0;
@@ -282,11 +370,37 @@ export function fromSafetensors(bytes: Uint8Array, name = 'safetensors data'): S
   }
   const tensors: Record<string, Tensor> = {};
   for (const e of entries) {
-    tensors[e.name] = readData(
-      bytes.subarray(dataStart + e.begin, dataStart + e.end),
-      e.dtype,
-      e.shape,
-    );
+    const raw = bytes.subarray(dataStart + e.begin, dataStart + e.end);
+    if (e.stored === 'F16' || e.stored === 'BF16' || e.stored === 'I64') {
+      const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+      const n = raw.byteLength / storedSize[e.stored]!;
+      if (e.stored === 'I64') {
+        const data = new Int32Array(n);
+        for (let i = 0; i < n; i++) {
+          const v = view.getBigInt64(8 * i, true);
+          if (v > 2147483647n || v < -2147483648n) {
+            fail(
+              `tensor '${e.name}': I64 value ${v} at index ${i} (file byte ${dataStart + e.begin + 8 * i}) does not fit int32`,
+            );
+          }
+          data[i] = Number(v);
+        }
+        tensors[e.name] = new Tensor(data, e.shape, 'int32');
+      } else {
+        const data = new Float32Array(n);
+        for (let i = 0; i < n; i++) {
+          const h = view.getUint16(2 * i, true);
+          if (e.stored === 'F16') data[i] = halfToNumber(h);
+          else {
+            u32[0] = h << 16;
+            data[i] = f32[0]!;
+          }
+        }
+        tensors[e.name] = new Tensor(data, e.shape, 'float32');
+      }
+      continue;
+    }
+    tensors[e.name] = readData(raw, e.dtype, e.shape);
   }
   return { tensors, metadata };
 }
