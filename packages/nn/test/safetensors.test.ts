@@ -172,11 +172,11 @@ describe('corrupt or truncated bytes are refused with the problem named', () => 
 
   it('unknown dtype', () => {
     const bytes = craft(
-      { w: { dtype: 'F16', shape: [2], data_offsets: [0, 4] } },
-      new Uint8Array(4),
+      { w: { dtype: 'F8_E4M3', shape: [2], data_offsets: [0, 2] } },
+      new Uint8Array(2),
     );
     expect(refusal(bytes)).toBe(
-      "model.safetensors: tensor 'w': unknown dtype 'F16' (this reader supports F32, F64, I32)",
+      "model.safetensors: tensor 'w': unknown dtype 'F8_E4M3' (this reader supports F32, F64, F16, BF16, I32, I64)",
     );
     const proto = craft({ w: { dtype: 'toString', shape: [1], data_offsets: [0, 4] } }, f32(1));
     expect(refusal(proto)).toMatch(/unknown dtype 'toString'/);
