@@ -341,6 +341,7 @@ export class Tensor {
   pad(pads: readonly number[], options?: PadOptions): Tensor {
     return pad(this, pads, options);
   }
+  /** See the function `flip`: reverses the order of entries along `axes`. */
   flip(axes: Axes): Tensor {
     return flip(this, axes);
   }
@@ -350,9 +351,11 @@ export class Tensor {
   conv2d(weight: Tensor, bias?: Tensor | null, options?: Conv2dOptions): Tensor {
     return conv2d(this, weight, bias, options);
   }
+  /** See the function `maxPool2d`: this [N, C, H, W], windows of `kernelSize`. */
   maxPool2d(kernelSize: Pair2, options?: MaxPool2dOptions): Tensor {
     return maxPool2d(this, kernelSize, options);
   }
+  /** See the function `avgPool2d`: this [N, C, H, W], windows of `kernelSize`. */
   avgPool2d(kernelSize: Pair2, options?: AvgPool2dOptions): Tensor {
     return avgPool2d(this, kernelSize, options);
   }
