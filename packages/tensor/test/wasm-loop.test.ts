@@ -91,6 +91,35 @@ describe('fused loops lowered to WebAssembly SIMD', () => {
     expect(g.plans()[0]!.simdLoops).toBe(1);
   });
 
+  it('large loops run a chunk at a time: rows, planes and a ragged last chunk read right', () => {
+    const rowFn = (x: Tensor, b: Tensor) => x.add(b).relu().mul(x);
+    const planeFn = (x: Tensor, b: Tensor) => x.sub(b).mul(b);
+    const arrayFn = (x: Tensor, y: Tensor) => x.mul(y).add(x);
+    const cases: [typeof rowFn, () => [Tensor, Tensor]][] = [
+      // 20 a row: two passes
+      [rowFn, () => [awkward(1, 1000 * 20).reshape([1000, 20]), awkward(2, 20)]],
+      // a cycle of planes is 4800 values: three passes
+      [
+        planeFn,
+        () => [
+          awkward(3, 7 * 5 * 24 * 40).reshape([7, 5, 24, 40]),
+          awkward(4, 5).reshape([5, 1, 1]),
+        ],
+      ],
+      // two whole passes, then 7233 values
+      [arrayFn, () => [awkward(5, 40001), awkward(6, 40001)]],
+    ];
+    for (const [fn, make] of cases) {
+      const f = compile(fn);
+      f(...make()); // traced: the replays below run the plan
+      for (let r = 0; r < 2; r++) {
+        const [a, b] = make();
+        same(f(a, b) as Tensor, fn(a, b));
+      }
+      expect(f.plans()[0]!.simdLoops).toBe(1);
+    }
+  });
+
   it('ops it cannot lower exactly (exp) stay in JavaScript', () => {
     const f = compile((a: Tensor) => a.exp().add(1));
     const a = awkward(1, 2048);

@@ -273,8 +273,15 @@ function simdSupported(): boolean {
 }
 
 /**
+ * Elements per pass: every region of a pass stays in L2 instead of the whole
+ * operands streaming through memory three times (in, loop, out).
+ */
+const CHUNK = 16384;
+
+/**
  * The loop as a kernel over JavaScript buffers (copied in and out of the
- * module's memory), or null where WebAssembly SIMD is unavailable.
+ * module's memory a chunk at a time), or null where WebAssembly SIMD is
+ * unavailable.
  */
 export function wasmLoop(p: LoopProgram): LoopKernel | null {
   if (!simdSupported()) return null;
@@ -282,8 +289,13 @@ export function wasmLoop(p: LoopProgram): LoopKernel | null {
   const instance = new WebAssembly.Instance(new WebAssembly.Module(assemble(p)), {});
   const f = instance.exports.f as (...args: number[]) => void;
   const memory = instance.exports.memory as WebAssembly.Memory;
-  const vectors = Math.ceil(p.size / 4);
-  const span = vectors * 4; // floats per region
+  // A chunk starts where a row and a cycle of planes start, so that row and
+  // plane leaves read from their beginning in every pass.
+  let unit = 4;
+  if (p.leaves.includes('row')) unit = lcm(unit, p.cols);
+  if (p.plane) unit = lcm(unit, p.plane.inner * p.plane.period);
+  const chunk = unit <= CHUNK ? unit * Math.floor(CHUNK / unit) : p.size;
+  const span = Math.min(chunk, Math.ceil(p.size / 4) * 4); // floats per region
   const regions = p.leaves.length + p.stores.length;
   const need = regions * span * 4;
   if (memory.buffer.byteLength < need) {
@@ -292,18 +304,34 @@ export function wasmLoop(p: LoopProgram): LoopKernel | null {
   const heap = new Float32Array(memory.buffer);
   const pointers = Array.from({ length: regions }, (_, r) => r * span * 4);
   const nLeaves = p.leaves.length;
-  const args = [vectors, ...pointers];
-  const results = p.stores.map((_, j) =>
-    heap.subarray((nLeaves + j) * span, (nLeaves + j) * span + p.size),
-  );
+  const args = [0, ...pointers];
+  const whole = p.leaves.map((kind) => kind === 'array');
   return (out, ins) => {
+    // Broadcast leaves are the same for every pass: in once.
     for (let k = 0; k < nLeaves; k++) {
       const x = ins[k]!;
       if (p.leaves[k] === 'scalar') heap[k * span] = x[0]!;
-      else heap.set(x as Float32Array, k * span); // a whole array, one row or a plane's values
+      else if (!whole[k]) heap.set(x as Float32Array, k * span); // one row or a plane's values
     }
-    f(...args);
-    out.set(results[0]!);
-    for (let j = 1; j < results.length; j++) ins[nLeaves + j - 1]!.set(results[j]!);
+    for (let at = 0; at < p.size; at += chunk) {
+      const n = Math.min(chunk, p.size - at);
+      for (let k = 0; k < nLeaves; k++) {
+        if (whole[k]) heap.set((ins[k] as Float32Array).subarray(at, at + n), k * span);
+      }
+      args[0] = Math.ceil(n / 4);
+      f(...args);
+      out.set(heap.subarray(nLeaves * span, nLeaves * span + n), at);
+      for (let j = 1; j < p.stores.length; j++) {
+        const from = (nLeaves + j) * span;
+        ins[nLeaves + j - 1]!.set(heap.subarray(from, from + n), at);
+      }
+    }
   };
+}
+
+function lcm(a: number, b: number): number {
+  let x = a;
+  let y = b;
+  while (y) [x, y] = [y, x % y];
+  return (a / x) * b;
 }
