@@ -1,10 +1,12 @@
 import { Rng } from '@neurite/tensor';
 import { activationLayer } from './layers/activations.js';
+import { Conv1d, Conv2d } from './layers/conv.js';
 import { Dropout } from './layers/dropout.js';
 import { Embedding } from './layers/embedding.js';
 import { Flatten, Reshape } from './layers/flatten.js';
 import { Dense } from './layers/linear.js';
 import { BatchNorm1d, BatchNorm2d, LayerNorm } from './layers/normalization.js';
+import { AdaptiveAvgPool2d, AvgPool2d, MaxPool2d } from './layers/pooling.js';
 import { Residual } from './layers/residual.js';
 import { Sequential } from './layers/sequential.js';
 import type { Module } from './module.js';
@@ -96,6 +98,40 @@ function buildLayer(layer: InferredLayer, rng: Rng, dtype: 'float32' | 'float64'
         rng,
         dtype,
       });
+    case 'conv2d':
+      return new Conv2d(input[0]!, spec.outChannels, spec.kernelSize, {
+        stride: spec.stride ?? 1,
+        padding: spec.padding ?? 0,
+        dilation: spec.dilation ?? 1,
+        groups: spec.groups ?? 1,
+        bias: spec.bias ?? true,
+        rng,
+        dtype,
+      });
+    case 'conv1d':
+      return new Conv1d(input[0]!, spec.outChannels, spec.kernelSize, {
+        stride: spec.stride ?? 1,
+        padding: spec.padding ?? 0,
+        dilation: spec.dilation ?? 1,
+        groups: spec.groups ?? 1,
+        bias: spec.bias ?? true,
+        rng,
+        dtype,
+      });
+    case 'maxPool2d':
+      return new MaxPool2d(spec.kernelSize, {
+        ...(spec.stride === undefined ? {} : { stride: spec.stride }),
+        ...(spec.padding === undefined ? {} : { padding: spec.padding }),
+        ...(spec.dilation === undefined ? {} : { dilation: spec.dilation }),
+      });
+    case 'avgPool2d':
+      return new AvgPool2d(spec.kernelSize, {
+        ...(spec.stride === undefined ? {} : { stride: spec.stride }),
+        ...(spec.padding === undefined ? {} : { padding: spec.padding }),
+        ...(spec.countIncludePad === undefined ? {} : { countIncludePad: spec.countIncludePad }),
+      });
+    case 'adaptiveAvgPool2d':
+      return new AdaptiveAvgPool2d(spec.outputSize);
     case 'sequential':
       return new Sequential(...layer.children!.map((l) => buildLayer(l, rng, dtype)));
     case 'residual':

@@ -62,6 +62,13 @@ export {
   softplus,
   Tanh,
 } from './layers/activations.js';
+export {
+  Conv1d,
+  type Conv1dLayerOptions,
+  Conv2d,
+  type Conv2dLayerOptions,
+  type Pair,
+} from './layers/conv.js';
 export { Dropout } from './layers/dropout.js';
 export { Embedding, type EmbeddingOptions } from './layers/embedding.js';
 export { Flatten, flattenShape, Reshape, reshapeShape } from './layers/flatten.js';
@@ -74,6 +81,7 @@ export {
   LayerNorm,
   type LayerNormOptions,
 } from './layers/normalization.js';
+export { AdaptiveAvgPool2d, AvgPool2d, MaxPool2d } from './layers/pooling.js';
 export { Residual } from './layers/residual.js';
 export { Sequential } from './layers/sequential.js';
 export {
@@ -103,7 +111,11 @@ export {
 } from './safetensors.js';
 export {
   type ActivationSpec,
+  type AdaptiveAvgPool2dSpec,
+  type AvgPool2dSpec,
   type BatchNormSpec,
+  type Conv1dSpec,
+  type Conv2dSpec,
   type DenseSpec,
   type DropoutSpec,
   type EmbeddingSpec,
@@ -112,12 +124,14 @@ export {
   type LayerNormSpec,
   type LayerSpec,
   layerTypes,
+  type MaxPool2dSpec,
   type ModelSpec,
   modelSpecSchema,
   parseSpec,
   type ReshapeSpec,
   type ResidualSpec,
   type SequentialSpec,
+  type SpecPair,
 } from './spec.js';
 export { type InferredLayer, inferShapes } from './spec-shapes.js';
 export { summary } from './summary.js';

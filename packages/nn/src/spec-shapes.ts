@@ -1,7 +1,14 @@
 import { NeuriteError } from '@neurite/tensor';
 import { SpecError } from './errors.js';
 import { flattenShape, reshapeShape } from './layers/flatten.js';
-import type { LayerSpec, ModelSpec } from './spec.js';
+import type {
+  AvgPool2dSpec,
+  Conv1dSpec,
+  Conv2dSpec,
+  LayerSpec,
+  MaxPool2dSpec,
+  ModelSpec,
+} from './spec.js';
 
 /**
  * Shape inference for model specs: the shape of each layer's output for
@@ -159,6 +166,17 @@ function inferLayer(
         );
       return done([...input, layer.embeddingDim]);
     }
+    case 'conv1d':
+    case 'conv2d':
+      return done(convOutput(layer, input, path));
+    case 'maxPool2d':
+    case 'avgPool2d':
+      return done(poolOutput(layer, input, path));
+    case 'adaptiveAvgPool2d': {
+      if (input.length !== 3)
+        refuse(path, `adaptiveAvgPool2d takes samples of shape [C, H, W] but gets ${fmt(input)}`);
+      return done([input[0]!, ...pairOf(layer.outputSize)]);
+    }
     case 'sequential': {
       const children = inferBlock(layer.layers, input, `${path}.layers`, name, first);
       return done(children[children.length - 1]!.output, children);
@@ -174,4 +192,86 @@ function inferLayer(
       return done(input, children);
     }
   }
+}
+
+const pairOf = (v: number | readonly number[]): number[] =>
+  typeof v === 'number' ? [v, v] : [v[0]!, v[1]!];
+
+/** Output size along each axis of a window sliding over `n` (PyTorch's floor rule), or the axes that do not fit. */
+function slide(
+  n: readonly number[],
+  k: readonly number[],
+  s: readonly number[],
+  p: readonly number[],
+  d: readonly number[],
+): { size: number[]; span: number[]; padded: number[] } {
+  const span = k.map((v, i) => d[i]! * (v - 1) + 1);
+  const padded = n.map((v, i) => v + 2 * p[i]!);
+  const size = padded.map((v, i) => Math.floor((v - span[i]!) / s[i]!) + 1);
+  return { size, span, padded };
+}
+
+function convOutput(layer: Conv1dSpec | Conv2dSpec, input: number[], path: string): number[] {
+  const dims = layer.type === 'conv2d' ? 2 : 1;
+  const layout = dims === 2 ? '[C, H, W]' : '[C, L]';
+  if (input.length !== dims + 1) {
+    const hint =
+      dims === 2 && input.length === 1 && Number.isInteger(Math.sqrt(input[0]!))
+        ? `; add { "type": "reshape", "shape": [1, ${Math.sqrt(input[0]!)}, ${Math.sqrt(input[0]!)}] } before it`
+        : '';
+    refuse(path, `${layer.type} takes samples of shape ${layout} but gets ${fmt(input)}${hint}`);
+  }
+  const channels = input[0]!;
+  const groups = layer.groups ?? 1;
+  if (layer.inChannels !== undefined && layer.inChannels !== channels)
+    refuse(
+      `${path}.inChannels`,
+      `${layer.inChannels} does not match the ${channels} channels of the input ${fmt(input)}`,
+    );
+  if (channels % groups !== 0)
+    refuse(
+      `${path}.groups`,
+      `${groups} does not divide the ${channels} channels of the input ${fmt(input)}`,
+    );
+  if (layer.outChannels % groups !== 0)
+    refuse(`${path}.groups`, `${groups} does not divide outChannels ${layer.outChannels}`);
+  const spatial = input.slice(1);
+  const k = dims === 2 ? pairOf(layer.kernelSize) : [layer.kernelSize as number];
+  const s = dims === 2 ? pairOf(layer.stride ?? 1) : [(layer.stride as number | undefined) ?? 1];
+  const d =
+    dims === 2 ? pairOf(layer.dilation ?? 1) : [(layer.dilation as number | undefined) ?? 1];
+  const padding = layer.padding ?? 0;
+  if (padding === 'same') {
+    if (s.some((v) => v !== 1))
+      refuse(`${path}.padding`, `'same' needs stride 1, got stride ${fmt(s)}`);
+    return [layer.outChannels, ...spatial];
+  }
+  const p =
+    padding === 'valid' ? spatial.map(() => 0) : dims === 2 ? pairOf(padding) : [padding as number];
+  const { size, span, padded } = slide(spatial, k, s, p, d);
+  if (span.some((v, i) => v > padded[i]!))
+    refuse(
+      `${path}.kernelSize`,
+      `kernel ${fmt(k)}${d.some((v) => v !== 1) ? ` with dilation ${fmt(d)}` : ''} spans ${fmt(span)}, larger than the padded input ${fmt(padded)} (input ${fmt(input)}, padding ${fmt(p)})`,
+    );
+  return [layer.outChannels, ...size];
+}
+
+function poolOutput(layer: MaxPool2dSpec | AvgPool2dSpec, input: number[], path: string): number[] {
+  if (input.length !== 3)
+    refuse(path, `${layer.type} takes samples of shape [C, H, W] but gets ${fmt(input)}`);
+  const k = pairOf(layer.kernelSize);
+  const s = pairOf(layer.stride ?? layer.kernelSize);
+  const p = pairOf(layer.padding ?? 0);
+  const d = pairOf(layer.type === 'maxPool2d' ? (layer.dilation ?? 1) : 1);
+  if (p.some((v, i) => 2 * v > k[i]!))
+    refuse(`${path}.padding`, `${fmt(p)} must be at most half of kernelSize ${fmt(k)}`);
+  const spatial = input.slice(1);
+  const { size, span, padded } = slide(spatial, k, s, p, d);
+  if (span.some((v, i) => v > padded[i]!))
+    refuse(
+      `${path}.kernelSize`,
+      `kernel ${fmt(k)}${d.some((v) => v !== 1) ? ` with dilation ${fmt(d)}` : ''} spans ${fmt(span)}, larger than the padded input ${fmt(padded)} (input ${fmt(input)}, padding ${fmt(p)})`,
+    );
+  return [input[0]!, ...size];
 }

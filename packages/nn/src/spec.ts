@@ -89,6 +89,68 @@ export interface EmbeddingSpec {
   paddingIdx?: number;
 }
 
+/** A size per spatial axis: one number for both, or [height, width]. */
+export type SpecPair = number | [number, number];
+
+/**
+ * A 2-D convolution (PyTorch's `Conv2d`) over samples [C, H, W]; the input
+ * channels are inferred (give `inChannels` to have them checked).
+ */
+export interface Conv2dSpec {
+  type: 'conv2d';
+  outChannels: number;
+  kernelSize: SpecPair;
+  /** Default 1. */
+  stride?: SpecPair;
+  /** Default 0; `'same'` keeps the size (stride 1 only). */
+  padding?: SpecPair | 'same' | 'valid';
+  /** Default 1. */
+  dilation?: SpecPair;
+  /** Default 1. */
+  groups?: number;
+  /** Default true. */
+  bias?: boolean;
+  inChannels?: number;
+}
+
+/** A 1-D convolution (PyTorch's `Conv1d`) over samples [C, L]. */
+export interface Conv1dSpec {
+  type: 'conv1d';
+  outChannels: number;
+  kernelSize: number;
+  stride?: number;
+  padding?: number | 'same' | 'valid';
+  dilation?: number;
+  groups?: number;
+  bias?: boolean;
+  inChannels?: number;
+}
+
+/** 2-D max pooling over samples [C, H, W]; stride defaults to the kernel size. */
+export interface MaxPool2dSpec {
+  type: 'maxPool2d';
+  kernelSize: SpecPair;
+  stride?: SpecPair;
+  padding?: SpecPair;
+  dilation?: SpecPair;
+}
+
+/** 2-D average pooling over samples [C, H, W]; stride defaults to the kernel size. */
+export interface AvgPool2dSpec {
+  type: 'avgPool2d';
+  kernelSize: SpecPair;
+  stride?: SpecPair;
+  padding?: SpecPair;
+  /** Default true. */
+  countIncludePad?: boolean;
+}
+
+/** Average pooling to a fixed size (1: global average pooling) over samples [C, H, W]. */
+export interface AdaptiveAvgPool2dSpec {
+  type: 'adaptiveAvgPool2d';
+  outputSize: SpecPair;
+}
+
 /** Layers applied in turn, as one layer (a `Sequential` inside the model). */
 export interface SequentialSpec {
   type: 'sequential';
@@ -110,6 +172,11 @@ export type LayerSpec =
   | BatchNormSpec
   | LayerNormSpec
   | EmbeddingSpec
+  | Conv1dSpec
+  | Conv2dSpec
+  | MaxPool2dSpec
+  | AvgPool2dSpec
+  | AdaptiveAvgPool2dSpec
   | SequentialSpec
   | ResidualSpec;
 
@@ -146,6 +213,11 @@ export const layerTypes = [
   'batchNorm',
   'layerNorm',
   'embedding',
+  'conv1d',
+  'conv2d',
+  'maxPool2d',
+  'avgPool2d',
+  'adaptiveAvgPool2d',
   'sequential',
   'residual',
 ] as const;
@@ -228,6 +300,60 @@ const embeddingSchema = z.strictObject({
   embeddingDim: positiveInt(),
   paddingIdx: integer().optional(),
 });
+const nonNegativeInt = () => {
+  const why = 'expected a non-negative integer';
+  return z.number(why).int(why).min(0, why);
+};
+const pairOf = (one: () => z.ZodNumber, what: string) =>
+  z.union([one(), z.tuple([one(), one()])], `expected ${what} or a pair [height, width] of them`);
+const paddingModes = () => z.enum(['same', 'valid'], "expected 'same' or 'valid'");
+const conv2dSchema = z.strictObject({
+  type: z.literal('conv2d'),
+  outChannels: positiveInt(),
+  kernelSize: pairOf(positiveInt, 'a positive integer'),
+  stride: pairOf(positiveInt, 'a positive integer').optional(),
+  padding: z
+    .union(
+      [nonNegativeInt(), z.tuple([nonNegativeInt(), nonNegativeInt()]), paddingModes()],
+      "expected a non-negative integer, a pair of them, 'same' or 'valid'",
+    )
+    .optional(),
+  dilation: pairOf(positiveInt, 'a positive integer').optional(),
+  groups: positiveInt().optional(),
+  bias: bool().optional(),
+  inChannels: positiveInt().optional(),
+});
+const conv1dSchema = z.strictObject({
+  type: z.literal('conv1d'),
+  outChannels: positiveInt(),
+  kernelSize: positiveInt(),
+  stride: positiveInt().optional(),
+  padding: z
+    .union([nonNegativeInt(), paddingModes()], "expected a non-negative integer, 'same' or 'valid'")
+    .optional(),
+  dilation: positiveInt().optional(),
+  groups: positiveInt().optional(),
+  bias: bool().optional(),
+  inChannels: positiveInt().optional(),
+});
+const maxPool2dSchema = z.strictObject({
+  type: z.literal('maxPool2d'),
+  kernelSize: pairOf(positiveInt, 'a positive integer'),
+  stride: pairOf(positiveInt, 'a positive integer').optional(),
+  padding: pairOf(nonNegativeInt, 'a non-negative integer').optional(),
+  dilation: pairOf(positiveInt, 'a positive integer').optional(),
+});
+const avgPool2dSchema = z.strictObject({
+  type: z.literal('avgPool2d'),
+  kernelSize: pairOf(positiveInt, 'a positive integer'),
+  stride: pairOf(positiveInt, 'a positive integer').optional(),
+  padding: pairOf(nonNegativeInt, 'a non-negative integer').optional(),
+  countIncludePad: bool().optional(),
+});
+const adaptiveAvgPool2dSchema = z.strictObject({
+  type: z.literal('adaptiveAvgPool2d'),
+  outputSize: pairOf(positiveInt, 'a positive integer'),
+});
 const blockLayers = () =>
   z
     .array(
@@ -257,6 +383,11 @@ const layerSchemas = {
   batchNorm: batchNormSchema,
   layerNorm: layerNormSchema,
   embedding: embeddingSchema,
+  conv1d: conv1dSchema,
+  conv2d: conv2dSchema,
+  maxPool2d: maxPool2dSchema,
+  avgPool2d: avgPool2dSchema,
+  adaptiveAvgPool2d: adaptiveAvgPool2dSchema,
   sequential: sequentialSchema,
   residual: residualSchema,
 } as const;
@@ -272,6 +403,11 @@ const layerSchema: z.ZodType<LayerSpec> = z.discriminatedUnion(
     batchNormSchema,
     layerNormSchema,
     embeddingSchema,
+    conv1dSchema,
+    conv2dSchema,
+    maxPool2dSchema,
+    avgPool2dSchema,
+    adaptiveAvgPool2dSchema,
     sequentialSchema,
     residualSchema,
   ],
