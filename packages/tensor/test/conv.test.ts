@@ -325,14 +325,14 @@ describe('errors', () => {
   it('names bad option values and the rule', () => {
     const w = uniform([8, 3, 3, 3], 2);
     const cases: [() => unknown, string][] = [
-      [() => conv2d(x, w, null, { stride: 0 }), 'conv2d: stride 0 must be positive integers'],
+      [() => conv2d(x, w, null, { stride: 0 }), 'conv2d: stride 0 must be a positive integer'],
       [
         () => conv2d(x, w, null, { stride: [1, 1.5] }),
         'conv2d: stride [1, 1.5] must be positive integers',
       ],
       [
         () => conv2d(x, w, null, { padding: -1 }),
-        'conv2d: padding -1 must be non-negative integers',
+        'conv2d: padding -1 must be a non-negative integer',
       ],
       [
         () => conv2d(x, w, null, { dilation: [1, 2, 3] as never }),

@@ -299,7 +299,7 @@ describe('errors', () => {
       ],
       [
         () => maxPool2d(uniform([1, 1, 4, 4], 1), 0),
-        'maxPool2d: kernelSize 0 must be positive integers',
+        'maxPool2d: kernelSize 0 must be a positive integer',
       ],
       [
         () => avgPool2d(uniform([1, 1, 4, 4], 1), 2, { stride: [1, 0] }),
@@ -311,7 +311,7 @@ describe('errors', () => {
       ],
       [
         () => adaptiveAvgPool2d(uniform([1, 1, 4, 4], 1), 0),
-        'adaptiveAvgPool2d: outputSize 0 must be positive integers',
+        'adaptiveAvgPool2d: outputSize 0 must be a positive integer',
       ],
     ];
     for (const [fn, message] of cases) {

@@ -16,9 +16,9 @@ import type { Tensor } from '../tensor.js';
  * The weight gradient is a primitive of its own rather than conv2d over
  * permuted tensors with stride and dilation swapped: that rewrite needs two
  * materialised permutes per step, a crop when the stride does not divide the
- * input, and does not carry groups; as a primitive it is one im2col and one
- * GEMM per image, and its own VJP is again conv2d and convTranspose2d, so
- * every order of derivative stays in this table.
+ * input, and does not carry groups; as a primitive it is one product per
+ * image (kernels/conv.ts), and its own VJP is again conv2d and
+ * convTranspose2d, so every order of derivative stays in this table.
  *
  * The 1-D convolutions are these over a unit height.
  */
@@ -194,8 +194,11 @@ export function perAxis(
     );
   }
   if (!arr.every((v) => Number.isInteger(v) && v >= min)) {
+    const kind = min === 0 ? 'non-negative' : 'positive';
     throw new OptionError(
-      `${op}: ${name} ${shown} must be ${min === 0 ? 'non-negative' : 'positive'} integers`,
+      typeof value === 'number'
+        ? `${op}: ${name} ${shown} must be a ${kind} integer`
+        : `${op}: ${name} ${shown} must be ${kind} integers`,
     );
   }
   return arr;
