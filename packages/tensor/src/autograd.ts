@@ -1,4 +1,4 @@
-import { isFloat } from './dtype.js';
+import { allocate, isFloat } from './dtype.js';
 import { DTypeError, fmt, GradError } from './errors.js';
 import { isGradEnabled, withGradMode } from './grad-mode.js';
 import { type Shape, sameShape } from './shape.js';
@@ -167,8 +167,7 @@ export const leafHooks: ((from: Tensor, to: Tensor) => void)[] = [];
 /**
  * Whether gradients must be recorded as graphs: grad mode is on and the
  * graph reaches a leaf requiring a gradient that is not one made for this
- * call (an argument that required one, or a closed-over tensor), or a
- * transform is active that reads the gradient computation.
+ * call (an argument that required one, or a closed-over tensor).
  */
 export function differentiable(
   order: readonly Tensor[],
@@ -176,21 +175,8 @@ export function differentiable(
   args: readonly Tensor[],
 ): boolean {
   if (!isGradEnabled()) return false;
-  if (transformsActive()) return true;
   const made = new Set(leaves.filter((l, i) => l !== args[i]));
   return order.some((t) => t.node === null && !made.has(t) && !retired.has(t));
-}
-
-/** Set by the transforms module: whether a jvp or vmap is running, whose rules see the VJP ops. */
-let activeTransforms = 0;
-export function transformsActive(): boolean {
-  return activeTransforms > 0;
-}
-export function enterTransform(): void {
-  activeTransforms++;
-}
-export function leaveTransform(): void {
-  activeTransforms--;
 }
 
 /**
@@ -212,5 +198,5 @@ export function grad(f: TensorFn): (...args: Tensor[]) => Tensor | Tensor[] {
 }
 
 function zerosLike(a: Tensor): Tensor {
-  return new Tensor(a.storage.slice().fill(0), a.shape, a.dtype);
+  return new Tensor(allocate(a.dtype, a.size), a.shape, a.dtype);
 }

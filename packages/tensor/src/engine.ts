@@ -64,11 +64,31 @@ export function withTracer<T>(t: Tracer, fn: () => T): T {
   }
 }
 
+/** Set while a transform (jvp, vmap) runs: every op goes through its rules first. */
+let transformed: (<A>(op: Op<A>, inputs: readonly Tensor[], attrs: A) => Tensor) | null = null;
+
+/** Installs (or, with null, removes) the transforms' interpreter of ops. */
+export function setTransformed(
+  fn: (<A>(op: Op<A>, inputs: readonly Tensor[], attrs: A) => Tensor) | null,
+): void {
+  transformed = fn;
+}
+
+/** Transforms register here to carry their data from a tensor to its detached copy. */
+export const detachHooks: ((from: Tensor, to: Tensor) => void)[] = [];
+
 /**
  * Runs a primitive op: shape rule, kernel, and (while any input needs a
- * gradient and grad mode is on) a graph node pointing at the inputs.
+ * gradient and grad mode is on) a graph node pointing at the inputs. Under
+ * a transform, the op goes through the transform's rules.
  */
 export function apply<A>(op: Op<A>, inputs: readonly Tensor[], attrs: A): Tensor {
+  if (transformed !== null) return transformed(op, inputs, attrs);
+  return applyPlain(op, inputs, attrs);
+}
+
+/** `apply` without transforms: the op on the values it is given. */
+export function applyPlain<A>(op: Op<A>, inputs: readonly Tensor[], attrs: A): Tensor {
   const spec = op.infer(inputs, attrs);
   let data: Tensor['storage'];
   if (op.alias) {

@@ -44,6 +44,14 @@ export class CompileError extends NeuriteError {
   override name = 'CompileError';
 }
 
+/**
+ * A function transform (jvp, vjp, vmap, jacobian, hessian …) was misused:
+ * the message names the transform, the argument and the shapes.
+ */
+export class TransformError extends NeuriteError {
+  override name = 'TransformError';
+}
+
 /** Formats a shape the way every message shows it: `[64, 784]`. */
 export function fmt(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;

@@ -41,12 +41,22 @@ export {
   NeuriteError,
   OptionError,
   ShapeError,
+  TransformError,
 } from './errors.js';
 export { isGradEnabled, noGrad, withGradMode } from './grad-mode.js';
 export { type GradcheckResult, gradcheck } from './gradcheck.js';
 export { formatGraph, toDot, walk } from './graph.js';
-export { defineOp, type Kernel, type Op, type Pullback, type Spec } from './op.js';
+export {
+  type Batch,
+  defineOp,
+  type Jvp,
+  type Kernel,
+  type Op,
+  type Pullback,
+  type Spec,
+} from './op.js';
 export * from './ops/functions.js';
 export { Rng } from './rng.js';
 export { broadcastShapes, type Shape, sizeOf, stridesOf } from './shape.js';
 export { type NestedArray, type Node, Tensor } from './tensor.js';
+export * from './transforms/index.js';

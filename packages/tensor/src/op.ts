@@ -15,10 +15,38 @@ export type Kernel = (out: TypedArray, inputs: readonly TypedArray[]) => void;
 export type Pullback = (() => Tensor) | null;
 
 /**
+ * The JVP: the output's tangent from each input's tangent (null where an
+ * input's tangent is zero), in tensor ops so that it differentiates again;
+ * null when the output has no tangent (integer results, steps). It may
+ * return a tangent that broadcasts to the output's shape.
+ */
+export type Jvp<A> = (
+  tangents: readonly (Tensor | null)[],
+  inputs: readonly Tensor[],
+  out: Tensor,
+  attrs: A,
+) => Tensor | null;
+
+/**
+ * The batching rule (vmap): the op over a batch, as ops on the batch. Each
+ * input with `batched[k]` has the batch (of `size` examples) as a new
+ * leading axis; the others are as the op saw them. Returns the result with
+ * its batch axis first.
+ */
+export type Batch<A> = (
+  inputs: readonly Tensor[],
+  batched: readonly boolean[],
+  attrs: A,
+  size: number,
+) => Tensor;
+
+/**
  * One primitive op: its name, shape rule, kernel and vector-Jacobian product,
- * side by side. The VJP is written in tensor ops, so a gradient is itself a
- * graph and can be differentiated again. It may return a gradient of the
- * output's (broadcast) shape: the engine sums it back to the input's shape.
+ * side by side, with the rules of the other transforms: its JVP (forward
+ * mode) and its batching rule (vmap). The VJP is written in tensor ops, so a
+ * gradient is itself a graph and can be differentiated again. It may return a
+ * gradient of the output's (broadcast) shape: the engine sums it back to the
+ * input's shape.
  */
 export interface Op<A = undefined> {
   readonly name: string;
@@ -28,6 +56,10 @@ export interface Op<A = undefined> {
   kernel(inputs: readonly Spec[], out: Spec, attrs: A): Kernel;
   /** The VJP: one pullback per input (null where no gradient flows). */
   vjp?(g: Tensor, inputs: readonly Tensor[], out: Tensor, attrs: A): readonly Pullback[];
+  /** Forward mode: see `Jvp`. A transform meeting an op without one names the op. */
+  jvp?: Jvp<A>;
+  /** vmap: see `Batch`. A transform meeting an op without one names the op. */
+  batch?: Batch<A>;
   /** Output shares input 0's storage (a reshape): no kernel runs. */
   readonly alias?: boolean;
   /** Scalar expression over `x0, x1, …` for elementwise ops; compile fuses chains of them. */

@@ -1,6 +1,6 @@
 import { backward } from './autograd.js';
 import { allocate, type DType, type TypedArray } from './dtype.js';
-import { guardRead, readsGuarded } from './engine.js';
+import { detachHooks, guardRead, readsGuarded } from './engine.js';
 import { fmt, IndexError } from './errors.js';
 import { formatGraph, toDot } from './graph.js';
 import type { Op } from './op.js';
@@ -144,7 +144,9 @@ export class Tensor {
 
   /** The same values, cut off from the graph: no gradient flows through the result. */
   detach(): Tensor {
-    return new Tensor(this.storage, this.shape, this.dtype);
+    const out = new Tensor(this.storage, this.shape, this.dtype);
+    for (const hook of detachHooks) hook(this, out);
+    return out;
   }
 
   /** A leaf copy of the values that requires (or not) gradients. */

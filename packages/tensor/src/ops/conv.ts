@@ -4,6 +4,7 @@ import { DTypeError, fmt, OptionError, ShapeError } from '../errors.js';
 import { type ConvGeometry, convForward, convTranspose, convWeight } from '../kernels/conv.js';
 import { defineOp, type Op, type Spec } from '../op.js';
 import type { Tensor } from '../tensor.js';
+import { linear } from '../transforms/rules.js';
 
 /**
  * Convolutions. Three primitives share one set of attributes, that of a
@@ -86,6 +87,8 @@ export const conv2dOp: Op<ConvAttrs> = defineOp<ConvAttrs>({
     () => apply(convTranspose2dOp, [g, w!], { ...attrs, size: [x!.shape[2]!, x!.shape[3]!] }),
     () => apply(conv2dWeightGradOp, [x!, g], { ...attrs, size: kernelOf(w!) }),
   ],
+  jvp: linear(() => conv2dOp),
+  batch: (inputs, batched, attrs, size) => batchConv(conv2dOp, inputs, batched, attrs, size),
   describe,
 });
 
@@ -108,6 +111,9 @@ export const convTranspose2dOp: Op<ConvAttrs> = defineOp<ConvAttrs>({
     () => apply(conv2dOp, [g, w!], { ...attrs, size: [u!.shape[2]!, u!.shape[3]!] }),
     () => apply(conv2dWeightGradOp, [g, u!], { ...attrs, size: kernelOf(w!) }),
   ],
+  jvp: linear(() => convTranspose2dOp),
+  batch: (inputs, batched, attrs, size) =>
+    batchConv(convTranspose2dOp, inputs, batched, attrs, size),
   describe,
 });
 
@@ -127,8 +133,51 @@ export const conv2dWeightGradOp: Op<ConvAttrs> = defineOp<ConvAttrs>({
     () => apply(convTranspose2dOp, [u!, g], { ...attrs, size: [x!.shape[2]!, x!.shape[3]!] }),
     () => apply(conv2dOp, [x!, g], { ...attrs, size: [u!.shape[2]!, u!.shape[3]!] }),
   ],
+  jvp: linear(() => conv2dWeightGradOp),
+  batch: (inputs, batched, attrs, size) =>
+    batchConv(conv2dWeightGradOp, inputs, batched, attrs, size),
   describe,
 });
+
+/**
+ * vmap of the convolutions. With one weight for the whole batch, the batch
+ * folds into the images axis: one convolution. With a weight per example
+ * (per-example gradients), it folds into the channels instead, each example
+ * a group of its own: still one convolution, with `groups × batch` groups.
+ */
+function batchConv(
+  op: Op<ConvAttrs>,
+  [a, b]: readonly Tensor[],
+  [ba, bb]: readonly boolean[],
+  attrs: ConvAttrs,
+  size: number,
+): Tensor {
+  const weightIsB = op !== conv2dWeightGradOp;
+  if (weightIsB && !bb) {
+    const x = a!.reshape([-1, ...a!.shape.slice(2)]);
+    const y = apply(op, [x, b!], attrs);
+    return y.reshape([size, a!.shape[1]!, ...y.shape.slice(1)]);
+  }
+  // [B, N, C, …] → [N, B·C, …]; an unbatched operand is broadcast to the batch first.
+  const intoChannels = (t: Tensor, isBatched: boolean, n: number) => {
+    const tb = isBatched ? t : t.expandDims(0).broadcastTo([size, ...t.shape]);
+    return tb
+      .permute([1, 0, 2, 3, 4])
+      .reshape([n, size * tb.shape[2]!, tb.shape[3]!, tb.shape[4]!]);
+  };
+  const grouped = { ...attrs, groups: attrs.groups * size };
+  if (weightIsB) {
+    const n = a!.shape[ba ? 1 : 0]!;
+    const w = b!.reshape([size * b!.shape[1]!, ...b!.shape.slice(2)]);
+    const y = apply(op, [intoChannels(a!, ba!, n), w], grouped);
+    return y
+      .reshape([n, size, y.shape[1]! / size, y.shape[2]!, y.shape[3]!])
+      .permute([1, 0, 2, 3, 4]);
+  }
+  const n = a!.shape[ba ? 1 : 0]!;
+  const dw = apply(op, [intoChannels(a!, ba!, n), intoChannels(b!, bb!, n)], grouped);
+  return dw.reshape([size, dw.shape[0]! / size, ...dw.shape.slice(1)]);
+}
 
 // ---- options -------------------------------------------------------------------
 

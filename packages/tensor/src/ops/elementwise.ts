@@ -1,9 +1,10 @@
-import { assertDType, type DType, promote } from '../dtype.js';
+import { assertDType, type DType, isFloat, promote } from '../dtype.js';
 import { apply } from '../engine.js';
 import { broadcastStrides, stridedLoop } from '../kernels/strided.js';
-import { defineOp, type Op, type Pullback, type Spec } from '../op.js';
+import { defineOp, type Jvp, type Op, type Pullback, type Spec } from '../op.js';
 import { broadcastShapes, stridesOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { broadcasting, noTangent, total } from '../transforms/rules.js';
 import { lift, liftPair, type Operand } from './operand.js';
 
 /**
@@ -23,13 +24,15 @@ export function elementwiseKernel(expr: string, inputs: readonly Spec[], out: Sp
   });
 }
 
+/** An op with no VJP has no JVP either: its derivative is zero wherever it has one (sign, comparisons). */
 function elementwise(
   name: string,
   expr: string,
   vjp?: Vjp,
   dtype?: (inputs: readonly Tensor[]) => DType,
+  jvp: Jvp<undefined> = noTangent,
 ): Op {
-  return defineOp({
+  const op: Op = defineOp({
     name,
     expr,
     infer: (inputs) => ({
@@ -38,7 +41,10 @@ function elementwise(
     }),
     kernel: (inputs, out) => elementwiseKernel(expr, inputs, out),
     ...(vjp ? { vjp } : {}),
+    jvp,
+    batch: broadcasting(() => op),
   });
+  return op;
 }
 
 const floatOut = (inputs: readonly Tensor[]): DType => {
@@ -71,19 +77,62 @@ const erfExpr = `((v) => {
 // ---- the table: name, scalar expression, VJP ---------------------------------
 
 export const ops = {
-  neg: elementwise('neg', '-x0', (g) => [() => g.neg()]),
-  exp: elementwise('exp', 'Math.exp(x0)', (g, _, out) => [() => g.mul(out)], floatOut),
-  log: elementwise('log', 'Math.log(x0)', (g, [x]) => [() => g.div(x!)], floatOut),
-  sqrt: elementwise('sqrt', 'Math.sqrt(x0)', (g, _, out) => [() => g.div(out.mul(2))], floatOut),
-  abs: elementwise('abs', 'Math.abs(x0)', (g, [x]) => [() => g.mul(x!.sign())]),
+  neg: elementwise(
+    'neg',
+    '-x0',
+    (g) => [() => g.neg()],
+    undefined,
+    ([t]) => t!.neg(),
+  ),
+  exp: elementwise(
+    'exp',
+    'Math.exp(x0)',
+    (g, _, out) => [() => g.mul(out)],
+    floatOut,
+    ([t], _, out) => t!.mul(out),
+  ),
+  log: elementwise(
+    'log',
+    'Math.log(x0)',
+    (g, [x]) => [() => g.div(x!)],
+    floatOut,
+    ([t], [x]) => t!.div(x!),
+  ),
+  sqrt: elementwise(
+    'sqrt',
+    'Math.sqrt(x0)',
+    (g, _, out) => [() => g.div(out.mul(2))],
+    floatOut,
+    ([t], _, out) => t!.div(out.mul(2)),
+  ),
+  abs: elementwise(
+    'abs',
+    'Math.abs(x0)',
+    (g, [x]) => [() => g.mul(x!.sign())],
+    undefined,
+    ([t], [x]) => t!.mul(x!.sign()),
+  ),
   sign: elementwise('sign', '(x0 > 0 ? 1 : x0 < 0 ? -1 : x0)'),
-  sin: elementwise('sin', 'Math.sin(x0)', (g, [x]) => [() => g.mul(x!.cos())], floatOut),
-  cos: elementwise('cos', 'Math.cos(x0)', (g, [x]) => [() => g.mul(x!.sin().neg())], floatOut),
+  sin: elementwise(
+    'sin',
+    'Math.sin(x0)',
+    (g, [x]) => [() => g.mul(x!.cos())],
+    floatOut,
+    ([t], [x]) => t!.mul(x!.cos()),
+  ),
+  cos: elementwise(
+    'cos',
+    'Math.cos(x0)',
+    (g, [x]) => [() => g.mul(x!.sin().neg())],
+    floatOut,
+    ([t], [x]) => t!.mul(x!.sin()).neg(),
+  ),
   tanh: elementwise(
     'tanh',
     'Math.tanh(x0)',
     (g, _, out) => [() => g.mul(out.mul(out).neg().add(1))],
     floatOut,
+    ([t], _, out) => t!.mul(out.mul(out).neg().add(1)),
   ),
   // d/dx σ(x) = σ(x)(1 − σ(x)), written on the output node itself, which is a
   // function of x in the graph: the second derivative stays exact.
@@ -92,10 +141,17 @@ export const ops = {
     '1 / (1 + Math.exp(-x0))',
     (g, _, out) => [() => g.mul(out.mul(out.neg().add(1)))],
     floatOut,
+    ([t], _, out) => t!.mul(out.mul(out.neg().add(1))),
   ),
   // Math.max, not a ternary: no branch to mispredict on the half of activations
   // that are negative. relu(−∞) = 0 and NaN stays NaN.
-  relu: elementwise('relu', 'Math.max(x0, 0)', (g, [x]) => [() => g.mul(x!.gt(0))]),
+  relu: elementwise(
+    'relu',
+    'Math.max(x0, 0)',
+    (g, [x]) => [() => g.mul(x!.gt(0))],
+    undefined,
+    ([t], [x]) => t!.mul(x!.gt(0)),
+  ),
   // d/dx erf(x) = 2/√π · e^(−x²), in tensor ops, so every higher order follows.
   erf: elementwise(
     'erf',
@@ -111,16 +167,43 @@ export const ops = {
         ),
     ],
     floatOut,
+    ([t], [x]) =>
+      t!.mul(
+        x!
+          .mul(x!)
+          .neg()
+          .exp()
+          .mul(2 / Math.sqrt(Math.PI)),
+      ),
   ),
 
-  add: elementwise('add', 'x0 + x1', (g) => [() => g, () => g]),
-  sub: elementwise('sub', 'x0 - x1', (g) => [() => g, () => g.neg()]),
-  mul: elementwise('mul', 'x0 * x1', (g, [a, b]) => [() => g.mul(b!), () => g.mul(a!)]),
+  add: elementwise(
+    'add',
+    'x0 + x1',
+    (g) => [() => g, () => g],
+    undefined,
+    ([ta, tb]) => total([ta, tb]),
+  ),
+  sub: elementwise(
+    'sub',
+    'x0 - x1',
+    (g) => [() => g, () => g.neg()],
+    undefined,
+    ([ta, tb]) => (ta && tb ? ta.sub(tb) : (ta ?? tb!.neg())),
+  ),
+  mul: elementwise(
+    'mul',
+    'x0 * x1',
+    (g, [a, b]) => [() => g.mul(b!), () => g.mul(a!)],
+    undefined,
+    ([ta, tb], [a, b]) => total([ta?.mul(b!), tb?.mul(a!)]),
+  ),
   div: elementwise(
     'div',
     'x0 / x1',
     (g, [a, b]) => [() => g.div(b!), () => g.mul(a!).div(b!.mul(b!)).neg()],
     floatOut,
+    ([ta, tb], [a, b]) => total([ta?.div(b!), tb?.mul(a!).div(b!.mul(b!)).neg()]),
   ),
   pow: elementwise(
     'pow',
@@ -136,15 +219,40 @@ export const ops = {
       },
     ],
     floatOut,
+    ([ta, tb], [a, b], out) => {
+      const zero = a!.eq(0);
+      return total([
+        ta?.mul(b!).mul(a!.pow(where(b!.eq(0), 1, b!.sub(1)))),
+        tb?.mul(out).mul(where(zero, 0, where(zero, 1, a!).log())),
+      ]);
+    },
   ),
-  maximum: elementwise('maximum', '(x0 >= x1 || x0 !== x0 ? x0 : x1)', (g, [a, b]) => {
-    const mask = a!.ge(b!);
-    return [() => g.mul(mask), () => g.mul(mask.neg().add(1))];
-  }),
-  minimum: elementwise('minimum', '(x0 <= x1 || x0 !== x0 ? x0 : x1)', (g, [a, b]) => {
-    const mask = a!.le(b!);
-    return [() => g.mul(mask), () => g.mul(mask.neg().add(1))];
-  }),
+  maximum: elementwise(
+    'maximum',
+    '(x0 >= x1 || x0 !== x0 ? x0 : x1)',
+    (g, [a, b]) => {
+      const mask = a!.ge(b!);
+      return [() => g.mul(mask), () => g.mul(mask.neg().add(1))];
+    },
+    undefined,
+    ([ta, tb], [a, b]) => {
+      const mask = a!.ge(b!);
+      return total([ta?.mul(mask), tb?.mul(mask.neg().add(1))]);
+    },
+  ),
+  minimum: elementwise(
+    'minimum',
+    '(x0 <= x1 || x0 !== x0 ? x0 : x1)',
+    (g, [a, b]) => {
+      const mask = a!.le(b!);
+      return [() => g.mul(mask), () => g.mul(mask.neg().add(1))];
+    },
+    undefined,
+    ([ta, tb], [a, b]) => {
+      const mask = a!.le(b!);
+      return total([ta?.mul(mask), tb?.mul(mask.neg().add(1))]);
+    },
+  ),
 
   eq: elementwise('eq', '+(x0 === x1)'),
   ne: elementwise('ne', '+(x0 !== x1)'),
@@ -158,6 +266,7 @@ export const ops = {
     '(x0 !== 0 ? x1 : x2)',
     (g, [c]) => [null, () => where(c!, g, 0), () => where(c!, 0, g)],
     ([, a, b]) => promote(a!.dtype, b!.dtype),
+    ([, ta, tb], [c]) => (ta || tb ? where(c!, ta ?? 0, tb ?? 0) : null),
   ),
 };
 
@@ -168,6 +277,9 @@ export const castOp = defineOp<DType>({
   infer: ([x], dtype) => ({ shape: x!.shape, dtype }),
   kernel: (inputs, out) => elementwiseKernel('x0', inputs, out),
   vjp: (g, [x]) => [() => g.cast(x!.dtype)],
+  // A float cast to int32 has no tangent.
+  jvp: ([t], _, out) => (isFloat(out.dtype) ? t!.cast(out.dtype) : null),
+  batch: ([x], _, dtype) => x!.cast(dtype),
   describe: (dtype) => dtype,
 });
 

@@ -3,9 +3,10 @@ import { apply } from '../engine.js';
 import { DTypeError, fmt, ShapeError } from '../errors.js';
 import { gemm } from '../kernels/gemm.js';
 import { broadcastStrides } from '../kernels/strided.js';
-import { defineOp } from '../op.js';
+import { defineOp, type Op } from '../op.js';
 import { broadcastShapes, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { lifted, linear } from '../transforms/rules.js';
 
 /** Whether each operand is read transposed (its last two axes swapped) in place. */
 export interface MatmulAttrs {
@@ -28,7 +29,7 @@ function show(x: Tensor, trans: boolean): string {
  * NumPy does. Backward reuses it with transposed flags, so no transpose is
  * ever materialised.
  */
-export const matmulOp = defineOp<MatmulAttrs>({
+export const matmulOp: Op<MatmulAttrs> = defineOp<MatmulAttrs>({
   name: 'matmul',
   infer: ([a, b], { transA, transB }) => {
     if (a!.ndim < 2 || b!.ndim < 2) {
@@ -93,6 +94,16 @@ export const matmulOp = defineOp<MatmulAttrs>({
     if (!transA && transB) return [() => mm(g, b!, false, false), () => mm(g, a!, true, false)];
     if (transA && !transB) return [() => mm(b!, g, false, true), () => mm(a!, g, false, false)];
     return [() => mm(b!, g, true, true), () => mm(g, a!, true, true)];
+  },
+  jvp: linear(() => matmulOp),
+  batch: ([a, b], [ba, bb], { transA, transB }, size) => {
+    // A batch of inputs times one matrix is one product over the folded rows.
+    if (ba && !bb && b!.ndim === 2 && !transA) {
+      const out = mm(a!.reshape([-1, a!.shape.at(-1)!]), b!, false, transB);
+      return out.reshape([size, ...a!.shape.slice(1, -1), out.shape.at(-1)!]);
+    }
+    const rank = Math.max(a!.ndim - (ba ? 1 : 0), b!.ndim - (bb ? 1 : 0));
+    return mm(ba ? lifted(a!, rank) : a!, bb ? lifted(b!, rank) : b!, transA, transB);
   },
   describe: ({ transA, transB }) =>
     transA || transB ? `${transA ? 'Aᵀ' : 'A'}·${transB ? 'Bᵀ' : 'B'}` : '',

@@ -1,3 +1,4 @@
+import { arange, zeros } from '../create.js';
 import { promote } from '../dtype.js';
 import { apply } from '../engine.js';
 import { AxisError, DTypeError, fmt, IndexError, OptionError, ShapeError } from '../errors.js';
@@ -12,11 +13,12 @@ import {
   stridesOf,
 } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { batchAll, lifted, linear, shift } from '../transforms/rules.js';
 import { elementwiseKernel } from './elementwise.js';
 
 /** Movement primitives: they rearrange values and never change one. */
 
-export const reshapeOp = defineOp<Shape>({
+export const reshapeOp: Op<Shape> = defineOp<Shape>({
   name: 'reshape',
   alias: true,
   infer: ([x], shape) => ({ shape, dtype: x!.dtype }),
@@ -25,10 +27,12 @@ export const reshapeOp = defineOp<Shape>({
     (o, [a]) =>
       o.set(a!),
   vjp: (g, [x]) => [() => g.reshape(x!.shape)],
+  jvp: ([t], _x, out) => t!.reshape(out.shape),
+  batch: ([x], _b, shape) => apply(reshapeOp, [x!], [x!.shape[0]!, ...shape]),
   describe: (shape) => fmt(shape),
 });
 
-export const broadcastOp = defineOp<Shape>({
+export const broadcastOp: Op<Shape> = defineOp<Shape>({
   name: 'broadcastTo',
   expr: 'x0',
   infer: ([x], shape) => {
@@ -42,10 +46,13 @@ export const broadcastOp = defineOp<Shape>({
   kernel: (inputs, out) => elementwiseKernel('x0', inputs, out),
   // The engine sums the gradient back to the input's shape.
   vjp: (g) => [() => g],
+  jvp: ([t], _x, out) => t!.broadcastTo(out.shape),
+  batch: ([x], _b, shape) =>
+    apply(broadcastOp, [lifted(x!, shape.length)], [x!.shape[0]!, ...shape]),
   describe: (shape) => fmt(shape),
 });
 
-export const permuteOp = defineOp<readonly number[]>({
+export const permuteOp: Op<readonly number[]> = defineOp<readonly number[]>({
   name: 'permute',
   infer: ([x], axes) => ({ shape: axes.map((a) => x!.shape[a]!), dtype: x!.dtype }),
   kernel: ([x], out, axes) => {
@@ -64,6 +71,8 @@ export const permuteOp = defineOp<readonly number[]>({
     });
     return [() => g.permute(inverse)];
   },
+  jvp: linear(() => permuteOp),
+  batch: ([x], _b, axes) => apply(permuteOp, [x!], [0, ...shift(axes)]),
   describe: (axes) => `[${axes.join(',')}]`,
 });
 
@@ -100,6 +109,8 @@ export const sliceOp: Op<Box> = defineOp<Box>({
     });
   },
   vjp: (g, _x, _out, box) => [() => apply(padOp, [g], box.value ? { ...box, value: 0 } : box)],
+  jvp: linear(() => sliceOp),
+  batch: ([x], _b, box) => apply(sliceOp, [x!], batchBox(box, x!.shape[0]!)),
   describe: (box) => `${describeBox(box)} size=${fmt(box.shape)}`,
 });
 
@@ -125,6 +136,9 @@ export const padOp: Op<Box> = defineOp<Box>({
     };
   },
   vjp: (g, _x, _out, box) => [() => apply(sliceOp, [g], box)],
+  // The fill value is a constant: its tangent is 0.
+  jvp: ([t], _x, _out, box) => apply(padOp, [t!], box.value ? { ...box, value: 0 } : box),
+  batch: ([x], _b, box) => apply(padOp, [x!], batchBox(box, x!.shape[0]!)),
   describe: (box) => `${describeBox(box)} into ${fmt(box.outer)}`,
 });
 
@@ -143,10 +157,12 @@ export const flipOp: Op<readonly number[]> = defineOp<readonly number[]>({
     });
   },
   vjp: (g, _x, _out, axes) => [() => apply(flipOp, [g], axes)],
+  jvp: linear(() => flipOp),
+  batch: ([x], _b, axes) => apply(flipOp, [x!], shift(axes)),
   describe: (axes) => `axes=[${axes.join(',')}]`,
 });
 
-export const concatOp = defineOp<number>({
+export const concatOp: Op<number> = defineOp<number>({
   name: 'concat',
   infer: (xs, axis) => {
     const first = xs[0]!;
@@ -190,6 +206,13 @@ export const concatOp = defineOp<number>({
       return () => g.narrow(axis, begin, x.shape[axis]!);
     });
   },
+  jvp: (ts, xs, _out, axis) =>
+    apply(
+      concatOp,
+      ts.map((t, k) => t ?? zerosOf(xs[k]!)),
+      axis,
+    ),
+  batch: (xs, batched, axis, size) => apply(concatOp, batchAll(xs, batched, size), axis + 1),
   describe: (axis) => `axis=${axis}`,
 });
 
@@ -222,6 +245,27 @@ export const indexSelectOp: Op<number> = defineOp<number>({
     () => apply(scatterAddOp, [g, idx!], { axis, size: x!.shape[axis]! }),
     null,
   ],
+  jvp: linear(() => indexSelectOp),
+  batch: ([x, idx], [bx, bi], axis, size) => {
+    if (!bi) return apply(indexSelectOp, [x!, idx!], axis + 1);
+    // Each example's own indices: move the axis first, fold the batch into
+    // it, and offset each example's indices by its block.
+    const xb = bx ? x! : x!.expandDims(0).broadcastTo([size, ...x!.shape]);
+    const rest = xb.shape.filter((_, d) => d !== 0 && d !== axis + 1);
+    const n = xb.shape[axis + 1]!;
+    const folded = moveAxis(xb, axis + 1, 1).reshape([size * n, ...rest]);
+    const picked = apply(indexSelectOp, [folded, blockOffsets(idx!, n, size)], 0);
+    // [B, ...idx, ...rest] back to [B, ...before axis, ...idx, ...after axis]
+    const m = idx!.ndim - 1;
+    const before = axis;
+    const order = [
+      0,
+      ...Array.from({ length: before }, (_, i) => 1 + m + i),
+      ...Array.from({ length: m }, (_, i) => 1 + i),
+      ...Array.from({ length: rest.length - before }, (_, i) => 1 + m + before + i),
+    ];
+    return picked.reshape([size, ...idx!.shape.slice(1), ...rest]).permute(order);
+  },
   describe: (axis) => `axis=${axis}`,
 });
 
@@ -251,8 +295,53 @@ export const scatterAddOp: Op<{ axis: number; size: number }> = defineOp<{
     };
   },
   vjp: (g, [, idx], _out, { axis }) => [() => apply(indexSelectOp, [g, idx!], axis), null],
+  jvp: linear(() => scatterAddOp),
+  batch: ([g, idx], [bg, bi], { axis, size: n }, size) => {
+    if (!bi) return apply(scatterAddOp, [g!, idx!], { axis: axis + 1, size: n });
+    // As indexSelect's rule: the indexed axes first, the batch folded into them.
+    const gb = bg ? g! : g!.expandDims(0).broadcastTo([size, ...g!.shape]);
+    const m = idx!.ndim - 1;
+    const lead = Array.from({ length: m }, (_, i) => 1 + axis + i);
+    const others = gb.shape.map((_, d) => d).filter((d) => d !== 0 && !lead.includes(d));
+    const moved = gb.permute([0, ...lead, ...others]);
+    const rest = others.map((d) => gb.shape[d]!);
+    const flat = moved.reshape([-1, ...rest]);
+    const summed = apply(scatterAddOp, [flat, blockOffsets(idx!, n, size).flatten()], {
+      axis: 0,
+      size: size * n,
+    });
+    return moveAxis(summed.reshape([size, n, ...rest]), 1, axis + 1);
+  },
   describe: ({ axis, size }) => `axis=${axis} size=${size}`,
 });
+
+/** Moves axis `from` to position `to`. */
+function moveAxis(x: Tensor, from: number, to: number): Tensor {
+  const order = x.shape.map((_, d) => d).filter((d) => d !== from);
+  order.splice(to, 0, from);
+  return x.permute(order);
+}
+
+/** Batched int32 indices [B, ...] into blocks of `n`: example b's indices shifted by b·n. */
+function blockOffsets(idx: Tensor, n: number, size: number): Tensor {
+  const offsets = arange(0, size * n, n).reshape([size, ...idx.shape.slice(1).map(() => 1)]);
+  return idx.add(offsets);
+}
+
+/** A slice or pad box with the batch axis taken whole. */
+function batchBox(box: Box, size: number): Box {
+  return {
+    ...box,
+    start: [0, ...box.start],
+    shape: [size, ...box.shape],
+    outer: [size, ...box.outer],
+    ...(box.step ? { step: [1, ...box.step] } : {}),
+  };
+}
+
+function zerosOf(x: Tensor): Tensor {
+  return zeros(x.shape, { dtype: x.dtype });
+}
 
 function split(shape: Shape, axis: number): [number, number, number] {
   return [sizeOf(shape.slice(0, axis)), shape[axis]!, sizeOf(shape.slice(axis + 1))];

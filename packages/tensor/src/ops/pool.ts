@@ -13,6 +13,7 @@ import {
 import { defineOp, type Op } from '../op.js';
 import { sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { batchAll, linear, noTangent } from '../transforms/rules.js';
 import { type Pair2, perAxis } from './conv.js';
 
 /**
@@ -57,6 +58,9 @@ export const maxPool2dArgmaxOp: Op<MaxPoolAttrs> = defineOp<MaxPoolAttrs>({
     };
     return (o, [x]) => maxPoolArgmax(g, x!, o);
   },
+  jvp: noTangent,
+  // Every leading axis is a plane: the batch is one more.
+  batch: ([x], _b, attrs) => apply(maxPool2dArgmaxOp, [x!], attrs),
   describe: ({ kernel, stride, padding, dilation }) =>
     `kernel=[${kernel}] stride=[${stride}] padding=[${padding}] dilation=[${dilation}]`,
 });
@@ -72,6 +76,9 @@ export const gatherLastOp: Op = defineOp({
     return (o, [a, ix]) => gatherLast(a!, s, ix!, q, rows, o);
   },
   vjp: (g, [x, idx]) => [() => apply(scatterAddLastOp, [g, idx!], x!.shape.at(-1)!), null],
+  jvp: linear(() => gatherLastOp),
+  batch: (inputs, batched, _a, size) =>
+    apply(gatherLastOp, batchAll(inputs, batched, size), undefined),
 });
 
 /** gatherLast's adjoint: a zero tensor with last axis `size`, g added at the int32 indices. */
@@ -84,6 +91,8 @@ export const scatterAddLastOp: Op<number> = defineOp<number>({
     return (o, [a, ix]) => scatterAddLast(a!, q, ix!, size, rows, o);
   },
   vjp: (g, [, idx]) => [() => apply(gatherLastOp, [g, idx!], undefined), null],
+  jvp: linear(() => scatterAddLastOp),
+  batch: (inputs, batched, n, size) => apply(scatterAddLastOp, batchAll(inputs, batched, size), n),
   describe: (size) => `size=${size}`,
 });
 
@@ -121,6 +130,8 @@ export const avgPool2dOp: Op<AvgPoolAttrs> = defineOp<AvgPoolAttrs>({
     return (o, [a]) => avgPool(a!, planes, size[0], size[1], r, c, o);
   },
   vjp: (g, _x, _out, attrs) => [() => apply(avgPool2dGradOp, [g], attrs)],
+  jvp: linear(() => avgPool2dOp),
+  batch: ([x], _b, attrs) => apply(avgPool2dOp, [x!], attrs),
   describe: ({ rows, cols }) => `rows=${rows.start.length} cols=${cols.start.length}`,
 });
 
@@ -135,6 +146,8 @@ export const avgPool2dGradOp: Op<AvgPoolAttrs> = defineOp<AvgPoolAttrs>({
     return (o, [a]) => avgPoolAdjoint(a!, planes, size[0], size[1], r, c, o);
   },
   vjp: (g, _x, _out, attrs) => [() => apply(avgPool2dOp, [g], attrs)],
+  jvp: linear(() => avgPool2dGradOp),
+  batch: ([x], _b, attrs) => apply(avgPool2dGradOp, [x!], attrs),
   describe: ({ size }) => `size=[${size}]`,
 });
 

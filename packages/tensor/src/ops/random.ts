@@ -1,10 +1,11 @@
 import { type DType, isFloat } from '../dtype.js';
 import { apply } from '../engine.js';
 import { DTypeError, NeuriteError, ShapeError } from '../errors.js';
-import { defineOp } from '../op.js';
+import { defineOp, type Op } from '../op.js';
 import type { Rng } from '../rng.js';
 import type { Shape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { noTangent } from '../transforms/rules.js';
 
 /** Where and how a random op draws. */
 export interface BernoulliAttrs {
@@ -22,7 +23,7 @@ export interface BernoulliAttrs {
  * generator every time it runs, so a compiled step replays fresh masks, and
  * eager and compiled runs from one seed consume the same stream.
  */
-export const bernoulliOp = defineOp<BernoulliAttrs>({
+export const bernoulliOp: Op<BernoulliAttrs> = defineOp<BernoulliAttrs>({
   name: 'bernoulli',
   infer: (_inputs, { shape, dtype }) => ({ shape, dtype }),
   kernel:
@@ -30,6 +31,9 @@ export const bernoulliOp = defineOp<BernoulliAttrs>({
     (o) => {
       for (let i = 0; i < o.length; i++) o[i] = rng.float() < p ? value : 0;
     },
+  jvp: noTangent,
+  // No inputs, so never batched: every example sees the same draw.
+  batch: (_inputs, _b, attrs) => apply(bernoulliOp, [], attrs),
   describe: ({ p }) => `p=${p}`,
 });
 
@@ -67,7 +71,7 @@ const fmtShape = (shape: Shape) => `[${shape.join(', ')}]`;
  * in the running sums, so a weight of 0 is never drawn. Weights are checked
  * as the kernel reads them, since they are values, not shapes.
  */
-export const multinomialOp = defineOp<MultinomialAttrs>({
+export const multinomialOp: Op<MultinomialAttrs> = defineOp<MultinomialAttrs>({
   name: 'multinomial',
   infer: ([probs], { numSamples, replacement }) => {
     const p = probs!;
@@ -133,6 +137,9 @@ export const multinomialOp = defineOp<MultinomialAttrs>({
       }
     };
   },
+  jvp: noTangent,
+  // Rows are drawn independently: the batch is more rows.
+  batch: ([probs], _b, attrs) => apply(multinomialOp, [probs!], attrs),
   describe: ({ numSamples, replacement }) => `n=${numSamples}${replacement ? ' replacement' : ''}`,
 });
 

@@ -1,9 +1,10 @@
 import { apply } from '../engine.js';
 import { fmt, ShapeError } from '../errors.js';
 import { stridedLoop } from '../kernels/strided.js';
-import { defineOp, type Kernel, type Spec } from '../op.js';
+import { defineOp, type Kernel, type Op, type Spec } from '../op.js';
 import { normalizeAxes, normalizeAxis, reducedShape, sizeOf, stridesOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { linear, noTangent, shift } from '../transforms/rules.js';
 import { where } from './elementwise.js';
 
 /** Which axes to reduce (`undefined`: all) and whether to keep them as 1s. */
@@ -85,15 +86,17 @@ function blockSum(inputs: readonly Spec[], out: Spec, attrs: ReduceAttrs): Kerne
   };
 }
 
-export const sumOp = defineOp<ReduceAttrs>({
+export const sumOp: Op<ReduceAttrs> = defineOp<ReduceAttrs>({
   name: 'sum',
   infer: inferReduce(),
   kernel: blockSum,
   vjp: (g, [x], _out, attrs) => [() => unreduce(g, x!, attrs).broadcastTo(x!.shape)],
+  jvp: linear(() => sumOp),
+  batch: ([x], _b, { axes, keepdims }) => apply(sumOp, [x!], { axes: shift(axes), keepdims }),
   describe,
 });
 
-export const maxOp = defineOp<ReduceAttrs>({
+export const maxOp: Op<ReduceAttrs> = defineOp<ReduceAttrs>({
   name: 'max',
   infer: inferReduce(),
   kernel: reduceKernel(Number.NEGATIVE_INFINITY, 'if (x0 > O[o] || x0 !== x0) O[o] = x0;'),
@@ -105,11 +108,20 @@ export const maxOp = defineOp<ReduceAttrs>({
       return unreduce(g, x!, attrs).mul(share);
     },
   ],
+  jvp: ([t], [x], out, attrs) => {
+    const mask = x!.eq(unreduce(out, x!, attrs));
+    const share = mask.div(mask.sum(attrs.axes, true));
+    return t!.mul(share).sum(attrs.axes, attrs.keepdims);
+  },
+  batch: ([x], _b, { axes, keepdims }) => apply(maxOp, [x!], { axes: shift(axes), keepdims }),
   describe,
 });
 
 /** Index of the largest value along `axis` (flattened when absent), as int32. */
-export const argmaxOp = defineOp<{ axis: number | null; keepdims: boolean }>({
+export const argmaxOp: Op<{ axis: number | null; keepdims: boolean }> = defineOp<{
+  axis: number | null;
+  keepdims: boolean;
+}>({
   name: 'argmax',
   infer: ([x], { axis, keepdims }) => ({
     shape:
@@ -145,6 +157,14 @@ export const argmaxOp = defineOp<{ axis: number | null; keepdims: boolean }>({
         }
       }
     };
+  },
+  jvp: noTangent,
+  // Over all axes of each example: its values as one row.
+  batch: ([x], _b, { axis, keepdims }) => {
+    if (axis !== null) return apply(argmaxOp, [x!], { axis: axis + 1, keepdims });
+    const [n, ...rest] = x!.shape;
+    const flat = apply(argmaxOp, [x!.reshape([n!, -1])], { axis: 1, keepdims: false });
+    return keepdims ? flat.reshape([n!, ...rest.map(() => 1)]) : flat;
   },
   describe: ({ axis }) => `axis=${axis}`,
 });

@@ -1,6 +1,6 @@
 import { apply } from '../engine.js';
 import { DTypeError } from '../errors.js';
-import { defineOp, type Kernel, type Spec } from '../op.js';
+import { defineOp, type Kernel, type Op, type Spec } from '../op.js';
 import { normalizeAxis, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 
@@ -51,19 +51,23 @@ function inferFloat(name: string) {
   };
 }
 
-export const softmaxOp = defineOp<number>({
+export const softmaxOp: Op<number> = defineOp<number>({
   name: 'softmax',
   infer: inferFloat('softmax'),
   kernel: rowKernel(false),
   vjp: (g, _x, out, axis) => [() => out.mul(g.sub(g.mul(out).sum(axis, true)))],
+  jvp: ([t], _x, out, axis) => out.mul(t!.sub(t!.mul(out).sum(axis, true))),
+  batch: ([x], _b, axis) => apply(softmaxOp, [x!], axis + 1),
   describe: (axis) => `axis=${axis}`,
 });
 
-export const logSoftmaxOp = defineOp<number>({
+export const logSoftmaxOp: Op<number> = defineOp<number>({
   name: 'logSoftmax',
   infer: inferFloat('logSoftmax'),
   kernel: rowKernel(true),
   vjp: (g, _x, out, axis) => [() => g.sub(out.exp().mul(g.sum(axis, true)))],
+  jvp: ([t], _x, out, axis) => t!.sub(out.exp().mul(t!).sum(axis, true)),
+  batch: ([x], _b, axis) => apply(logSoftmaxOp, [x!], axis + 1),
   describe: (axis) => `axis=${axis}`,
 });
 
