@@ -55,6 +55,11 @@ const readmeExamples = [
     readFileSync(join(workspaceRoot, 'packages/onnx/README.md'), 'utf8'),
     'onnx-readme',
   ).map((e) => ({ ...e, heading: `@neurite/onnx README: ${e.heading}` })),
+  // Its ```typescript blocks are fragments (file paths, a user's own class); only ```ts ones run.
+  ...readmeExamplesOf(
+    readFileSync(join(workspaceRoot, 'packages/nn/README.md'), 'utf8'),
+    'nn-readme',
+  ).map((e) => ({ ...e, heading: `@neurite/nn README: ${e.heading}` })),
 ];
 
 interface Result {
