@@ -439,11 +439,18 @@ export const emitters: Record<string, Emitter> = {
   maxPool2dArgmax: (ctx) => {
     const a = ctx.step.attrs as MaxPoolAttrs;
     const x = ctx.step.inputs[0]!;
+    // Ceil mode shows as one more output than rounding down gives: MaxPool's ceil_mode.
+    const floor = (i: 0 | 1) =>
+      Math.floor(
+        (x.shape.at(i - 2)! + 2 * a.padding[i] - a.dilation[i] * (a.kernel[i] - 1) - 1) /
+          a.stride[i],
+      ) + 1;
     const attrs = {
       kernel_shape: ints(a.kernel),
       strides: ints(a.stride),
       pads: ints([...a.padding, ...a.padding]),
       dilations: ints(a.dilation),
+      ...(a.size[0] !== floor(0) || a.size[1] !== floor(1) ? { ceil_mode: int(1) } : {}),
     };
     const [, indices] = ctx.g.nodeOutputs('MaxPool', [ctx.inputs[0]!], attrs, ctx.name, 2);
     const plane = ctx.g.int64s([x.shape.at(-2)! * x.shape.at(-1)!], 'plane');
