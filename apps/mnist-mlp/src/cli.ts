@@ -20,14 +20,58 @@ async function main(argv: string[]): Promise<number> {
       // --help and --version end through here too, with exit code 0.
       return error.exitCode === 0 ? 0 : 2;
     }
-    if (error instanceof InputError) {
-      process.stderr.write(`mnist-mlp: ${error.message}\n`);
+    const bad = badInput(error);
+    if (bad !== null) {
+      process.stderr.write(`mnist-mlp: ${bad}\n`);
       return 2;
     }
     const e = error as Error;
     process.stderr.write(`mnist-mlp: unexpected error: ${e.message}\n${e.stack ?? ''}\n`);
     return 1;
   }
+}
+
+/**
+ * The one line for an error caused by the user's input, or null for a bug.
+ * Input is the command line, the files it names and what they hold, so the
+ * packages' typed errors about data, specs, checkpoints and a diverging run
+ * count too, as do file-system errors on a path the user gave.
+ */
+function badInput(error: unknown): string | null {
+  if (error instanceof InputError) return error.message;
+  const { name, message, code, path } = error as NodeJS.ErrnoException;
+  if (INPUT_ERRORS.has(name)) return firstLine(message);
+  if (code && path && FILE_ERRORS[code]) return `${path}: ${FILE_ERRORS[code]}`;
+  return null;
+}
+
+const INPUT_ERRORS = new Set([
+  'DataError',
+  'IdxError',
+  'CheckpointError',
+  'SpecError',
+  'StateDictError',
+  'TrainingError',
+  'FitError',
+]);
+
+const FILE_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file or folder',
+  EISDIR: 'is a folder, not a file',
+  ENOTDIR: 'a part of the path is not a folder',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ELOOP: 'too many symbolic links',
+  ENAMETOOLONG: 'name too long',
+};
+
+/** Errors that list several problems keep them on one line, joined by semicolons. */
+function firstLine(message: string): string {
+  return message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join('; ');
 }
 
 // `mnist-mlp eval … | head` closes the pipe early: that is the reader's choice, not an error.

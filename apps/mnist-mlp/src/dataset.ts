@@ -40,22 +40,26 @@ export async function loadDataset(source: string): Promise<Dataset> {
 }
 
 /**
- * The test data for a checkpoint: `--data` if given, else the data it was
+ * The data for a checkpoint: `--data` if given, else the data it was
  * trained on (as recorded, relative paths from where training ran), else
- * the embedded digits.
+ * the embedded digits. The recorded folder comes from the file, not the
+ * user, so it is only a hint: when it does not hold MNIST's files, nothing
+ * about it (what else it holds, say) is reported beyond its name.
  */
-export async function dataForCheckpoint(
+export async function datasetForCheckpoint(
   given: string | undefined,
   recorded: string | undefined,
-): Promise<string> {
-  if (given !== undefined) return given;
-  if (recorded === undefined || recorded === 'embedded') return 'embedded';
-  if (!(await stat(recorded).catch(() => null))?.isDirectory()) {
+): Promise<Dataset> {
+  if (given !== undefined) return loadDataset(given);
+  if (recorded === undefined || recorded === 'embedded') return loadDataset('embedded');
+  try {
+    return await loadDataset(recorded);
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
     throw new InputError(
-      `the checkpoint was trained on --data ${recorded}, which is not a folder from here: pass --data`,
+      `the checkpoint was trained on --data ${recorded}, which does not hold MNIST's IDX files from here: pass --data`,
     );
   }
-  return recorded;
 }
 
 /**

@@ -3,6 +3,8 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildModel, type ModelSpec, restoreCheckpoint } from '@neurite/nn';
+import { saveCheckpoint } from '@neurite/nn/node';
 import { decode, encode } from 'fast-png';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { glyph } from '../src/core/font.js';
@@ -271,6 +273,65 @@ describe('mnist-mlp CLI, bad input: one clear line on stderr and exit code 2', (
     expectBadInput(t, /truncated\.safetensors/);
     expectBadInput(p, /fake\.png: not a PNG/);
     expectBadInput(m, /absent\.safetensors: no such file/);
+  });
+
+  /** The trained checkpoint saved again with `meta` in place of its own. */
+  async function withMeta(name: string, edit: (meta: Record<string, unknown>) => void) {
+    const restored = restoreCheckpoint(new Uint8Array(await readFile(model)));
+    const meta = structuredClone(restored.meta) as Record<string, unknown>;
+    edit(meta);
+    const path = join(dir, name);
+    await saveCheckpoint(path, restored.model, { spec: restored.spec, meta });
+    return path;
+  }
+
+  it('refuses a malformed history, and never lists a folder a checkpoint merely records', async () => {
+    const badHistory = await withMeta('history.safetensors', (m) => {
+      (m.history as unknown[])[1] = { epoch: 'two' };
+    });
+    const recorded = await withMeta('etc.safetensors', (m) => {
+      m.data = dir; // a folder that exists, holding other files than MNIST's
+    });
+    const [v, e] = await Promise.all([
+      cli(['visualize', '--model', badHistory, '--out', join(dir, 'figs')]),
+      cli(['eval', '--model', recorded]),
+    ]);
+    expectBadInput(v, /training history, entry 1: epoch is "two", not a positive integer/);
+    expectBadInput(
+      e,
+      /trained on --data .*, which does not hold MNIST's IDX files from here: pass --data/,
+    );
+    expect(e.stderr).not.toContain('model.safetensors');
+  });
+
+  it('refuses an --out in a missing folder before training, and a data file that is a folder', async () => {
+    const broken = join(dir, 'broken');
+    await mkdir(broken);
+    for (const f of [
+      'train-images-idx3-ubyte',
+      't10k-images-idx3-ubyte',
+      't10k-labels-idx1-ubyte',
+    ]) {
+      await copyFile(join(data, `${f}.gz`), join(broken, `${f}.gz`));
+    }
+    await mkdir(join(broken, 'train-labels-idx1-ubyte.gz'));
+    const [out, folder] = await Promise.all([
+      cli(['train', '--data', data, '--out', join(dir, 'missing', 'm.safetensors')]),
+      cli(['train', '--data', broken, '--epochs', '1', '--out', join(dir, 'z.safetensors')]),
+    ]);
+    expectBadInput(out, /--out .*m\.safetensors: the folder .*missing does not exist/);
+    expect(out.stderr).not.toContain('epoch');
+    expectBadInput(folder, /train-labels-idx1-ubyte/);
+  });
+
+  it('evaluates a network of 400 classes (the confusion matrix has 160,000 cells)', async () => {
+    const wide = join(dir, 'wide.safetensors');
+    const spec: ModelSpec = { input: [784], layers: [{ type: 'dense', units: 400 }] };
+    await saveCheckpoint(wide, buildModel(spec, { seed: 1 }));
+    const run = await cli(['eval', '--model', wide, '--data', data]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/accuracy/);
   });
 
   it('refuses data whose images do not fit the spec\u2019s input size', async () => {

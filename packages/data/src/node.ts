@@ -31,8 +31,21 @@ export * from './index.js';
  * const { dims, data } = await readIdxFile('mnist/t10k-labels-idx1-ubyte.gz');
  */
 export async function readIdxFile(path: string): Promise<IdxData> {
-  const buffer = await readFile(path);
-  return parseIdx(new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength), path);
+  return parseIdx(await readBytes(path), path);
+}
+
+/** A file's bytes; a path that is no readable file is a `DataError` naming it. */
+async function readBytes(path: string): Promise<Uint8Array> {
+  let buffer: Buffer;
+  try {
+    buffer = await readFile(path);
+  } catch (e) {
+    const { code, message } = e as NodeJS.ErrnoException;
+    const why =
+      code === 'EISDIR' ? 'is a folder, not a file' : code === 'ENOENT' ? 'no such file' : message;
+    throw new DataError(`${path}: ${why}`);
+  }
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
 // The names MNIST and Fashion-MNIST publish, and the dotted variant some
@@ -90,11 +103,9 @@ export async function loadMnistDir(dir: string): Promise<Mnist> {
     }
     paths[role] = join(dir, found);
   }
-  const read = async (role: keyof MnistIdxFiles) => {
-    const buffer = await readFile(paths[role]);
-    return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-  };
-  const [trainImages, trainLabels, testImages, testLabels] = await Promise.all(roles.map(read));
+  const [trainImages, trainLabels, testImages, testLabels] = await Promise.all(
+    roles.map((role) => readBytes(paths[role])),
+  );
   return mnistFromIdx(
     {
       trainImages: trainImages!,

@@ -46,6 +46,12 @@ describe('readIdxFile', () => {
     );
     await expect(readIdxFile(bad)).rejects.toBeInstanceOf(IdxError);
   });
+
+  it('names a path that is a folder or missing, with a DataError', async () => {
+    await expect(readIdxFile(dir)).rejects.toThrow(`${dir}: is a folder, not a file`);
+    await expect(readIdxFile(dir)).rejects.toBeInstanceOf(DataError);
+    await expect(readIdxFile(join(dir, 'absent.idx'))).rejects.toThrow(/absent\.idx: no such file/);
+  });
 });
 
 describe('loadMnistDir', () => {

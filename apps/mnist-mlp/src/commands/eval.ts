@@ -2,7 +2,7 @@ import { readCheckpoint } from '../checkpoint.js';
 import { predictAll } from '../core/inference.js';
 import { evaluate } from '../core/metrics.js';
 import { outputSize } from '../core/spec-info.js';
-import { checkFits, dataForCheckpoint, loadDataset } from '../dataset.js';
+import { checkFits, datasetForCheckpoint } from '../dataset.js';
 import { count, type Output, percent } from '../output.js';
 
 export interface EvalOptions {
@@ -17,8 +17,7 @@ export interface EvalOptions {
  */
 export async function evalCommand(options: EvalOptions, out: Output): Promise<number> {
   const { model, spec, meta } = await readCheckpoint(options.model);
-  const source = await dataForCheckpoint(options.data, meta?.data);
-  const { test } = await loadDataset(source);
+  const { test, source } = await datasetForCheckpoint(options.data, meta?.data);
   checkFits(spec, { test }, source);
   const classes = outputSize(spec);
   const { predicted } = predictAll(model, spec, test);
@@ -38,7 +37,10 @@ export async function evalCommand(options: EvalOptions, out: Output): Promise<nu
   }
   out.line();
   out.line('confusion matrix (rows: true digit, columns: predicted digit)');
-  const cell = Math.max(4, ...result.confusion.flat().map((v) => String(v).length + 1));
+  // A loop, not Math.max(...cells): a network of many classes has more cells than a call takes arguments.
+  let cell = 4;
+  for (const row of result.confusion)
+    for (const v of row) cell = Math.max(cell, String(v).length + 1);
   out.line(`true\\${Array.from({ length: classes }, (_, c) => String(c).padStart(cell)).join('')}`);
   result.confusion.forEach((row, t) => {
     out.line(`${String(t).padStart(5)}${row.map((v) => String(v).padStart(cell)).join('')}`);

@@ -1,3 +1,5 @@
+import { stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { buildModel, TrainingError } from '@neurite/nn';
 import { writeCheckpoint } from '../checkpoint.js';
 import { InputError } from '../core/errors.js';
@@ -37,6 +39,17 @@ export interface TrainReport {
   readonly stopped: boolean;
 }
 
+/** Refuses an --out that could not be written, before any time is spent training. */
+async function checkWritable(path: string): Promise<void> {
+  const folder = await stat(dirname(resolve(path))).catch(() => null);
+  if (!folder?.isDirectory()) {
+    throw new InputError(`--out ${path}: the folder ${dirname(path)} does not exist`);
+  }
+  if ((await stat(path).catch(() => null))?.isDirectory()) {
+    throw new InputError(`--out ${path}: is a folder; give a file name for the checkpoint`);
+  }
+}
+
 /**
  * Trains the network of `model.ts` by a recipe, with a live progress bar and
  * a line per epoch, and saves the checkpoint. Ctrl-C ends the run after the
@@ -49,6 +62,7 @@ export async function runTraining(options: TrainOptions, out: Output): Promise<T
   const batch = options.batch ?? recipe.batch;
   const lr = options.lr ?? recipe.lr;
   const spec = modelSpec(recipe);
+  await checkWritable(options.out);
   const dataset = await loadDataset(options.data);
   checkFits(spec, dataset, options.data);
   const { train: trainSet, val } = carveValidation(dataset.train, recipe.validation);

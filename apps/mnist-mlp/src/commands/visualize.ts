@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { readCheckpoint } from '../checkpoint.js';
 import { InputError } from '../core/errors.js';
 import { figures } from '../core/figures.js';
-import { checkFits, dataForCheckpoint, loadDataset } from '../dataset.js';
+import { checkFits, datasetForCheckpoint } from '../dataset.js';
 import type { Output } from '../output.js';
 
 export interface VisualizeOptions {
@@ -15,8 +15,7 @@ export interface VisualizeOptions {
 /** Writes the four pictures of a checkpoint into `dir`; returns their paths. */
 export async function writeFigures(options: VisualizeOptions, out: Output): Promise<string[]> {
   const { model, spec, meta } = await readCheckpoint(options.model);
-  const source = await dataForCheckpoint(options.data, meta?.data);
-  const { test } = await loadDataset(source);
+  const { test, source } = await datasetForCheckpoint(options.data, meta?.data);
   checkFits(spec, { test }, source);
   try {
     await mkdir(options.out, { recursive: true });

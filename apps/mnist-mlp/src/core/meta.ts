@@ -1,4 +1,5 @@
 import type { RecipeName } from '../recipes.js';
+import { InputError } from './errors.js';
 import type { EpochRecord } from './history.js';
 
 /**
@@ -30,10 +31,34 @@ export interface TrainingMeta {
   readonly history: EpochRecord[];
 }
 
-/** The training metadata in a checkpoint, if it was written by this app; null otherwise. */
+/**
+ * The training metadata in a checkpoint, if it was written by this app;
+ * null otherwise. A history that is not a list of epoch records (a file
+ * edited or corrupted by hand) is refused with an `InputError` naming the
+ * entry and the field, rather than drawn.
+ */
 export function readMeta(meta: unknown): TrainingMeta | null {
   if (meta === null || typeof meta !== 'object') return null;
   const m = meta as Partial<TrainingMeta>;
   if (m.app !== 'mnist-mlp' || !Array.isArray(m.history)) return null;
+  m.history.forEach((record: unknown, i) => {
+    const problem = epochRecordProblem(record);
+    if (problem) throw new InputError(`the checkpoint's training history, entry ${i}: ${problem}`);
+  });
   return m as TrainingMeta;
+}
+
+const NUMBERS = ['trainLoss', 'trainAccuracy', 'testAccuracy', 'lr'] as const;
+
+function epochRecordProblem(record: unknown): string | null {
+  if (record === null || typeof record !== 'object' || Array.isArray(record))
+    return 'not an object';
+  const r = record as Record<string, unknown>;
+  if (!Number.isSafeInteger(r.epoch) || (r.epoch as number) < 1)
+    return `epoch is ${JSON.stringify(r.epoch)}, not a positive integer`;
+  // JSON turns NaN and ±∞ into null: a number or null is a value the run measured.
+  for (const key of [...NUMBERS, 'valAccuracy']) {
+    if (r[key] !== null && typeof r[key] !== 'number') return `${key} is not a number`;
+  }
+  return null;
 }

@@ -139,8 +139,9 @@ function drawPanel(
   const finite = series
     .flatMap((s) => s.values)
     .filter((v): v is number => v !== null && Number.isFinite(v));
-  let lo = finite.length ? Math.min(...finite) : 0;
-  let hi = finite.length ? Math.max(...finite) : 1;
+  // Reduced, not spread: a long history has more values than a call takes arguments.
+  let lo = finite.length ? finite.reduce((a, b) => Math.min(a, b)) : 0;
+  let hi = finite.length ? finite.reduce((a, b) => Math.max(a, b)) : 1;
   if (hi - lo < 1e-9) {
     lo -= 0.5;
     hi += 0.5;
