@@ -274,13 +274,13 @@ emit(`  ;; A convolution's weight gradient over one image, transposed:
   ;; what earlier images left in C, continuing the same float32 sums.
   (func (export "conv_grad") (param $tp i32) (param $offs i32) (param $np i32) (param $pu i32) (param $ub i32) (param $img i32) (param $oh i32) (param $ow i32) (param $rowstep i32) (param $colstep i32) (param $c i32) (param $ldc i32) (param $acc i32)
     (local $r i32) (local $j i32) (local $y i32) (local $xq i32) (local $xr i32) (local $xe i32) (local $bp i32) (local $cp i32) (local $ldcb i32)
-    (local $o0 i32) (local $o1 i32) (local $o2 i32) (local $o3 i32)
+    ${rows.map((r) => `(local $o${r} i32)`).join(' ')}
 ${pad('    ', accLocals)}
     (local.set $ldcb (i32.shl (local.get $ldc) (i32.const 2)))
     (block $r_done
       (loop $r_loop
         (br_if $r_done (i32.ge_u (local.get $r) (local.get $tp)))
-        ${[0, 1, 2, 3].map((q) => `(local.set $o${q} (i32.add (local.get $img) (i32.load offset=${q * 4} (i32.add (local.get $offs) (i32.shl (local.get $r) (i32.const 4))))))`).join('\n        ')}
+        ${rows.map((q) => `(local.set $o${q} (i32.add (local.get $img) (i32.load offset=${q * 4} (i32.add (local.get $offs) (i32.mul (local.get $r) (i32.const ${MR * 4}))))))`).join('\n        ')}
         (local.set $j (i32.const 0))
         (block $j_done
           (loop $j_loop
@@ -371,7 +371,7 @@ ${pad('    ', accLocals)}
               (loop $r_loop
                 (br_if $r_done (i32.ge_u (local.get $r) (local.get $K)))
 ${pad('                ', zeroTile())}
-                (local.set $ap (i32.add (local.get $pa) (i32.mul (i32.shr_u (local.get $r) (i32.const 2)) (local.get $sa))))
+                (local.set $ap (i32.add (local.get $pa) (i32.mul (i32.div_u (local.get $r) (i32.const ${MR})) (local.get $sa))))
                 (local.set $bp (local.get $ub))
                 (local.set $o (i32.const 0))
                 (block $k_done

@@ -358,10 +358,10 @@
     (block $r_done
       (loop $r_loop
         (br_if $r_done (i32.ge_u (local.get $r) (local.get $tp)))
-        (local.set $o0 (i32.add (local.get $img) (i32.load offset=0 (i32.add (local.get $offs) (i32.shl (local.get $r) (i32.const 4))))))
-        (local.set $o1 (i32.add (local.get $img) (i32.load offset=4 (i32.add (local.get $offs) (i32.shl (local.get $r) (i32.const 4))))))
-        (local.set $o2 (i32.add (local.get $img) (i32.load offset=8 (i32.add (local.get $offs) (i32.shl (local.get $r) (i32.const 4))))))
-        (local.set $o3 (i32.add (local.get $img) (i32.load offset=12 (i32.add (local.get $offs) (i32.shl (local.get $r) (i32.const 4))))))
+        (local.set $o0 (i32.add (local.get $img) (i32.load offset=0 (i32.add (local.get $offs) (i32.mul (local.get $r) (i32.const 16))))))
+        (local.set $o1 (i32.add (local.get $img) (i32.load offset=4 (i32.add (local.get $offs) (i32.mul (local.get $r) (i32.const 16))))))
+        (local.set $o2 (i32.add (local.get $img) (i32.load offset=8 (i32.add (local.get $offs) (i32.mul (local.get $r) (i32.const 16))))))
+        (local.set $o3 (i32.add (local.get $img) (i32.load offset=12 (i32.add (local.get $offs) (i32.mul (local.get $r) (i32.const 16))))))
         (local.set $j (i32.const 0))
         (block $j_done
           (loop $j_loop
@@ -473,7 +473,7 @@
                 (local.set $c2_1 (v128.const i32x4 0 0 0 0))
                 (local.set $c3_0 (v128.const i32x4 0 0 0 0))
                 (local.set $c3_1 (v128.const i32x4 0 0 0 0))
-                (local.set $ap (i32.add (local.get $pa) (i32.mul (i32.shr_u (local.get $r) (i32.const 2)) (local.get $sa))))
+                (local.set $ap (i32.add (local.get $pa) (i32.mul (i32.div_u (local.get $r) (i32.const 4)) (local.get $sa))))
                 (local.set $bp (local.get $ub))
                 (local.set $o (i32.const 0))
                 (block $k_done
