@@ -126,6 +126,33 @@ describe('WebAssembly convolution kernels', () => {
     });
   }
 
+  it('transposed: a non-finite tap reaches exactly the positions col2im would add it to', () => {
+    const g = geometry({ ...base, n: 2, c: 2, h: 7, w: 10, o: 3, kh: 3, kw: 3, ph: 1, pw: 1 });
+    const rng = new Rng(9);
+    const u = normals(rng, 2 * 3 * 7 * 10);
+    const w = normals(rng, 3 * 2 * 9);
+    w[8] = Number.POSITIVE_INFINITY; // o 0, c 0, tap (2, 2)
+    w[9 + 4] = Number.NaN; // o 0, c 1, tap (1, 1)
+    const want = new Float64Array(2 * 2 * 7 * 10);
+    forEachTap(g, (xi, wi, yi) => {
+      want[xi]! += u[yi]! * w[wi]!;
+    });
+    const x = new Float32Array(want.length);
+    wasmConvTranspose(g)!(x, u, w);
+    const kind = (v: number) => (Number.isNaN(v) ? 'nan' : Number.isFinite(v) ? 'finite' : 'inf');
+    expect(Array.from(x, kind)).toEqual(Array.from(want, kind));
+    expect(Array.from(x, kind)).toContain('finite'); // the first row and column of channel 0
+  });
+
+  it('an empty batch gives a zero weight gradient and empty results', () => {
+    const g = geometry({ ...base, n: 0, c: 2, h: 6, w: 6, o: 4, kh: 3, kw: 3 });
+    const dw = new Float32Array(4 * 2 * 9).fill(Number.NaN);
+    wasmConvWeight(g)!(dw, new Float32Array(0), new Float32Array(0));
+    expect(dw.every((v) => v === 0)).toBe(true);
+    wasmConvForward(g)!(new Float32Array(0), new Float32Array(0), new Float32Array(72));
+    wasmConvTranspose(g)!(new Float32Array(0), new Float32Array(0), new Float32Array(72));
+  });
+
   it('carries NaN and ∞ to the outputs that read them, and only those', () => {
     const g = geometry({ ...base, n: 1, c: 1, h: 10, w: 10, o: 4, kh: 3, kw: 3 });
     const rng = new Rng(4);

@@ -231,6 +231,10 @@ export function wasmConvWeight(g: Geometry): F32Kernel | null {
   const oG = oPU + og8 * P;
   const end = oG + groups * K4 * og8;
   return (dw, x, u) => {
+    if (N === 0) {
+      dw.fill(0); // a sum over no images
+      return;
+    }
     const h = heap()!;
     const f = h.reserve(end);
     const k = h.kernels;
