@@ -1,4 +1,4 @@
-import { NeuriteError, type Tensor } from '@neurite/tensor';
+import { NeuriteError, Rng, type Tensor } from '@neurite/tensor';
 import { buildModel } from './build.js';
 import { CheckpointError } from './errors.js';
 import { Sequential } from './layers/sequential.js';
@@ -17,14 +17,17 @@ import { type ModelSpec, parseSpec } from './spec.js';
  * files are in `@neurite/nn/node`.
  *
  * Metadata keys: `format` = `pt` (what PyTorch's loader expects),
- * `neurite.spec`, `neurite.meta`, `neurite.optimizer`, `neurite.scheduler`
- * (JSON strings).
+ * `neurite.spec`, `neurite.meta`, `neurite.optimizer`, `neurite.scheduler`,
+ * and `neurite.rng`: the state of every generator the model's modules hold
+ * (a dropout's masks), by path such as `3.rng`, so that a resumed run draws
+ * the same masks (JSON strings).
  */
 
 export const SPEC_KEY = 'neurite.spec';
 export const META_KEY = 'neurite.meta';
 export const OPTIMIZER_KEY = 'neurite.optimizer';
 export const SCHEDULER_KEY = 'neurite.scheduler';
+export const RNG_KEY = 'neurite.rng';
 const OPTIMIZER_PREFIX = 'optimizer.';
 
 /** Training metadata: any JSON-serialisable values (epoch, accuracy …). */
@@ -147,7 +150,24 @@ export function checkpointBytes(model: Module, options: CheckpointOptions = {}):
     const s = options.scheduler;
     metadata[SCHEDULER_KEY] = JSON.stringify(isStateful(s) ? s.stateDict() : s);
   }
+  const rngs = generators(model);
+  if (rngs.size > 0) {
+    metadata[RNG_KEY] = JSON.stringify(
+      Object.fromEntries([...rngs].map(([path, rng]) => [path, rng.state()])),
+    );
+  }
   return toSafetensors(tensors, metadata);
+}
+
+/** Every generator held by a module of `model` (a dropout's `rng`), by path. */
+function generators(model: Module): Map<string, Rng> {
+  const found = new Map<string, Rng>();
+  for (const [path, m] of model.namedModules()) {
+    for (const [key, value] of Object.entries(m)) {
+      if (value instanceof Rng) found.set(path ? `${path}.${key}` : key, value);
+    }
+  }
+  return found;
 }
 
 function isStateful<S>(x: unknown): x is Stateful<S> {
@@ -275,6 +295,20 @@ export function restoreCheckpoint(
 
   // Check everything first.
   const problems = model.checkStateDict(state, true).problems.map((p) => `model: ${p}`);
+  const rngStates = jsonObject(metadata[RNG_KEY], RNG_KEY, name);
+  const rngs = generators(model);
+  if (rngStates) {
+    for (const [path, value] of Object.entries(rngStates)) {
+      if (!rngs.has(path))
+        problems.push(`rng: the checkpoint has generator '${path}', the model does not`);
+      else if (!Array.isArray(value) || value.length !== 4 || !value.every(Number.isInteger))
+        problems.push(`rng: the state of '${path}' is not four 32-bit integers`);
+    }
+    for (const path of rngs.keys()) {
+      if (!(path in rngStates))
+        problems.push(`rng: the model's generator '${path}' has no state in the checkpoint`);
+    }
+  }
   if (options.optimizer) {
     if (!optimizer) problems.push('optimizer: the checkpoint holds no optimiser state');
     else {
@@ -313,5 +347,6 @@ export function restoreCheckpoint(
     throw e;
   }
   model.loadStateDict(state, { strict: true });
+  if (rngStates) for (const [path, rng] of rngs) rng.setState(rngStates[path] as number[]);
   return { model, spec, meta, optimizer, scheduler, metadata };
 }

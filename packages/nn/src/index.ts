@@ -22,6 +22,7 @@ export {
   META_KEY,
   OPTIMIZER_KEY,
   type RestoreOptions,
+  RNG_KEY,
   restoreCheckpoint,
   SCHEDULER_KEY,
   type ScheduleLike,
