@@ -63,7 +63,7 @@ describe('float32 convolutions agree with float64', () => {
       }),
       { numRuns: 60 },
     );
-  });
+  }, 30_000);
 
   it('convTranspose2d', () => {
     fc.assert(
@@ -86,7 +86,7 @@ describe('float32 convolutions agree with float64', () => {
       }),
       { numRuns: 60 },
     );
-  });
+  }, 30_000);
 
   it("conv1d, and the small CNN's shapes", () => {
     agree(

@@ -26,8 +26,11 @@ function hvpCheck(f: (...t: Tensor[]) => Tensor, inputs: Tensor[]): number {
   return gradcheck(hvp, inputs).maxRelError;
 }
 
+// Each check differentiates numerically through every input element: seconds on a busy machine.
+const slow = { timeout: 30_000 };
+
 describe('second derivatives through convolutions and pooling', () => {
-  it('conv2d (stride, padding, dilation, groups), in input and weight', () => {
+  it('conv2d (stride, padding, dilation, groups), in input and weight', slow, () => {
     const c = uniform([2, 4, 3, 3], 9);
     const f = (x: Tensor, w: Tensor) =>
       conv2d(x, w, null, { stride: 2, padding: 1, dilation: [2, 1], groups: 2 })
@@ -36,7 +39,7 @@ describe('second derivatives through convolutions and pooling', () => {
     expect(hvpCheck(f, [uniform([2, 4, 6, 5], 1), uniform([4, 2, 2, 3], 2)])).toBeLessThan(1e-6);
   });
 
-  it("conv2d 'same' then a square, so the Hessian in x alone is not zero", () => {
+  it("conv2d 'same' then a square, so the Hessian in x alone is not zero", slow, () => {
     const c = uniform([1, 2, 5, 4], 3);
     const f = (x: Tensor, w: Tensor, b: Tensor) =>
       conv2d(x, w, b, { padding: 'same' }).square().mul(c);
@@ -45,13 +48,13 @@ describe('second derivatives through convolutions and pooling', () => {
     ).toBeLessThan(1e-6);
   });
 
-  it('convTranspose2d', () => {
+  it('convTranspose2d', slow, () => {
     const f = (x: Tensor, w: Tensor) =>
       convTranspose2d(x, w, null, { stride: 2, padding: 1, outputPadding: 1 }).sin();
     expect(hvpCheck(f, [uniform([1, 2, 3, 3], 7), uniform([2, 3, 3, 3], 8)])).toBeLessThan(1e-6);
   });
 
-  it('maxPool2d and avgPool2d after a conv', () => {
+  it('maxPool2d and avgPool2d after a conv', slow, () => {
     const f = (x: Tensor, w: Tensor) => {
       const y = conv2d(x, w, null, { padding: 1 });
       return maxPool2d(y, 2)
@@ -61,7 +64,7 @@ describe('second derivatives through convolutions and pooling', () => {
     expect(hvpCheck(f, [uniform([1, 2, 6, 6], 10), uniform([2, 2, 3, 3], 11)])).toBeLessThan(1e-6);
   });
 
-  it('reflect padding and strided slicing', () => {
+  it('reflect padding and strided slicing', slow, () => {
     const f = (x: Tensor) =>
       pad(x, [2, 1, 1, 1], { mode: 'reflect' })
         .slice([0, 0, 1], [undefined, undefined, undefined], [1, 2, 2])
