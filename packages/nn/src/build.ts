@@ -1,4 +1,5 @@
 import { Rng } from '@neurite/tensor';
+import { SpecError } from './errors.js';
 import { activationLayer } from './layers/activations.js';
 import { Conv1d, Conv2d } from './layers/conv.js';
 import { Dropout } from './layers/dropout.js';
@@ -12,6 +13,7 @@ import { Sequential } from './layers/sequential.js';
 import type { Module } from './module.js';
 import { type ModelSpec, parseSpec } from './spec.js';
 import { type InferredLayer, inferShapes } from './spec-shapes.js';
+import { layerValues, modelValues } from './spec-size.js';
 
 /** Options of `buildModel`. */
 export interface BuildOptions {
@@ -19,7 +21,16 @@ export interface BuildOptions {
   seed?: number;
   /** Parameter dtype. Default `float32`. */
   dtype?: 'float32' | 'float64';
+  /**
+   * The most parameter and buffer values the model may hold, checked before
+   * anything is allocated. Default 2²⁸ (1 GiB of float32); raise it for a
+   * bigger model.
+   */
+  maxValues?: number;
 }
+
+/** The default of `BuildOptions.maxValues`. */
+export const DEFAULT_MAX_VALUES = 2 ** 28;
 
 /**
  * Builds the network a spec describes, after validating it (`parseSpec`: a
@@ -46,11 +57,20 @@ export interface BuildOptions {
  */
 export function buildModel(
   spec: ModelSpec,
-  { seed = 0, dtype = 'float32' }: BuildOptions = {},
+  { seed = 0, dtype = 'float32', maxValues = DEFAULT_MAX_VALUES }: BuildOptions = {},
 ): Sequential {
   const parsed = parseSpec(spec);
+  const layers = inferShapes(parsed);
+  const values = modelValues(layers);
+  if (!(values <= maxValues)) {
+    const [largest] = [...layers].sort((a, b) => layerValues(b) - layerValues(a));
+    throw new SpecError([
+      `the model needs ${values} parameter and buffer values (${largest!.path}, ${largest!.spec.type}: ${layerValues(largest!)}), ` +
+        `more than the limit of ${maxValues}; raise it with { maxValues } if that is meant`,
+    ]);
+  }
   const rng = new Rng(seed);
-  const model = new Sequential(...inferShapes(parsed).map((l) => buildLayer(l, rng, dtype)));
+  const model = new Sequential(...layers.map((l) => buildLayer(l, rng, dtype)));
   model.spec = parsed;
   return model;
 }

@@ -1,11 +1,13 @@
 import { NeuriteError, Rng, type Tensor } from '@neurite/tensor';
-import { buildModel } from './build.js';
+import { buildModel, DEFAULT_MAX_VALUES } from './build.js';
 import { CheckpointError } from './errors.js';
 import { Sequential } from './layers/sequential.js';
 import type { Module } from './module.js';
 import type { OptimizerState } from './optim/optimizer.js';
 import { fromSafetensors, toSafetensors } from './safetensors.js';
 import { type ModelSpec, parseSpec } from './spec.js';
+import { inferShapes } from './spec-shapes.js';
+import { modelValues } from './spec-size.js';
 
 /**
  * Checkpoints of any module: its parameters and buffers as safetensors (in
@@ -279,8 +281,17 @@ export function restoreCheckpoint(
         `${name}: no '${SPEC_KEY}' in the metadata, so the model cannot be rebuilt: construct it and pass { into: model }`,
       );
     }
+    // The spec comes from the file: weigh it against the values the file
+    // holds before building, so a few bytes cannot ask for gigabytes.
+    const needed = modelValues(inferShapes(spec));
+    const held = Object.values(state).reduce((n, t) => n + t.size, 0);
+    if (!(needed <= held)) {
+      throw new CheckpointError(
+        `${name}: the stored spec needs ${needed} parameter and buffer values, but the file holds ${held}; refused before building the model`,
+      );
+    }
     const dtype = Object.values(state).some((t) => t.dtype === 'float64') ? 'float64' : 'float32';
-    model = buildModel(spec, { dtype });
+    model = buildModel(spec, { dtype, maxValues: Math.max(held, DEFAULT_MAX_VALUES) });
   }
   if (model instanceof Sequential) {
     // Checkpoints of @neurite/nn 0.1 named a spec's layers `layers.0.weight`; now `0.weight`, as PyTorch.
