@@ -90,7 +90,9 @@ describe('the values a spec holds, known before building', () => {
       layers: [{ type: 'flatten' }, { type: 'dense', units: 2 }],
     };
     expect(() => buildModel(wide)).toThrow(/needs 4294967298 parameter and buffer values/);
-    expect(() => buildModel(specs[0]![1], { maxValues: 10 })).toThrow(/needs 55 parameter and buffer values .*limit of 10;/);
+    expect(() => buildModel(specs[0]![1], { maxValues: 10 })).toThrow(
+      /needs 55 parameter and buffer values .*limit of 10;/,
+    );
   });
 
   it('restoreCheckpoint weighs the stored spec against the values the file holds', () => {

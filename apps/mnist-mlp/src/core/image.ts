@@ -125,7 +125,11 @@ function checkAdler32(bytes: Uint8Array, view: DataView): void {
     at += 12 + length;
   }
   const stream = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  parts.reduce((at, p) => (stream.set(p, at), at + p.length), 0);
+  let filled = 0;
+  for (const p of parts) {
+    stream.set(p, filled);
+    filled += p.length;
+  }
   if (stream.length < 6) throw new Error('the image data is too short for a zlib stream');
   const data = inflateSync(stream.subarray(2, -4));
   let a = 1;
