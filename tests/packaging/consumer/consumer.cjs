@@ -58,3 +58,14 @@ for (const id of ['@neurite/tensor', '@neurite/nn', '@neurite/data', '@neurite/o
   );
   console.log('ok @neurite/onnx');
 }
+
+{
+  const { embeddedDigits } = require('@neurite/mnist-embedded');
+  const { images, trainCount } = embeddedDigits();
+  assert.equal(trainCount, 8000);
+  assert.equal(require('node:zlib').gunzipSync(images).length, 16 + 10000 * 784);
+  dataNode.loadMnist('embedded').then((mnist) => {
+    assert.equal(mnist.test.count, 2000);
+    console.log('ok @neurite/mnist-embedded');
+  });
+}

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { IdxError, parseIdx } from '@neurite/data';
+import { IdxError, loadEmbeddedMnist, parseIdx } from '@neurite/data';
 import { readIdxFile } from '@neurite/data/node';
 import { buildModel, SpecError } from '@neurite/nn';
 import { OnnxExportError, toOnnx } from '@neurite/onnx';
@@ -65,4 +65,13 @@ import { bernoulli, grad, matmul, Rng, ShapeError, tensor, zeros } from '@neurit
     (error) => error instanceof OnnxExportError && /bernoulli/.test(error.message),
   );
   console.log('ok @neurite/onnx');
+}
+
+{
+  // Found by @neurite/data itself in Node, and passed in as a bundle would.
+  const found = await loadEmbeddedMnist();
+  const passed = await loadEmbeddedMnist(await import('@neurite/mnist-embedded'));
+  assert.equal(found.train.count, 8000);
+  assert.deepEqual(Array.from(passed.test.labels.data), Array.from(found.test.labels.data));
+  console.log('ok @neurite/mnist-embedded');
 }

@@ -1,7 +1,7 @@
 // Uses the browser-safe entry of each published package from TypeScript, with no Node
 // types: `tsc` checks it against the shipped declarations, and each @ts-expect-error
 // proves a type is precise rather than `any`.
-import { encodeIdx, type IdxData, parseIdx } from '@neurite/data';
+import { encodeIdx, type IdxData, loadEmbeddedMnist, parseIdx } from '@neurite/data';
 import { buildModel, type ModelSpec, type Module } from '@neurite/nn';
 import { type ToOnnxOptions, toOnnx } from '@neurite/onnx';
 import { grad, type Shape, type Tensor, tensor } from '@neurite/tensor';
@@ -63,4 +63,10 @@ export function misuses(t: Tensor, idx: IdxData): void {
   const bytes: Uint8Array = toOnnx(model, { inputShape: ['batch', 2], opset: 17 });
   check(bytes.length > 0, 'ONNX bytes');
   console.log('ok @neurite/onnx');
+}
+
+{
+  const mnist = await loadEmbeddedMnist(await import('@neurite/mnist-embedded'));
+  check(mnist.train.count === 8000, `train count ${mnist.train.count}`);
+  console.log('ok @neurite/mnist-embedded');
 }

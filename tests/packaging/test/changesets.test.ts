@@ -6,7 +6,13 @@ import { describe, expect, it } from 'vitest';
 // that names a private or misspelt package is refused only at release time: check both now.
 
 const changesetDir = fileURLToPath(new URL('../../../.changeset/', import.meta.url));
-const publishable = ['@neurite/tensor', '@neurite/nn', '@neurite/data', '@neurite/onnx'];
+const publishable = [
+  '@neurite/tensor',
+  '@neurite/nn',
+  '@neurite/data',
+  '@neurite/onnx',
+  '@neurite/mnist-embedded',
+];
 
 const changesets = readdirSync(changesetDir)
   .filter((file) => file.endsWith('.md') && file !== 'README.md')

@@ -19,6 +19,7 @@ const published = [
   { name: '@neurite/nn', dir: 'packages/nn' },
   { name: '@neurite/data', dir: 'packages/data' },
   { name: '@neurite/onnx', dir: 'packages/onnx' },
+  { name: '@neurite/mnist-embedded', dir: 'packages/mnist-embedded' },
 ] as const;
 
 interface ReadmeExample {

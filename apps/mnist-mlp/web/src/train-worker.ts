@@ -44,7 +44,8 @@ async function run(request: Extract<ToWorker, { type: 'start' }>): Promise<void>
   const recipe = recipes[request.recipe];
   if (!mnist) {
     scope.postMessage({ type: 'status', text: 'loading the embedded MNIST digits…' });
-    mnist = loadEmbeddedMnist();
+    // The digits are a chunk of their own: fetched only when training starts.
+    mnist = import('@neurite/mnist-embedded').then(loadEmbeddedMnist);
   }
   const data = await mnist;
   const examples = Math.min(request.examples, data.train.count);

@@ -1,4 +1,5 @@
-// Types for the registry package `mnist`, which ships none. Only what
+// Types for the registry package `mnist` (a devDependency: the embedded test checks
+// @neurite/mnist-embedded against it), which ships none. Only what
 // loadEmbeddedMnist reads is declared.
 declare module 'mnist' {
   /** One digit class; `raw` holds its images back to back, 784 values in [0, 1] each. */
