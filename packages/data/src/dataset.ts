@@ -37,7 +37,12 @@ export interface GatherDataset extends Dataset<Tensor[]> {
   readonly imageShape?: readonly [number, number, number];
 }
 
-/** Whether `data` offers the batch-filling fast path. */
+/**
+ * Whether `data` offers the batch-filling fast path.
+ *
+ * @example
+ * isGatherDataset(new TensorDataset(x, y)); // true
+ */
 export function isGatherDataset(data: Dataset<unknown>): data is GatherDataset {
   const d = data as Partial<GatherDataset>;
   return Array.isArray(d.fields) && typeof d.gather === 'function';

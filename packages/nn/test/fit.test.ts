@@ -323,6 +323,27 @@ describe('fit', () => {
     ]);
   });
 
+  it('awaits asynchronous callbacks before going on', async () => {
+    const model = mlp();
+    const order: string[] = [];
+    await fit(model, blobs(20), {
+      loss: 'crossEntropy',
+      optimizer: new SGD(model.parameters(), { lr: 0.1 }),
+      epochs: 2,
+      batchSize: 20,
+      callbacks: [
+        {
+          async onEpochEnd(logs) {
+            await new Promise((resolve) => setTimeout(resolve, 5));
+            order.push(`saved ${logs.epoch}`);
+          },
+          onEpochBegin: (epoch) => void order.push(`begin ${epoch}`),
+        },
+      ],
+    });
+    expect(order).toEqual(['begin 1', 'saved 1', 'begin 2', 'saved 2']);
+  });
+
   it('trains a model of several inputs: the batch’s last tensor is the target', async () => {
     class Pair extends Module {
       a = new Linear(2, 1, { rng: 1 });

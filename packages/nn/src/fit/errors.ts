@@ -4,6 +4,10 @@ import { NeuriteError } from '@neurite/tensor';
  * A `fit` configuration that cannot work, refused before the first step:
  * the message names the field and the value (`fit: validation must be a
  * fraction in (0, 1) or a dataset, got 1.5`).
+ *
+ * @example
+ * await fit(model, data, { loss: 'crossEntropy', optimizer, metrics: ['acuracy'] });
+ * // FitError: fit: metrics[0] 'acuracy' is not a metric (known: accuracy, …)
  */
 export class FitError extends NeuriteError {
   override name = 'FitError';

@@ -351,11 +351,11 @@ export async function fit(model: Module, data: FitData, options: FitOptions): Pr
   };
   const step = options.compile === false ? eagerStep : compileStep(eagerStep);
 
-  const run = async (hook: MaybePromise) => {
-    if (hook instanceof Promise) await hook;
-  };
   model.train();
-  for (const cb of callbacks) await run(cb.onTrainBegin?.(ctx));
+  for (const cb of callbacks) {
+    const pending = cb.onTrainBegin?.(ctx);
+    if (pending) await pending;
+  }
   let stepMs = 0;
   let lastYield = performance.now();
   const sums = new Float64Array(metrics.length);
@@ -364,7 +364,10 @@ export async function fit(model: Module, data: FitData, options: FitOptions): Pr
   for (let epoch = initialEpoch + 1; epoch <= epochs && !ctx.stopTraining; epoch++) {
     ctx.epoch = epoch;
     const epochStart = performance.now();
-    for (const cb of callbacks) await run(cb.onEpochBegin?.(epoch, ctx));
+    for (const cb of callbacks) {
+      const pending = cb.onEpochBegin?.(epoch, ctx);
+      if (pending) await pending;
+    }
     let lossSum = 0;
     let seen = 0;
     sums.fill(0);
@@ -372,7 +375,10 @@ export async function fit(model: Module, data: FitData, options: FitOptions): Pr
     let stoppedInEpoch = false;
     for (const tensors of loader.epoch(epoch - 1)) {
       batch++;
-      for (const cb of callbacks) await run(cb.onBatchBegin?.(batch, ctx));
+      for (const cb of callbacks) {
+        const pending = cb.onBatchBegin?.(batch, ctx);
+        if (pending) await pending;
+      }
       const t0 = performance.now();
       const args = inputs === undefined ? (tensors as Tensor[]) : tensors.slice(0, inputs + 1);
       const result = step(...args);
@@ -404,7 +410,10 @@ export async function fit(model: Module, data: FitData, options: FitOptions): Pr
           metrics: running,
           samplesPerSecond: (history.samples * 1000) / stepMs,
         };
-        for (const cb of callbacks) await run(cb.onBatchEnd?.(logs, ctx));
+        for (const cb of callbacks) {
+          const pending = cb.onBatchEnd?.(logs, ctx);
+          if (pending) await pending;
+        }
       }
       if (yieldEvery >= 0 && t1 - lastYield >= yieldEvery) {
         await yieldToEventLoop();
@@ -427,13 +436,19 @@ export async function fit(model: Module, data: FitData, options: FitOptions): Pr
         logs[`val${m.name[0]!.toUpperCase()}${m.name.slice(1)}`] = val[m.name]!;
     }
     logs.seconds = (performance.now() - epochStart) / 1000;
-    for (const cb of callbacks) await run(cb.onEpochEnd?.(logs, ctx));
+    for (const cb of callbacks) {
+      const pending = cb.onEpochEnd?.(logs, ctx);
+      if (pending) await pending;
+    }
     history.push(logs);
   }
   history.stopped = ctx.stopTraining;
   history.stopReason = ctx.stopReason;
   history.samplesPerSecond = stepMs > 0 ? (history.samples * 1000) / stepMs : 0;
-  for (const cb of callbacks) await run(cb.onTrainEnd?.(history, ctx));
+  for (const cb of callbacks) {
+    const pending = cb.onTrainEnd?.(history, ctx);
+    if (pending) await pending;
+  }
   return history;
 }
 

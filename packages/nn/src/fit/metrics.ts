@@ -155,7 +155,12 @@ export const maeMetric: Metric = {
 /** The names `metrics` accepts: `accuracy`, `binaryAccuracy`, `mse`, `mae`, and `top${k}Accuracy` for any k. */
 export type MetricName = 'accuracy' | 'binaryAccuracy' | 'mse' | 'mae' | `top${number}Accuracy`;
 
-/** A metric by name or as given; an unknown name is refused with the field and the names known. */
+/**
+ * A metric by name or as given; an unknown name is refused with the field and the names known.
+ *
+ * @example
+ * resolveMetric('top5Accuracy', 'metrics[0]').name; // 'top5Accuracy'
+ */
 export function resolveMetric(metric: MetricName | Metric, field: string): Metric {
   if (typeof metric === 'object' && metric !== null) {
     if (typeof metric.name !== 'string' || typeof metric.batch !== 'function') {
