@@ -103,7 +103,15 @@ export const matmulOp: Op<MatmulAttrs> = defineOp<MatmulAttrs>({
       return out.reshape([size, ...a!.shape.slice(1, -1), out.shape.at(-1)!]);
     }
     const rank = Math.max(a!.ndim - (ba ? 1 : 0), b!.ndim - (bb ? 1 : 0));
-    return mm(ba ? lifted(a!, rank) : a!, bb ? lifted(b!, rank) : b!, transA, transB);
+    const [x, y] = [ba ? lifted(a!, rank) : a!, bb ? lifted(b!, rank) : b!];
+    // Per-example outer products (a weight's gradient for one example) are a
+    // broadcast multiply, one pass, not a product of inner dimension 1 per example.
+    if ((transA ? a!.shape.at(-2) : a!.shape.at(-1)) === 1) {
+      const col = transA ? x.reshape([...x.shape.slice(0, -2), x.shape.at(-1)!, 1]) : x;
+      const row = transB ? y.reshape([...y.shape.slice(0, -2), 1, y.shape.at(-2)!]) : y;
+      return col.mul(row);
+    }
+    return mm(x, y, transA, transB);
   },
   describe: ({ transA, transB }) =>
     transA || transB ? `${transA ? 'Aᵀ' : 'A'}·${transB ? 'Bᵀ' : 'B'}` : '',

@@ -1,0 +1,144 @@
+// Function-transform benchmarks of @neurite/tensor, one JSON line per figure.
+// Run after a build: `pnpm --filter @neurite/tensor bench` (or `node bench/transforms.mjs [--quick]`).
+//  - per-example gradients of the 784-16-16-10 network over 64 examples:
+//    vmap(grad(loss)) against a loop of 64 grad calls;
+//  - jvp of f: Rⁿ → R at n = 10,000 against one evaluation of f.
+import { compile, grad, jvp, matmul, Rng, randn, tensor, vmap, zeros } from '../dist/index.js';
+
+const quick = process.argv.includes('--quick');
+const emit = (line) => console.log(JSON.stringify(line));
+
+/**
+ * Seconds of this process's CPU time per call of `fn` (the fastest of five
+ * rounds, after a warm-up): on a machine shared with other work, CPU time
+ * counts what `fn` costs, not how long it waited for a core.
+ */
+function time(fn, minTime = quick ? 0.1 : 0.5) {
+  for (let i = 0; i < 3; i++) fn();
+  const cpu = () => {
+    const { user, system } = process.cpuUsage();
+    return (user + system) / 1e6;
+  };
+  let best = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < 5; r++) {
+    let n = 0;
+    const start = cpu();
+    let elapsed = 0;
+    do {
+      fn();
+      n++;
+      elapsed = cpu() - start;
+    } while (elapsed < minTime / 5);
+    best = Math.min(best, elapsed / n);
+  }
+  return best;
+}
+
+// ---- per-example gradients ----------------------------------------------------
+{
+  const rng = new Rng(7);
+  const sizes = [784, 16, 16, 10];
+  const params = [];
+  for (let l = 0; l < 3; l++) {
+    params.push(randn([sizes[l + 1], sizes[l]], { rng }).mul(1 / Math.sqrt(sizes[l])));
+    params.push(zeros([sizes[l + 1]]));
+  }
+  const batch = 64;
+  const x = zeros([batch, 784]);
+  for (let i = 0; i < x.data.length; i++) x.data[i] = rng.float() < 0.19 ? rng.float() : 0;
+  const labels = new Float32Array(batch * 10);
+  for (let i = 0; i < batch; i++) labels[i * 10 + rng.int(10)] = 1;
+  const y = tensor(labels, { shape: [batch, 10] });
+
+  /** Cross-entropy of one example: x [784], one-hot y [10], parameters as nn.Linear lays them out. */
+  const loss = (w1, b1, w2, b2, w3, b3, xi, yi) => {
+    let h = matmul(xi, w1, { transB: true }).add(b1).relu();
+    h = matmul(h, w2, { transB: true }).add(b2).relu();
+    const logits = matmul(h, w3, { transB: true }).add(b3);
+    return logits.logSoftmax().mul(yi).sum().neg();
+  };
+  const g = grad(loss);
+  const perExample = vmap(g, { inAxes: [null, null, null, null, null, null, 0, 0] });
+  const rows = Array.from({ length: batch }, (_, i) => [
+    x.narrow(0, i, 1).reshape([784]),
+    y.narrow(0, i, 1).reshape([10]),
+  ]);
+  const loop = () => rows.map(([xi, yi]) => g(...params, xi, yi));
+  const vmapped = () => perExample(...params, x, y);
+
+  // The two agree before they are timed.
+  const a = vmapped()[0];
+  const b = loop().map((r) => r[0]);
+  let worst = 0;
+  b.forEach((r, i) => {
+    const got = a.narrow(0, i, 1).reshape(r.shape).data;
+    r.data.forEach((v, j) => {
+      worst = Math.max(worst, Math.abs(v - got[j]));
+    });
+  });
+  if (worst > 1e-4) throw new Error(`vmap(grad) and the loop disagree by ${worst}`);
+
+  const compiled = compile(perExample);
+  const compiledLoop = compile(g);
+  const tLoop = time(loop);
+  const tVmap = time(vmapped);
+  const tCompiled = time(() => compiled(...params, x, y));
+  const tCompiledLoop = time(() => rows.map(([xi, yi]) => compiledLoop(...params, xi, yi)));
+  emit({
+    bench: 'per-example-gradients',
+    network: '784-16-16-10',
+    examples: batch,
+    mode: 'loop of grad',
+    cpu_ms: +(tLoop * 1e3).toFixed(2),
+  });
+  emit({
+    bench: 'per-example-gradients',
+    network: '784-16-16-10',
+    examples: batch,
+    mode: 'vmap(grad)',
+    cpu_ms: +(tVmap * 1e3).toFixed(2),
+    speedup_vs_loop: +(tLoop / tVmap).toFixed(1),
+  });
+  emit({
+    bench: 'per-example-gradients',
+    network: '784-16-16-10',
+    examples: batch,
+    mode: 'loop of compiled grad',
+    cpu_ms: +(tCompiledLoop * 1e3).toFixed(2),
+  });
+  emit({
+    bench: 'per-example-gradients',
+    network: '784-16-16-10',
+    examples: batch,
+    mode: 'compiled vmap(grad)',
+    cpu_ms: +(tCompiled * 1e3).toFixed(2),
+    speedup_vs_loop: +(tLoop / tCompiled).toFixed(1),
+    speedup_vs_compiled_loop: +(tCompiledLoop / tCompiled).toFixed(1),
+  });
+}
+
+// ---- jvp against one evaluation -------------------------------------------------
+{
+  const n = 10_000;
+  const rng = new Rng(3);
+  const x = randn([n], { rng, dtype: 'float64' });
+  const v = randn([n], { rng, dtype: 'float64' });
+  const w = randn([n], { rng, dtype: 'float64' });
+  const fns = {
+    'sum(tanh(x)·w + x²)': (t) => t.tanh().mul(w).add(t.square()).sum(),
+    'sum(sin(x)·x)': (t) => t.sin().mul(t).sum(),
+    'logSumExp(x·w)': (t) => t.mul(w).logSumExp(),
+  };
+  for (const [name, f] of Object.entries(fns)) {
+    const tf = time(() => f(x));
+    const tj = time(() => jvp(f, [x], [v]));
+    emit({
+      bench: 'jvp',
+      f: name,
+      n,
+      eval_cpu_us: +(tf * 1e6).toFixed(1),
+      jvp_cpu_us: +(tj * 1e6).toFixed(1),
+      ratio_vs_eval: +(tj / tf).toFixed(2),
+    });
+  }
+}
