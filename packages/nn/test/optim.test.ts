@@ -386,6 +386,15 @@ describe('learning-rate schedules', () => {
     expect(() => new StepLR(b, { stepSize: 1 }).loadStateDict(s.stateDict())).toThrow(
       'StepLR.loadStateDict: the state is of a CosineLR schedule',
     );
+    // A refused state leaves the schedule and its optimiser as they were.
+    const lrBefore = b.lr;
+    const epochBefore = t.stateDict().epoch;
+    for (const baseLr of [Number.POSITIVE_INFINITY, -1, Number.NaN]) {
+      expect(() => t.loadStateDict({ ...s.stateDict(), baseLr, epoch: 7 })).toThrow(
+        /CosineLR\.loadStateDict: baseLr must be a finite non-negative number/,
+      );
+    }
+    expect([b.lr, t.stateDict().epoch]).toEqual([lrBefore, epochBefore]);
     expect(() => new CosineLR(b, { tMax: 3, warmup: 3 })).toThrow(
       /warmup must be an integer in \[0, tMax = 3\)/,
     );

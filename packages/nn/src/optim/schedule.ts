@@ -51,6 +51,11 @@ export abstract class LRSchedule {
       throw new StateDictError(
         `${this.type}.loadStateDict: epoch must be a non-negative integer, got ${state.epoch}`,
       );
+    // Checked here, not by the optimiser's lr setter after baseLr changed: a refused state changes nothing.
+    if (typeof state.baseLr !== 'number' || !(Number.isFinite(state.baseLr) && state.baseLr >= 0))
+      throw new StateDictError(
+        `${this.type}.loadStateDict: baseLr must be a finite non-negative number, got ${state.baseLr}`,
+      );
     this.baseLr = state.baseLr;
     this.epoch = state.epoch;
     this.optimizer.lr = this.lrAt(this.epoch);
