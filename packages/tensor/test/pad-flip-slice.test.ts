@@ -166,6 +166,14 @@ describe('pad', () => {
     expect(thrown(() => pad(x, [-2, -2])).message).toBe(
       'pad: pads [-2, -2] crop more than all of [2, 3]',
     );
+    const int = thrown(() => pad(tensor([1, 2], { dtype: 'int32' }), [1, 1], { value: 0.5 }));
+    expect(int.name).toBe('DTypeError');
+    expect(int.message).toBe(
+      'pad: value 0.5 cannot fill an int32 tensor of shape [2] (cast the tensor first)',
+    );
+    expect(pad(tensor([1, 2], { dtype: 'int32' }), [1, 1], { value: -3 }).toArray()).toEqual([
+      -3, 1, 2, -3,
+    ]);
     const mode = thrown(() => pad(x, [1, 1], { mode: 'wrap' as never }));
     expect(mode).toBeInstanceOf(OptionError);
     expect(mode.message).toBe(

@@ -514,6 +514,11 @@ export function pad(x: Tensor, pads: readonly number[], options: PadOptions = {}
   if (!pads.every((p) => Number.isInteger(p))) {
     throw new OptionError(`pad: pads [${pads.join(', ')}] must be integers`);
   }
+  if (x.dtype === 'int32' && !Number.isInteger(value)) {
+    throw new DTypeError(
+      `pad: value ${value} cannot fill an int32 tensor of shape ${fmt(x.shape)} (cast the tensor first)`,
+    );
+  }
   if (!['constant', 'reflect', 'replicate', 'circular'].includes(mode)) {
     throw new OptionError(
       `pad: mode '${String(mode)}' must be 'constant', 'reflect', 'replicate' or 'circular'`,
