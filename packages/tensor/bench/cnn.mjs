@@ -15,6 +15,7 @@ import {
   tensor,
   zeros,
 } from '../dist/index.js';
+import { setDenseEnabled } from '../dist/kernels/dense.js';
 
 const quick = process.argv.includes('--quick');
 const batch = 64;
@@ -150,6 +151,12 @@ const gathered = compile(gatherCnn(3));
 const se = time(() => eager(x, y));
 const sc = time(() => compiled(x, y));
 const sg = time(() => gathered(x, y));
+// The same compiled step with the WebAssembly GEMM and convolution kernels
+// switched off: the JavaScript lowering (im2col onto the JS GEMM) alone.
+setDenseEnabled(false);
+const plainJs = compile(cnn(3));
+const sj = time(() => plainJs(x, y));
+setDenseEnabled(true);
 const emit = (line) => console.log(JSON.stringify(line));
 // Load on a shared machine moves every figure; the ratios, taken in one run, move less.
 emit({
@@ -157,6 +164,12 @@ emit({
   mode: 'compiled, built from indexSelect gathers (baseline)',
   batch,
   samples_per_s: Math.round(batch / sg),
+});
+emit({
+  bench: 'cnn-train-step',
+  mode: 'compiled, JavaScript kernels only',
+  batch,
+  samples_per_s: Math.round(batch / sj),
 });
 emit({ bench: 'cnn-train-step', mode: 'eager', batch, samples_per_s: Math.round(batch / se) });
 emit({
