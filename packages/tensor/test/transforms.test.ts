@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
+  apply,
   CompileError,
   compile,
   customVjp,
+  defineOp,
   grad,
   hessian,
   hvp,
@@ -402,5 +404,20 @@ describe('bad input names the transform, the argument and the shapes', () => {
 
   it('valueAndGrad still refuses a non-scalar, and an op without rules is named', () => {
     expect(() => valueAndGrad((x: Tensor) => x)(x0)).toThrow(/only a scalar/);
+    // an op defined outside the package with a VJP only
+    const twice = defineOp({
+      name: 'twice',
+      infer: ([x]) => ({ shape: x!.shape, dtype: x!.dtype }),
+      kernel:
+        () =>
+        (o, [a]) => {
+          for (let i = 0; i < o.length; i++) o[i] = 2 * a![i]!;
+        },
+      vjp: (g) => [() => g.mul(2)],
+    });
+    const h = (x: Tensor) => apply(twice, [x], undefined).sum();
+    expect(flat(grad(h)(x0))).toEqual([2, 2, 2]);
+    expect(() => jvp(h, [x0], [x0])).toThrow(/jvp: op twice has no JVP rule/);
+    expect(() => vmap(h)(u([2, 3], 1))).toThrow(/vmap: op twice has no batching rule/);
   });
 });

@@ -1,5 +1,5 @@
 import { differentiable, freshLeaf, topoOrder, valueAndGrad, vjpAll } from '../autograd.js';
-import { eye, zeros } from '../create.js';
+import { arange, zeros } from '../create.js';
 import { isFloat } from '../dtype.js';
 import { apply } from '../engine.js';
 import { fmt, TransformError } from '../errors.js';
@@ -135,9 +135,9 @@ function single<T>(xs: readonly unknown[], results: T[]): T | T[] {
   return xs.length === 1 ? results[0]! : results;
 }
 
-/** Row `i` of the n×n identity, shaped as `shape` (from `eye`, so a trace may make it). */
+/** The i-th of n unit vectors, shaped and typed as `like` (from `arange`, so a trace may make it). */
 function basis(n: number, i: number, like: Tensor): Tensor {
-  return eye(n, { dtype: like.dtype }).narrow(0, i, 1).reshape(like.shape);
+  return arange(n).eq(i).cast(like.dtype).reshape(like.shape);
 }
 
 /** The Jacobians of `f` at `xs` in reverse mode: one pullback per output element. */
