@@ -22,9 +22,11 @@ import { uniform as u } from './support.js';
 const flat = (t: Tensor) => Array.from(t.data);
 const close = (a: Tensor, b: Tensor, tol = 1e-10) => {
   expect(a.shape).toEqual(b.shape);
-  const x = flat(a),
-    y = flat(b);
-  x.forEach((v, i) => expect(Math.abs(v - y[i]!)).toBeLessThan(tol * Math.max(1, Math.abs(v))));
+  const x = flat(a);
+  const y = flat(b);
+  x.forEach((v, i) => {
+    expect(Math.abs(v - y[i]!)).toBeLessThan(tol * Math.max(1, Math.abs(v)));
+  });
 };
 it('hessian vs jacrev(jacrev) on a softmax/logSumExp/matmul function of 2 args', () => {
   const W = u([3, 4], 1);
