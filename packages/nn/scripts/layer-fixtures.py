@@ -147,6 +147,25 @@ v = torch.rand(*out.shape) * 2 - 1
 cases["embedding"] = {"state": state_json(emb), "indices": idx.reshape(-1).tolist(),
                       "output": tensor_json(out), "v": tensor_json(v), "weightGrad": tensor_json(g)}
 
+# Convolutions that pad with something other than zeros.
+padded = []
+for args, options, shape in [
+    ((2, 3, 3), {"padding": 1, "padding_mode": "reflect"}, (2, 2, 6, 5)),
+    ((2, 3, (2, 3)), {"padding": "same", "padding_mode": "circular", "dilation": (2, 1)}, (1, 2, 5, 6)),
+    ((2, 2, 4), {"padding": "same", "padding_mode": "replicate"}, (2, 2, 7)),
+]:
+    conv = (nn.Conv2d if len(shape) == 4 else nn.Conv1d)(*args, **options)
+    x = rand(*shape)
+    out = conv(x)
+    mode = options["padding_mode"]
+    ours = {"padding": options["padding"], "paddingMode": mode}
+    if "dilation" in options:
+        ours["dilation"] = list(options["dilation"])
+    padded.append({"args": [args[0], args[1], list(args[2]) if isinstance(args[2], tuple) else args[2]],
+                   "options": ours, "state": state_json(conv), "input": tensor_json(x),
+                   "output": tensor_json(out), "grads": grads(out, x, conv)})
+cases["paddingModes"] = padded
+
 out_path = pathlib.Path(__file__).resolve().parent.parent / "test" / "fixtures" / "layers-torch.json"
 out_path.write_text(json.dumps({"torch": torch.__version__, "cases": cases}, separators=(",", ":")) + "\n")
 print(f"wrote {out_path}")

@@ -68,6 +68,7 @@ export {
   type Conv1dLayerOptions,
   Conv2d,
   type Conv2dLayerOptions,
+  type PaddingMode,
   type Pair,
 } from './layers/conv.js';
 export { Dropout } from './layers/dropout.js';

@@ -219,6 +219,10 @@ export abstract class Module {
    * What `loadStateDict(dict, { strict })` would do, without doing it: every
    * problem (one line each, naming the entry and both shapes), the skipped
    * names, and the writes it would make.
+   *
+   * @example
+   * const { problems } = model.checkStateDict(dict);
+   * if (problems.length === 0) model.loadStateDict(dict);
    */
   checkStateDict(
     dict: StateDict,

@@ -248,6 +248,11 @@ function convOutput(layer: Conv1dSpec | Conv2dSpec, input: number[], path: strin
   }
   const p =
     padding === 'valid' ? spatial.map(() => 0) : dims === 2 ? pairOf(padding) : [padding as number];
+  if (layer.paddingMode === 'reflect' && p.some((v, i) => v >= spatial[i]!))
+    refuse(
+      `${path}.padding`,
+      `reflect padding ${fmt(p)} must be smaller than the input's spatial size ${fmt(spatial)} (input ${fmt(input)})`,
+    );
   const { size, span, padded } = slide(spatial, k, s, p, d);
   if (span.some((v, i) => v > padded[i]!))
     refuse(

@@ -108,6 +108,8 @@ export interface Conv2dSpec {
   dilation?: SpecPair;
   /** Default 1. */
   groups?: number;
+  /** What the padding holds. Default `zeros`. */
+  paddingMode?: 'zeros' | 'reflect' | 'replicate' | 'circular';
   /** Default true. */
   bias?: boolean;
   inChannels?: number;
@@ -122,6 +124,7 @@ export interface Conv1dSpec {
   padding?: number | 'same' | 'valid';
   dilation?: number;
   groups?: number;
+  paddingMode?: 'zeros' | 'reflect' | 'replicate' | 'circular';
   bias?: boolean;
   inChannels?: number;
 }
@@ -307,6 +310,11 @@ const nonNegativeInt = () => {
 const pairOf = (one: () => z.ZodNumber, what: string) =>
   z.union([one(), z.tuple([one(), one()])], `expected ${what} or a pair [height, width] of them`);
 const paddingModes = () => z.enum(['same', 'valid'], "expected 'same' or 'valid'");
+const paddingMode = () =>
+  z.enum(
+    ['zeros', 'reflect', 'replicate', 'circular'],
+    "expected 'zeros', 'reflect', 'replicate' or 'circular'",
+  );
 const conv2dSchema = z.strictObject({
   type: z.literal('conv2d'),
   outChannels: positiveInt(),
@@ -320,6 +328,7 @@ const conv2dSchema = z.strictObject({
     .optional(),
   dilation: pairOf(positiveInt, 'a positive integer').optional(),
   groups: positiveInt().optional(),
+  paddingMode: paddingMode().optional(),
   bias: bool().optional(),
   inChannels: positiveInt().optional(),
 });
@@ -333,6 +342,7 @@ const conv1dSchema = z.strictObject({
     .optional(),
   dilation: positiveInt().optional(),
   groups: positiveInt().optional(),
+  paddingMode: paddingMode().optional(),
   bias: bool().optional(),
   inChannels: positiveInt().optional(),
 });

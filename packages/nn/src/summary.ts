@@ -1,4 +1,5 @@
 import { noGrad, zeros } from '@neurite/tensor';
+import { Embedding } from './layers/embedding.js';
 import { Sequential } from './layers/sequential.js';
 import type { Module } from './module.js';
 import { type InferredLayer, inferShapes } from './spec-shapes.js';
@@ -86,7 +87,11 @@ export function summary(model: Module, inputShape?: readonly number[]): string {
       model.eval();
       try {
         noGrad(() => {
-          const x = zeros([1, ...input]);
+          // A model that starts with an embedding is fed int32 indices.
+          const first = model instanceof Sequential ? model.layers[0] : undefined;
+          const x = zeros([1, ...input], {
+            dtype: first instanceof Embedding ? 'int32' : 'float32',
+          });
           if (model instanceof Sequential) {
             let y = x;
             shapes = model.layers.map((layer) => {

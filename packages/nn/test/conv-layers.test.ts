@@ -173,6 +173,37 @@ describe('convolutional specs', () => {
     ]);
   });
 
+  it('convolutions pad with zeros or as paddingMode says, in layers and specs', () => {
+    const x = randn([1, 1, 4, 4], { rng: 3 });
+    const zeros = new Conv2d(1, 1, 3, { padding: 1, rng: 1 });
+    const reflect = new Conv2d(1, 1, 3, { padding: 1, paddingMode: 'reflect', rng: 1 });
+    expect(reflect.toString()).toBe('Conv2d(1 → 1, 3×3, padding=1×1, paddingMode=reflect)');
+    expect(reflect.forward(x).shape).toEqual([1, 1, 4, 4]);
+    expect(Array.from(reflect.forward(x).data)).not.toEqual(Array.from(zeros.forward(x).data));
+    // The centre, away from every edge, sees no padding either way.
+    expect(reflect.forward(x).data[5]).toBe(zeros.forward(x).data[5]);
+    expect(() => new Conv1d(1, 1, 3, { paddingMode: 'mirror' as 'reflect' })).toThrow(
+      "Conv1d: paddingMode must be one of zeros, reflect, replicate, circular, got 'mirror'",
+    );
+    const model = buildModel({
+      input: [1, 4, 4],
+      layers: [
+        { type: 'conv2d', outChannels: 1, kernelSize: 3, padding: 1, paddingMode: 'reflect' },
+      ],
+    });
+    expect(model.forward(x).shape).toEqual([1, 1, 4, 4]);
+    expect(
+      issuesOf({
+        input: [1, 4, 4],
+        layers: [
+          { type: 'conv2d', outChannels: 1, kernelSize: 5, padding: 4, paddingMode: 'reflect' },
+        ],
+      }),
+    ).toEqual([
+      "layers[0].padding: reflect padding [4, 4] must be smaller than the input's spatial size [4, 4] (input [1, 4, 4])",
+    ]);
+  });
+
   it('a residual CNN block with padding same keeps the shape and builds', () => {
     const model = buildModel({
       input: [3, 8, 8],

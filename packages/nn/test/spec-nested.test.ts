@@ -227,3 +227,12 @@ describe('summary of nested and normalising specs', () => {
     expect(text).toContain('Buffers: 33 values');
   });
 });
+
+describe('summary of a hand-built model', () => {
+  it('runs an embedding-first Sequential on int32 indices', () => {
+    const model = new Sequential(new Embedding(10, 4, { rng: 1 }), new LayerNorm(4));
+    const text = summary(model, [6]);
+    expect(text).toMatch(/0 {2}Embedding\(10, 4\)\s+\[N, 6, 4\]\s+40/);
+    expect(text).toMatch(/1 {2}LayerNorm\(\[4\]\)\s+\[N, 6, 4\]\s+8/);
+  });
+});

@@ -158,6 +158,15 @@ describe('convolutions against PyTorch, with copied state dicts', () => {
     checkStep(conv, { ...c, mode: 'train' });
   });
 
+  it('Conv2d and Conv1d with reflect, circular and replicate padding (same included)', () => {
+    for (const c of cases.paddingModes) {
+      const make = c.input.shape.length === 4 ? Conv2d : Conv1d;
+      const conv = new make(c.args[0], c.args[1], c.args[2], { ...c.options, dtype: 'float64' });
+      conv.loadStateDict(stateOf(c.state));
+      checkStep(conv, { ...c, mode: 'train' });
+    }
+  });
+
   it("a spec-built CNN takes nn.Sequential's state dict one to one, in train and eval mode", () => {
     const c = cases.cnn;
     const model = buildModel(

@@ -1,10 +1,14 @@
-import { conv1d, conv2d, type Rng, ShapeError, type Tensor } from '@neurite/tensor';
+import { conv1d, conv2d, pad, type Rng, ShapeError, type Tensor } from '@neurite/tensor';
 import { heUniform, uniform } from '../init.js';
 import { Module } from '../module.js';
 import { toRng } from '../random.js';
 
 /** A size per spatial axis: one number for both, or [height, width]. */
 export type Pair = number | readonly [number, number];
+
+/** How a convolution pads its input: with zeros, or PyTorch's other `padding_mode`s. */
+export type PaddingMode = 'zeros' | 'reflect' | 'replicate' | 'circular';
+const paddingModes: readonly PaddingMode[] = ['zeros', 'reflect', 'replicate', 'circular'];
 
 /** Options of `Conv2d` (PyTorch's arguments). */
 export interface Conv2dLayerOptions {
@@ -16,6 +20,8 @@ export interface Conv2dLayerOptions {
   dilation?: Pair;
   /** Channel groups: each output channel sees inChannels/groups inputs. Default 1. */
   groups?: number;
+  /** What the padding holds: zeros (default), or the input reflected, replicated or wrapped around. */
+  paddingMode?: PaddingMode;
   /** Whether the layer adds a bias per output channel. Default true. */
   bias?: boolean;
   /** The generator of the initial weights, or a seed. */
@@ -33,6 +39,32 @@ export interface Conv1dLayerOptions
 }
 
 const asPair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
+
+function checkMode(layer: string, mode: string): void {
+  if (!paddingModes.includes(mode as PaddingMode))
+    throw new RangeError(
+      `${layer}: paddingMode must be one of ${paddingModes.join(', ')}, got '${mode}'`,
+    );
+}
+
+/**
+ * The [before, after] padding of each spatial axis, as PyTorch pads for a
+ * `paddingMode` other than zeros: `'same'` puts the odd one after.
+ */
+function sides(
+  padding: readonly number[] | 'same' | 'valid',
+  kernel: readonly number[],
+  dilation: readonly number[],
+): [number, number][] {
+  return kernel.map((k, i) => {
+    if (padding === 'valid') return [0, 0];
+    if (padding === 'same') {
+      const total = dilation[i]! * (k - 1);
+      return [Math.floor(total / 2), total - Math.floor(total / 2)];
+    }
+    return [padding[i]!, padding[i]!];
+  });
+}
 
 function checkChannels(
   layer: string,
@@ -92,6 +124,7 @@ export class Conv2d extends Module {
   readonly padding: [number, number] | 'same' | 'valid';
   readonly dilation: [number, number];
   readonly groups: number;
+  readonly paddingMode: PaddingMode;
   /** [outChannels, inChannels/groups, kH, kW]. */
   readonly weight: Tensor;
   /** [outChannels], or null without a bias. */
@@ -106,6 +139,7 @@ export class Conv2d extends Module {
       padding = 0,
       dilation = 1,
       groups = 1,
+      paddingMode = 'zeros',
       bias = true,
       rng,
       dtype = 'float32',
@@ -113,6 +147,8 @@ export class Conv2d extends Module {
   ) {
     super();
     checkChannels('Conv2d', inChannels, outChannels, groups);
+    checkMode('Conv2d', paddingMode);
+    this.paddingMode = paddingMode;
     const k = asPair(kernelSize);
     const s = asPair(stride);
     const d = asPair(dilation);
@@ -148,6 +184,19 @@ export class Conv2d extends Module {
         `${this.toString()}: expected input [N, ${this.inChannels}, H, W], got [${x.shape.join(', ')}]`,
       );
     }
+    if (this.paddingMode !== 'zeros') {
+      const [[top, bottom], [left, right]] = sides(
+        this.padding,
+        this.kernelSize,
+        this.dilation,
+      ) as [[number, number], [number, number]];
+      const padded = pad(x, [left, right, top, bottom], { mode: this.paddingMode });
+      return conv2d(padded, this.weight, this.bias, {
+        stride: this.stride,
+        dilation: this.dilation,
+        groups: this.groups,
+      });
+    }
     return conv2d(x, this.weight, this.bias, {
       stride: this.stride,
       padding: this.padding,
@@ -166,6 +215,7 @@ export class Conv2d extends Module {
           : '',
       this.dilation.some((v) => v !== 1) ? `dilation=${this.dilation.join('×')}` : '',
       this.groups !== 1 ? `groups=${this.groups}` : '',
+      this.paddingMode !== 'zeros' ? `paddingMode=${this.paddingMode}` : '',
       this.bias ? '' : 'no bias',
     ].filter(Boolean);
     return `Conv2d(${this.inChannels} → ${this.outChannels}, ${this.kernelSize.join('×')}${extra.map((e) => `, ${e}`).join('')})`;
@@ -189,6 +239,7 @@ export class Conv1d extends Module {
   readonly padding: number | 'same' | 'valid';
   readonly dilation: number;
   readonly groups: number;
+  readonly paddingMode: PaddingMode;
   /** [outChannels, inChannels/groups, kernelSize]. */
   readonly weight: Tensor;
   /** [outChannels], or null without a bias. */
@@ -203,6 +254,7 @@ export class Conv1d extends Module {
       padding = 0,
       dilation = 1,
       groups = 1,
+      paddingMode = 'zeros',
       bias = true,
       rng,
       dtype = 'float32',
@@ -210,6 +262,8 @@ export class Conv1d extends Module {
   ) {
     super();
     checkChannels('Conv1d', inChannels, outChannels, groups);
+    checkMode('Conv1d', paddingMode);
+    this.paddingMode = paddingMode;
     for (const [what, v, min] of [
       ['kernelSize', kernelSize, 1],
       ['stride', stride, 1],
@@ -241,6 +295,16 @@ export class Conv1d extends Module {
         `${this.toString()}: expected input [N, ${this.inChannels}, L], got [${x.shape.join(', ')}]`,
       );
     }
+    if (this.paddingMode !== 'zeros') {
+      const p = typeof this.padding === 'number' ? [this.padding] : this.padding;
+      const [[left, right]] = sides(p, [this.kernelSize], [this.dilation]) as [[number, number]];
+      const padded = pad(x, [left, right], { mode: this.paddingMode });
+      return conv1d(padded, this.weight, this.bias, {
+        stride: this.stride,
+        dilation: this.dilation,
+        groups: this.groups,
+      });
+    }
     return conv1d(x, this.weight, this.bias, {
       stride: this.stride,
       padding: this.padding,
@@ -255,6 +319,7 @@ export class Conv1d extends Module {
       this.padding !== 0 ? `padding=${this.padding}` : '',
       this.dilation !== 1 ? `dilation=${this.dilation}` : '',
       this.groups !== 1 ? `groups=${this.groups}` : '',
+      this.paddingMode !== 'zeros' ? `paddingMode=${this.paddingMode}` : '',
       this.bias ? '' : 'no bias',
     ].filter(Boolean);
     return `Conv1d(${this.inChannels} → ${this.outChannels}, ${this.kernelSize}${extra.map((e) => `, ${e}`).join('')})`;
