@@ -2,9 +2,9 @@ import { allocate, type DType, type TypedArray } from './dtype.js';
 import { isTracing, withTracer } from './engine.js';
 import { CompileError, fmt } from './errors.js';
 import { broadcastStrides, stridedLoop } from './kernels/strided.js';
-import { type LeafKind, type LoopNode, lowerable, wasmLoop } from './kernels/wasm-loop.js';
+import { type LoopNode, loopProgram, wasmLoop } from './kernels/wasm-loop.js';
 import type { Kernel, Op } from './op.js';
-import { type Shape, sameShape, sizeOf, stridesOf } from './shape.js';
+import { type Shape, sameShape, stridesOf } from './shape.js';
 import { Tensor } from './tensor.js';
 
 /**
@@ -564,62 +564,17 @@ class Plan {
 /**
  * The loop as WebAssembly SIMD, when every op lowers exactly, everything is
  * float32, and every leaf is read whole, is one broadcast value, or is a row
- * broadcast down the loop (a bias); else null.
+ * or a per-plane value broadcast down the loop (a bias); else null.
  */
 function lowerLoop(loop: Loop, stores: string[]): Kernel | null {
-  const size = sizeOf(loop.shape);
-  // Below this the copies in and out and the call cost more than SIMD saves.
-  if (size < 1024) return null;
-  if (!loop.nodes.every((n) => n.dtype === 'float32') || !lowerable(loop.nodes.map((n) => n.op))) {
-    return null;
-  }
-  const cols = loop.shape.at(-1) ?? 1;
-  const isRow = (shape: Shape) =>
-    cols % 4 === 0 &&
-    sizeOf(shape) === cols &&
-    shape.at(-1) === cols &&
-    shape.length <= loop.shape.length;
-  const leaves: LeafKind[] = [];
-  let plane: { inner: number; period: number } | undefined;
-  for (const l of loop.leaves) {
-    if (!(l.buffer instanceof Float32Array)) return null;
-    if (sameShape(l.shape, loop.shape)) leaves.push('array');
-    else if (sizeOf(l.shape) === 1) leaves.push('scalar');
-    else if (isRow(l.shape)) leaves.push('row');
-    else {
-      const p = planeOf(l.shape, loop.shape);
-      if (!p || (plane && (plane.inner !== p.inner || plane.period !== p.period))) return null;
-      plane = p;
-      leaves.push('plane');
-    }
-  }
-  return wasmLoop({
-    size,
-    cols: leaves.includes('row') ? cols : size,
-    nodes: loop.nodes,
-    leaves,
+  if (!loop.leaves.every((l) => l.buffer instanceof Float32Array)) return null;
+  const program = loopProgram(
+    loop.shape,
+    loop.leaves.map((l) => l.shape),
+    loop.nodes,
     stores,
-    ...(plane ? { plane } : {}),
-  });
-}
-
-/**
- * A leaf broadcast as one value per plane: its shape, aligned right, equals
- * the loop's on a run of axes and is 1 on the axes after it (and before it),
- * so element i reads value ⌊i / inner⌋ mod period. A bias [C, 1, 1] over
- * [N, C, H, W] is inner H·W, period C. Inner must hold whole vectors.
- */
-function planeOf(leaf: Shape, shape: Shape): { inner: number; period: number } | null {
-  const at = shape.length - leaf.length;
-  if (at < 0) return null;
-  let b = shape.length;
-  while (b > at && leaf[b - 1 - at] === 1) b--;
-  let a = b;
-  while (a > at && leaf[a - 1 - at] === shape[a - 1]) a--;
-  for (let d = at; d < a; d++) if (leaf[d - at] !== 1) return null;
-  const inner = sizeOf(shape.slice(b));
-  const period = sizeOf(shape.slice(a, b));
-  return inner % 4 === 0 && inner > 1 ? { inner, period } : null;
+  );
+  return program && wasmLoop(program);
 }
 
 /** Rounds an intermediate to its dtype, as storing it in a typed array would. */

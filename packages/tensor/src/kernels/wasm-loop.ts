@@ -1,4 +1,5 @@
 import type { DType, TypedArray } from '../dtype.js';
+import { type Shape, sizeOf } from '../shape.js';
 
 /**
  * Fused elementwise loops compiled to WebAssembly SIMD at run time.
@@ -334,4 +335,70 @@ function lcm(a: number, b: number): number {
   let y = b;
   while (y) [x, y] = [y, x % y];
   return (a / x) * b;
+}
+
+/** Below this many elements the copies in and out and the call cost more than SIMD saves. */
+const MIN_SIZE = 1024;
+
+/**
+ * The program of a loop over `shape` whose leaves have `leafShapes`, when
+ * it is worth running as SIMD and can be: every node float32 and lowerable,
+ * every leaf read whole, one broadcast value, one row repeated or one value
+ * per plane; else null.
+ */
+export function loopProgram(
+  shape: Shape,
+  leafShapes: readonly Shape[],
+  nodes: readonly LoopNode[],
+  stores: readonly string[],
+): LoopProgram | null {
+  const size = sizeOf(shape);
+  if (size < MIN_SIZE) return null;
+  if (!nodes.every((n) => n.dtype === 'float32') || !lowerable(nodes.map((n) => n.op))) {
+    return null;
+  }
+  const cols = shape.at(-1) ?? 1;
+  const isRow = (s: Shape) =>
+    cols % 4 === 0 && sizeOf(s) === cols && s.at(-1) === cols && s.length <= shape.length;
+  const same = (s: Shape) => s.length === shape.length && s.every((n, d) => n === shape[d]);
+  const leaves: LeafKind[] = [];
+  let plane: { inner: number; period: number } | undefined;
+  for (const l of leafShapes) {
+    if (same(l)) leaves.push('array');
+    else if (sizeOf(l) === 1) leaves.push('scalar');
+    else if (isRow(l)) leaves.push('row');
+    else {
+      const p = planeOf(l, shape);
+      if (!p || (plane && (plane.inner !== p.inner || plane.period !== p.period))) return null;
+      plane = p;
+      leaves.push('plane');
+    }
+  }
+  return {
+    size,
+    cols: leaves.includes('row') ? cols : size,
+    nodes,
+    leaves,
+    stores,
+    ...(plane ? { plane } : {}),
+  };
+}
+
+/**
+ * A leaf broadcast as one value per plane: its shape, aligned right, equals
+ * the loop's on a run of axes and is 1 on the axes after it (and before it),
+ * so element i reads value ⌊i / inner⌋ mod period. A bias [C, 1, 1] over
+ * [N, C, H, W] is inner H·W, period C. Inner must hold whole vectors.
+ */
+function planeOf(leaf: Shape, shape: Shape): { inner: number; period: number } | null {
+  const at = shape.length - leaf.length;
+  if (at < 0) return null;
+  let b = shape.length;
+  while (b > at && leaf[b - 1 - at] === 1) b--;
+  let a = b;
+  while (a > at && leaf[a - 1 - at] === shape[a - 1]) a--;
+  for (let d = at; d < a; d++) if (leaf[d - at] !== 1) return null;
+  const inner = sizeOf(shape.slice(b));
+  const period = sizeOf(shape.slice(a, b));
+  return inner % 4 === 0 && inner > 1 ? { inner, period } : null;
 }

@@ -1,5 +1,6 @@
 import { assertDType, type DType, isFloat, promote } from '../dtype.js';
 import { apply } from '../engine.js';
+import { simdElementwise } from '../kernels/elementwise-simd.js';
 import { broadcastStrides, stridedLoop } from '../kernels/strided.js';
 import { defineOp, type Jvp, type Op, type Pullback, type Spec } from '../op.js';
 import { broadcastShapes, stridesOf } from '../shape.js';
@@ -39,7 +40,8 @@ function elementwise(
       shape: broadcastShapes(name, ...inputs.map((t) => t.shape)),
       dtype: dtype ? dtype(inputs) : inputs.map((t) => t.dtype).reduce(promote),
     }),
-    kernel: (inputs, out) => elementwiseKernel(expr, inputs, out),
+    kernel: (inputs, out) =>
+      simdElementwise(name, inputs, out) ?? elementwiseKernel(expr, inputs, out),
     ...(vjp ? { vjp } : {}),
     jvp,
     batch: broadcasting(() => op),
