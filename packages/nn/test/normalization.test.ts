@@ -120,6 +120,19 @@ describe('BatchNorm', () => {
     expect(bn.runningMean!.grad).toBeNull();
   });
 
+  it('a compiled forward replays the cumulative average (momentum null) step by step', () => {
+    const eager = new BatchNorm1d(3, { momentum: null });
+    const traced = new BatchNorm1d(3, { momentum: null });
+    const f = compile((x: Tensor) => traced.forward(x));
+    for (let i = 0; i < 3; i++) {
+      const x = randn([4, 3], { rng: 30 + i });
+      expect(Array.from((f(x) as Tensor).data)).toEqual(Array.from(eager.forward(x).data));
+    }
+    expect(Array.from(traced.runningMean!.data)).toEqual(Array.from(eager.runningMean!.data));
+    expect(Array.from(traced.runningVar!.data)).toEqual(Array.from(eager.runningVar!.data));
+    expect(traced.numBatchesTracked!.item()).toBe(3);
+  });
+
   it('a compiled training step updates the running statistics with the same bits as eager', () => {
     const make = () => {
       const net = new Sequential(new Linear(4, 3, { rng: 2 }), new BatchNorm1d(3));
