@@ -12,6 +12,10 @@ import {
   toSafetensors,
 } from '@neurite/nn';
 import { Rng, randn, tensor } from '@neurite/tensor';
+// The app's PNG reader, as `mnist-mlp predict` runs it on a user's file.
+import { InputError } from '../../../apps/mnist-mlp/src/core/errors.js';
+import { decodePng } from '../../../apps/mnist-mlp/src/core/image.js';
+import { Raster } from '../../../apps/mnist-mlp/src/core/raster.js';
 import { mutateJson } from './mutate.js';
 
 /** A parser under test: valid inputs to mutate, and what it may throw. */
@@ -62,6 +66,31 @@ const tinySpec: ModelSpec = {
   ],
 };
 
+function pngSeeds(): Uint8Array[] {
+  const rng = new Rng(11);
+  return [
+    [5, 4],
+    [28, 28],
+    [3, 17],
+  ].map(([w, h]) => {
+    const r = new Raster(w!, h!);
+    for (let i = 0; i < 20; i++)
+      r.set(rng.int(w!), rng.int(h!), [rng.int(256), rng.int(256), rng.int(256)]);
+    return r.toPng();
+  });
+}
+
+const sameImage = (result: unknown, original: Uint8Array): string | null => {
+  const got = result as ReturnType<typeof decodePng>;
+  const want = decodePng(original);
+  const same =
+    got.width === want.width &&
+    got.height === want.height &&
+    got.gray.every((v, i) => v === want.gray[i]) &&
+    got.alpha.every((v, i) => v === want.alpha[i]);
+  return same ? null : 'a corrupted PNG was read as a different image without an error';
+};
+
 export const targets: Target[] = [
   {
     name: 'IDX',
@@ -103,5 +132,13 @@ export const targets: Target[] = [
     seeds: [checkpointBytes(buildModel(tinySpec, { seed: 1 }), { meta: { epoch: 2 } })],
     parse: (b) => restoreCheckpoint(b, 'fuzz.ckpt'),
     errors: [CheckpointError, SpecError, StateDictError],
+  },
+  {
+    name: 'PNG',
+    seeds: pngSeeds(),
+    parse: (b) => decodePng(b, 'fuzz.png'),
+    errors: [InputError],
+    // Every chunk carries a CRC and the image data an Adler-32.
+    accepted: sameImage,
   },
 ];
