@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   Adam,
   type Callback,
+  checkpointBytes,
   crossEntropy,
   earlyStopping,
   evaluate,
@@ -18,6 +19,7 @@ import {
   progress,
   ReLU,
   reduceLROnPlateau,
+  restoreCheckpoint,
   Sequential,
   SGD,
   TrainingError,
@@ -137,6 +139,39 @@ describe('fit', () => {
       seed: 8,
     });
     expect(bits(d)).not.toEqual(bits(a));
+  });
+
+  it('modelCheckpoint saves checkpoints of a model without a spec; one resumes the run bit for bit', async () => {
+    class Net extends Module {
+      hidden = new Linear(2, 6, { rng: 4 });
+      out = new Linear(6, 3, { rng: 5 });
+      forward(x: Tensor) {
+        return this.out.forward(this.hidden.forward(x).relu());
+      }
+    }
+    const data = blobs(60);
+    const base = { loss: 'crossEntropy' as const, batchSize: 16, seed: 3, epochs: 4 };
+    const saved: Uint8Array[] = [];
+    const a = new Net();
+    await fit(a, data, {
+      ...base,
+      optimizer: new Adam(a.parameters(), { lr: 0.02 }),
+      callbacks: [
+        modelCheckpoint({
+          monitor: 'loss',
+          saveEveryEpoch: true,
+          save: (model, { epoch, ctx }) => {
+            saved[epoch] = checkpointBytes(model, { optimizer: ctx.optimizer, meta: { epoch } });
+          },
+        }),
+      ],
+    });
+    const b = new Net();
+    const optB = new Adam(b.parameters(), { lr: 0.02 });
+    const { meta } = restoreCheckpoint(saved[2]!, { into: b, optimizer: optB });
+    expect(meta.epoch).toBe(2);
+    await fit(b, data, { ...base, optimizer: optB, initialEpoch: 2 });
+    expect(bits(b)).toEqual(bits(a));
   });
 
   it('stops on a NaN loss with a TrainingError naming the epoch and the batch', async () => {
