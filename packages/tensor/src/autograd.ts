@@ -101,6 +101,7 @@ function seedFor(root: Tensor, seed: Tensor | undefined, where: string): Tensor 
 
 /** `loss.backward()`: accumulates d(root)/d(leaf) into `leaf.grad` for every leaf requiring a gradient. */
 export function backward(root: Tensor, seed?: Tensor, { createGraph = false } = {}): void {
+  for (const check of backwardChecks) check(root);
   if (!root.requiresGrad) {
     throw new GradError(
       'backward: this tensor does not require a gradient (no input of its graph requires one)',
@@ -160,6 +161,9 @@ export function freshLeaf(a: Tensor): Tensor {
   for (const hook of leafHooks) hook(a, leaf);
   return leaf;
 }
+
+/** Transforms register here to refuse a `backward()` they cannot honour (vmap: of a batched tensor). */
+export const backwardChecks: ((root: Tensor) => void)[] = [];
 
 /** Transforms (jvp, vmap) register here to carry their data from a tensor to the leaf made for it. */
 export const leafHooks: ((from: Tensor, to: Tensor) => void)[] = [];

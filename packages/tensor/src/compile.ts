@@ -1,5 +1,5 @@
 import { allocate, type DType, type TypedArray } from './dtype.js';
-import { isTracing, withTracer } from './engine.js';
+import { isTracing, isTransforming, withTracer } from './engine.js';
 import { CompileError, fmt } from './errors.js';
 import { broadcastStrides, stridedLoop } from './kernels/strided.js';
 import { type LoopNode, loopProgram, wasmLoop } from './kernels/wasm-loop.js';
@@ -79,8 +79,8 @@ export { CompileError };
  *    make it outside and pass it in; random values inside a step come from
  *    random ops such as `bernoulli`, which draw afresh on every replay.
  * The returned tensors are fresh copies. Called while another function is
- * being traced, a compiled function runs as written, so it becomes part of
- * that trace.
+ * being traced, or inside `jvp` or `vmap`, a compiled function runs as
+ * written, so it becomes part of that trace and the transform sees its ops.
  *
  * @example
  * const step = compile((x, y) => {
@@ -100,8 +100,9 @@ export function compile<F extends (...args: Tensor[]) => Traced>(fn: F): Compile
       if (!(a instanceof Tensor))
         throw new CompileError('compile: every argument must be a Tensor');
     }
-    // Inside another function being traced, run as written so that trace records it.
-    if (isTracing()) return fn(...args);
+    // Inside another function being traced, or under jvp or vmap, run as
+    // written, so that the trace records its ops and the transform sees them.
+    if (isTracing() || isTransforming()) return fn(...args);
     // The common case, the signature of the last call, is checked without allocating.
     if (last?.accepts(args)) return last.run(args);
     const key = args

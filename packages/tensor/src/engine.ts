@@ -67,6 +67,11 @@ export function withTracer<T>(t: Tracer, fn: () => T): T {
 /** Set while a transform (jvp, vmap) runs: every op goes through its rules first. */
 let transformed: (<A>(op: Op<A>, inputs: readonly Tensor[], attrs: A) => Tensor) | null = null;
 
+/** Whether a transform (jvp, vmap) is running: a compiled function then runs as written, so the transform sees its ops. */
+export function isTransforming(): boolean {
+  return transformed !== null;
+}
+
 /** Installs (or, with null, removes) the transforms' interpreter of ops. */
 export function setTransformed(
   fn: (<A>(op: Op<A>, inputs: readonly Tensor[], attrs: A) => Tensor) | null,

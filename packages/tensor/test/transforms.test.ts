@@ -325,6 +325,28 @@ describe('vmap composes', () => {
     expect(flat(c(W, X2) as Tensor)).toEqual(flat(step(W, X2)));
   });
 
+  it('a compiled function called inside jvp or vmap runs as written, so the transform sees it', () => {
+    const c = compile((x: Tensor) => x.sin().mul(x));
+    c(x0); // traced once outside
+    const v = u([3], 23);
+    expectClose(
+      jvp((x: Tensor) => c(x) as Tensor, [x0], [v])[1],
+      jvp((x: Tensor) => x.sin().mul(x), [x0], [v])[1],
+    );
+    const X = u([4, 3], 24);
+    expectClose(vmap((x: Tensor) => c(x) as Tensor)(X) as Tensor, X.sin().mul(X), 0);
+  });
+
+  it('backward() of a batched tensor is refused: per-example gradients come from grad', () => {
+    const w = u([3], 25).requireGrad();
+    expect(() =>
+      vmap((x: Tensor) => {
+        x.mul(w).sum().backward();
+        return x;
+      })(u([4, 3], 26)),
+    ).toThrow(/vmap: backward\(\) of a batched tensor of shape \[\] .* grad/);
+  });
+
   it('nested vmap is a vmap over two axes', () => {
     const A = u([2, 3, 4], 22);
     const g = vmap(vmap((x: Tensor) => x.exp().sum()));

@@ -1,4 +1,4 @@
-import { leafHooks } from '../autograd.js';
+import { backwardChecks, leafHooks } from '../autograd.js';
 import { apply, detachHooks, withReadCheck } from '../engine.js';
 import { fmt, TransformError } from '../errors.js';
 import { isGradEnabled } from '../grad-mode.js';
@@ -72,6 +72,17 @@ detachHooks.push((from, to) => {
   for (const frame of live) {
     const v = frame.values.get(from);
     if (v) frame.values.set(to, v.detach());
+  }
+});
+
+// `.grad` of a leaf is one tensor, not one per example: inside vmap, gradients come from grad.
+backwardChecks.push((root) => {
+  for (const frame of live) {
+    if (frame.values.has(root)) {
+      throw new TransformError(
+        `vmap: backward() of a batched tensor of shape ${fmt(root.shape)} would accumulate one gradient per example into .grad; take per-example gradients with grad (vmap(grad(loss)))`,
+      );
+    }
   }
 });
 
