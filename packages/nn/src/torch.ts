@@ -13,11 +13,13 @@ import {
   Softplus,
   Tanh,
 } from './layers/activations.js';
+import { Conv1d, Conv2d } from './layers/conv.js';
 import { Dropout } from './layers/dropout.js';
 import { Embedding } from './layers/embedding.js';
 import { Flatten } from './layers/flatten.js';
 import { Dense, Linear } from './layers/linear.js';
 import { BatchNorm1d, BatchNorm2d, LayerNorm } from './layers/normalization.js';
+import { AdaptiveAvgPool2d, AvgPool2d, MaxPool2d } from './layers/pooling.js';
 import type { Sequential } from './layers/sequential.js';
 import type { LoadStateDictResult, Module } from './module.js';
 
@@ -77,6 +79,28 @@ function torchModules(layer: Module, index: number): string[] {
     return [
       `nn.Embedding(${layer.numEmbeddings}, ${layer.embeddingDim}, padding_idx=${py(layer.paddingIdx)})`,
     ];
+  }
+  if (layer instanceof Conv2d || layer instanceof Conv1d) {
+    const two = layer instanceof Conv2d;
+    const tuple = (v: number | readonly number[]) =>
+      typeof v === 'number' ? String(v) : `(${v.join(', ')})`;
+    const padding = typeof layer.padding === 'string' ? `'${layer.padding}'` : tuple(layer.padding);
+    return [
+      `nn.Conv${two ? 2 : 1}d(${layer.inChannels}, ${layer.outChannels}, kernel_size=${tuple(layer.kernelSize)}, stride=${tuple(layer.stride)}, padding=${padding}, dilation=${tuple(layer.dilation)}, groups=${layer.groups}, bias=${py(layer.bias !== null)}, padding_mode='${layer.paddingMode}')`,
+    ];
+  }
+  if (layer instanceof MaxPool2d || layer instanceof AvgPool2d) {
+    const tuple = (v: number | readonly number[]) =>
+      typeof v === 'number' ? String(v) : `(${v.join(', ')})`;
+    const { stride, padding } = layer.options;
+    const common = `${tuple(layer.kernelSize)}, stride=${stride === undefined ? 'None' : tuple(stride)}, padding=${tuple(padding ?? 0)}`;
+    return layer instanceof MaxPool2d
+      ? [`nn.MaxPool2d(${common}, dilation=${tuple(layer.options.dilation ?? 1)})`]
+      : [`nn.AvgPool2d(${common}, count_include_pad=${py(layer.options.countIncludePad ?? true)})`];
+  }
+  if (layer instanceof AdaptiveAvgPool2d) {
+    const size = layer.outputSize;
+    return [`nn.AdaptiveAvgPool2d(${typeof size === 'number' ? size : `(${size.join(', ')})`})`];
   }
   if (layer instanceof Dropout) return [`nn.Dropout(${layer.rate})`];
   if (layer instanceof Flatten) return [`nn.Flatten(${layer.startDim}, ${layer.endDim})`];

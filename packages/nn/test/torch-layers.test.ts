@@ -13,10 +13,14 @@ import {
   Embedding,
   GELU,
   LayerNorm,
+  loadTorchStateDict,
+  type ModelSpec,
   type Module,
   SiLU,
   Softplus,
   type StateDict,
+  torchLayout,
+  toTorchStateDict,
 } from '../src/index.js';
 
 /**
@@ -142,6 +146,22 @@ describe('LayerNorm, activations, Embedding against PyTorch', () => {
   });
 });
 
+const cnnSpec: ModelSpec = {
+  input: [1, 10, 10],
+  layers: [
+    { type: 'conv2d', outChannels: 4, kernelSize: 3, padding: 1 },
+    { type: 'batchNorm' },
+    { type: 'activation', activation: 'relu' },
+    { type: 'maxPool2d', kernelSize: 2 },
+    { type: 'conv2d', outChannels: 6, kernelSize: 3 },
+    { type: 'activation', activation: 'relu' },
+    { type: 'avgPool2d', kernelSize: 2 },
+    { type: 'adaptiveAvgPool2d', outputSize: 1 },
+    { type: 'flatten' },
+    { type: 'dense', units: 3 },
+  ],
+};
+
 describe('convolutions against PyTorch, with copied state dicts', () => {
   it('Conv2d with stride, padding, dilation and groups', () => {
     const c = cases.conv2d;
@@ -169,24 +189,7 @@ describe('convolutions against PyTorch, with copied state dicts', () => {
 
   it("a spec-built CNN takes nn.Sequential's state dict one to one, in train and eval mode", () => {
     const c = cases.cnn;
-    const model = buildModel(
-      {
-        input: [1, 10, 10],
-        layers: [
-          { type: 'conv2d', outChannels: 4, kernelSize: 3, padding: 1 },
-          { type: 'batchNorm' },
-          { type: 'activation', activation: 'relu' },
-          { type: 'maxPool2d', kernelSize: 2 },
-          { type: 'conv2d', outChannels: 6, kernelSize: 3 },
-          { type: 'activation', activation: 'relu' },
-          { type: 'avgPool2d', kernelSize: 2 },
-          { type: 'adaptiveAvgPool2d', outputSize: 1 },
-          { type: 'flatten' },
-          { type: 'dense', units: 3 },
-        ],
-      },
-      { dtype: 'float64' },
-    );
+    const model = buildModel(cnnSpec, { dtype: 'float64' });
     expect(Object.keys(model.stateDict())).toEqual(Object.keys(c.initial));
     model.loadStateDict(stateOf(c.initial));
     const x = t64(c.input);
@@ -195,5 +198,18 @@ describe('convolutions against PyTorch, with copied state dicts', () => {
     for (const [name, j] of Object.entries(c.state as Record<string, Json>))
       close(state[name]!.data, j.values);
     close(model.eval().forward(x).data, c.evalOutput.values);
+
+    // The PyTorch round trip knows the convolution and pooling layers: same names, and the code.
+    const fresh = buildModel(cnnSpec, { dtype: 'float64', seed: 9 });
+    loadTorchStateDict(fresh, stateOf(c.state));
+    close(fresh.eval().forward(x).data, c.evalOutput.values);
+    expect(Object.keys(toTorchStateDict(fresh))).toEqual(Object.keys(c.initial));
+    const { code } = torchLayout(fresh);
+    expect(code).toContain(
+      "nn.Conv2d(1, 4, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), dilation=(1, 1), groups=1, bias=True, padding_mode='zeros'),  # 0",
+    );
+    expect(code).toContain('nn.MaxPool2d(2, stride=None, padding=0, dilation=1),  # 3');
+    expect(code).toContain('nn.AvgPool2d(2, stride=None, padding=0, count_include_pad=True),  # 6');
+    expect(code).toContain('nn.AdaptiveAvgPool2d(1),  # 7');
   });
 });
