@@ -8,6 +8,14 @@ import { buildProgram } from './program.js';
  * unsuitable files), 1 anything unexpected, 130 after Ctrl-C.
  */
 async function main(argv: string[]): Promise<number> {
+  const json = argv.includes('--json');
+  /** A bad-input line on stderr, and with --json the same as one JSON object on stdout. */
+  const refuse = (message: string): number => {
+    process.stderr.write(`mnist-mlp: ${message}\n`);
+    if (json) process.stdout.write(`${JSON.stringify({ error: message, code: 2 })}\n`);
+    return 2;
+  };
+  if (argv.length <= 2) return refuse(`no command given: one of ${COMMANDS} (see --help)`);
   let code = 0;
   const program = buildProgram((c) => {
     code = c;
@@ -17,16 +25,22 @@ async function main(argv: string[]): Promise<number> {
     return code;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // --help and --version end through here too, with exit code 0.
+      // --help and --version end through here too, with exit code 0; usage
+      // errors have been printed as one line by the program's outputError.
+      if (error.exitCode !== 0 && json) {
+        const message = error.message.replace(/^error: /, '');
+        process.stdout.write(`${JSON.stringify({ error: message, code: 2 })}\n`);
+      }
       return error.exitCode === 0 ? 0 : 2;
     }
     const bad = badInput(error);
-    if (bad !== null) {
-      process.stderr.write(`mnist-mlp: ${bad}\n`);
-      return 2;
-    }
+    if (bad !== null) return refuse(bad);
     const e = error as Error;
     process.stderr.write(`mnist-mlp: unexpected error: ${e.message}\n${e.stack ?? ''}\n`);
+    if (json)
+      process.stdout.write(
+        `${JSON.stringify({ error: `unexpected error: ${e.message}`, code: 1 })}\n`,
+      );
     return 1;
   }
 }
@@ -44,6 +58,8 @@ function badInput(error: unknown): string | null {
   if (code && path && FILE_ERRORS[code]) return `${path}: ${FILE_ERRORS[code]}`;
   return null;
 }
+
+const COMMANDS = 'train, eval, predict, visualize, download, bench, demo';
 
 const INPUT_ERRORS = new Set([
   'DataError',

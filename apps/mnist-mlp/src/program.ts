@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
 import { benchCommand } from './commands/bench.js';
 import { demoCommand } from './commands/demo.js';
@@ -18,6 +19,12 @@ const dataOption = (description: string) =>
 const jsonOption = () =>
   new Option('--json', 'print the result as one JSON object, the last line of stdout');
 
+/** The app's version, from its package.json (one folder up from src/ and dist/ alike). */
+function version(): string {
+  const require = createRequire(import.meta.url);
+  return (require('../package.json') as { version: string }).version;
+}
+
 /**
  * The `mnist-mlp` command line. `setExitCode` receives each command's exit
  * code; parsing errors are thrown as commander errors.
@@ -27,6 +34,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .description(
       'The 784-16-16-10 network of "But what is a neural network?": train it, evaluate it, feed it your digits, look inside.',
     )
+    .version(version(), '--version', 'print the version and exit')
     .exitOverride();
   program.configureOutput({
     // One line, like every other error of the CLI.

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -332,6 +333,60 @@ describe('mnist-mlp CLI, bad input: one clear line on stderr and exit code 2', (
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/accuracy/);
+  });
+
+  it('--version, a missing command in one line, and errors as JSON under --json', async () => {
+    const pkg = JSON.parse(
+      await readFile(resolve(dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
+    );
+    const [version, none, jsonError, jsonUsage] = await Promise.all([
+      cli(['--version']),
+      cli([]),
+      cli(['eval', '--model', join(dir, 'absent.safetensors'), '--json']),
+      cli(['train', '--epochs', 'many', '--json']),
+    ]);
+    expect([version.code, version.stdout.trim()]).toEqual([0, pkg.version]);
+    expectBadInput(none, /no command given: one of train, eval, .* \(see --help\)/);
+    expectBadInput(jsonError, /absent\.safetensors: no such file/);
+    expect(JSON.parse(jsonError.stdout.trim())).toEqual({
+      error: expect.stringMatching(/absent\.safetensors: no such file/),
+      code: 2,
+    });
+    expect(jsonUsage.code).toBe(2);
+    expect(JSON.parse(jsonUsage.stdout.trim())).toEqual({
+      error: expect.stringMatching(/--epochs.*'many'/),
+      code: 2,
+    });
+  });
+
+  it('draws no redrawn bar for TERM=dumb, even on a terminal', async () => {
+    // `script` gives the command a pseudo-terminal, where the bar would otherwise redraw itself.
+    const command = [
+      process.execPath,
+      '--conditions=@neurite/source',
+      '--import',
+      'tsx',
+      'src/cli.ts',
+    ]
+      .concat(['train', '--data', data, '--epochs', '1', '--out', join(dir, 'tty.safetensors')])
+      .map((a) => `'${a}'`)
+      .join(' ');
+    const run = (term: string) =>
+      new Promise<string>((done) => {
+        execFile(
+          'script',
+          ['-qec', command, '/dev/null'],
+          {
+            cwd: resolve(dirname(fileURLToPath(import.meta.url)), '..'),
+            env: { ...process.env, TERM: term, NO_COLOR: '' },
+          },
+          (_error, stdout) => done(stdout),
+        );
+      });
+    const [dumb, xterm] = await Promise.all([run('dumb'), run('xterm')]);
+    expect(dumb).toMatch(/epoch 1\/1/);
+    expect(dumb).not.toMatch(/\x1b\[/);
+    expect(xterm).toMatch(/\x1b\[/); // the same run on a capable terminal does redraw
   });
 
   it('refuses data whose images do not fit the spec\u2019s input size', async () => {
