@@ -4,6 +4,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   adaptiveAvgPool2d,
+  apply,
   avgPool2d,
   bernoulli,
   concat,
@@ -12,6 +13,7 @@ import {
   convTranspose2d,
   flip,
   grad,
+  gradcheck,
   indexSelect,
   jvp,
   logSoftmax,
@@ -28,6 +30,7 @@ import {
   vmap,
   where,
 } from '../src/index.js';
+import { outerOp } from '../src/ops/matmul.js';
 import { awayFromZero, indices, uniform } from './support.js';
 
 /**
@@ -126,6 +129,11 @@ const cases: Case[] = [
     'indexSelect with repeats',
     (a) => indexSelect(a, 0, idx).add(indexSelect(a, 1, indices([2, 2], 3, 4)).sum()),
     [u([4, 3], 36)],
+  ],
+  [
+    'outer (row by row)',
+    (a, b) => apply(outerOp, [a, b.mul(b.gt(0))], undefined),
+    [u([2, 3], 46), awayFromZero([2, 5], 47)],
   ],
   [
     'conv2d with bias, stride, padding, groups',
@@ -367,6 +375,24 @@ describe('batching rules against a loop over examples', () => {
     const draws = vmap((p: Tensor) => multinomial(p, 2, { rng: new Rng(2) }))(probs) as Tensor;
     expect(Array.from(draws.data)).toEqual(
       Array.from(multinomial(probs, 2, { rng: new Rng(2) }).data),
+    );
+  });
+
+  it('outer: gradients by central differences, and a zero times a non-finite value is NaN', () => {
+    const r = gradcheck(
+      (a, b) => apply(outerOp, [a!, b!], undefined).square(),
+      [u([2, 3], 90), u([2, 4], 91)],
+    );
+    expect(r.maxRelError).toBeLessThan(1e-6);
+    const a = tensor([[1, Number.POSITIVE_INFINITY]]);
+    const b = tensor([[0, 2]]);
+    const out = Array.from(apply(outerOp, [a, b], undefined).data);
+    expect(out[0]).toBe(0);
+    expect(out[1]).toBe(2);
+    expect(out[2]).toBeNaN();
+    expect(out[3]).toBe(Number.POSITIVE_INFINITY);
+    expect(() => apply(outerOp, [u([2, 3], 1), u([3, 3], 2)], undefined)).toThrow(
+      /outer: leading shapes differ: \[2, 3\] and \[3, 3\]/,
     );
   });
 
