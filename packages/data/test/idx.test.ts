@@ -31,6 +31,17 @@ function handWritten(code: number, dims: number[], bytesPerValue: number, valueB
   return Uint8Array.from([...header, ...valueBytes]);
 }
 
+/** The IdxError parseIdx throws for `bytes`; fails the test if it accepts them. */
+function error(bytes: Uint8Array, name?: string): IdxError {
+  try {
+    parseIdx(bytes, name);
+  } catch (e) {
+    expect(e).toBeInstanceOf(IdxError);
+    return e as IdxError;
+  }
+  throw new Error('parseIdx accepted bad input');
+}
+
 describe('parseIdx', () => {
   it('reads a hand-written big-endian int16 file', () => {
     // [2, 2] values 1, -2, 258, -32768
@@ -116,15 +127,6 @@ describe('parseIdx', () => {
 describe('parseIdx errors name the file and the problem', () => {
   const good = encodeIdx({ dims: [10, 2, 2], data: new Uint8Array(40).map((_, i) => i) });
 
-  const error = (bytes: Uint8Array, name?: string): IdxError => {
-    try {
-      parseIdx(bytes, name);
-    } catch (e) {
-      expect(e).toBeInstanceOf(IdxError);
-      return e as IdxError;
-    }
-    throw new Error('parseIdx accepted bad input');
-  };
 
   it('wrong magic', () => {
     const bad = good.slice();
@@ -254,15 +256,6 @@ describe('gzip support', () => {
 describe('gzip as RFC 1952 says, and bounded by the IDX header', () => {
   const data = new Uint8Array(3000).map((_, i) => (i * 37) % 256);
   const raw = encodeIdx({ dims: [3000], data });
-  const error = (bytes: Uint8Array, name?: string): IdxError => {
-    try {
-      parseIdx(bytes, name);
-    } catch (e) {
-      expect(e).toBeInstanceOf(IdxError);
-      return e as IdxError;
-    }
-    throw new Error('parseIdx accepted bad input');
-  };
 
   it('reads a multi-member file (cat a.gz b.gz) whole, checking every member', () => {
     const cut = 1234;
