@@ -26,7 +26,7 @@ export function simdElementwise(op: string, inputs: readonly Spec[], out: Spec):
     );
     kernel = program && wasmLoop(program);
     // Bounded, so a program cycling through endless shapes does not leak.
-    if (made.size >= 256) made.clear();
+    if (made.size >= 64) made.clear();
     made.set(key, kernel);
   }
   return kernel;
