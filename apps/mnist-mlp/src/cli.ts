@@ -69,6 +69,7 @@ const INPUT_ERRORS = new Set([
   'StateDictError',
   'TrainingError',
   'FitError',
+  'OnnxExportError',
 ]);
 
 const FILE_ERRORS: Record<string, string> = {

@@ -4,6 +4,7 @@ import { benchCommand } from './commands/bench.js';
 import { demoCommand } from './commands/demo.js';
 import { downloadCommand } from './commands/download.js';
 import { evalCommand } from './commands/eval.js';
+import { type ExportOptions, exportCommand, exportFormats } from './commands/export.js';
 import { predictCommand } from './commands/predict.js';
 import { type TrainOptions, trainCommand } from './commands/train.js';
 import { visualizeCommand } from './commands/visualize.js';
@@ -112,6 +113,25 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(async (opts) => {
       const o = opts as { model: string; out: string; data?: string; json?: boolean };
       await run(() => visualizeCommand(o, new Output(!!o.json)))();
+    });
+
+  program
+    .command('export')
+    .description(
+      'write a checkpoint as an ONNX model (for ONNX Runtime) or a PyTorch state dict (torch.nn.Sequential names)',
+    )
+    .requiredOption('--model <file>', 'checkpoint to export')
+    .addOption(
+      new Option('--format <format>', 'onnx, or torch (safetensors)')
+        .choices(exportFormats)
+        .default('onnx'),
+    )
+    .requiredOption('--out <file>', 'file to write (model.onnx, model-torch.safetensors)')
+    .option('--opset <n>', 'ONNX opset, 17 to 21 (default 18)', positiveInt)
+    .addOption(jsonOption())
+    .action(async (opts) => {
+      const o = opts as ExportOptions & { json?: boolean };
+      await run(() => exportCommand(o, new Output(!!o.json)))();
     });
 
   program
