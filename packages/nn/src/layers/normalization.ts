@@ -42,6 +42,12 @@ export interface BatchNormOptions {
  * mode the running statistics are used. The statistics are buffers, saved
  * and loaded with the parameters and never trained; they are updated in
  * place from tensor ops, so a compiled training step updates them too.
+ *
+ * @example
+ * const bn: BatchNorm = new BatchNorm2d(8);
+ * bn.forward(x);                    // training: batch statistics
+ * bn.runningMean!.toArray();        // moved 10% of the way to the batch mean
+ * bn.eval().forward(x);             // evaluation: the running statistics
  */
 export abstract class BatchNorm extends Module {
   readonly numFeatures: number;
