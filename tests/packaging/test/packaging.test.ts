@@ -393,6 +393,41 @@ const budgets = [
   },
 ];
 
+// Node 20 is the machine's; the packages must also load on the next LTS, fetched as the
+// `node` package from the npm registry (its binary comes as a registry package too).
+const otherNode = '22';
+
+describe(`on Node ${otherNode}`, () => {
+  let node = '';
+
+  beforeAll(async () => {
+    const dir = join(workdir, `node${otherNode}`);
+    await mkdir(dir);
+    await writeFile(join(dir, 'package.json'), '{ "name": "other-node", "private": true }\n');
+    await succeed(
+      `npm install node@${otherNode}`,
+      run('npm', ['install', '--no-audit', '--no-fund', `node@${otherNode}`], dir, env),
+    );
+    node = join(dir, 'node_modules', '.bin', 'node');
+  }, 600_000);
+
+  it('is that version', async () => {
+    const version = await succeed('node --version', run(node, ['--version'], app, env));
+    expect(version.stdout.trim()).toMatch(new RegExp(`^v${otherNode}\\.`));
+  });
+
+  it.each([
+    ['the .mjs consumer (import)', 'consumer.mjs'],
+    ['the .cjs consumer (require)', 'consumer.cjs'],
+    ['the compiled consumer.ts', join('out', 'consumer.js')],
+  ])('runs %s', async (_what, file) => {
+    const result = await run(node, [file], app, env);
+    expect(result.stderr.trim(), 'stderr').toBe('');
+    expect(result.code).toBe(0);
+    for (const { name } of published) expect(result.stdout).toContain(`ok ${name}`);
+  });
+});
+
 describe('sizes', () => {
   it.each(budgets)('$what bundles within $kb KB min+gzip', async ({ code, external, kb }) => {
     const size = await bundled(code, external);
