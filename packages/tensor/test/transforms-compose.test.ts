@@ -12,6 +12,7 @@ import {
   jvp,
   maxPool2d,
   softmax,
+  stack,
   type Tensor,
   tensor,
   vjp,
@@ -85,5 +86,21 @@ it('compile of jvp, of hessian, and grad of hessian', () => {
     u([2, 3], 11)
       .exp()
       .mul(tensor([[1], [2]], { dtype: 'float64' })),
+  );
+});
+
+it('grad of vmap of grad: a loss on per-example gradients, differentiated again', () => {
+  const W = u([3, 4], 12);
+  const X = u([5, 4], 13);
+  const loss = (w: Tensor, x: Tensor) => w.matmul(x).tanh().sum();
+  const perExample = (w: Tensor) => (vmap(grad(loss), { inAxes: [null, 0] })(w, X) as Tensor[])[0]!;
+  const looped = (w: Tensor) =>
+    stack(
+      [0, 1, 2, 3, 4].map((i) => (grad(loss)(w, X.narrow(0, i, 1).reshape([4])) as Tensor[])[0]!),
+    );
+  close(
+    grad((w: Tensor) => perExample(w).square().sum())(W),
+    grad((w: Tensor) => looped(w).square().sum())(W),
+    1e-12,
   );
 });

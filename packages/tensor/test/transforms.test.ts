@@ -441,5 +441,21 @@ describe('bad input names the transform, the argument and the shapes', () => {
     expect(flat(grad(h)(x0))).toEqual([2, 2, 2]);
     expect(() => jvp(h, [x0], [x0])).toThrow(/jvp: op twice has no JVP rule/);
     expect(() => vmap(h)(u([2, 3], 1))).toThrow(/vmap: op twice has no batching rule/);
+    // with a JVP but no batching rule, Jacobians take one pass per unit vector instead
+    const thrice = defineOp({
+      name: 'thrice',
+      infer: ([x]) => ({ shape: x!.shape, dtype: x!.dtype }),
+      kernel:
+        () =>
+        (o, [a]) => {
+          for (let i = 0; i < o.length; i++) o[i] = 3 * a![i]!;
+        },
+      vjp: (g) => [() => g.mul(3)],
+      jvp: ([t]) => t!.mul(3),
+    });
+    const k = (x: Tensor) => apply(thrice, [x.square()], undefined);
+    const expected = [6 * x0.data[0]!, 0, 0, 0, 6 * x0.data[1]!, 0, 0, 0, 6 * x0.data[2]!];
+    expectClose(jacrev(k)(x0) as Tensor, expected);
+    expectClose(jacfwd(k)(x0) as Tensor, expected);
   });
 });

@@ -9,6 +9,7 @@ import { stack } from '../ops/movement.js';
 import { sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { forward } from './forward.js';
+import { vmap } from './vmap.js';
 
 /**
  * Function transforms built on the op table: reverse mode (`vjp`, `jacrev`)
@@ -140,18 +141,46 @@ function basis(n: number, i: number, like: Tensor): Tensor {
   return arange(n).eq(i).cast(like.dtype).reshape(like.shape);
 }
 
-/** The Jacobians of `f` at `xs` in reverse mode: one pullback per output element. */
+/** The m unit vectors of `like`'s shape, as a batch [m, ...like.shape]. */
+function bases(like: Tensor): Tensor {
+  const m = like.size;
+  return arange(m)
+    .reshape([m, 1])
+    .eq(arange(m))
+    .cast(like.dtype)
+    .reshape([m, ...like.shape]);
+}
+
+/**
+ * Runs the batched form (one pass over all unit vectors, by vmap); an op
+ * without a batching rule (defined outside the package) falls back to one
+ * pass per unit vector.
+ */
+function batchedOr<T>(batched: () => T, looped: () => T): T {
+  try {
+    return batched();
+  } catch (e) {
+    if (e instanceof TransformError && / has no batching rule/.test(e.message)) return looped();
+    throw e;
+  }
+}
+
+/** The Jacobians of `f` at `xs` in reverse mode: the pullback of every output unit vector, in one batched pass. */
 function reverseJacobians(name: string, f: Fn, xs: readonly Tensor[]): Tensor[] {
   const [out, pullback] = vjp((...a) => evaluate(name, f, a), ...xs);
   const m = out.size;
-  const rows = Array.from({ length: m }, (_, i) => pullback(basis(m, i, out)));
-  return xs.map((x, k) =>
-    stackOr(
-      rows.map((r) => r[k]!),
-      x,
-      0,
-    ).reshape([...out.shape, ...x.shape]),
+  if (m === 0) return xs.map((x) => zeros([...out.shape, ...x.shape], { dtype: x.dtype }));
+  const rows = batchedOr(
+    () => {
+      const r = vmap((e: Tensor) => pullback(e))(bases(out));
+      return Array.isArray(r) ? r : [r];
+    },
+    () => {
+      const each = Array.from({ length: m }, (_, i) => pullback(basis(m, i, out)));
+      return xs.map((_, k) => stack(each.map((r) => r[k]!)));
+    },
   );
+  return xs.map((x, k) => rows[k]!.reshape([...out.shape, ...x.shape]));
 }
 
 /** The Jacobians of each output of `g` at `xs` in forward mode: one jvp per input element. */
@@ -160,33 +189,36 @@ function forwardJacobians(
   xs: readonly Tensor[],
   outputs: (r: Tensor[]) => readonly Tensor[],
 ): Tensor[][] {
-  // columns[k][e][i]: the tangent of output i along element e of input k
-  let outs: readonly Tensor[] = [];
-  const columns = xs.map((x, k) =>
-    Array.from({ length: x.size }, (_, e) => {
-      const tangents = xs.map((y, j) =>
-        j === k ? basis(x.size, e, x) : zeros(y.shape, { dtype: y.dtype }),
-      );
-      const [result, touts] = forward(g, xs, tangents, outputs);
-      outs = outputs(result);
-      return touts;
+  const outs = outputs(g(...xs));
+  // blocks[k][i]: the tangents of output i along every unit vector of input k, [n_k, ...out_i]
+  const blocks = xs.map((x, k) => {
+    if (x.size === 0) return outs.map((o) => zeros([0, ...o.shape], { dtype: o.dtype }));
+    const along = (t: Tensor) =>
+      forward(
+        g,
+        xs,
+        xs.map((y, j) => (j === k ? t : zeros(y.shape, { dtype: y.dtype }))),
+        outputs,
+      )[1];
+    return batchedOr(
+      () => {
+        const r = vmap((t: Tensor) => along(t))(bases(x));
+        return Array.isArray(r) ? r : [r];
+      },
+      () => {
+        const each = Array.from({ length: x.size }, (_, e) => along(basis(x.size, e, x)));
+        return outs.map((_, i) => stack(each.map((c) => c[i]!)));
+      },
+    );
+  });
+  // [n_k, ...out_i] → [...out_i, ...x_k]
+  return outs.map((o, i) =>
+    xs.map((x, k) => {
+      const b = blocks[k]![i]!;
+      const order = [...o.shape.map((_, d) => d + 1), 0];
+      return b.permute(order).reshape([...o.shape, ...x.shape]);
     }),
   );
-  return outs.map((o, i) =>
-    xs.map((x, k) =>
-      stackOr(
-        columns[k]!.map((c) => c[i]!),
-        o,
-        -1,
-      ).reshape([...o.shape, ...x.shape]),
-    ),
-  );
-}
-
-/** Stacks along a new axis; with nothing to stack (an empty input) gives the empty result. */
-function stackOr(parts: Tensor[], like: Tensor, axis: number): Tensor {
-  if (parts.length > 0) return stack(parts, axis < 0 ? parts[0]!.ndim + 1 + axis : axis);
-  return zeros(axis === 0 ? [0, ...like.shape] : [...like.shape, 0], { dtype: like.dtype });
 }
 
 /**
