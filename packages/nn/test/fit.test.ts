@@ -358,6 +358,28 @@ describe('fit', () => {
     ]);
   });
 
+  it('lets timers run between steps (what a Ctrl-C handler or a stop message needs)', async () => {
+    const timerSeen = async (yieldEvery: number) => {
+      const model = mlp();
+      let fired = false;
+      const seen: boolean[] = [];
+      setTimeout(() => {
+        fired = true;
+      }, 0);
+      await fit(model, blobs(40), {
+        loss: 'crossEntropy',
+        optimizer: new SGD(model.parameters(), { lr: 0.1 }),
+        batchSize: 4,
+        yieldEvery,
+        callbacks: [lambda({ onBatchEnd: () => void seen.push(fired) })],
+      });
+      return seen;
+    };
+    expect((await timerSeen(0)).at(-1)).toBe(true);
+    // Never yielding, the whole run is one synchronous stretch: the timer waits for its end.
+    expect((await timerSeen(-1)).some((f) => f)).toBe(false);
+  });
+
   it('awaits asynchronous callbacks before going on', async () => {
     const model = mlp();
     const order: string[] = [];

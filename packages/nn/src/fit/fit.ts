@@ -130,7 +130,7 @@ export interface FitOptions {
   initialEpoch?: number;
   /** How many leading tensors of a batch are the model's inputs; the next one is the target. Default: all but the last. */
   inputs?: number;
-  /** Let timers, signals and messages through (one macrotask) after at most this many ms of steps. Default 100. */
+  /** Let timers, signals and messages through (one macrotask) after at most this many ms of steps (0: after every batch; negative: never). Default 100. */
   yieldEvery?: number;
   /** Batch size for validation. Default: the training batch size, at least 256. */
   validationBatchSize?: number;
@@ -150,12 +150,16 @@ function positiveInt(field: string, value: unknown): number {
 }
 
 /** One macrotask, so that timers, signal handlers and worker messages run. */
-const yieldToEventLoop: () => Promise<void> = (() => {
+let yieldToEventLoop: (() => Promise<void>) | undefined;
+
+/** Picks the cheapest macrotask the platform has, on first use (importing has no side effect). */
+function macrotask(): () => Promise<void> {
   const g = globalThis as { setImmediate?: (fn: () => void) => unknown };
   if (typeof g.setImmediate === 'function') {
     const immediate = g.setImmediate;
     return () => new Promise<void>((resolve) => immediate(resolve));
   }
+  // setTimeout(0) is clamped to 4 ms once nested; a message is not.
   if (typeof MessageChannel === 'function') {
     const channel = new MessageChannel();
     const waiting: (() => void)[] = [];
@@ -167,7 +171,7 @@ const yieldToEventLoop: () => Promise<void> = (() => {
       });
   }
   return () => new Promise<void>((resolve) => setTimeout(resolve, 0));
-})();
+}
 
 function resolveLoss(loss: unknown): { fn: LossFn; name: string } {
   if (typeof loss === 'function')
@@ -416,6 +420,7 @@ export async function fit(model: Module, data: FitData, options: FitOptions): Pr
         }
       }
       if (yieldEvery >= 0 && t1 - lastYield >= yieldEvery) {
+        yieldToEventLoop ??= macrotask();
         await yieldToEventLoop();
         lastYield = performance.now();
       }
