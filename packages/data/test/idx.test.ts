@@ -127,7 +127,6 @@ describe('parseIdx', () => {
 describe('parseIdx errors name the file and the problem', () => {
   const good = encodeIdx({ dims: [10, 2, 2], data: new Uint8Array(40).map((_, i) => i) });
 
-
   it('wrong magic', () => {
     const bad = good.slice();
     bad[0] = 0x12;
