@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { SpecError } from './errors.js';
 import { tooDeep } from './json.js';
 import { type ActivationName, activationNames } from './layers/activations.js';
@@ -228,15 +228,15 @@ export const layerTypes = [
 const list = (names: readonly string[]) => names.map((n) => `'${n}'`).join(', ');
 const positiveInt = () => {
   const why = 'expected a positive integer';
-  return z.number(why).int(why).positive(why);
+  return z.int(why).check(z.positive(why));
 };
 const integer = () => {
   const why = 'expected an integer';
-  return z.number(why).int(why);
+  return z.int(why);
 };
 const positiveNumber = () => {
   const why = 'expected a positive number';
-  return z.number(why).positive(why);
+  return z.number(why).check(z.positive(why));
 };
 const bool = () => z.boolean('expected true or false');
 const activation = () =>
@@ -245,21 +245,21 @@ const activation = () =>
 const denseSchema = z.strictObject({
   type: z.literal('dense'),
   units: positiveInt(),
-  activation: activation().optional(),
-  bias: bool().optional(),
-  init: z.enum(initNames, `expected one of ${list(initNames)}`).optional(),
+  activation: z.optional(activation()),
+  bias: z.optional(bool()),
+  init: z.optional(z.enum(initNames, `expected one of ${list(initNames)}`)),
 });
 const dropoutSchema = z.strictObject({
   type: z.literal('dropout'),
   rate: (() => {
     const why = 'expected a number in [0, 1)';
-    return z.number(why).min(0, why).lt(1, why);
+    return z.number(why).check(z.gte(0, why), z.lt(1, why));
   })(),
 });
 const flattenSchema = z.strictObject({
   type: z.literal('flatten'),
-  startDim: integer().optional(),
-  endDim: integer().optional(),
+  startDim: z.optional(integer()),
+  endDim: z.optional(integer()),
 });
 const activationSchema = z.strictObject({
   type: z.literal('activation'),
@@ -270,44 +270,48 @@ const reshapeSchema = z.strictObject({
   shape: z
     .array(
       z
-        .number('expected a positive integer or -1')
         .int('expected a positive integer or -1')
-        .refine((d) => d > 0 || d === -1, 'expected a positive integer or -1'),
+        .check(z.refine((d) => d > 0 || d === -1, 'expected a positive integer or -1')),
       'expected the shape of one sample, an array of positive integers (one may be -1)',
     )
-    .min(1, 'expected at least one dimension')
-    .refine((s) => s.filter((d) => d === -1).length <= 1, 'expected at most one -1'),
+    .check(
+      z.minLength(1, 'expected at least one dimension'),
+      z.refine((s) => s.filter((d) => d === -1).length <= 1, 'expected at most one -1'),
+    ),
 });
 const batchNormSchema = z.strictObject({
   type: z.literal('batchNorm'),
-  eps: positiveNumber().optional(),
-  momentum: (() => {
-    const why = 'expected a number in [0, 1] or null';
-    return z.number(why).min(0, why).max(1, why).nullable();
-  })().optional(),
-  affine: bool().optional(),
-  trackRunningStats: bool().optional(),
+  eps: z.optional(positiveNumber()),
+  momentum: z.optional(
+    (() => {
+      const why = 'expected a number in [0, 1] or null';
+      return z.nullable(z.number(why).check(z.gte(0, why), z.lte(1, why)));
+    })(),
+  ),
+  affine: z.optional(bool()),
+  trackRunningStats: z.optional(bool()),
 });
 const layerNormSchema = z.strictObject({
   type: z.literal('layerNorm'),
-  normalizedShape: z
-    .array(positiveInt(), 'expected an array of positive integers')
-    .min(1, 'expected at least one dimension')
-    .optional(),
-  eps: positiveNumber().optional(),
-  elementwiseAffine: bool().optional(),
+  normalizedShape: z.optional(
+    z
+      .array(positiveInt(), 'expected an array of positive integers')
+      .check(z.minLength(1, 'expected at least one dimension')),
+  ),
+  eps: z.optional(positiveNumber()),
+  elementwiseAffine: z.optional(bool()),
 });
 const embeddingSchema = z.strictObject({
   type: z.literal('embedding'),
   numEmbeddings: positiveInt(),
   embeddingDim: positiveInt(),
-  paddingIdx: integer().optional(),
+  paddingIdx: z.optional(integer()),
 });
 const nonNegativeInt = () => {
   const why = 'expected a non-negative integer';
-  return z.number(why).int(why).min(0, why);
+  return z.int(why).check(z.gte(0, why));
 };
-const pairOf = (one: () => z.ZodNumber, what: string) =>
+const pairOf = (one: () => z.ZodMiniType<number>, what: string) =>
   z.union([one(), z.tuple([one(), one()])], `expected ${what} or a pair [height, width] of them`);
 const paddingModes = () => z.enum(['same', 'valid'], "expected 'same' or 'valid'");
 const paddingMode = () =>
@@ -319,46 +323,49 @@ const conv2dSchema = z.strictObject({
   type: z.literal('conv2d'),
   outChannels: positiveInt(),
   kernelSize: pairOf(positiveInt, 'a positive integer'),
-  stride: pairOf(positiveInt, 'a positive integer').optional(),
-  padding: z
-    .union(
+  stride: z.optional(pairOf(positiveInt, 'a positive integer')),
+  padding: z.optional(
+    z.union(
       [nonNegativeInt(), z.tuple([nonNegativeInt(), nonNegativeInt()]), paddingModes()],
       "expected a non-negative integer, a pair of them, 'same' or 'valid'",
-    )
-    .optional(),
-  dilation: pairOf(positiveInt, 'a positive integer').optional(),
-  groups: positiveInt().optional(),
-  paddingMode: paddingMode().optional(),
-  bias: bool().optional(),
-  inChannels: positiveInt().optional(),
+    ),
+  ),
+  dilation: z.optional(pairOf(positiveInt, 'a positive integer')),
+  groups: z.optional(positiveInt()),
+  paddingMode: z.optional(paddingMode()),
+  bias: z.optional(bool()),
+  inChannels: z.optional(positiveInt()),
 });
 const conv1dSchema = z.strictObject({
   type: z.literal('conv1d'),
   outChannels: positiveInt(),
   kernelSize: positiveInt(),
-  stride: positiveInt().optional(),
-  padding: z
-    .union([nonNegativeInt(), paddingModes()], "expected a non-negative integer, 'same' or 'valid'")
-    .optional(),
-  dilation: positiveInt().optional(),
-  groups: positiveInt().optional(),
-  paddingMode: paddingMode().optional(),
-  bias: bool().optional(),
-  inChannels: positiveInt().optional(),
+  stride: z.optional(positiveInt()),
+  padding: z.optional(
+    z.union(
+      [nonNegativeInt(), paddingModes()],
+      "expected a non-negative integer, 'same' or 'valid'",
+    ),
+  ),
+  dilation: z.optional(positiveInt()),
+  groups: z.optional(positiveInt()),
+  paddingMode: z.optional(paddingMode()),
+  bias: z.optional(bool()),
+  inChannels: z.optional(positiveInt()),
 });
 const maxPool2dSchema = z.strictObject({
   type: z.literal('maxPool2d'),
   kernelSize: pairOf(positiveInt, 'a positive integer'),
-  stride: pairOf(positiveInt, 'a positive integer').optional(),
-  padding: pairOf(nonNegativeInt, 'a non-negative integer').optional(),
-  dilation: pairOf(positiveInt, 'a positive integer').optional(),
+  stride: z.optional(pairOf(positiveInt, 'a positive integer')),
+  padding: z.optional(pairOf(nonNegativeInt, 'a non-negative integer')),
+  dilation: z.optional(pairOf(positiveInt, 'a positive integer')),
 });
 const avgPool2dSchema = z.strictObject({
   type: z.literal('avgPool2d'),
   kernelSize: pairOf(positiveInt, 'a positive integer'),
-  stride: pairOf(positiveInt, 'a positive integer').optional(),
-  padding: pairOf(nonNegativeInt, 'a non-negative integer').optional(),
-  countIncludePad: bool().optional(),
+  stride: z.optional(pairOf(positiveInt, 'a positive integer')),
+  padding: z.optional(pairOf(nonNegativeInt, 'a non-negative integer')),
+  countIncludePad: z.optional(bool()),
 });
 const adaptiveAvgPool2dSchema = z.strictObject({
   type: z.literal('adaptiveAvgPool2d'),
@@ -370,7 +377,7 @@ const blockLayers = () =>
       z.lazy(() => layerSchema),
       'expected an array of layers',
     )
-    .min(1, 'expected at least one layer');
+    .check(z.minLength(1, 'expected at least one layer'));
 const sequentialSchema = z.strictObject({
   type: z.literal('sequential'),
   get layers() {
@@ -402,7 +409,7 @@ const layerSchemas = {
   residual: residualSchema,
 } as const;
 
-const layerSchema: z.ZodType<LayerSpec> = z.discriminatedUnion(
+const layerSchema: z.ZodMiniType<LayerSpec> = z.discriminatedUnion(
   'type',
   [
     denseSchema,
@@ -429,18 +436,25 @@ const layerSchema: z.ZodType<LayerSpec> = z.discriminatedUnion(
           ? 'expected a layer object such as { "type": "dense", "units": 16 }'
           : undefined,
   },
-) as z.ZodType<LayerSpec>;
+) as unknown as z.ZodMiniType<LayerSpec>;
 
 const specSchema = z.strictObject({
-  name: z.string('expected a string').optional(),
+  name: z.optional(z.string('expected a string')),
   input: z
     .array(positiveInt(), 'expected the shape of one sample, an array of positive integers')
-    .min(1, 'expected at least one dimension'),
-  layers: z.array(layerSchema, 'expected an array of layers').min(1, 'expected at least one layer'),
+    .check(z.minLength(1, 'expected at least one dimension')),
+  layers: z
+    .array(layerSchema, 'expected an array of layers')
+    .check(z.minLength(1, 'expected at least one layer')),
 });
 
-/** The zod schema of `ModelSpec`, for composing into larger schemas. */
-export const modelSpecSchema: z.ZodType<ModelSpec> = specSchema as z.ZodType<ModelSpec>;
+/**
+ * The zod schema of `ModelSpec`, for composing into larger schemas. It is a
+ * `zod/mini` schema (a third of zod's size in a bundle); zod's own `object`,
+ * `array` … take it as they take any zod schema.
+ */
+export const modelSpecSchema: z.ZodMiniType<ModelSpec> =
+  specSchema as unknown as z.ZodMiniType<ModelSpec>;
 
 /** `layers[1].units` from ['layers', 1, 'units']. */
 function formatPath(path: readonly PropertyKey[]): string {
