@@ -142,7 +142,14 @@ export class Tensor {
     return build(0, 0);
   }
 
-  /** The same values, cut off from the graph: no gradient flows through the result. */
+  /**
+   * The same values, cut off from the graph: no gradient flows through the
+   * result, and under `jvp` no tangent either. `stopGradient(x)` is the same
+   * as a function.
+   *
+   * @example
+   * const target = reward.add(value(next).detach()); // a fixed target in a TD loss
+   */
   detach(): Tensor {
     const out = new Tensor(this.storage, this.shape, this.dtype);
     for (const hook of detachHooks) hook(this, out);
