@@ -116,9 +116,10 @@ function checkLabels(name: string, labels: Tensor, scores: Tensor, what: string)
     );
   }
   // A step being compiled may not read values (its plan would not repeat the
-  // check); its labels are checked when the step runs eagerly.
+  // check); its labels are checked when the step runs eagerly. Under vmap the
+  // labels stand for a batch whose storage holds every example's: all checked.
   if (isTracing()) return classes;
-  const data = labels.data;
+  const data = labels.storage;
   for (let i = 0; i < data.length; i++) {
     const v = data[i]!;
     if (v < 0 || v >= classes) {
