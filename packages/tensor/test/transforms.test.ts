@@ -282,6 +282,14 @@ describe('customVjp and stopGradient', () => {
     );
   });
 
+  it('works under vmap and jvp: per-example custom gradients, and forward mode through fwd', () => {
+    const X = u([4, 2], 27).mul(3);
+    const per = vmap(grad((x: Tensor) => clipped(x).mul(x).sum()))(X) as Tensor;
+    // d/dx [clipped(x)·x] with clipped's gradient replaced: clip(x, -1, 1) + 3x
+    expectClose(per, X.clip(-1, 1).add(X.mul(3)), 1e-12);
+    expectClose(jvp((x: Tensor) => clipped(x), [x0], [y0])[1], y0.mul(3));
+  });
+
   it('stopGradient stops gradients and tangents', () => {
     const h = (x: Tensor) => x.mul(stopGradient(x)).sum();
     expectClose(grad(h)(x0), x0);
