@@ -288,6 +288,41 @@ describe('resuming from a state dict', () => {
   });
 });
 
+describe('non-finite gradients', () => {
+  it.each([Number.NaN, Number.POSITIVE_INFINITY])(
+    'a step on a gradient holding %s updates nothing',
+    (bad) => {
+      const w = tensor(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        { requiresGrad: true },
+      );
+      const b = tensor([5], { requiresGrad: true });
+      for (const opt of [new SGD([w, b], { lr: 0.1, momentum: 0.9 }), new Adam([w, b])]) {
+        const before = w.toArray();
+        w.grad = tensor([
+          [0.1, 0.2],
+          [0.3, 0.4],
+        ]);
+        b.grad = tensor([bad]);
+        expect(() => opt.step()).toThrow(OptimizerError);
+        expect(() => opt.step()).toThrow(
+          new RegExp(
+            `step: the gradient of parameter 1 \\[1\\] holds ${bad} at index 0; no parameter was updated`,
+          ),
+        );
+        expect([w.toArray(), b.toArray()]).toEqual([before, [5]]);
+        opt.checkFinite = false;
+        opt.step(); // on request, the update runs and the NaN spreads, as in PyTorch
+        expect(Number.isFinite(b.item())).toBe(false);
+        b.storage[0] = 5;
+      }
+    },
+  );
+});
+
 describe('a refused optimiser state changes nothing', () => {
   const spec: ModelSpec = { input: [4], layers: [{ type: 'dense', units: 3 }] };
   const x = randn([6, 4], { rng: 3 });

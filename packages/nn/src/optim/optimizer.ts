@@ -1,4 +1,4 @@
-import { assignInPlace, type Compiled, compile, noGrad, Tensor } from '@neurite/tensor';
+import { assignInPlace, type Compiled, compile, isTracing, noGrad, Tensor } from '@neurite/tensor';
 import { OptimizerError, StateDictError } from '../errors.js';
 
 /** Hyperparameters as plain values: what a state dict stores besides tensors. */
@@ -62,6 +62,30 @@ export abstract class Optimizer {
     this.lrTensor.data[0] = value;
   }
 
+  /**
+   * Whether `step()` first checks that every gradient is finite and, if one
+   * is not, throws an `OptimizerError` naming the parameter, leaving every
+   * parameter as it was (a NaN would otherwise spread through the weights
+   * silently). Checked in eager steps; a compiled step cannot read values.
+   * Default true.
+   */
+  checkFinite = true;
+
+  private refuseNonFinite(grads: readonly (Tensor | null)[]): void {
+    grads.forEach((g, i) => {
+      if (!g) return;
+      const data = g.data;
+      let probe = 0;
+      for (let j = 0; j < data.length; j++) probe += data[j]! * 0;
+      if (probe === 0) return; // x·0 is 0 for every finite x, NaN for NaN and ±∞
+      const at = Array.prototype.findIndex.call(data, (v: number) => !Number.isFinite(v));
+      throw new OptimizerError(
+        `${this.type}.step: the gradient of parameter ${i} ${fmt(g.shape)} holds ${data[at]} at index ${at}; ` +
+          'no parameter was updated (set checkFinite = false to skip this check)',
+      );
+    });
+  }
+
   private fused: Compiled<(...grads: Tensor[]) => undefined> | null = null;
   private fusedFor = '';
 
@@ -73,6 +97,8 @@ export abstract class Optimizer {
    */
   step(): void {
     const grads = this.params.map((p) => p.grad);
+    // Values cannot be read while a step is traced; there, fit's check of the loss stands guard.
+    if (this.checkFinite && !isTracing()) this.refuseNonFinite(grads);
     if (!grads.every((g): g is Tensor => g !== null)) {
       noGrad(() => this.update(grads));
       return;
