@@ -1,6 +1,13 @@
 import { Rng } from '@neurite/tensor';
 import { SpecError } from './errors.js';
-import { activationLayer } from './layers/activations.js';
+import {
+  activationLayer,
+  defaultLeakySlope,
+  ELU,
+  GELU,
+  LeakyReLU,
+  Softplus,
+} from './layers/activations.js';
 import { Conv1d, Conv2d } from './layers/conv.js';
 import { Dropout } from './layers/dropout.js';
 import { Embedding } from './layers/embedding.js';
@@ -91,7 +98,18 @@ function buildLayer(layer: InferredLayer, rng: Rng, dtype: 'float32' | 'float64'
     case 'flatten':
       return new Flatten(spec.startDim ?? 1, spec.endDim ?? -1);
     case 'activation':
-      return activationLayer(spec.activation);
+      switch (spec.activation) {
+        case 'leakyRelu':
+          return new LeakyReLU(spec.alpha ?? defaultLeakySlope);
+        case 'elu':
+          return new ELU(spec.alpha ?? 1);
+        case 'softplus':
+          return new Softplus({ beta: spec.beta ?? 1, threshold: spec.threshold ?? 20 });
+        case 'gelu':
+          return new GELU({ approximate: spec.approximate ?? 'none' });
+        default:
+          return activationLayer(spec.activation);
+      }
     case 'reshape':
       return new Reshape(spec.shape);
     case 'batchNorm': {

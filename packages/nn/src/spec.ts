@@ -46,6 +46,14 @@ export interface FlattenSpec {
 export interface ActivationSpec {
   type: 'activation';
   activation: ActivationName;
+  /** `leakyRelu`'s negative slope (default 0.01) or `elu`'s α (default 1). */
+  alpha?: number;
+  /** `softplus`'s β (default 1). */
+  beta?: number;
+  /** `softplus`'s threshold (default 20). */
+  threshold?: number;
+  /** `gelu`: `'none'` (exact, default) or `'tanh'`. */
+  approximate?: 'none' | 'tanh';
 }
 
 /** Reshapes each sample (the batch axis is kept); one entry may be −1. */
@@ -261,10 +269,42 @@ const flattenSchema = z.strictObject({
   startDim: z.optional(integer()),
   endDim: z.optional(integer()),
 });
-const activationSchema = z.strictObject({
-  type: z.literal('activation'),
-  activation: activation(),
-});
+const finite = () =>
+  z
+    .number('expected a finite number')
+    .check(z.refine((v) => Number.isFinite(v), 'expected a finite number'));
+/** Each activation setting, and the activations that have it. */
+const settingOwners: Record<string, readonly ActivationName[]> = {
+  alpha: ['leakyRelu', 'elu'],
+  beta: ['softplus'],
+  threshold: ['softplus'],
+  approximate: ['gelu'],
+};
+const activationSchema = z
+  .strictObject({
+    type: z.literal('activation'),
+    activation: activation(),
+    alpha: z.optional(finite()),
+    beta: z.optional(finite().check(z.refine((b) => b !== 0, 'expected a finite non-zero number'))),
+    threshold: z.optional(finite()),
+    approximate: z.optional(z.enum(['none', 'tanh'], "expected 'none' or 'tanh'")),
+  })
+  .check(
+    z.superRefine((layer, ctx) => {
+      for (const [field, names] of Object.entries(settingOwners)) {
+        if (
+          (layer as Record<string, unknown>)[field] !== undefined &&
+          !names.includes(layer.activation)
+        )
+          ctx.addIssue({
+            code: 'custom',
+            path: [field],
+            input: layer,
+            message: `expected only with activation ${names.map((n) => `'${n}'`).join(' or ')}, not '${layer.activation}'`,
+          });
+      }
+    }),
+  );
 const reshapeSchema = z.strictObject({
   type: z.literal('reshape'),
   shape: z

@@ -4,6 +4,8 @@ import {
   BatchNorm1d,
   buildModel,
   Embedding,
+  elu,
+  gelu,
   inferShapes,
   LayerNorm,
   type ModelSpec,
@@ -11,6 +13,7 @@ import {
   Residual,
   Sequential,
   SpecError,
+  softplus,
   summary,
 } from '../src/index.js';
 
@@ -234,5 +237,47 @@ describe('summary of a hand-built model', () => {
     const text = summary(model, [6]);
     expect(text).toMatch(/0 {2}Embedding\(10, 4\)\s+\[N, 6, 4\]\s+40/);
     expect(text).toMatch(/1 {2}LayerNorm\(\[4\]\)\s+\[N, 6, 4\]\s+8/);
+  });
+});
+
+describe('activation settings in specs', () => {
+  it('build the activation with its setting, and refuse a setting on an activation without it', () => {
+    const model = buildModel({
+      input: [3],
+      layers: [
+        { type: 'activation', activation: 'leakyRelu', alpha: 0.2 },
+        { type: 'activation', activation: 'elu', alpha: 0.5 },
+        { type: 'activation', activation: 'softplus', beta: 2, threshold: 5 },
+        { type: 'activation', activation: 'gelu', approximate: 'tanh' },
+      ],
+    });
+    expect(model.layers.map(String)).toEqual([
+      'LeakyReLU(0.2)',
+      'ELU(alpha=0.5)',
+      'Softplus(beta=2, threshold=5)',
+      "GELU(approximate='tanh')",
+    ]);
+    const x = tensor([-1, 0.5, 3]);
+    const want = gelu(
+      softplus(elu(tensor([-0.2, 0.5, 3]), { alpha: 0.5 }), { beta: 2, threshold: 5 }),
+      {
+        approximate: 'tanh',
+      },
+    );
+    expect(Array.from(model.forward(x).data)).toEqual(Array.from(want.data));
+    expect(
+      issuesOf({
+        input: [3],
+        layers: [
+          { type: 'activation', activation: 'relu', alpha: 0.1 },
+          { type: 'activation', activation: 'gelu', approximate: 'fast' },
+          { type: 'activation', activation: 'softplus', beta: 0 },
+        ],
+      }),
+    ).toEqual([
+      "layers[0].alpha: expected only with activation 'leakyRelu' or 'elu', not 'relu', got 0.1",
+      "layers[1].approximate: expected 'none' or 'tanh', got \"fast\"",
+      'layers[2].beta: expected a finite non-zero number, got 0',
+    ]);
   });
 });
