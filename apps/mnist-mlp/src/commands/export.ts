@@ -24,22 +24,26 @@ export async function exportCommand(options: ExportOptions, out: Output): Promis
   const { model, spec } = await readCheckpoint(options.model);
   let bytes: Uint8Array;
   let details: Record<string, unknown>;
+  let lines: string[];
   if (options.format === 'onnx') {
     const opset = options.opset ?? DEFAULT_OPSET;
     bytes = toOnnx(model, { inputShape: ['batch', ...spec.input], opset });
     details = { opset, input: ['batch', ...spec.input] };
-    out.line(
+    lines = [
       `${options.out}: ONNX opset ${opset}, input 'input' [batch, ${spec.input.join(', ')}], output 'output' (${bytes.length} bytes)`,
-    );
+    ];
   } else {
     const { code } = torchLayout(model);
     bytes = toSafetensors(toTorchStateDict(model), { format: 'pt' });
     details = { code };
-    out.line(`${options.out}: PyTorch state dict (${bytes.length} bytes); load it into`);
-    out.line();
-    out.line(code);
-    out.line('model.load_state_dict(safetensors.torch.load_file(path), strict=True)');
+    lines = [
+      `${options.out}: PyTorch state dict (${bytes.length} bytes); load it into`,
+      '',
+      code,
+      'model.load_state_dict(safetensors.torch.load_file(path), strict=True)',
+    ];
   }
+  // Written before anything is printed: a reader that closes the pipe early must not stop the write.
   try {
     await writeFileAtomic(options.out, bytes);
   } catch (error) {
@@ -48,6 +52,7 @@ export async function exportCommand(options: ExportOptions, out: Output): Promis
       throw new InputError(`--out ${options.out}: cannot write: ${(error as Error).message}`);
     throw error;
   }
+  for (const line of lines) out.line(line);
   out.result({
     model: options.model,
     format: options.format,
