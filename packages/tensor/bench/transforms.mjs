@@ -136,9 +136,24 @@ function time(fn, minTime = quick ? 0.1 : 0.5) {
       bench: 'jvp',
       f: name,
       n,
+      mode: 'eager',
       eval_cpu_us: +(tf * 1e6).toFixed(1),
       jvp_cpu_us: +(tj * 1e6).toFixed(1),
       ratio_vs_eval: +(tj / tf).toFixed(2),
+    });
+    // Compiled, the tangent's elementwise ops fuse with the primal's.
+    const cf = compile((t) => f(t));
+    const cj = compile((t, dt) => jvp(f, [t], [dt]));
+    const tcf = time(() => cf(x));
+    const tcj = time(() => cj(x, v));
+    emit({
+      bench: 'jvp',
+      f: name,
+      n,
+      mode: 'compiled',
+      eval_cpu_us: +(tcf * 1e6).toFixed(1),
+      jvp_cpu_us: +(tcj * 1e6).toFixed(1),
+      ratio_vs_eval: +(tcj / tcf).toFixed(2),
     });
   }
 }
