@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildModel, checkpointBytes, restoreCheckpoint } from '@neurite/nn';
+import { buildModel, checkpointBytes, restoreCheckpoint, toSafetensors } from '@neurite/nn';
+import { tensor } from '@neurite/tensor';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,7 +32,9 @@ interface Snapshot {
  * The web page, built by Vite as `pnpm build` builds it, served from
  * 127.0.0.1 and driven in Debian's Chromium: drawing, the network picture,
  * hover heat maps, model switching, a dropped checkpoint and training in a
- * worker, with no console errors and no request leaving the page's origin.
+ * worker, with no console errors and no request leaving the page's origin;
+ * the keyboard path, what a screen reader is told, the phone layout and the
+ * size of what training downloads.
  */
 describe.skipIf(!existsSync(CHROMIUM))('web page in Chromium', () => {
   let outDir: string;
@@ -261,6 +264,158 @@ describe.skipIf(!existsSync(CHROMIUM))('web page in Chromium', () => {
     expect((await snapshot()).model).toBe('ReLU');
   });
 
+  interface Stop {
+    id: string;
+    /** The focused element's outline, as the browser draws it. */
+    outline: { style: string; width: number };
+  }
+
+  /** Presses Tab until `testId` has the focus; where the focus went on the way, in order. */
+  async function tabTo(testId: string, limit = 40): Promise<Stop[]> {
+    const passed: Stop[] = [];
+    for (let i = 0; i < limit; i++) {
+      await page.keyboard.press('Tab');
+      const stop = await page.evaluate(() => {
+        const el = document.activeElement as HTMLElement | null;
+        const style = el ? getComputedStyle(el) : null;
+        return {
+          id: el?.dataset.testid ?? el?.tagName ?? '',
+          outline: {
+            style: style?.outlineStyle ?? 'none',
+            width: Number.parseFloat(style?.outlineWidth ?? '0'),
+          },
+        };
+      });
+      passed.push(stop);
+      if (stop.id === testId) return passed;
+    }
+    throw new Error(
+      `Tab never reached ${testId}; it went through ${passed.map((p) => p.id).join(', ')}`,
+    );
+  }
+
+  it('is operable with the keyboard alone, with a visible focus ring on every control', async () => {
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    await page.mouse.click(2, 2);
+    const controls = [
+      'model-modern',
+      'model-classic',
+      'load-checkpoint',
+      'pad',
+      'clear',
+      'sample',
+      'train-recipe',
+      'train-examples',
+      'train-epochs',
+      'train-start',
+    ];
+    const stops = await tabTo('train-start');
+    expect(stops.map((s) => s.id).filter((id) => controls.includes(id))).toEqual(controls);
+    for (const { id, outline } of stops) {
+      expect(outline.style, id).not.toBe('none');
+      expect(outline.width, id).toBeGreaterThanOrEqual(2);
+    }
+
+    // Draw from the keyboard: a digit key draws a sample of that digit, Escape clears.
+    await page.mouse.click(2, 2);
+    await tabTo('pad');
+    for (const digit of [4, 8, 2]) {
+      await page.keyboard.press(String(digit));
+      await nextFrame();
+      expect((await snapshot()).prediction).toBe(digit);
+    }
+    await page.keyboard.press('Escape');
+    await nextFrame();
+    expect((await snapshot()).prediction).toBeNull();
+    await page.keyboard.press('5');
+    await nextFrame();
+    expect((await snapshot()).prediction).toBe(5);
+
+    // Switch models with Enter.
+    await page.mouse.click(2, 2);
+    await tabTo('model-classic');
+    await page.keyboard.press('Enter');
+    expect((await snapshot()).model).toBe('Sigmoid');
+    await expect(page.getByTestId('model-classic').getAttribute('aria-pressed')).resolves.toBe(
+      'true',
+    );
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Enter');
+    expect((await snapshot()).model).toBe('ReLU');
+
+    // Load a checkpoint: Tab to the button, Enter opens the file chooser.
+    const model = buildModel(
+      {
+        name: 'keyed',
+        input: [784],
+        layers: [
+          { type: 'dense', units: 12, activation: 'relu' },
+          { type: 'dense', units: 10 },
+        ],
+      },
+      { seed: 3 },
+    );
+    const file = join(outDir, 'keyed.safetensors');
+    await writeFile(file, checkpointBytes(model));
+    await page.mouse.click(2, 2);
+    await tabTo('load-checkpoint');
+    const [chooser] = await Promise.all([
+      page.waitForEvent('filechooser'),
+      page.keyboard.press('Enter'),
+    ]);
+    await chooser.setFiles(file);
+    await page.waitForFunction(() => window.__neurite!.snapshot().model === 'keyed.safetensors');
+    expect((await snapshot()).sizes).toEqual([784, 12, 10]);
+    await page.getByTestId('model-modern').click();
+  });
+
+  it('tells a screen reader the prediction and the training status, and names every picture', async () => {
+    const verdict = page.getByTestId('verdict');
+    await expect(verdict.getAttribute('aria-live')).resolves.toBe('polite');
+    await expect(verdict.getAttribute('aria-atomic')).resolves.toBe('true');
+    await page.getByTestId('pad').focus();
+    await page.keyboard.press('7');
+    await nextFrame();
+    const said = (await verdict.textContent())!.replace(/\s+/g, ' ').trim();
+    expect(said).toMatch(/^Prediction: 7 \d+\.\d% probability$/);
+    await expect(page.getByTestId('train-status').getAttribute('aria-live')).resolves.toBe(
+      'polite',
+    );
+    // Every canvas is an image with a name, whether from aria-label or aria-labelledby.
+    const names = await page.evaluate(() =>
+      Array.from(document.querySelectorAll('canvas'), (canvas) => {
+        const by = canvas.getAttribute('aria-labelledby');
+        const name = by
+          ? (document.getElementById(by)?.textContent ?? '')
+          : (canvas.getAttribute('aria-label') ?? '');
+        return { id: canvas.id || canvas.className, role: canvas.getAttribute('role'), name };
+      }),
+    );
+    expect(names.length).toBeGreaterThanOrEqual(6);
+    for (const { id, role, name } of names) {
+      expect(role, id).toBe('img');
+      expect(name.trim(), id).not.toBe('');
+    }
+    const network = await page.getByTestId('network').getAttribute('aria-label');
+    expect(network).toMatch(
+      /784 input pixels, hidden layers of 16 and 16 neurons, 10 outputs; output 7/,
+    );
+  });
+
+  it('explains the idle biases and the output wording, and links to the README', async () => {
+    await expect(page.getByTestId('bias-note').textContent()).resolves.toMatch(/bias/);
+    await expect(page.getByTestId('output-note').textContent()).resolves.toMatch(
+      /probabilities[\s\S]*activations/,
+    );
+    await page.getByTestId('model-classic').click();
+    await expect(page.getByTestId('confidence').textContent()).resolves.toMatch(/activation$/);
+    await page.getByTestId('model-modern').click();
+    const links = await page.evaluate(() =>
+      Array.from(document.querySelectorAll('a'), (a) => a.href),
+    );
+    expect(links).toContain('https://github.com/neurite/neurite#readme');
+  });
+
   it('runs a checkpoint dropped on the page, and explains a file that is not one', async () => {
     // A network of another shape, so the picture must follow the file's own spec.
     const model = buildModel(
@@ -299,22 +454,67 @@ describe.skipIf(!existsSync(CHROMIUM))('web page in Chromium', () => {
     await drop('notes.txt', new TextEncoder().encode('not a checkpoint'));
     const error = page.getByTestId('error');
     await error.waitFor({ state: 'visible' });
-    await expect(error.textContent()).resolves.toMatch(/notes\.txt/);
+    await expect(error.textContent()).resolves.toMatch(
+      /^notes\.txt is not a \.safetensors checkpoint, so this page cannot show it \(/,
+    );
     // The page keeps the network it had.
     expect((await snapshot()).model).toBe('tiny.safetensors');
+
+    // Weights without a spec (a PyTorch state dict, say): words for a web user, not an API call.
+    await drop(
+      'torch.safetensors',
+      toSafetensors({
+        weight: tensor(new Float32Array(20), { shape: [10, 2] }),
+        bias: tensor(new Float32Array(10), { shape: [10] }),
+      }),
+    );
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="error"]')?.textContent?.startsWith('torch.safetensors'),
+    );
+    const message = (await error.textContent())!;
+    expect(message).toMatch(/holds weights but not the description of the network/);
+    expect(message).toMatch(/PyTorch/);
+    expect(message).not.toMatch(/fromSafetensors|into:|\{/);
   });
 
-  it('trains in a worker: one epoch on 4,000 digits lifts test accuracy', async () => {
+  it('trains in a worker, started from the keyboard: one epoch on 4,000 digits lifts test accuracy', async () => {
     await page.getByTestId('train-recipe').selectOption('modern');
     await page.getByTestId('train-examples').selectOption('4000');
     await page.getByTestId('train-epochs').fill('1');
-    await page.getByTestId('train-start').click();
+    const before = site.requests.length;
+    const received: { url: string; bytes: number }[] = [];
+    const onResponse = async (response: import('playwright-core').Response) => {
+      const body = await response.body().catch(() => Buffer.alloc(0));
+      received.push({ url: response.url(), bytes: body.length });
+    };
+    page.on('response', onResponse);
+    await page.getByTestId('train-epochs').focus();
+    await page.keyboard.press('Tab');
+    await expect(page.evaluate(() => document.activeElement?.id)).resolves.toBe('train-start');
+    await page.keyboard.press('Enter');
     const status = page.getByTestId('train-status');
     await page.waitForSelector('[data-testid="train-status"][data-state="done"]', {
       timeout: 60_000,
     });
     // It ran off the page's thread.
     expect(page.workers()).toHaveLength(1);
+    page.off('response', onResponse);
+
+    // What training downloaded: its worker's script and one binary file of digits, at most
+    // 2 MB, whose size the section states.
+    const fetched = site.requests.slice(before);
+    const digits = fetched.filter((p) => p.endsWith('/mnist-digits.bin'));
+    expect(digits).toHaveLength(1);
+    const onDisk = (await stat(join(outDir, digits[0]!))).size;
+    expect(onDisk).toBeLessThanOrEqual(2_000_000);
+    const stated = await page.getByTestId('digits-size').textContent();
+    expect(stated).toBe(`${(onDisk / 1e6).toFixed(1)} MB`);
+    const got = received.find((r) => r.url.endsWith('/mnist-digits.bin'));
+    expect(got?.bytes).toBe(onDisk);
+    const sizes = await Promise.all(fetched.map(async (p) => (await stat(join(outDir, p))).size));
+    const total = sizes.reduce((a, b) => a + b, 0);
+    expect(fetched.every((p) => p.startsWith('/assets/'))).toBe(true);
+    expect(total).toBeLessThan(2_500_000);
     const initial = Number(await status.getAttribute('data-initial-accuracy'));
     const final = Number(await status.getAttribute('data-accuracy'));
     expect(initial).toBeLessThan(0.3);
@@ -342,6 +542,53 @@ describe.skipIf(!existsSync(CHROMIUM))('web page in Chromium', () => {
       testAccuracy: final,
     });
   }, 90_000);
+
+  it('shows the pad and the whole network together on a 390×844 phone, with legible labels', async () => {
+    const phone = await browser.newPage({
+      viewport: { width: 390, height: 844 },
+      deviceScaleFactor: 2,
+      isMobile: true,
+      hasTouch: true,
+    });
+    phone.on('pageerror', (error) => errors.push(`phone: ${error.message}`));
+    await phone.goto(site.url);
+    await phone.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
+    await phone.getByTestId('pad').focus();
+    await phone.keyboard.press('3');
+    await phone.evaluate(() => new Promise((resolve) => requestAnimationFrame(resolve)));
+    await phone.screenshot({ path: join(artefacts, 'web-phone.png') });
+    expect(await phone.evaluate(() => window.scrollY)).toBe(0);
+    const inView = (box: { x: number; y: number; width: number; height: number } | null) =>
+      box !== null &&
+      box.x >= 0 &&
+      box.y >= 0 &&
+      box.x + box.width <= 390 &&
+      box.y + box.height <= 844;
+    for (const id of ['pad', 'prediction', 'network']) {
+      const box = await phone.getByTestId(id).boundingBox();
+      expect(inView(box), `${id} ${JSON.stringify(box)}`).toBe(true);
+    }
+    const pad = (await phone.getByTestId('pad').boundingBox())!;
+    expect(pad.width).toBeGreaterThanOrEqual(160);
+    // Every layer's first and last neuron is drawn on screen: input, both hidden layers, output.
+    const sizes = [784, 16, 16, 10];
+    for (const [layer, n] of sizes.entries()) {
+      for (const index of [0, n - 1]) {
+        const centre = await phone.evaluate(
+          ([l, i]) => window.__neurite!.neuronCentre(l!, i!),
+          [layer, index],
+        );
+        expect(inView(centre && { ...centre, width: 0, height: 0 }), `${layer}:${index}`).toBe(
+          true,
+        );
+      }
+    }
+    const network = phone.getByTestId('network');
+    await expect(network.getAttribute('data-layout')).resolves.toBe('narrow');
+    expect(Number(await network.getAttribute('data-smallest-text'))).toBeGreaterThanOrEqual(10.5);
+    expect(await phone.evaluate(() => window.__neurite!.snapshot().prediction)).toBe(3);
+    await phone.close();
+  });
 
   it('logged no error and fetched nothing from elsewhere', () => {
     expect(errors).toEqual([]);

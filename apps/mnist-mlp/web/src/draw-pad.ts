@@ -1,5 +1,6 @@
 import { toGray } from '../../src/core/image.js';
 import { type MnistLike, preprocess } from '../../src/core/preprocess.js';
+import type { Stroke } from './samples.js';
 
 /** Pen width as a fraction of the pad's side: MNIST-like strokes for a digit drawn large. */
 const PEN = 0.075;
@@ -39,6 +40,17 @@ export class DrawPad {
   /** Whether anything has been drawn since the last clear. */
   get empty(): boolean {
     return !this.inked;
+  }
+
+  /** Draws strokes given in the unit square (x right, y down), as a pen would. */
+  drawStrokes(strokes: readonly Stroke[]): void {
+    const { width, height } = this.canvas;
+    for (const stroke of strokes) {
+      const points = stroke.map(([x, y]) => ({ x: x * width, y: y * height }));
+      points.forEach((p, i) => {
+        this.segment(points[Math.max(0, i - 1)]!, p);
+      });
+    }
   }
 
   clear(): void {

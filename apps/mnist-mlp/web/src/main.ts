@@ -12,6 +12,7 @@ import {
 } from './network.js';
 import { NetworkView, type NeuronRef } from './network-view.js';
 import { paintInput, paintWeights } from './paint.js';
+import { SAMPLES } from './samples.js';
 import { TRAINED_HERE, TrainPanel } from './train-panel.js';
 
 const $ = <T extends HTMLElement>(id: string) => {
@@ -48,6 +49,24 @@ const view = new NetworkView($<HTMLCanvasElement>('network'), (neuron, at) => {
 });
 $('clear').addEventListener('click', () => pad.clear());
 
+/** Draws the sample of `digit` on a cleared pad: the keyboard's way to draw. */
+function drawSample(digit: number): void {
+  pad.clear();
+  pad.drawStrokes(SAMPLES[digit]!);
+}
+
+const sample = $<HTMLSelectElement>('sample');
+sample.addEventListener('change', () => {
+  if (sample.value !== '') drawSample(Number(sample.value));
+});
+pad.canvas.addEventListener('keydown', (e) => {
+  if (e.ctrlKey || e.metaKey || e.altKey) return;
+  if (/^[0-9]$/.test(e.key)) drawSample(Number(e.key));
+  else if (e.key === 'Delete' || e.key === 'Backspace' || e.key === 'Escape') pad.clear();
+  else return;
+  e.preventDefault();
+});
+
 function schedule(): void {
   if (!pending) pending = requestAnimationFrame(update);
 }
@@ -67,7 +86,21 @@ function update(): void {
   const output = reading.activations[reading.activations.length - 1]!;
   confidence.textContent =
     p === null ? 'draw a digit' : `${(100 * output[p]!).toFixed(1)}% ${confidenceWord(network)}`;
+  if (p === null) sample.value = '';
+  view.canvas.setAttribute('aria-label', describeView(network, p));
   showTooltip();
+}
+
+/** The network picture in words, for a screen reader. */
+function describeView(network: Network, p: number | null): string {
+  const sizes = network.sizes;
+  const hidden = sizes.slice(1, -1);
+  return (
+    `The network ${network.label}: ${sizes[0]} input pixels` +
+    (hidden.length > 0 ? `, hidden layers of ${hidden.join(' and ')} neurons` : '') +
+    `, ${sizes[sizes.length - 1]} outputs` +
+    (p === null ? '; nothing drawn.' : `; output ${p} is the strongest.`)
+  );
 }
 
 function confidenceWord(network: Network): string {
@@ -169,7 +202,7 @@ function install(slot: Slot, bytes: Uint8Array, name: string, label: string): vo
     select(slot);
   } catch (error) {
     if (!(error instanceof NetworkError)) throw error;
-    showError(`Cannot use ${name}: ${error.message}`);
+    showError(error.message);
   }
 }
 
@@ -190,6 +223,7 @@ for (const button of document.querySelectorAll<HTMLButtonElement>('[data-slot]')
 }
 
 const fileInput = $<HTMLInputElement>('checkpoint-file');
+$('load-checkpoint').addEventListener('click', () => fileInput.click());
 fileInput.addEventListener('change', () => {
   const file = fileInput.files?.[0];
   if (file) void loadFile(file);
@@ -228,6 +262,7 @@ const panel = new TrainPanel(
     start: $<HTMLButtonElement>('train-start'),
     stop: $<HTMLButtonElement>('train-stop'),
     status: $('train-status'),
+    progress: $('train-progress'),
     curves: $<HTMLCanvasElement>('train-curves'),
     curvesTitle: $('train-curves-title'),
     weights: $<HTMLCanvasElement>('train-weights'),

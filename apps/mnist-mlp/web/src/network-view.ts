@@ -1,16 +1,59 @@
 import { weightColour } from '../../src/core/pictures.js';
 import { type Network, type Reading, SIDE } from './network.js';
 
-/** The picture's own coordinate system; the canvas scales it to fit. */
-const WIDTH = 960;
-const HEIGHT = 600;
-const GRID_X = 28;
-const CELL = 9;
-const GRID_Y = (HEIGHT - SIDE * CELL) / 2 + 10;
-const FIRST_COLUMN = 480;
-const LAST_COLUMN = 810;
-const TOP = 64;
-const BOTTOM = 28;
+/**
+ * The picture's own coordinate system (the canvas scales it to fit): where
+ * the input grid and the columns of neurons go, and the title sizes.
+ */
+interface Geometry {
+  readonly width: number;
+  readonly height: number;
+  readonly gridX: number;
+  readonly cell: number;
+  readonly gridY: number;
+  readonly firstColumn: number;
+  readonly lastColumn: number;
+  readonly top: number;
+  readonly bottom: number;
+  readonly titleSize: number;
+  readonly subtitleSize: number;
+}
+
+const WIDE: Geometry = {
+  width: 960,
+  height: 600,
+  gridX: 28,
+  cell: 9,
+  gridY: (600 - SIDE * 9) / 2 + 10,
+  firstColumn: 480,
+  lastColumn: 810,
+  top: 64,
+  bottom: 28,
+  titleSize: 14,
+  subtitleSize: 12,
+};
+
+/**
+ * For a phone: taller than wide, drawn at close to its own size (about 360
+ * CSS pixels wide), so the titles stay legible where the wide picture would
+ * shrink them to a third.
+ */
+const NARROW: Geometry = {
+  width: 420,
+  height: 380,
+  gridX: 4,
+  cell: 4.8,
+  gridY: (380 - SIDE * 4.8) / 2 + 18,
+  firstColumn: 178,
+  lastColumn: 346,
+  top: 58,
+  bottom: 8,
+  titleSize: 14,
+  subtitleSize: 13,
+};
+
+/** Below this many CSS pixels of width, the narrow picture is drawn. */
+const NARROW_BELOW = 560;
 /** Input-to-first-layer lines drawn per neuron: the strongest contributions. */
 const LINES_PER_NEURON = 14;
 const ACCENT = '#ffc94a';
@@ -43,6 +86,7 @@ export class NetworkView {
   private reading: Reading | null = null;
   private places: Place[][] = [];
   private hovered: NeuronRef | null = null;
+  private g: Geometry = WIDE;
 
   constructor(
     readonly canvas: HTMLCanvasElement,
@@ -64,7 +108,7 @@ export class NetworkView {
   show(network: Network, reading: Reading): void {
     if (network !== this.network) {
       this.network = network;
-      this.places = this.layout(network);
+      this.places = this.layout(network, this.g);
       this.hovered = null;
     }
     this.reading = reading;
@@ -77,18 +121,18 @@ export class NetworkView {
     if (!place) return null;
     const rect = this.canvas.getBoundingClientRect();
     return {
-      x: rect.left + (place.x / WIDTH) * rect.width,
-      y: rect.top + (place.y / HEIGHT) * rect.height,
+      x: rect.left + (place.x / this.g.width) * rect.width,
+      y: rect.top + (place.y / this.g.height) * rect.height,
     };
   }
 
-  private layout(network: Network): Place[][] {
+  private layout(network: Network, g: Geometry): Place[][] {
     const input: Place[] = [];
     for (let i = 0; i < SIDE * SIDE; i++) {
       input.push({
-        x: GRID_X + ((i % SIDE) + 0.5) * CELL,
-        y: GRID_Y + (Math.floor(i / SIDE) + 0.5) * CELL,
-        r: CELL / 2,
+        x: g.gridX + ((i % SIDE) + 0.5) * g.cell,
+        y: g.gridY + (Math.floor(i / SIDE) + 0.5) * g.cell,
+        r: g.cell / 2,
       });
     }
     const columns = network.sizes.length - 1;
@@ -97,11 +141,12 @@ export class NetworkView {
       const n = network.sizes[l]!;
       const x =
         columns === 1
-          ? LAST_COLUMN
-          : FIRST_COLUMN + ((LAST_COLUMN - FIRST_COLUMN) * (l - 1)) / (columns - 1);
-      const spacing = Math.min(52, (HEIGHT - TOP - BOTTOM) / n);
+          ? g.lastColumn
+          : g.firstColumn + ((g.lastColumn - g.firstColumn) * (l - 1)) / (columns - 1);
+      const room = g.height - g.top - g.bottom;
+      const spacing = Math.min(52, room / n);
       const r = Math.max(1.5, Math.min(17, spacing * 0.36));
-      const top = TOP + (HEIGHT - TOP - BOTTOM - spacing * n) / 2 + spacing / 2;
+      const top = g.top + (room - spacing * n) / 2 + spacing / 2;
       places.push(Array.from({ length: n }, (_, i) => ({ x, y: top + i * spacing, r })));
     }
     return places;
@@ -123,8 +168,8 @@ export class NetworkView {
   private hover(e: PointerEvent): void {
     if (!this.network) return;
     const rect = this.canvas.getBoundingClientRect();
-    const x = ((e.clientX - rect.left) / rect.width) * WIDTH;
-    const y = ((e.clientY - rect.top) / rect.height) * HEIGHT;
+    const x = ((e.clientX - rect.left) / rect.width) * this.g.width;
+    const y = ((e.clientY - rect.top) / rect.height) * this.g.height;
     let found: NeuronRef | null = null;
     for (let l = 1; l < this.places.length && !found; l++) {
       this.places[l]!.forEach((p, index) => {
@@ -145,15 +190,25 @@ export class NetworkView {
     const { canvas, ctx } = this;
     const cssWidth = canvas.clientWidth;
     if (cssWidth === 0) return;
+    const g = cssWidth < NARROW_BELOW ? NARROW : WIDE;
+    if (g !== this.g) {
+      this.g = g;
+      canvas.dataset.layout = g === NARROW ? 'narrow' : 'wide';
+      if (this.network) this.places = this.layout(this.network, g);
+    }
     const dpr = window.devicePixelRatio || 1;
     const width = Math.round(cssWidth * dpr);
-    const height = Math.round((cssWidth * HEIGHT * dpr) / WIDTH);
+    const height = Math.round((cssWidth * g.height * dpr) / g.width);
     if (canvas.width !== width || canvas.height !== height) {
       canvas.width = width;
       canvas.height = height;
     }
-    ctx.setTransform(width / WIDTH, 0, 0, height / HEIGHT, 0, 0);
-    ctx.clearRect(0, 0, WIDTH, HEIGHT);
+    // The canvas's CSS height follows the picture's shape (wide or narrow).
+    canvas.style.aspectRatio = `${g.width} / ${g.height}`;
+    // The smallest text drawn, in CSS pixels: what a reader of this screen gets.
+    canvas.dataset.smallestText = ((g.subtitleSize * cssWidth) / g.width).toFixed(1);
+    ctx.setTransform(width / g.width, 0, 0, height / g.height, 0, 0);
+    ctx.clearRect(0, 0, g.width, g.height);
     if (!this.network || !this.reading) return;
     const bright = this.network.sizes.map((_, l) => this.brightness(l));
     this.drawFirstConnections(bright[0]!);
@@ -231,19 +286,21 @@ export class NetworkView {
 
   private drawInputGrid(values: Float32Array): void {
     const { ctx } = this;
+    const { gridX, gridY, cell } = this.g;
+    const gap = Math.min(1, cell / 9);
     ctx.fillStyle = '#05070b';
-    ctx.fillRect(GRID_X - 3, GRID_Y - 3, SIDE * CELL + 6, SIDE * CELL + 6);
+    ctx.fillRect(gridX - 3, gridY - 3, SIDE * cell + 6, SIDE * cell + 6);
     for (let i = 0; i < values.length; i++) {
       const v = values[i]!;
-      const x = GRID_X + (i % SIDE) * CELL;
-      const y = GRID_Y + Math.floor(i / SIDE) * CELL;
-      const g = Math.round(22 + 233 * v);
-      ctx.fillStyle = `rgb(${g},${g},${g})`;
-      ctx.fillRect(x + 0.5, y + 0.5, CELL - 1, CELL - 1);
+      const x = gridX + (i % SIDE) * cell;
+      const y = gridY + Math.floor(i / SIDE) * cell;
+      const grey = Math.round(22 + 233 * v);
+      ctx.fillStyle = `rgb(${grey},${grey},${grey})`;
+      ctx.fillRect(x + gap / 2, y + gap / 2, cell - gap, cell - gap);
     }
     ctx.strokeStyle = 'rgba(255,255,255,0.25)';
     ctx.lineWidth = 1;
-    ctx.strokeRect(GRID_X - 3, GRID_Y - 3, SIDE * CELL + 6, SIDE * CELL + 6);
+    ctx.strokeRect(gridX - 3, gridY - 3, SIDE * cell + 6, SIDE * cell + 6);
   }
 
   private drawNeurons(l: number, values: Float32Array): void {
@@ -283,12 +340,13 @@ export class NetworkView {
     places.forEach((p, i) => {
       const chosen = prediction === i;
       const v = Math.min(1, Math.max(0, values[i]!));
-      ctx.font = `${chosen ? 700 : 500} ${Math.round(p.r * 1.25)}px system-ui, sans-serif`;
+      const size = Math.max(this.g.subtitleSize, Math.round(p.r * 1.25));
+      ctx.font = `${chosen ? 700 : 500} ${size}px system-ui, sans-serif`;
       ctx.fillStyle = chosen ? ACCENT : `rgba(255,255,255,${(0.45 + 0.55 * v).toFixed(3)})`;
       ctx.textAlign = 'left';
-      ctx.fillText(String(i), p.x + p.r + 12, p.y + 1);
-      const barX = p.x + p.r + 34;
-      const barW = WIDTH - 16 - barX;
+      ctx.fillText(String(i), p.x + p.r + 8, p.y + 1);
+      const barX = p.x + p.r + 8 + size;
+      const barW = this.g.width - 6 - barX;
       ctx.fillStyle = 'rgba(255,255,255,0.08)';
       ctx.fillRect(barX, p.y - 3, barW, 6);
       ctx.fillStyle = chosen ? ACCENT : 'rgba(255,255,255,0.6)';
@@ -301,15 +359,16 @@ export class NetworkView {
     const network = this.network!;
     ctx.textAlign = 'center';
     ctx.textBaseline = 'alphabetic';
+    const { titleSize, subtitleSize, gridX, cell } = this.g;
     const title = (x: number, text: string, sub: string) => {
-      ctx.font = '600 14px system-ui, sans-serif';
+      ctx.font = `600 ${titleSize}px system-ui, sans-serif`;
       ctx.fillStyle = 'rgba(255,255,255,0.85)';
-      ctx.fillText(text, x, 24);
-      ctx.font = '12px system-ui, sans-serif';
-      ctx.fillStyle = 'rgba(255,255,255,0.5)';
-      ctx.fillText(sub, x, 42);
+      ctx.fillText(text, x, titleSize + 10);
+      ctx.font = `${subtitleSize}px system-ui, sans-serif`;
+      ctx.fillStyle = 'rgba(255,255,255,0.55)';
+      ctx.fillText(sub, x, titleSize + subtitleSize + 16);
     };
-    title(GRID_X + (SIDE * CELL) / 2, 'input', `${SIDE}×${SIDE} = ${SIDE * SIDE} pixels`);
+    title(gridX + (SIDE * cell) / 2, 'input', `${SIDE}×${SIDE} = ${SIDE * SIDE} pixels`);
     network.layers.forEach((layer, i) => {
       const last = i === network.layers.length - 1;
       const x = this.places[i + 1]![0]!.x;

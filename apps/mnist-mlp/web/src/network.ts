@@ -1,4 +1,10 @@
-import { type ModelSpec, restoreCheckpoint, type Sequential } from '@neurite/nn';
+import {
+  fromSafetensors,
+  type ModelSpec,
+  restoreCheckpoint,
+  type Sequential,
+  SPEC_KEY,
+} from '@neurite/nn';
 import { layerActivations } from '../../src/core/inference.js';
 import { readMeta, type TrainingMeta } from '../../src/core/meta.js';
 import { architecture, inputSize } from '../../src/core/spec-info.js';
@@ -29,9 +35,15 @@ export interface Network {
   readonly sizes: readonly number[];
 }
 
-/** A checkpoint the page cannot show, with the reason in words. */
+/** A checkpoint the page cannot show, with the reason in words for the page's reader. */
 export class NetworkError extends Error {
   override name = 'NetworkError';
+}
+
+/** An error's message without the file name it starts with (the page's sentence names the file). */
+function reason(error: unknown, name: string): string {
+  const message = (error as Error).message;
+  return message.startsWith(`${name}: `) ? message.slice(name.length + 2) : message;
 }
 
 /**
@@ -40,11 +52,26 @@ export class NetworkError extends Error {
  * dense layers.
  */
 export function networkFromCheckpoint(bytes: Uint8Array, name: string, label: string): Network {
+  let metadata: Record<string, string>;
+  try {
+    ({ metadata } = fromSafetensors(bytes, name));
+  } catch (error) {
+    throw new NetworkError(
+      `${name} is not a .safetensors checkpoint, so this page cannot show it (${reason(error, name)}).`,
+    );
+  }
+  if (metadata[SPEC_KEY] === undefined) {
+    throw new NetworkError(
+      `${name} holds weights but not the description of the network they belong to, so this page cannot rebuild it. ` +
+        "It shows checkpoints written by mnist-mlp train, by Train here below, or by neurite's checkpoint functions, which store that description; " +
+        'a PyTorch state dict has to be given its architecture in code first (see the README linked at the foot of the page).',
+    );
+  }
   let restored: ReturnType<typeof restoreCheckpoint>;
   try {
     restored = restoreCheckpoint(bytes, name);
   } catch (error) {
-    throw new NetworkError((error as Error).message);
+    throw new NetworkError(`Cannot show ${name}: ${reason(error, name)}`);
   }
   const { model, spec } = restored;
   if (inputSize(spec) !== SIDE * SIDE) {
@@ -59,13 +86,15 @@ export function networkFromCheckpoint(bytes: Uint8Array, name: string, label: st
       const weight = params[`${i}.weight`];
       const bias = params[`${i}.bias`];
       if (weight?.ndim !== 2) {
-        throw new NetworkError(`${name}: dense layer ${i} has no 2-D weight '${i}.weight'`);
+        throw new NetworkError(
+          `Cannot show ${name}: dense layer ${i} has no 2-D weight '${i}.weight'`,
+        );
       }
       const [outputs, inputs] = weight.shape as [number, number];
       const fedWith = layers.length === 0 ? SIDE * SIDE : layers[layers.length - 1]!.outputs;
       if (inputs !== fedWith) {
         throw new NetworkError(
-          `${name}: dense layer ${i} takes ${inputs} inputs but is fed ${fedWith}; this page draws flat 784-input networks`,
+          `Cannot show ${name}: dense layer ${i} takes ${inputs} inputs but is fed ${fedWith}; this page draws flat 784-input networks`,
         );
       }
       layers.push({
@@ -80,11 +109,12 @@ export function networkFromCheckpoint(bytes: Uint8Array, name: string, label: st
       layers[layers.length - 1] = { ...last, activation: layer.activation };
     } else if (layer.type !== 'dropout' && layer.type !== 'flatten') {
       throw new NetworkError(
-        `${name}: layer ${i} is '${layer.type}'; this page draws networks of dense layers only`,
+        `Cannot show ${name}: layer ${i} is '${layer.type}'; this page draws networks of dense layers only`,
       );
     }
   });
-  if (layers.length === 0) throw new NetworkError(`${name}: the network has no dense layer`);
+  if (layers.length === 0)
+    throw new NetworkError(`Cannot show ${name}: the network has no dense layer`);
   model.eval();
   return {
     label,

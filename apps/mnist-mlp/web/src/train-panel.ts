@@ -17,7 +17,10 @@ export interface TrainElements {
   readonly epochs: HTMLInputElement;
   readonly start: HTMLButtonElement;
   readonly stop: HTMLButtonElement;
+  /** Announced to screen readers: each phase of a run (starting, training, done, failed). */
   readonly status: HTMLElement;
+  /** The figures of the batch under way, updated many times a second, so not announced. */
+  readonly progress: HTMLElement;
   readonly curves: HTMLCanvasElement;
   readonly curvesTitle: HTMLElement;
   readonly weights: HTMLCanvasElement;
@@ -130,10 +133,7 @@ export class TrainPanel {
         this.loss.push([message.at, message.loss]);
         this.trainAccuracy.push([message.at, message.accuracy]);
         if (message.snapshot) this.snapshot = message.snapshot;
-        this.setState(
-          'training',
-          `Epoch ${Math.min(this.epochs, Math.ceil(message.at))} of ${this.epochs}: loss ${message.loss.toFixed(3)}, training accuracy ${percent(message.accuracy)}, ${Math.round(message.samplesPerSecond).toLocaleString('en')} digits/s.`,
-        );
+        this.el.progress.textContent = `Epoch ${Math.min(this.epochs, Math.ceil(message.at))} of ${this.epochs}: loss ${message.loss.toFixed(3)}, training accuracy ${percent(message.accuracy)}, ${Math.round(message.samplesPerSecond).toLocaleString('en')} digits/s.`;
         break;
       case 'epoch':
         this.testAccuracy.push([message.epoch, message.testAccuracy]);
@@ -185,6 +185,7 @@ export class TrainPanel {
   private setState(state: string, text: string): void {
     this.el.status.dataset.state = state;
     this.el.status.textContent = text;
+    if (state !== 'training') this.el.progress.textContent = '';
   }
 
   private redraw(): void {
