@@ -18,6 +18,8 @@ export interface ForwardModule {
   training?: boolean;
   train?(on: boolean): unknown;
   namedModules?(): Iterable<[string, object]>;
+  /** A model built from a spec (nn's `buildModel`) knows its sample shape: the default input is ['batch', ...spec.input]. */
+  spec?: { input: readonly number[] } | undefined;
 }
 
 /** What can be exported: a module, or a plain function of tensors. */
@@ -27,7 +29,8 @@ export type Exportable = ForwardModule | ((...inputs: Tensor[]) => Tensor | read
 export interface ToOnnxOptions {
   /**
    * The shape of the single input. A string names a dynamic dimension (`'batch'`): the
-   * exported model accepts any size there, e.g. `['batch', 784]`.
+   * exported model accepts any size there, e.g. `['batch', 784]`. Default, for a model
+   * built from a spec: `['batch', ...spec.input]`.
    */
   inputShape?: readonly Dim[];
   /** The shapes of several inputs, in the order `forward` takes them. */
@@ -171,7 +174,10 @@ export function toOnnx(model: Exportable, options: ToOnnxOptions = {}): Uint8Arr
       `toOnnx: opset ${opset} is not supported; choose one of ${supportedOpsets.join(', ')}`,
     );
   }
-  const shapes = options.inputShapes ?? (options.inputShape ? [options.inputShape] : undefined);
+  const fromSpec =
+    typeof model !== 'function' && model.spec ? [['batch', ...model.spec.input]] : undefined;
+  const shapes =
+    options.inputShapes ?? (options.inputShape ? [options.inputShape] : undefined) ?? fromSpec;
   if (!shapes || shapes.length === 0) {
     throw new OnnxExportError(
       'toOnnx: give the input shape (inputShape, or inputShapes for several inputs)',

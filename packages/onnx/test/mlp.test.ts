@@ -33,6 +33,18 @@ describe('the 784-16-16-10 network in onnxruntime-web', () => {
 });
 
 describe('the graph written', () => {
+  it('takes the input shape from the spec of a built model, with a dynamic batch', () => {
+    const model = buildModel({
+      input: [3, 4],
+      layers: [{ type: 'flatten' }, { type: 'dense', units: 2 }],
+    });
+    const graph = fromBinary(ModelProtoSchema, toOnnx(model)).graph!;
+    const input = graph.input[0]!.type!.value;
+    expect(input.case === 'tensorType' && input.value.shape!.dim.map((d) => d.value.value)).toEqual(
+      ['batch', 3n, 4n],
+    );
+  });
+
   it('has one node per primitive and the parameters under their state-dict names', () => {
     const model = buildModel(
       { input: [784], layers: [hidden('sigmoid'), { type: 'dense', units: 10 }] },
