@@ -1,6 +1,7 @@
 import { allocate, type DType, type TypedArray } from './dtype.js';
 import { isTracing, isTransforming, withTracer } from './engine.js';
 import { CompileError, fmt } from './errors.js';
+import { isGradEnabled } from './grad-mode.js';
 import { broadcastStrides, stridedLoop } from './kernels/strided.js';
 import { type LoopNode, loopProgram, wasmLoop } from './kernels/wasm-loop.js';
 import type { Kernel, Op } from './op.js';
@@ -102,7 +103,9 @@ export function compile<F extends (...args: Tensor[]) => Traced>(fn: F): Compile
     }
     // Inside another function being traced, or under jvp or vmap, run as
     // written, so that the trace records its ops and the transform sees them.
-    if (isTracing() || isTransforming()) return fn(...args);
+    // Likewise when a gradient is wanted through an argument: a plan returns
+    // values without a graph, and the gradient would silently be zero.
+    if (isTracing() || isTransforming() || wantsGradient(args)) return fn(...args);
     // The common case, the signature of the last call, is checked without allocating.
     if (last?.accepts(args)) return last.run(args);
     const key = args
@@ -123,6 +126,12 @@ export function compile<F extends (...args: Tensor[]) => Traced>(fn: F): Compile
   }) as Compiled<F>;
   compiled.plans = () => [...plans.values()].map((p) => p.stats);
   return compiled;
+}
+
+function wantsGradient(args: readonly Tensor[]): boolean {
+  if (!isGradEnabled()) return false;
+  for (const a of args) if (a.requiresGrad) return true;
+  return false;
 }
 
 // ---- recording -------------------------------------------------------------------

@@ -3,6 +3,7 @@ import {
   assignInPlace,
   bernoulli,
   compile,
+  grad,
   noGrad,
   oneHot,
   Rng,
@@ -170,5 +171,20 @@ describe('compile', () => {
     expect(state.item()).toBe(1);
     expect((outer(tensor([2])) as Tensor).item()).toBe(3);
     expect((outer(tensor([3])) as Tensor).item()).toBe(6); // replayed: the update is in outer's plan
+  });
+});
+
+describe('compile where a gradient is wanted through an argument', () => {
+  it('runs as written, so grad through a compiled function is right, not zero', () => {
+    const cube = compile((x: Tensor) => x.mul(x).mul(x).sum());
+    const x = tensor([1, 2, 3], { dtype: 'float64' });
+    cube(x); // a plan exists for this signature
+    expect(grad((t: Tensor) => cube(t))(x).toArray()).toEqual([3, 12, 27]);
+    const leaf = tensor([2], { dtype: 'float64', requiresGrad: true });
+    cube(leaf).backward();
+    expect(leaf.grad?.toArray()).toEqual([12]);
+    // Without a gradient wanted, the plan replays.
+    expect(noGrad(() => cube(leaf)).item()).toBe(8);
+    expect(cube.plans().length).toBeGreaterThan(0);
   });
 });
