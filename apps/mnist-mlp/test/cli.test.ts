@@ -191,13 +191,15 @@ describe('mnist-mlp CLI, end to end on generated IDX data', () => {
       const png = decode(await readFile(join(out, name)));
       return [png.width, png.height];
     };
-    // 16 neurons: 4×4 tiles of 28·4 px with 4 px gaps.
-    expect(await size('weights.png')).toEqual([4 * 112 + 5 * 4, 4 * 112 + 5 * 4]);
-    expect(await size('curves.png')).toEqual([720, 260]);
+    // 16 neurons: 4×4 tiles of 28·4 px with 4 px gaps, under a 16 px title, each over a
+    // 16 px caption; then the colour bar (12 px), its labels and a line (4 + 16 + 16 + 4 px).
+    expect(await size('weights.png')).toEqual([4 * 112 + 5 * 4, 20 + 4 * 132 + 4 + 52]);
+    // Three panels: loss, accuracy, accuracy zoomed.
+    expect(await size('curves.png')).toEqual([1080, 260]);
     // 10 classes: 40 px cells after a 28 px label column / 48 px header.
     expect(await size('confusion.png')).toEqual([28 + 400 + 8, 48 + 400 + 8]);
-    // 8×4 cells of 84 px digits, captions 16 px, gaps 8 px.
-    expect(await size('mistakes.png')).toEqual([8 * 92 + 8, 4 * (84 + 16 + 8) + 8]);
+    // A 16 px legend line, then 8×4 cells of 84 px digits, captions 16 px, gaps 8 px.
+    expect(await size('mistakes.png')).toEqual([8 * 92 + 8, 24 + 4 * (84 + 16 + 8) + 8]);
   });
 
   it.skipIf(!existsSync(sharedMnist))(

@@ -1,9 +1,16 @@
 import { buildModel } from '@neurite/nn';
 import { noGrad, tensor } from '@neurite/tensor';
 import { describe, expect, it } from 'vitest';
+import type { EpochRecord } from '../src/core/history.js';
 import { byteScale, layerActivations, outputsLogits, predictAll } from '../src/core/inference.js';
 import { evaluate } from '../src/core/metrics.js';
-import { weightColour, weightHeatmaps } from '../src/core/pictures.js';
+import {
+  curvesPicture,
+  mistakesPicture,
+  niceStep,
+  weightColour,
+  weightHeatmaps,
+} from '../src/core/pictures.js';
 import { carveValidation, type ImageSet } from '../src/core/split.js';
 import { train } from '../src/core/train.js';
 import { modelSpec } from '../src/model.js';
@@ -161,9 +168,77 @@ describe('weight pictures', () => {
     w[0] = -0.001; // the largest |w| of this neuron: full red, however small
     w[27] = 0.0005;
     const r = weightHeatmaps([w], { scale: 2, gap: 1 });
-    expect([r.width, r.height]).toEqual([58, 58]);
-    expect(r.get(1, 1)).toEqual(weightColour(-1));
-    expect(r.get(1 + 27 * 2, 1)).toEqual(weightColour(0.5));
-    expect(r.get(1 + 2, 1)).toEqual([0, 0, 0]);
+    expect(r.width).toBe(58);
+    // The tile starts under the 16 px title line.
+    const top = 16 + 1;
+    expect(r.get(1, top)).toEqual(weightColour(-1));
+    expect(r.get(1 + 27 * 2, top)).toEqual(weightColour(0.5));
+    expect(r.get(1 + 2, top)).toEqual([0, 0, 0]);
+  });
+
+  it('ends in a colour bar from full red through black to full blue', () => {
+    const neurons = Array.from({ length: 16 }, (_, n) => new Float32Array(784).fill(n - 8));
+    const r = weightHeatmaps(neurons);
+    // The bar lies in the last 60 rows, under the tiles.
+    const bar = Array.from({ length: 60 }, (_, k) => r.height - 60 + k).filter(
+      (y) => r.get(4, y).join() === weightColour(-1).join(),
+    );
+    expect(bar.length).toBeGreaterThanOrEqual(10);
+    for (const y of bar) {
+      expect(r.get(r.width - 5, y)).toEqual(weightColour(1));
+      const [red, green, blue] = r.get(Math.floor(r.width / 2), y);
+      expect(red + green + blue).toBeLessThan(12);
+    }
+  });
+});
+
+describe('curves and mistakes pictures', () => {
+  it('steps ticks by round numbers', () => {
+    expect(niceStep(1.07, 4)).toBe(0.5);
+    expect(niceStep(59, 6)).toBe(10);
+    expect(niceStep(10, 5)).toBe(2);
+    expect(niceStep(0.031, 4)).toBeCloseTo(0.01, 12);
+  });
+
+  const history: EpochRecord[] = Array.from({ length: 20 }, (_, i) => ({
+    epoch: i + 1,
+    trainLoss: 1 / (i + 1),
+    trainAccuracy: 0.9 + i * 0.004,
+    valAccuracy: 0.91 + i * 0.003,
+    testAccuracy: 0.91 + i * 0.003,
+    lr: 0.001,
+  }));
+  const KEPT = [150, 60, 200].join();
+  const keptColumns = (r: ReturnType<typeof curvesPicture>) => {
+    const columns = new Set<number>();
+    for (let x = 0; x < r.width; x++) {
+      for (let y = 28; y < 200; y++) if (r.get(x, y).join() === KEPT) columns.add(x);
+    }
+    return [...columns];
+  };
+
+  it('marks the kept epoch in each of its three panels', () => {
+    expect(keptColumns(curvesPicture(history))).toEqual([]);
+    const marked = keptColumns(curvesPicture(history, { keptEpoch: 15 }));
+    // A dashed line per panel (the label beside it adds columns close by).
+    const lines = marked.filter((x) => {
+      let dashes = 0;
+      const r = curvesPicture(history, { keptEpoch: 15 });
+      for (let y = 28; y < 200; y++) if (r.get(x, y).join() === KEPT) dashes++;
+      return dashes > 40;
+    });
+    expect(lines).toHaveLength(3);
+    // At the same place in every panel: epoch 15 of 1–20.
+    expect(lines[1]! - lines[0]!).toBe(360);
+    expect(lines[2]! - lines[1]!).toBe(360);
+  });
+
+  it('explains the captions of the mistakes in a legend line', () => {
+    const blank = mistakesPicture([]);
+    let ink = 0;
+    for (let x = 0; x < blank.width; x++) {
+      for (let y = 8; y < 20; y++) if (blank.get(x, y).join() === '0,0,0') ink++;
+    }
+    expect(ink).toBeGreaterThan(300);
   });
 });

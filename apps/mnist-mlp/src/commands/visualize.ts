@@ -26,7 +26,7 @@ export async function writeFigures(options: VisualizeOptions, out: Output): Prom
   }
   if (!meta) out.line(`${options.model} has no training history: curves.png stays empty`);
   const paths: string[] = [];
-  for (const figure of figures(model, spec, meta?.history ?? [], test)) {
+  for (const figure of figures(model, spec, meta?.history ?? [], test, meta?.keptEpoch)) {
     const path = join(options.out, figure.file);
     await writeFile(path, figure.raster.toPng());
     out.line(`${resolve(path)}  ${figure.raster.width}×${figure.raster.height}  ${figure.title}`);

@@ -60,6 +60,7 @@ export function worstMistakes(
  * The four pictures of a trained network: (a) first-layer weights as
  * heat maps, (b) training curves from the checkpoint's history, (c) the
  * confusion matrix on `test`, (d) the worst misclassified test digits.
+ * `keptEpoch` (the checkpoint's best epoch on validation) is marked on the curves.
  *
  * @example
  * for (const f of figures(model, spec, meta.history, mnist.test)) save(f.file, f.raster.toPng());
@@ -69,6 +70,7 @@ export function figures(
   spec: ModelSpec,
   history: readonly EpochRecord[],
   test: ImageSet,
+  keptEpoch: number | null = null,
 ): Figure[] {
   const weights = firstLayerWeights(model);
   const side = test.rows;
@@ -82,7 +84,11 @@ export function figures(
       title: `first-layer weights of ${weights.length} neurons (blue +, red -)`,
       raster: weightHeatmaps(weights, { side }),
     },
-    { file: 'curves.png', title: 'loss and accuracy per epoch', raster: curvesPicture(history) },
+    {
+      file: 'curves.png',
+      title: 'loss and accuracy per epoch',
+      raster: curvesPicture(history, { keptEpoch }),
+    },
     {
       file: 'confusion.png',
       title: 'confusion matrix on the test set',

@@ -36,14 +36,29 @@ export function gridColumns(n: number): number {
   return Math.max(1, Math.ceil(Math.sqrt(n)));
 }
 
+/** Height of a line of text at scale 2, with the space below it. */
+const LINE = GLYPH_HEIGHT * 2 + 6;
+
+/** `text` at scale 2 if it fits `width`, else at scale 1. */
+function fitText(r: Raster, text: string, x: number, y: number, width: number, colour: Rgb): void {
+  r.text(text, x, y, colour, textWidth(text, 2) <= width ? 2 : 1);
+}
+
+/** A weight for a caption: two significant digits, never in exponent notation. */
+function formatWeight(v: number): string {
+  return v >= 1 ? v.toFixed(2) : v.toPrecision(2);
+}
+
 /**
  * One tile per neuron: its incoming weights laid out as the `side × side`
  * input image, coloured by `weightColour` with a symmetric scale per neuron
  * (max |w| is full colour), so every neuron's pattern is visible however
- * large its weights. Tiles are laid out in a near-square grid on gray.
+ * large its weights. Each tile is captioned with the neuron's number (from 1,
+ * as the page numbers them) and that full-colour value; a colour bar under
+ * the grid reads the colours.
  *
  * @example
- * weightHeatmaps(neurons).toPng(); // 16 neurons: 4×4 tiles of 112×112
+ * weightHeatmaps(neurons).toPng(); // 16 neurons: 4×4 tiles of 112×112, captioned
  */
 export function weightHeatmaps(
   neurons: readonly Float32Array[],
@@ -55,11 +70,12 @@ export function weightHeatmaps(
   const cols = gridColumns(neurons.length);
   const rows = Math.ceil(neurons.length / cols);
   const tile = side * scale;
-  const r = new Raster(
-    cols * tile + (cols + 1) * gap,
-    rows * tile + (rows + 1) * gap,
-    [128, 128, 128],
-  );
+  const width = cols * tile + (cols + 1) * gap;
+  const top = LINE + gap;
+  const cell = tile + LINE + gap;
+  const legendTop = top + rows * cell + 4;
+  const r = new Raster(width, legendTop + 12 + 4 + LINE + LINE + 4, WHITE);
+  fitText(r, 'FIRST-LAYER WEIGHTS, ONE TILE PER NEURON', gap, 4, width - 2 * gap, BLACK);
   neurons.forEach((w, n) => {
     if (w.length !== side * side) {
       throw new RangeError(
@@ -69,7 +85,7 @@ export function weightHeatmaps(
     let peak = 0;
     for (const v of w) peak = Math.max(peak, Math.abs(v));
     const x = gap + (n % cols) * (tile + gap);
-    const y = gap + Math.floor(n / cols) * (tile + gap);
+    const y = top + Math.floor(n / cols) * cell;
     r.blit(
       x,
       y,
@@ -78,7 +94,30 @@ export function weightHeatmaps(
       (sx, sy) => weightColour(peak === 0 ? 0 : w[sy * side + sx]! / peak),
       scale,
     );
+    const number = String(n + 1);
+    const value = `±${formatWeight(peak)}`;
+    const s = textWidth(`${number} ${value}`, 2) <= tile ? 2 : 1;
+    r.text(number, x, y + tile + 3, BLACK, s);
+    r.text(value, x + tile - textWidth(value, s), y + tile + 3, AXIS, s);
   });
+  // The colour bar: −full … 0 … +full, the same mapping as every tile.
+  const barX = gap;
+  const barW = width - 2 * gap;
+  for (let i = 0; i < barW; i++) {
+    r.fillRect(barX + i, legendTop, 1, 12, weightColour((2 * i) / (barW - 1) - 1));
+  }
+  const labelY = legendTop + 16;
+  r.text('-FULL  RED', barX, labelY, BLACK, 2);
+  r.text('0', barX + barW / 2 - textWidth('0', 2) / 2, labelY, BLACK, 2);
+  r.text('BLUE  +FULL', barX + barW - textWidth('BLUE  +FULL', 2), labelY, BLACK, 2);
+  fitText(
+    r,
+    "FULL COLOUR = THE TILE'S ±VALUE, ITS NEURON'S LARGEST |WEIGHT|",
+    barX,
+    labelY + LINE,
+    barW,
+    AXIS,
+  );
   return r;
 }
 
@@ -91,20 +130,39 @@ interface Series {
 const PANEL_W = 360;
 const PANEL_H = 260;
 const MARGIN = { left: 44, right: 12, top: 28, bottom: 34 };
+const KEPT: Rgb = [150, 60, 200];
+
+/** The round step (1, 2 or 5 × 10^k) nearest above `span / count`. */
+export function niceStep(span: number, count: number): number {
+  const raw = span / Math.max(1, count);
+  if (!(raw > 0) || !Number.isFinite(raw)) return 1;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  for (const m of [1, 2, 5, 10]) if (m * power >= raw * (1 - 1e-9)) return m * power;
+  return 10 * power;
+}
+
+/** Options of `curvesPicture`. */
+export interface CurvesOptions {
+  /** The epoch whose weights were kept (best on validation), marked in every panel. */
+  keptEpoch?: number | null;
+}
 
 /**
- * Training curves from a checkpoint's history: mean training loss (left)
- * and training / validation / test accuracy in percent (right), per epoch.
+ * Training curves from a checkpoint's history, per epoch: mean training
+ * loss; training / validation / test accuracy in percent from 0 to 100; and
+ * the same accuracies zoomed (from 90% once they pass it), where a good run
+ * spends its epochs. Ticks are round numbers; the kept epoch is marked.
  *
  * @example
- * curvesPicture(meta.history).toPng(); // 720×260
+ * curvesPicture(meta.history, { keptEpoch: meta.keptEpoch }).toPng(); // 1080×260
  */
-export function curvesPicture(history: readonly EpochRecord[]): Raster {
-  const r = new Raster(PANEL_W * 2, PANEL_H, WHITE);
-  drawPanel(r, 0, 'TRAIN LOSS', history, [
-    { label: 'TRAIN', colour: TRAIN, values: history.map((h) => h.trainLoss) },
-  ]);
-  drawPanel(r, PANEL_W, 'ACCURACY %', history, [
+export function curvesPicture(
+  history: readonly EpochRecord[],
+  options: CurvesOptions = {},
+): Raster {
+  const r = new Raster(PANEL_W * 3, PANEL_H, WHITE);
+  const kept = options.keptEpoch ?? null;
+  const accuracies: Series[] = [
     { label: 'TRAIN', colour: TRAIN, values: history.map((h) => h.trainAccuracy * 100) },
     {
       label: 'VAL',
@@ -112,16 +170,27 @@ export function curvesPicture(history: readonly EpochRecord[]): Raster {
       values: history.map((h) => (h.valAccuracy === null ? null : h.valAccuracy * 100)),
     },
     { label: 'TEST', colour: TEST, values: history.map((h) => h.testAccuracy * 100) },
+  ];
+  drawPanel(r, 0, 'TRAIN LOSS', history, kept, [
+    { label: 'TRAIN', colour: TRAIN, values: history.map((h) => h.trainLoss) },
   ]);
+  drawPanel(r, PANEL_W, 'ACCURACY %', history, kept, accuracies, [0, 100]);
+  const best = Math.max(
+    0,
+    ...accuracies
+      .flatMap((s) => s.values)
+      .filter((v): v is number => v !== null && Number.isFinite(v)),
+  );
+  // From 90% once the best accuracy passes 92%; below that, the top 10 points under the best.
+  const floor = best > 92 ? 90 : Math.max(0, Math.floor(best / 5) * 5 - 10);
+  drawPanel(r, 2 * PANEL_W, `ACCURACY FROM ${floor}%`, history, kept, accuracies, [floor, 100]);
   return r;
 }
 
-function formatTick(v: number): string {
-  const a = Math.abs(v);
-  if (a >= 100) return v.toFixed(0);
-  if (a >= 10) return v.toFixed(1);
-  if (a >= 1) return v.toFixed(2);
-  return v.toFixed(3);
+/** A tick label with as many decimals as the step needs. */
+function formatTick(v: number, step: number): string {
+  const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  return v.toFixed(decimals);
 }
 
 function drawPanel(
@@ -129,7 +198,9 @@ function drawPanel(
   x0: number,
   title: string,
   history: readonly EpochRecord[],
+  kept: number | null,
   series: readonly Series[],
+  range?: readonly [number, number],
 ): void {
   const left = x0 + MARGIN.left;
   const right = x0 + PANEL_W - MARGIN.right;
@@ -139,38 +210,63 @@ function drawPanel(
   const finite = series
     .flatMap((s) => s.values)
     .filter((v): v is number => v !== null && Number.isFinite(v));
-  // Reduced, not spread: a long history has more values than a call takes arguments.
-  let lo = finite.length ? finite.reduce((a, b) => Math.min(a, b)) : 0;
-  let hi = finite.length ? finite.reduce((a, b) => Math.max(a, b)) : 1;
-  if (hi - lo < 1e-9) {
-    lo -= 0.5;
-    hi += 0.5;
+  let lo: number;
+  let hi: number;
+  let step: number;
+  if (range) {
+    [lo, hi] = range;
+    step = niceStep(hi - lo, 5);
+  } else {
+    // Reduced, not spread: a long history has more values than a call takes arguments.
+    lo = finite.length ? finite.reduce((a, b) => Math.min(a, b)) : 0;
+    hi = finite.length ? finite.reduce((a, b) => Math.max(a, b)) : 1;
+    if (hi - lo < 1e-9) {
+      lo -= 0.5;
+      hi += 0.5;
+    }
+    step = niceStep(hi - lo, 4);
+    lo = Math.floor(lo / step + 1e-9) * step;
+    hi = Math.ceil(hi / step - 1e-9) * step;
   }
-  const pad = (hi - lo) * 0.05;
-  lo -= pad;
-  hi += pad;
   const n = history.length;
-  const xAt = (i: number) => (n <= 1 ? (left + right) / 2 : left + ((right - left) * i) / (n - 1));
+  const first = history[0]?.epoch ?? 1;
+  const last = history[n - 1]?.epoch ?? 1;
+  const xAt = (epoch: number) =>
+    last === first
+      ? (left + right) / 2
+      : left + ((right - left) * (epoch - first)) / (last - first);
   const yAt = (v: number) => bottom - ((bottom - top) * (v - lo)) / (hi - lo);
 
-  for (let k = 0; k <= 4; k++) {
-    const v = lo + ((hi - lo) * k) / 4;
+  for (let k = 0; lo + k * step <= hi + step * 1e-6; k++) {
+    const v = lo + k * step;
     const y = Math.round(yAt(v));
     r.fillRect(left, y, right - left, 1, GRID);
-    const label = formatTick(v);
+    const label = formatTick(v, step);
     r.text(label, left - 4 - textWidth(label), y - 2, AXIS);
   }
   r.fillRect(left, top, 1, bottom - top + 1, AXIS);
   r.fillRect(left, bottom, right - left + 1, 1, AXIS);
-  const ticks = Math.min(n, 10);
-  for (let k = 0; k < ticks; k++) {
-    const i = ticks === 1 ? 0 : Math.round(((n - 1) * k) / (ticks - 1));
-    const x = Math.round(xAt(i));
+  // Epoch ticks on round numbers: the first epoch, then multiples of a round step.
+  const every = niceStep(last - first, 6);
+  const ticks = [first];
+  for (let e = Math.ceil((first + 1) / every) * every; e <= last; e += every) {
+    if (xAt(e) - xAt(ticks[ticks.length - 1]!) >= 14) ticks.push(e);
+  }
+  for (const e of n === 0 ? [] : ticks) {
+    const x = Math.round(xAt(e));
     r.fillRect(x, bottom, 1, 4, AXIS);
-    const label = String(history[i]?.epoch ?? i + 1);
+    const label = String(e);
     r.text(label, x - Math.floor(textWidth(label) / 2), bottom + 6, AXIS);
   }
   r.text('EPOCH', (left + right) / 2 - textWidth('EPOCH') / 2, bottom + 16, AXIS);
+
+  if (kept !== null && n > 0 && kept >= first && kept <= last) {
+    const x = Math.round(xAt(kept));
+    for (let y = top; y < bottom; y += 6) r.fillRect(x, y, 1, 3, KEPT);
+    const label = `KEPT ${kept}`;
+    const lx = x + 3 + textWidth(label) <= right ? x + 3 : x - 3 - textWidth(label);
+    r.text(label, lx, bottom - 8, KEPT);
+  }
 
   let legendX = right;
   for (const s of [...series].reverse()) {
@@ -182,13 +278,16 @@ function drawPanel(
   for (const s of series) {
     let prev: [number, number] | null = null;
     s.values.forEach((v, i) => {
-      if (v === null || !Number.isFinite(v)) {
+      // Off a fixed range (the zoomed panel), a curve breaks rather than hugging the edge.
+      if (v === null || !Number.isFinite(v) || v < lo || v > hi) {
         prev = null;
         return;
       }
-      const point: [number, number] = [xAt(i), yAt(v)];
+      const point: [number, number] = [xAt(history[i]?.epoch ?? i + 1), yAt(v)];
       if (prev) r.line(prev[0], prev[1], point[0], point[1], s.colour, 2);
-      r.fillRect(Math.round(point[0]) - 2, Math.round(point[1]) - 2, 5, 5, s.colour);
+      const dot = n > 40 ? 3 : 5;
+      const h = Math.floor(dot / 2);
+      r.fillRect(Math.round(point[0]) - h, Math.round(point[1]) - h, dot, dot, s.colour);
       prev = point;
     });
   }
@@ -277,8 +376,9 @@ export interface MistakesOptions {
 
 /**
  * A fixed grid of misclassified digits, white ink on black as MNIST stores
- * them, each captioned "true>predicted confidence%". Cells beyond the list
- * stay empty, so the picture's size depends only on the options.
+ * them, each captioned "true>predicted confidence%" under a one-line legend
+ * saying so. Cells beyond the list stay empty, so the picture's size depends
+ * only on the options.
  *
  * @example
  * mistakesPicture(worst, { bytes: true }).toPng(); // 8×4 cells
@@ -295,10 +395,20 @@ export function mistakesPicture(
   const tile = side * scale;
   const gap = 8;
   const caption = GLYPH_HEIGHT * 2 + 6;
-  const r = new Raster(columns * (tile + gap) + gap, rows * (tile + caption + gap) + gap, WHITE);
+  const width = columns * (tile + gap) + gap;
+  const legend = LINE + gap;
+  const r = new Raster(width, legend + rows * (tile + caption + gap) + gap, WHITE);
+  fitText(
+    r,
+    '4>9 87% MEANS: A 4 THE NETWORK READ AS 9, GIVING 9 AN OUTPUT OF 87%',
+    gap,
+    gap + 2,
+    width - 2 * gap,
+    BLACK,
+  );
   mistakes.slice(0, columns * rows).forEach((m, i) => {
     const x = gap + (i % columns) * (tile + gap);
-    const y = gap + Math.floor(i / columns) * (tile + caption + gap);
+    const y = legend + gap + Math.floor(i / columns) * (tile + caption + gap);
     r.blit(
       x,
       y,
