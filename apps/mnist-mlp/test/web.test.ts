@@ -304,6 +304,7 @@ describe.skipIf(!existsSync(CHROMIUM))('web page in Chromium', () => {
       'pad',
       'clear',
       'sample',
+      'network',
       'train-recipe',
       'train-examples',
       'train-epochs',
@@ -330,6 +331,22 @@ describe.skipIf(!existsSync(CHROMIUM))('web page in Chromium', () => {
     await page.keyboard.press('5');
     await nextFrame();
     expect((await snapshot()).prediction).toBe(5);
+
+    // Inspect the neurons with the arrow keys on the focused network picture.
+    await page.mouse.click(2, 2);
+    await tabTo('network');
+    const tooltip = page.getByTestId('neuron-tooltip');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    await expect(tooltip.isVisible()).resolves.toBe(true);
+    await expect(tooltip.getAttribute('data-layer')).resolves.toBe('1');
+    await expect(tooltip.getAttribute('data-index')).resolves.toBe('1');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    await expect(tooltip.getAttribute('data-layer')).resolves.toBe('3');
+    await expect(tooltip.locator('h3').textContent()).resolves.toBe('output 1');
+    await page.keyboard.press('Escape');
+    await expect(tooltip.isVisible()).resolves.toBe(false);
 
     // Switch models with Enter.
     await page.mouse.click(2, 2);
@@ -378,6 +395,14 @@ describe.skipIf(!existsSync(CHROMIUM))('web page in Chromium', () => {
     await nextFrame();
     const said = (await verdict.textContent())!.replace(/\s+/g, ' ').trim();
     expect(said).toMatch(/^Prediction: 7 \d+\.\d% probability$/);
+    // Mid-stroke the region is busy (announced once the stroke ends), then not.
+    const pad = (await page.getByTestId('pad').boundingBox())!;
+    await page.mouse.move(pad.x + pad.width / 2, pad.y + pad.height / 3);
+    await page.mouse.down();
+    await page.mouse.move(pad.x + pad.width / 2, pad.y + pad.height / 2);
+    await expect(verdict.getAttribute('aria-busy')).resolves.toBe('true');
+    await page.mouse.up();
+    await expect(verdict.getAttribute('aria-busy')).resolves.toBe('false');
     await expect(page.getByTestId('train-status').getAttribute('aria-live')).resolves.toBe(
       'polite',
     );

@@ -55,6 +55,14 @@ function drawSample(digit: number): void {
   pad.drawStrokes(SAMPLES[digit]!);
 }
 
+// While a stroke is drawn the verdict changes at every move: busy, a screen reader waits for
+// the stroke's end and then says the verdict once.
+const verdict = prediction.parentElement!;
+pad.canvas.addEventListener('pointerdown', () => verdict.setAttribute('aria-busy', 'true'));
+for (const type of ['pointerup', 'pointercancel'] as const) {
+  window.addEventListener(type, () => verdict.setAttribute('aria-busy', 'false'));
+}
+
 const sample = $<HTMLSelectElement>('sample');
 sample.addEventListener('change', () => {
   if (sample.value !== '') drawSample(Number(sample.value));

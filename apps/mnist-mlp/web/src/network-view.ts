@@ -78,7 +78,9 @@ const rgba = ([r, g, b]: readonly [number, number, number], a: number) =>
  * as the 28×28 grid they come from, every other neuron a circle whose
  * brightness is its activation, connections blue (positive weight) or red
  * (negative), thicker and brighter the larger the weight, the predicted
- * output ringed. Hovering (or tapping) a neuron reports it to `onHover`.
+ * output ringed. Hovering (or tapping) a neuron reports it to `onHover`;
+ * so does the keyboard on the focused canvas (arrow keys move between the
+ * neurons, Escape lets go).
  */
 export class NetworkView {
   private readonly ctx: CanvasRenderingContext2D;
@@ -103,6 +105,40 @@ export class NetworkView {
     canvas.addEventListener('pointerleave', (e) => {
       if (e.pointerType === 'mouse') this.setHovered(null, { x: 0, y: 0 });
     });
+    canvas.addEventListener('keydown', (e) => this.key(e));
+    canvas.addEventListener('blur', () => this.setHovered(null, { x: 0, y: 0 }));
+  }
+
+  /** Arrow keys walk the neurons (up and down a layer, left and right across layers). */
+  private key(e: KeyboardEvent): void {
+    if (!this.network || e.ctrlKey || e.metaKey || e.altKey) return;
+    const last = this.places.length - 1;
+    const at = this.hovered ?? { layer: 1, index: -1 };
+    let next: NeuronRef | null;
+    switch (e.key) {
+      case 'ArrowDown':
+        next = {
+          layer: at.layer,
+          index: Math.min(at.index + 1, this.places[at.layer]!.length - 1),
+        };
+        break;
+      case 'ArrowUp':
+        next = { layer: at.layer, index: Math.max(at.index - 1, 0) };
+        break;
+      case 'ArrowRight':
+      case 'ArrowLeft': {
+        const layer = Math.min(last, Math.max(1, at.layer + (e.key === 'ArrowRight' ? 1 : -1)));
+        next = { layer, index: Math.min(Math.max(at.index, 0), this.places[layer]!.length - 1) };
+        break;
+      }
+      case 'Escape':
+        next = null;
+        break;
+      default:
+        return;
+    }
+    e.preventDefault();
+    this.setHovered(next, (next && this.centre(next)) ?? { x: 0, y: 0 });
   }
 
   show(network: Network, reading: Reading): void {
