@@ -242,3 +242,22 @@ describe('curves and mistakes pictures', () => {
     expect(ink).toBeGreaterThan(300);
   });
 });
+
+describe("the page's digit file", () => {
+  it('holds the embedded digits byte for byte, and refuses a cut file', async () => {
+    const { embeddedDigits } = await import('@neurite/mnist-embedded');
+    const { packDigits, unpackDigits } = await import('../web/src/digits-file.js');
+    const digits = embeddedDigits();
+    const file = packDigits(digits);
+    expect(file.length).toBe(16 + digits.images.length + digits.labels.length);
+    expect(file.length).toBeLessThanOrEqual(2_000_000);
+    const back = unpackDigits(file);
+    expect(back.trainCount).toBe(8000);
+    expect(Buffer.from(back.images).equals(Buffer.from(digits.images))).toBe(true);
+    expect(Buffer.from(back.labels).equals(Buffer.from(digits.labels))).toBe(true);
+    expect(() => unpackDigits(file.subarray(0, file.length - 1))).toThrow(
+      /header gives \d+ \+ \d+ bytes of digits after byte 16, the file has \d+ bytes/,
+    );
+    expect(() => unpackDigits(new Uint8Array(20))).toThrow(/no 'NMD1' at byte 0/);
+  });
+});

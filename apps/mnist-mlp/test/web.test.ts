@@ -374,17 +374,17 @@ describe.skipIf(!existsSync(CHROMIUM))('web page in Chromium', () => {
     );
     const file = join(outDir, 'keyed.safetensors');
     await writeFile(file, checkpointBytes(model));
+    // Listening before the key is pressed: Playwright catches file choosers only once it listens.
+    const choosing = page.waitForEvent('filechooser');
     await page.mouse.click(2, 2);
     await tabTo('load-checkpoint');
-    const [chooser] = await Promise.all([
-      page.waitForEvent('filechooser'),
-      page.keyboard.press('Enter'),
-    ]);
+    await page.keyboard.press('Enter');
+    const chooser = await choosing;
     await chooser.setFiles(file);
     await page.waitForFunction(() => window.__neurite!.snapshot().model === 'keyed.safetensors');
     expect((await snapshot()).sizes).toEqual([784, 12, 10]);
     await page.getByTestId('model-modern').click();
-  });
+  }, 60_000);
 
   it('tells a screen reader the prediction and the training status, and names every picture', async () => {
     const verdict = page.getByTestId('verdict');

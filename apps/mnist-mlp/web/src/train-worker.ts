@@ -49,7 +49,11 @@ async function run(request: Extract<ToWorker, { type: 'start' }>): Promise<void>
     // literal URL, so the bundler leaves it to be fetched at run time.
     mnist = fetch(new URL(DIGITS_FILE, import.meta.url))
       .then((response) => {
-        if (!response.ok) throw new Error(`${DIGITS_FILE}: HTTP ${response.status}`);
+        if (!response.ok) {
+          throw new Error(
+            `the digits to train on could not be downloaded (${DIGITS_FILE}: HTTP ${response.status})`,
+          );
+        }
         return response.arrayBuffer();
       })
       .then((buffer) => {
