@@ -94,11 +94,12 @@ export function weightHeatmaps(
       (sx, sy) => weightColour(peak === 0 ? 0 : w[sy * side + sx]! / peak),
       scale,
     );
-    const number = String(n + 1);
+    // "3: ±0.52", left under the tile: neuron 3, whose largest |weight| 0.52 is full colour.
+    const number = `${n + 1}:`;
     const value = `±${formatWeight(peak)}`;
     const s = textWidth(`${number} ${value}`, 2) <= tile ? 2 : 1;
     r.text(number, x, y + tile + 3, BLACK, s);
-    r.text(value, x + tile - textWidth(value, s), y + tile + 3, AXIS, s);
+    r.text(value, x + textWidth(`${number} `, s), y + tile + 3, AXIS, s);
   });
   // The colour bar: −full … 0 … +full, the same mapping as every tile.
   const barX = gap;
@@ -110,14 +111,7 @@ export function weightHeatmaps(
   r.text('-FULL  RED', barX, labelY, BLACK, 2);
   r.text('0', barX + barW / 2 - textWidth('0', 2) / 2, labelY, BLACK, 2);
   r.text('BLUE  +FULL', barX + barW - textWidth('BLUE  +FULL', 2), labelY, BLACK, 2);
-  fitText(
-    r,
-    "FULL COLOUR = THE TILE'S ±VALUE, ITS NEURON'S LARGEST |WEIGHT|",
-    barX,
-    labelY + LINE,
-    barW,
-    AXIS,
-  );
+  fitText(r, 'FULL COLOUR: THE ±VALUE UNDER EACH TILE', barX, labelY + LINE, barW, AXIS);
   return r;
 }
 
