@@ -15,9 +15,10 @@ const { values: flag } = parseArgs({
     seed: { type: 'string', default: '1' },
     limit: { type: 'string' }, // train on the first N training images only
     out: { type: 'string', default: 'cnn.safetensors' },
+    resume: { type: 'string', default: '1' }, // epochs trained after the checkpoint, twice
   },
 });
-const [epochs, seed] = [Number(flag.epochs), Number(flag.seed)];
+const [epochs, seed, resume] = [Number(flag.epochs), Number(flag.seed), Number(flag.resume)];
 const mnist = await loadMnist(flag.data);
 const trainSet = flag.limit
   ? new Subset(
@@ -62,6 +63,29 @@ const reloaded = evaluate((await loadCheckpoint(flag.out)).model, test, { metric
 console.log(`test accuracy ${pct(trained)}; reloaded from ${flag.out}: ${pct(reloaded.accuracy!)}`);
 if (reloaded.accuracy !== trained)
   throw new Error('the reloaded model does not give the same accuracy');
+
+// Resume: a model constructed anew and loaded from the checkpoint (weights, batch-norm
+// statistics, dropout generator, Adam state) trains on exactly as the original does.
+const copy = buildModel(cnnSpec, { seed: seed + 100 });
+const copyOptimizer = new Adam(copy.parameters(), { lr: 2e-3 });
+await loadCheckpoint(flag.out, { into: copy, optimizer: copyOptimizer });
+const onward = (m: typeof model, opt: Adam) =>
+  fit(m, train, {
+    loss: 'crossEntropy',
+    optimizer: opt,
+    epochs: epochs + resume,
+    initialEpoch: epochs,
+    callbacks: [warmupCosine()],
+  });
+await onward(model, optimizer);
+await onward(copy, copyOptimizer);
+const bits = (m: typeof model) =>
+  JSON.stringify(Object.values(m.stateDict()).map((t) => Array.from(t.data)));
+const identical = bits(model) === bits(copy);
+console.log(
+  `resumed from ${flag.out} for ${resume} epoch(s): ${identical ? 'bit-identical' : 'DIFFERENT'} in both copies`,
+);
+if (!identical) throw new Error('the resumed copy did not train as the original did');
 
 function pct(x: number): string {
   return `${(x * 100).toFixed(2)}%`;
