@@ -54,6 +54,16 @@ type Alloc = (size: number) => TypedArray;
 /** Whether results are float32 (the WebAssembly kernels' precision): what `alloc` makes tells. */
 const float32 = (alloc: Alloc) => alloc(0) instanceof Float32Array;
 
+/** The first output column t whose input column t·sW + off is ≥ 0. */
+function firstInside(off: number, sw: number, OW: number): number {
+  return off >= 0 ? 0 : Math.min(OW, Math.ceil(-off / sw));
+}
+
+/** One past the last output column t (from `lo`) whose input column t·sW + off is < W. */
+function endInside(off: number, sw: number, OW: number, W: number, lo: number): number {
+  return Math.max(lo, W - 1 - off < 0 ? 0 : Math.min(OW, Math.floor((W - 1 - off) / sw) + 1));
+}
+
 /**
  * Unfolds the patches of one group of one image into columns:
  * cols[(c·kH + i)·kW + j, oh·OW + ow] = x[c, oh·sH − pH + i·dH, ow·sW − pW + j·dW]
@@ -74,12 +84,8 @@ export function im2col(
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++, row++) {
         const off = j * dw - pw;
-        // The output columns t whose input column t·sW + off lies in [0, W).
-        const lo = off >= 0 ? 0 : Math.min(OW, Math.ceil(-off / sw));
-        const hi = Math.max(
-          lo,
-          W - 1 - off < 0 ? 0 : Math.min(OW, Math.floor((W - 1 - off) / sw) + 1),
-        );
+        const lo = firstInside(off, sw, OW);
+        const hi = endInside(off, sw, OW, W, lo);
         const base = row * P;
         for (let y = 0; y < OH; y++) {
           const ih = y * sh - ph + i * dh;
@@ -118,12 +124,8 @@ export function col2im(
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++, row++) {
         const off = j * dw - pw;
-        // The output columns t whose input column t·sW + off lies in [0, W).
-        const lo = off >= 0 ? 0 : Math.min(OW, Math.ceil(-off / sw));
-        const hi = Math.max(
-          lo,
-          W - 1 - off < 0 ? 0 : Math.min(OW, Math.floor((W - 1 - off) / sw) + 1),
-        );
+        const lo = firstInside(off, sw, OW);
+        const hi = endInside(off, sw, OW, W, lo);
         const base = row * P;
         for (let y = 0; y < OH; y++) {
           const ih = y * sh - ph + i * dh;
