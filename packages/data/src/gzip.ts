@@ -58,7 +58,9 @@ export interface GunzipLimits {
 
 // An empty gzip member, fed after the input: the inflater reports where it
 // starts, which is where the input's last member ends by its own account.
-const EMPTY_MEMBER = /* @__PURE__ */ gzipSync(new Uint8Array(0));
+// Its header is fixed (mtime 0), so that how a damaged file is reported never
+// depends on the clock.
+const EMPTY_MEMBER = /* @__PURE__ */ gzipSync(new Uint8Array(0), { mtime: 0 });
 const HEAD = 1024;
 const MIN_SLICE = 4096;
 const MAX_SLICE = 1 << 20;

@@ -207,7 +207,8 @@ function inferType(data: ArrayLike<number>): IdxType | undefined {
 /**
  * Writes values as an IDX file (big-endian header and data), gzipped when
  * `gzip` is set: the inverse of `parseIdx`, for tests and for saving data
- * in MNIST's layout.
+ * in MNIST's layout. The same values always give the same bytes: the gzip
+ * header records no time.
  *
  * @example
  * const bytes = encodeIdx({ dims: [2, 2], data: new Uint8Array([0, 64, 128, 255]) });
@@ -258,5 +259,5 @@ export function encodeIdx(idx: IdxInput, options: { gzip?: boolean } = {}): Uint
       info.write(view, at, idx.data[i]!);
     }
   }
-  return options.gzip ? gzipSync(bytes) : bytes;
+  return options.gzip ? gzipSync(bytes, { mtime: 0 }) : bytes;
 }

@@ -1,7 +1,7 @@
 import { crc32 as zlibCrc32, gunzipSync as zlibGunzip, gzipSync as zlibGzip } from 'node:zlib';
 import fc from 'fast-check';
 import { gzipSync } from 'fflate';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { crc32 } from '../src/crc32.js';
 import { encodeIdx, gunzip, type IdxData, IdxError, type IdxType, parseIdx } from '../src/index.js';
 
@@ -225,6 +225,19 @@ describe('encodeIdx', () => {
     expect(Array.from(encodeIdx({ type: 'int32', dims: [3], data: [1, -1, 256] }))).toEqual(
       Array.from(expected),
     );
+  });
+
+  it('gzips to the same bytes whatever the clock says', () => {
+    const idx = { dims: [2, 3], data: Uint8Array.from([1, 2, 3, 4, 5, 6]) };
+    vi.useFakeTimers({ now: 0 });
+    try {
+      const before = encodeIdx(idx, { gzip: true });
+      vi.setSystemTime(Date.UTC(2031, 5, 7, 12, 34, 56));
+      expect(encodeIdx(idx, { gzip: true })).toEqual(before);
+      expect(Array.from(before.subarray(4, 8))).toEqual([0, 0, 0, 0]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('refuses dims that do not match the data, and plain arrays without a type', () => {
