@@ -23,9 +23,10 @@ emit(`;; Dense f32x4 matrix products: every product is taken (no zero is skipped
 ;;
 ;; Operands are packed first (GotoBLAS's layout): A into panels of ${MR} rows,
 ;; B into panels of ${NR} columns, each panel k-major, so the inner loop reads
-;; two sequential streams. Callers lay out memory; this module owns none of it.
+;; two sequential streams. Callers lay out memory; this module owns none of it:
+;; it imports the kernels' one memory (shared, so worker threads run it too).
 (module
-  (memory (export "memory") 1)
+  (import "env" "memory" (memory 1 65536 shared))
 `);
 
 /** 4×4 transpose of the vectors in $q0..$q3 (rows) into $t0..$t3 (columns), as WAT lines. */

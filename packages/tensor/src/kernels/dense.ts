@@ -1,4 +1,5 @@
-import { bytes } from './wasm/dense.wasm.js';
+import { type Arena, arena, instantiate, kernelBinary } from './memory.js';
+import { bytes, flagAt } from './wasm/dense.wasm.js';
 
 /**
  * The dense WebAssembly SIMD GEMM (wasm/dense.wat): every product taken, a
@@ -12,7 +13,6 @@ import { bytes } from './wasm/dense.wasm.js';
  * NaN or ±∞ anywhere in a row or column reaches the outputs it should.
  */
 export interface DenseKernels {
-  readonly memory: WebAssembly.Memory;
   /** Packs rows×cols (element (r, c) at src + r·srow + c·scol, in bytes) into panels of 4 rows. */
   pack_a(src: number, rows: number, cols: number, srow: number, scol: number, dst: number): void;
   /** The same into panels of 8 rows (B's columns). */
@@ -128,34 +128,27 @@ const MC = 256;
 // Not named `module`: the CommonJS build wraps this file in a function whose parameter has that name.
 let wasmModule: WebAssembly.Module | null | undefined;
 
-/** A fresh instance of the dense kernels with its own memory, or null without WebAssembly SIMD. */
-export function denseKernels(): DenseKernels | null {
+/** The compiled dense module (worker threads instantiate it too), or null without WebAssembly SIMD. */
+export function denseModule(): WebAssembly.Module | null {
   if (wasmModule === undefined) {
     try {
-      wasmModule = new WebAssembly.Module(Uint8Array.from(atob(bytes), (ch) => ch.charCodeAt(0)));
+      wasmModule = arena() && new WebAssembly.Module(kernelBinary(bytes, flagAt));
     } catch {
       wasmModule = null;
     }
   }
-  if (!wasmModule) return null;
-  return new WebAssembly.Instance(wasmModule, {}).exports as unknown as DenseKernels;
+  return wasmModule;
 }
 
-/** A view of a kernel instance's memory that follows it when it grows. */
+/** The dense kernels over the kernels' one memory (memory.ts), and that memory's arena. */
 export class Heap {
-  f32: Float32Array;
-  constructor(readonly kernels: DenseKernels) {
-    this.f32 = new Float32Array(kernels.memory.buffer);
-  }
-  /** Makes room for `floats` floats from byte 0. */
+  constructor(
+    readonly kernels: DenseKernels,
+    readonly arena: Arena,
+  ) {}
+  /** Makes room for `floats` floats from byte 0; a view of the whole arena. */
   reserve(floats: number): Float32Array {
-    const { memory } = this.kernels;
-    const need = floats * 4;
-    if (need > memory.buffer.byteLength) {
-      memory.grow(Math.ceil((need - memory.buffer.byteLength) / 65536));
-    }
-    if (this.f32.buffer !== memory.buffer) this.f32 = new Float32Array(memory.buffer);
-    return this.f32;
+    return this.arena.reserve(floats);
   }
 }
 
@@ -212,8 +205,8 @@ let shared: Heap | null | undefined;
 /** The instance every dense kernel shares: kernels run one at a time, each laying out its regions from byte 0. */
 export function heap(): Heap | null {
   if (shared === undefined) {
-    const w = denseKernels();
-    shared = w ? new Heap(w) : null;
+    const module = denseModule();
+    shared = module && new Heap(instantiate(module).exports as unknown as DenseKernels, arena()!);
   }
   return shared;
 }

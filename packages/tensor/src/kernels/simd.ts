@@ -1,5 +1,6 @@
 import type { TypedArray } from '../dtype.js';
-import { bytes } from './wasm/gemm.wasm.js';
+import { type Arena, arena, instantiate, kernelBinary } from './memory.js';
+import { bytes, flagAt } from './wasm/gemm.wasm.js';
 
 /**
  * The WebAssembly SIMD path for float32 products. The module is a few
@@ -39,7 +40,6 @@ export interface SimdGemm {
 }
 
 interface Exports {
-  memory: WebAssembly.Memory;
   nt8(m: number, k: number, a: number, w: number, c: number, ldc: number): void;
   tn16(k: number, n: number, g: number, ldg: number, x: number, c: number): void;
   ab16(m: number, k: number, a: number, p: number, c: number): void;
@@ -58,9 +58,9 @@ let cached: SimdGemm | null | undefined;
 export function simdGemm(): SimdGemm | null {
   if (cached !== undefined) return cached;
   try {
-    const binary = Uint8Array.from(atob(bytes), (ch) => ch.charCodeAt(0));
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(binary), {});
-    cached = wrap(instance.exports as unknown as Exports);
+    const memory = arena()!;
+    const instance = instantiate(new WebAssembly.Module(kernelBinary(bytes, flagAt)));
+    cached = wrap(instance.exports as unknown as Exports, memory);
   } catch {
     cached = null;
   }
@@ -72,15 +72,11 @@ export function setSimdEnabled(on: boolean): void {
   cached = on ? undefined : null;
 }
 
-function wrap(wasm: Exports): SimdGemm {
-  let heap = new Float32Array(wasm.memory.buffer);
-  /** Grows memory to hold `floats`; the regions a product uses are laid out back to back from 0. */
+function wrap(wasm: Exports, memory: Arena): SimdGemm {
+  let heap = memory.f32;
+  /** Makes room for `floats` in the arena; the regions a product uses are laid out back to back from 0. */
   const reserve = (floats: number) => {
-    const need = floats * 4;
-    if (need > wasm.memory.buffer.byteLength) {
-      wasm.memory.grow(Math.ceil((need - wasm.memory.buffer.byteLength) / 65536));
-      heap = new Float32Array(wasm.memory.buffer);
-    }
+    heap = memory.reserve(floats);
   };
 
   /** Copies rows×cols of X (row stride `cols`) to the heap with row stride `stride` ≥ cols, zero-padded. */

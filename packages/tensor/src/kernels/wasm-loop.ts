@@ -1,5 +1,6 @@
 import type { DType, TypedArray } from '../dtype.js';
 import { type Shape, sizeOf } from '../shape.js';
+import { arena, instantiate, MAX_PAGES, memoryShared } from './memory.js';
 
 /**
  * Fused elementwise loops compiled to WebAssembly SIMD at run time.
@@ -236,15 +237,15 @@ function assemble(p: LoopProgram): Uint8Array<ArrayBuffer> {
   const bytes = [
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, vec([[0x60, ...vec(Array.from({ length: nParams }, () => [I32])), 0]])),
-    ...section(3, vec([[0]])),
-    ...section(5, vec([[0x00, 1]])),
+    // The kernels' one memory (memory.ts): limits flag 3 is shared with a maximum, 1 plain.
     ...section(
-      7,
+      2,
       vec([
-        [...name('f'), 0x00, 0],
-        [...name('memory'), 0x02, 0],
+        [...name('env'), ...name('memory'), 0x02, memoryShared() ? 3 : 1, 1, ...uleb(MAX_PAGES)],
       ]),
     ),
+    ...section(3, vec([[0]])),
+    ...section(7, vec([[...name('f'), 0x00, 0]])),
     ...section(10, vec([[...uleb(code.length), ...code]])),
   ];
   return Uint8Array.from(bytes);
@@ -286,10 +287,11 @@ const CHUNK = 16384;
  */
 export function wasmLoop(p: LoopProgram): LoopKernel | null {
   if (!simdSupported()) return null;
+  const memory = arena();
+  if (!memory) return null;
   // Where SIMD runs, a module that fails to compile is a bug here: let it throw.
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(assemble(p)), {});
+  const instance = instantiate(new WebAssembly.Module(assemble(p)));
   const f = instance.exports.f as (...args: number[]) => void;
-  const memory = instance.exports.memory as WebAssembly.Memory;
   // A chunk starts where a row and a cycle of planes start, so that row and
   // plane leaves read from their beginning in every pass.
   let unit = 4;
@@ -298,16 +300,13 @@ export function wasmLoop(p: LoopProgram): LoopKernel | null {
   const chunk = unit <= CHUNK ? unit * Math.floor(CHUNK / unit) : p.size;
   const span = Math.min(chunk, Math.ceil(p.size / 4) * 4); // floats per region
   const regions = p.leaves.length + p.stores.length;
-  const need = regions * span * 4;
-  if (memory.buffer.byteLength < need) {
-    memory.grow(Math.ceil((need - memory.buffer.byteLength) / 65536));
-  }
-  const heap = new Float32Array(memory.buffer);
   const pointers = Array.from({ length: regions }, (_, r) => r * span * 4);
   const nLeaves = p.leaves.length;
   const args = [0, ...pointers];
   const whole = p.leaves.map((kind) => kind === 'array');
   return (out, ins) => {
+    // The arena is every kernel's, laid out from 0 by each: reserved per call.
+    const heap = memory.reserve(regions * span);
     // Broadcast leaves are the same for every pass: in once.
     for (let k = 0; k < nLeaves; k++) {
       const x = ins[k]!;

@@ -6,9 +6,10 @@
 ;;
 ;; Operands are packed first (GotoBLAS's layout): A into panels of 4 rows,
 ;; B into panels of 8 columns, each panel k-major, so the inner loop reads
-;; two sequential streams. Callers lay out memory; this module owns none of it.
+;; two sequential streams. Callers lay out memory; this module owns none of it:
+;; it imports the kernels' one memory (shared, so worker threads run it too).
 (module
-  (memory (export "memory") 1)
+  (import "env" "memory" (memory 1 65536 shared))
 
   ;; dst[r / 4][c][r % 4] = src[r·srow + c·scol] for r < rows, c < cols (byte
   ;; strides), rows padded with zeros up to a multiple of 4. Whole panels whose

@@ -7,7 +7,7 @@
 ;; callers make sure the other operand is finite). No branch depends on a
 ;; single pixel, and no operand is transposed.
 (module
-  (memory (export "memory") 1)
+  (import "env" "memory" (memory 1 65536 shared))
 
   ;; C[i, j0 .. j0+8) = Σ_p A[i,p] · W[j,p] for m rows of A[m×k] and 8 rows of
   ;; W[·×k] (k a multiple of 4, both row-major as the caller holds them, so
