@@ -1,10 +1,10 @@
-import { allocate, type DType, type TypedArray } from './dtype.js';
+import type { DType, TypedArray } from './dtype.js';
 import { isTracing, isTransforming, withTracer } from './engine.js';
 import { CompileError, fmt } from './errors.js';
 import { isGradEnabled } from './grad-mode.js';
 import { broadcastStrides, stridedLoop } from './kernels/strided.js';
 import { type LoopNode, loopProgram, wasmLoop } from './kernels/wasm-loop.js';
-import type { Kernel, Op } from './op.js';
+import type { Kernel, Op, Spec } from './op.js';
 import { type Shape, sameShape, stridesOf } from './shape.js';
 import { Tensor } from './tensor.js';
 
@@ -26,7 +26,8 @@ import { Tensor } from './tensor.js';
  *    results (an optimiser's updates of m, v and the weight: one pass);
  *  - loops of float32 ops that WebAssembly SIMD computes exactly are emitted
  *    as WebAssembly, four lanes at a time, with the same bits;
- *  - intermediate buffers are planned by liveness and allocated once;
+ *  - intermediate results share one arena, each placed by its lifetime, so
+ *    memory is reused once a result's last reader has run (planArena);
  *  - every kernel is specialised to its shapes once.
  * Later calls run the kernels in order: no graph, no allocation but the copy
  * of the returned values.
@@ -45,15 +46,25 @@ export interface PlanStats {
   fused: number;
   /** Assignments written in place by the op producing their value. */
   inPlaceAssigns: number;
-  /** Bytes of intermediate buffers the plan owns. */
+  /** Bytes of the arena holding the plan's intermediate results. */
   bufferBytes: number;
   /** Fused loops running as WebAssembly SIMD. */
   simdLoops: number;
 }
 
+/** Options of `compile`. */
+export interface CompileOptions {
+  /**
+   * Plans kept, one per signature: calling with a new signature beyond this
+   * many drops the least recently used plan (and its buffers), to be traced
+   * again if that signature comes back. Default 8.
+   */
+  maxPlans?: number;
+}
+
 /** A compiled function: same signature, plus its plans. */
 export type Compiled<F extends (...args: Tensor[]) => Traced> = F & {
-  /** Stats of the plan for each signature traced so far. */
+  /** Stats of the plans kept (one per signature traced, at most `maxPlans`), least recently used first. */
   plans(): PlanStats[];
 };
 
@@ -61,7 +72,10 @@ export { CompileError };
 
 /**
  * Compiles a function of tensors (a whole training step: forward, loss,
- * backward, optimiser update) into a replayed plan. A new signature retraces.
+ * backward, optimiser update) into a replayed plan. A new signature retraces;
+ * the `maxPlans` most recently used plans are kept. A plan's intermediate
+ * results share one buffer, each result's memory reused once its last reader
+ * has run; nothing else of the trace is kept.
  *
  * What a trace captures, and what it refuses:
  *  - arguments are rebound on every call; tensors made outside the step
@@ -93,7 +107,15 @@ export { CompileError };
  * });
  * for (const [images, labels] of batches(train, { batchSize: 64 })) step(images, labels);
  */
-export function compile<F extends (...args: Tensor[]) => Traced>(fn: F): Compiled<F> {
+export function compile<F extends (...args: Tensor[]) => Traced>(
+  fn: F,
+  options: CompileOptions = {},
+): Compiled<F> {
+  const maxPlans = options.maxPlans ?? 8;
+  if (!Number.isInteger(maxPlans) || maxPlans < 1) {
+    throw new CompileError(`compile: maxPlans must be a positive integer, got ${maxPlans}`);
+  }
+  // In the order of their last use, so that the first is the one to drop.
   const plans = new Map<string, Plan>();
   let last: Plan | undefined;
   const compiled = ((...args: Tensor[]) => {
@@ -113,6 +135,8 @@ export function compile<F extends (...args: Tensor[]) => Traced>(fn: F): Compile
       .join(';');
     const plan = plans.get(key);
     if (plan) {
+      plans.delete(key);
+      plans.set(key, plan);
       last = plan;
       return plan.run(args);
     }
@@ -120,6 +144,10 @@ export function compile<F extends (...args: Tensor[]) => Traced>(fn: F): Compile
     const result = withTracer(recorder, () => fn(...args));
     const fresh = new Plan(recorder, args, result);
     plans.set(key, fresh);
+    for (const old of plans.keys()) {
+      if (plans.size <= maxPlans) break;
+      plans.delete(old);
+    }
     last = fresh;
     // Copies, like every later call: the traced buffers are the plan's now.
     return fresh.copyOutputs(args);
@@ -439,83 +467,57 @@ class Plan {
       for (const b of readsOf(item)) lastUse.set(b, i);
     });
 
-    // 5. Buffers: escaping results keep their traced storage; a stored loop
-    // result nobody reads is not stored; the rest share a pool by size.
-    const argSet = new Set(this.argBuffers);
-    const planned = new Map<TypedArray, TypedArray>();
-    const pool = new Map<string, TypedArray[]>();
-    let bufferBytes = 0;
+    // 5. Which results get a planned buffer, and for which items: each call's
+    // result, and each loop result read later (one nobody reads is not stored).
+    // Escaping results keep their traced storage.
+    const stored = merged.map((item, i) =>
+      item.kind === 'loop'
+        ? item.stores.filter(
+            (st) => st.target || escaping.has(st.buffer) || (lastUse.get(st.buffer) ?? -1) > i,
+          )
+        : [],
+    );
+    const lifetimes: Lifetime[] = [];
+    merged.forEach((item, i) => {
+      const made =
+        item.kind === 'call'
+          ? [item.step.out.storage]
+          : stored[i]!.filter((st) => !st.target).map((st) => st.buffer);
+      for (const b of made) {
+        if (!escaping.has(b)) lifetimes.push({ buffer: b, from: i, to: lastUse.get(b) ?? i });
+      }
+    });
+    const { views: planned, bytes: bufferBytes } = planArena(lifetimes);
     const resolve = (b: TypedArray): TypedArray => planned.get(b) ?? b;
-    const acquire = (b: TypedArray, dtype: DType): TypedArray => {
-      if (escaping.has(b)) return b;
-      const reused = pool.get(`${dtype}:${b.length}`)?.pop();
-      if (reused) return reused;
-      bufferBytes += b.byteLength;
-      return allocate(dtype, b.length);
-    };
-    const release = (b: TypedArray) => {
-      if (!producer.has(b) || escaping.has(b) || argSet.has(b) || !planned.has(b)) return;
-      const real = planned.get(b)!;
-      const key = `${dtypeName(real)}:${real.length}`;
-      pool.set(key, [...(pool.get(key) ?? []), real]);
-    };
 
     let inPlaceAssigns = 0;
     let simdLoops = 0;
     merged.forEach((item, i) => {
       if (item.kind === 'copy') {
-        this.launches.push({
-          kernel: (o, [v]) => o.set(v!),
-          out: item.target.storage,
-          ins: [resolve(item.value)],
-        });
+        this.launches.push({ kernel: copy, out: item.target.storage, ins: [resolve(item.value)] });
       } else if (item.kind === 'call') {
         const s = item.step;
-        const out = acquire(s.out.storage, s.out.dtype);
-        planned.set(s.out.storage, out);
+        // Kernels see shapes and dtypes only, so none keeps a traced buffer alive.
+        const kernel = s.op.kernel(s.inputs.map(specOf), specOf(s.out), s.attrs);
         const ins = s.inputs.map((t) => resolve(t.storage));
-        this.launches.push({ kernel: s.op.kernel(s.inputs, s.out, s.attrs), out, ins });
+        this.launches.push({ kernel, out: resolve(s.out.storage), ins });
       } else if (item.kind === 'loop') {
         const ins = item.leaves.map((l) => resolve(l.buffer));
-        // A result nobody reads later is not stored; a loop storing nothing is dead.
-        const live = item.stores.filter(
-          (st) => st.target || escaping.has(st.buffer) || (lastUse.get(st.buffer) ?? -1) > i,
-        );
+        const live = stored[i]!;
         const outs = live.map((st) => {
-          if (st.target) {
-            inPlaceAssigns++;
-            return st.target.storage;
-          }
-          const out = acquire(st.buffer, st.dtype);
-          planned.set(st.buffer, out);
-          return out;
+          if (!st.target) return resolve(st.buffer);
+          inPlaceAssigns++;
+          return st.target.storage;
         });
-        const lowered =
-          live.length > 0
-            ? lowerLoop(
-                item,
-                live.map((st) => st.value),
-              )
-            : null;
-        if (lowered) simdLoops++;
-        const kernel =
-          lowered ??
-          stridedLoop({
-            shape: item.shape,
-            outStrides: stridesOf(item.shape),
-            inStrides: item.leaves.map((l) => broadcastStrides(l.shape, item.shape)),
-            body: [
-              ...item.lines,
-              ...live.map((st, j) =>
-                j === 0 ? `O[o] = ${st.value};` : `S${j - 1}[o] = ${st.value};`,
-              ),
-            ].join('\n'),
-            stores: Math.max(live.length - 1, 0),
+        const kernel = live.length > 0 ? loopKernel(item, live) : null;
+        if (kernel?.simd) simdLoops++;
+        if (kernel)
+          this.launches.push({
+            kernel: kernel.run,
+            out: outs[0]!,
+            ins: [...ins, ...outs.slice(1)],
           });
-        if (outs.length > 0)
-          this.launches.push({ kernel, out: outs[0]!, ins: [...ins, ...outs.slice(1)] });
       }
-      for (const [b, last] of lastUse) if (last === i) release(b);
     });
 
     this.bindings = this.argBuffers.map((b) => {
@@ -571,6 +573,29 @@ class Plan {
   }
 }
 
+/** An assignment left as a copy. */
+const copy: Kernel = (o, [v]) => o.set(v!);
+
+const specOf = ({ shape, dtype }: Tensor): Spec => ({ shape, dtype });
+
+/** A loop's kernel, storing `live` (in order: the launch's `out`, then extra inputs). */
+function loopKernel(loop: Loop, live: Loop['stores']): { run: Kernel; simd: boolean } {
+  const values = live.map((st) => st.value);
+  const lowered = lowerLoop(loop, values);
+  if (lowered) return { run: lowered, simd: true };
+  const run = stridedLoop({
+    shape: loop.shape,
+    outStrides: stridesOf(loop.shape),
+    inStrides: loop.leaves.map((l) => broadcastStrides(l.shape, loop.shape)),
+    body: [
+      ...loop.lines,
+      ...values.map((v, j) => (j === 0 ? `O[o] = ${v};` : `S${j - 1}[o] = ${v};`)),
+    ].join('\n'),
+    stores: Math.max(values.length - 1, 0),
+  });
+  return { run, simd: false };
+}
+
 /**
  * The loop as WebAssembly SIMD, when every op lowers exactly, everything is
  * float32, and every leaf is read whole, is one broadcast value, or is a row
@@ -594,8 +619,75 @@ function rounded(expr: string, dtype: DType): string {
   return `(${expr})`;
 }
 
-function dtypeName(b: TypedArray): DType {
-  return b instanceof Float32Array ? 'float32' : b instanceof Float64Array ? 'float64' : 'int32';
+/** A planned result: written by item `from`, last read by item `to`. */
+export interface Lifetime {
+  buffer: TypedArray;
+  from: number;
+  to: number;
+}
+
+let poison = false;
+
+/**
+ * Fills every new plan's arena with NaN (int32 views then read 2143289344),
+ * so that a kernel that reads memory it has not written, or counts on fresh
+ * zeros, gives a wrong answer that shows. For tests: it touches the whole
+ * arena while the trace is still alive.
+ */
+export function poisonArenas(on: boolean): void {
+  poison = on;
+}
+
+/** Offsets in the arena are multiples of this (a SIMD vector, and every dtype's size). */
+const ALIGN = 16;
+
+/**
+ * One arena for a plan's intermediate results, each placed at a byte offset
+ * that no result alive at the same time overlaps: largest first, each at the
+ * lowest offset free during its lifetime (greedy by size, as TensorFlow
+ * Lite's arena planner). A result's memory is reused once its last reader
+ * has run, so a deep chain needs a few results' worth, not one per op; a
+ * result never shares memory with an input of the item writing it (their
+ * lifetimes meet at that item). Returns each traced buffer's view of the
+ * arena. The arena starts filled with NaN so that a kernel reading what it has
+ * not written shows at once when `poisonArenas` is on (tests).
+ */
+export function planArena(lifetimes: readonly Lifetime[]): {
+  views: Map<TypedArray, TypedArray>;
+  bytes: number;
+} {
+  const size = (l: Lifetime) => Math.ceil(l.buffer.byteLength / ALIGN) * ALIGN;
+  const order = lifetimes
+    .map((l, k) => ({ l, k, bytes: size(l) }))
+    .sort((a, b) => b.bytes - a.bytes || a.l.from - b.l.from || a.k - b.k);
+  const placed: { from: number; to: number; at: number; bytes: number }[] = [];
+  const offsets = new Map<TypedArray, number>();
+  let end = 0;
+  for (const { l, bytes } of order) {
+    const clashes = placed
+      .filter((p) => p.from <= l.to && l.from <= p.to)
+      .sort((a, b) => a.at - b.at);
+    let at = 0;
+    for (const p of clashes) {
+      if (at + bytes <= p.at) break;
+      at = Math.max(at, p.at + p.bytes);
+    }
+    placed.push({ from: l.from, to: l.to, at, bytes });
+    offsets.set(l.buffer, at);
+    end = Math.max(end, at + bytes);
+  }
+  const arena = new ArrayBuffer(end);
+  if (poison) new Float32Array(arena).fill(Number.NaN);
+  const views = new Map<TypedArray, TypedArray>();
+  for (const [b, at] of offsets) {
+    const View = b.constructor as new (
+      buffer: ArrayBuffer,
+      at: number,
+      length: number,
+    ) => TypedArray;
+    views.set(b, new View(arena, at, b.length));
+  }
+  return { views, bytes: end };
 }
 
 function forEachTensor(value: Traced, visit: (t: Tensor) => void): void {
@@ -606,27 +698,41 @@ function forEachTensor(value: Traced, visit: (t: Tensor) => void): void {
   }
 }
 
-/** A function that rebuilds the traced result's structure from the plan's buffers, copying each tensor. */
+/**
+ * A function that rebuilds the traced result's structure from the plan's
+ * buffers, copying each tensor. The closures it returns hold the buffers
+ * they copy and nothing of the trace.
+ */
 function rebuild(
   value: Traced,
   argBuffers: readonly TypedArray[],
   resolve: (b: TypedArray) => TypedArray,
-): (args: readonly Tensor[]) => Traced {
+): Output {
   if (value instanceof Tensor) {
     const k = argBuffers.indexOf(value.storage);
-    const buffer = resolve(value.storage);
-    const { shape, dtype } = value;
-    return (args) => new Tensor((k >= 0 ? args[k]!.storage : buffer).slice(), shape, dtype);
+    return copyOut(k, k >= 0 ? null : resolve(value.storage), value.shape, value.dtype);
   }
-  if (Array.isArray(value)) {
-    const parts = value.map((v) => rebuild(v, argBuffers, resolve));
-    return (args) => parts.map((p) => p(args));
-  }
+  if (Array.isArray(value)) return arrayOut(value.map((v) => rebuild(v, argBuffers, resolve)));
   if (value && typeof value === 'object') {
-    const parts = Object.entries(value).map(
-      ([k, v]) => [k, rebuild(v as Traced, argBuffers, resolve)] as const,
+    return objectOut(
+      Object.entries(value).map(
+        ([k, v]) => [k, rebuild(v as Traced, argBuffers, resolve)] as const,
+      ),
     );
-    return (args) => Object.fromEntries(parts.map(([k, p]) => [k, p(args)]));
   }
   return () => undefined;
+}
+
+type Output = (args: readonly Tensor[]) => Traced;
+
+function copyOut(k: number, buffer: TypedArray | null, shape: Shape, dtype: DType): Output {
+  return (args) => new Tensor((buffer ?? args[k]!.storage).slice(), shape, dtype);
+}
+
+function arrayOut(parts: Output[]): Output {
+  return (args) => parts.map((p) => p(args));
+}
+
+function objectOut(parts: (readonly [string, Output])[]): Output {
+  return (args) => Object.fromEntries(parts.map(([k, p]) => [k, p(args)]));
 }

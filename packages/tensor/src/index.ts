@@ -13,7 +13,14 @@ export {
   isAnomalyDetectionEnabled,
 } from './anomaly.js';
 export { backward, grad, sumTo, valueAndGrad } from './autograd.js';
-export { type Compiled, CompileError, compile, type PlanStats, type Traced } from './compile.js';
+export {
+  type Compiled,
+  CompileError,
+  type CompileOptions,
+  compile,
+  type PlanStats,
+  type Traced,
+} from './compile.js';
 export {
   arange,
   eye,

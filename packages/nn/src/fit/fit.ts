@@ -132,7 +132,11 @@ export interface FitOptions {
   inputs?: number;
   /** Let timers, signals and messages through (one macrotask) after at most this many ms of steps (0: after every batch; negative: never). Default 100. */
   yieldEvery?: number;
-  /** Batch size for validation. Default: the training batch size, at least 256. */
+  /**
+   * Batch size for validation (of data that is not a loader, which batches
+   * itself). Default: the training batch size, so that validating needs no
+   * more memory than a training step.
+   */
   validationBatchSize?: number;
 }
 
@@ -293,7 +297,7 @@ export async function fit(model: Module, data: FitData, options: FitOptions): Pr
   }
   const valLoader = validation
     ? loaderOf(validation, 'validation', {
-        batchSize: options.validationBatchSize ?? Math.max(256, batchSize),
+        batchSize: positiveInt('validationBatchSize', options.validationBatchSize ?? batchSize),
         shuffle: false,
         seed: 0,
         dropLast: false,
