@@ -396,6 +396,30 @@ describe('batching rules against a loop over examples', () => {
     );
   });
 
+  it('outer in float32 (the SIMD path) gives each float32 product, +0 for a zero, NaN for 0·∞', () => {
+    // Rows of b whose length is and is not a multiple of 4, large enough for SIMD.
+    for (const [rows, m, n] of [
+      [3, 16, 100],
+      [4, 17, 61],
+    ] as const) {
+      const a = uniform([rows, m], 92, -2, 2).cast('float32');
+      const b = uniform([rows, n], 93, -2, 2).cast('float32');
+      // Zeros in b meet negative factors (−0 unless normalised); a non-finite factor meets them too.
+      for (let i = 0; i < b.data.length; i += 3) b.data[i] = 0;
+      a.data[5] = Number.NEGATIVE_INFINITY;
+      a.data[m + 1] = Number.NaN;
+      const got = apply(outerOp, [a, b], undefined).data;
+      const want = new Float32Array(rows * m * n);
+      for (let r = 0; r < rows; r++)
+        for (let i = 0; i < m; i++)
+          for (let j = 0; j < n; j++)
+            want[(r * m + i) * n + j] = a.data[r * m + i]! * b.data[r * n + j]! + 0;
+      expect(got).toEqual(want);
+      const bits = (x: ArrayLike<number>) => Array.from(x, (v) => (Object.is(v, -0) ? '-0' : v));
+      expect(bits(got)).toEqual(bits(want));
+    }
+  });
+
   it('outAxes and inAxes other than 0', () => {
     const x = u([4, 3], 80);
     const f = (a: Tensor) => a.mul(tensor([1, 2, 3, 4], { dtype: 'float64' }));
