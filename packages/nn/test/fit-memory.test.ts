@@ -33,8 +33,8 @@ describe('fit: memory', () => {
     // Compiled: the model runs only while a shape is traced, never on replay.
     expect(training).toEqual([32, 4]);
     const validating = model.seen.filter((s) => !s.training).map((s) => s.rows);
-    // The first is fit's check of the loss on the first batch; then 3 epochs of 32, 32, 6.
-    expect(validating).toEqual([32, ...[1, 2, 3].flatMap(() => [32, 32, 6])]);
+    // First fit's checks of the loss on the first training and validation batches; then 3 epochs of 32, 32, 6.
+    expect(validating).toEqual([32, 32, ...[1, 2, 3].flatMap(() => [32, 32, 6])]);
   });
 
   it('validates at validationBatchSize when given, and refuses one that is not a positive integer', async () => {
@@ -46,7 +46,7 @@ describe('fit: memory', () => {
       validation: data(70),
     };
     await fit(model, data(100), { ...options, validationBatchSize: 64 });
-    expect(model.seen.filter((s) => !s.training).map((s) => s.rows)).toEqual([50, 64, 6]);
+    expect(model.seen.filter((s) => !s.training).map((s) => s.rows)).toEqual([50, 64, 64, 6]);
     await expect(fit(model, data(100), { ...options, validationBatchSize: 0 })).rejects.toThrow(
       FitError,
     );

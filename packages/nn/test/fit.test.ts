@@ -235,6 +235,27 @@ describe('fit', () => {
     expect(bits(model)).toEqual(before);
   });
 
+  it('refuses validation data that does not fit before the first step, not after an epoch', async () => {
+    const model = mlp();
+    const before = bits(model);
+    const opt = new SGD(model.parameters(), { lr: 0.1 });
+    const [vx, vy] = blobs(12);
+    const refused = (validation: [Tensor, Tensor], loss = 'crossEntropy') =>
+      fit(model, blobs(30), { loss: loss as 'mse', optimizer: opt, validation }).catch(
+        (e: unknown) => e,
+      ) as Promise<Error>;
+    const wrongFeatures = await refused([tensor([[1, 2, 3]]), tensor([0], { dtype: 'int32' })]);
+    expect(wrongFeatures).toBeInstanceOf(FitError);
+    expect(wrongFeatures.message).toMatch(
+      /^fit: the model cannot take the validation data's inputs float32 \[1, 3\]/,
+    );
+    const wrongTargets = await refused([vx, vy.cast('float32').reshape([12, 1])]);
+    expect(wrongTargets.message).toMatch(
+      /^fit: loss 'crossEntropy' does not fit the model's output float32 \[12, 3\] and the validation targets float32 \[12, 1\]/,
+    );
+    expect(bits(model)).toEqual(before);
+  });
+
   it('earlyStopping ends training when the figure stops improving and restores the best weights', async () => {
     const model = mlp();
     const stopper = earlyStopping({ monitor: 'loss', patience: 1, restoreBestWeights: true });

@@ -216,8 +216,9 @@ type StepResult = { loss: Tensor; metrics: Tensor[] };
  *
  * Refused before the first step, with the field and the value: an unknown
  * loss or metric name, a loss or metric that does not fit the model's
- * output and the targets (tried on the first batch), a validation fraction
- * outside (0, 1), a callback monitoring a figure the logs will not hold.
+ * output and the targets (tried on the first batch of the data and of the
+ * validation data), a validation fraction outside (0, 1), a callback
+ * monitoring a figure the logs will not hold.
  * A NaN or infinite loss stops training with a `TrainingError` naming the
  * epoch and the batch. Deterministic: the same model, data and options
  * give the same weights, compiled or not.
@@ -310,6 +311,12 @@ export async function fit(model: Module, data: FitData, options: FitOptions): Pr
   if (first.done) throw new FitError('fit: data gave no batch');
   const [firstInputs, firstTarget] = splitBatch(first.value, inputs, 'a batch of data');
   checkFits(model, firstInputs, firstTarget, lossFn, lossName, metrics);
+  // And on the validation data's first batch, which would otherwise first run after an epoch.
+  const firstVal = valLoader?.epoch(0)[Symbol.iterator]().next();
+  if (firstVal && !firstVal.done) {
+    const [valInputs, valTarget] = splitBatch(firstVal.value, inputs, 'a batch of validation');
+    checkFits(model, valInputs, valTarget, lossFn, lossName, metrics, 'validation ');
+  }
 
   const logNames = [
     'loss',
@@ -469,12 +476,13 @@ function checkFits(
   lossFn: LossFn,
   lossName: string,
   metrics: readonly Metric[],
+  data = '',
 ): void {
   const wasTraining = model.training;
   model.eval();
   try {
     const output = noGrad(() => model.forward(...inputs));
-    const what = `the model's output ${describeTensor(output)} and the targets ${describeTensor(target)}`;
+    const what = `the model's output ${describeTensor(output)} and the ${data}targets ${describeTensor(target)}`;
     let loss: Tensor;
     try {
       loss = noGrad(() => lossFn(output, target));
@@ -499,7 +507,7 @@ function checkFits(
   } catch (e) {
     if (e instanceof FitError) throw e;
     throw new FitError(
-      `fit: the model cannot take the data's inputs ${inputs.map(describeTensor).join(', ')}: ${(e as Error).message}`,
+      `fit: the model cannot take the ${data}data's inputs ${inputs.map(describeTensor).join(', ')}: ${(e as Error).message}`,
     );
   } finally {
     model.train(wasTraining);

@@ -436,8 +436,13 @@ export class LBFGS {
   }
 
   /**
-   * The optimiser's state, to resume exactly: hyperparameters, counters, the
-   * last direction and step, and the curvature history (as float64 tensors).
+   * The optimiser's state, to resume exactly (mid-run too): the options, and
+   * what PyTorch's LBFGS keeps in its `state`, under the same names in camel
+   * case: the counters `funcEvals` and `nIter`, the last step length `t`, the
+   * scaling `hDiag` and `prevLoss` (hyperparameters), and as float64 tensors
+   * the last direction `d`, the last gradient `prevFlatGrad` (both absent
+   * before the first iteration) and the curvature history `oldDirs`,
+   * `oldStps` ([pairs, parameters]) and `ro` ([pairs]).
    *
    * @example
    * const resumed = new LBFGS(model.parameters());
@@ -470,56 +475,131 @@ export class LBFGS {
     if (this.d) tensors.d = vec(this.d);
     if (this.prevFlatGrad) tensors.prevFlatGrad = vec(this.prevFlatGrad);
     tensors.oldDirs = stack(this.oldDirs);
-    tensors.oldSteps = stack(this.oldSteps);
+    tensors.oldStps = stack(this.oldSteps);
     tensors.ro = new Tensor(Float64Array.from(this.ro), [this.ro.length], 'float64');
     return { type: this.type, hyper, tensors };
   }
 
-  /** Restores a state taken by `stateDict()` of an LBFGS over parameters of the same total size. */
+  /**
+   * Restores a state taken by `stateDict()` of an LBFGS over parameters of
+   * the same total size, options included. The whole state is checked
+   * first (every entry present, of its type and shape, finite, counters
+   * whole); a refused state changes nothing, and the `StateDictError` lists
+   * every problem.
+   */
   loadStateDict(state: OptimizerState): void {
-    const fail = (why: string) => {
-      throw new StateDictError(`LBFGS.loadStateDict: ${why}`);
-    };
-    if (state.type !== this.type) fail(`the state is of a ${state.type} optimiser`);
-    const n = this.size;
-    const { d, prevFlatGrad, oldDirs, oldSteps, ro } = state.tensors;
-    for (const [name, t] of [
-      ['d', d],
-      ['prevFlatGrad', prevFlatGrad],
-    ] as const) {
-      if (t && t.size !== n) fail(`'${name}' has ${t.size} values, the parameters ${n}`);
+    const where = 'LBFGS.loadStateDict';
+    if (state?.type !== this.type) {
+      throw new StateDictError(`${where}: the state is of a ${String(state?.type)} optimiser`);
     }
-    if (!oldDirs || !oldSteps || !ro) fail(`'oldDirs', 'oldSteps' and 'ro' are required`);
-    const k = ro!.size;
-    if (oldDirs!.size !== k * n || oldSteps!.size !== k * n)
-      fail(
-        `'oldDirs' and 'oldSteps' must be [${k}, ${n}], got [${oldDirs!.shape}] and [${oldSteps!.shape}]`,
-      );
-    const h = state.hyper;
-    const num = (name: string) => {
+    const n = this.size;
+    const h = state.hyper ?? {};
+    const tensors = state.tensors ?? {};
+    const problems: string[] = [];
+    const num = (name: string, rule: 'count' | 'positive' | 'nonNegative' | 'finite') => {
       const v = h[name];
-      if (typeof v !== 'number') fail(`hyperparameter '${name}' is missing`);
-      return v as number;
+      if (typeof v !== 'number') {
+        problems.push(`'${name}' is missing (a number)`);
+        return Number.NaN;
+      }
+      const ok =
+        rule === 'count'
+          ? Number.isInteger(v) && v >= 0
+          : rule === 'positive'
+            ? Number.isFinite(v) && v > 0
+            : rule === 'nonNegative'
+              ? Number.isFinite(v) && v >= 0
+              : Number.isFinite(v);
+      const says = {
+        count: 'an integer ≥ 0',
+        positive: 'a finite number > 0',
+        nonNegative: 'a finite number ≥ 0',
+        finite: 'a finite number',
+      }[rule];
+      if (!ok) problems.push(`'${name}' must be ${says}, got ${v}`);
+      return v;
     };
-    const rows = (t: Tensor) =>
-      Array.from({ length: k }, (_, i) => Float64Array.from(t.data.subarray(i * n, (i + 1) * n)));
-    this.lr = num('lr');
-    this.maxIter = num('maxIter');
-    this.maxEval = num('maxEval');
-    this.toleranceGrad = num('toleranceGrad');
-    this.toleranceChange = num('toleranceChange');
-    this.historySize = num('historySize');
+    const lr = num('lr', 'positive');
+    const maxIter = num('maxIter', 'count');
+    const maxEval = num('maxEval', 'count');
+    const toleranceGrad = num('toleranceGrad', 'nonNegative');
+    const toleranceChange = num('toleranceChange', 'nonNegative');
+    const historySize = num('historySize', 'count');
+    for (const [name, v] of [
+      ['maxIter', maxIter],
+      ['maxEval', maxEval],
+      ['historySize', historySize],
+    ] as const) {
+      if (v === 0) problems.push(`'${name}' must be ≥ 1, got 0`);
+    }
+    if (typeof h.strongWolfe !== 'boolean') problems.push(`'strongWolfe' is missing (a boolean)`);
+    const funcEvals = num('funcEvals', 'count');
+    const nIter = num('nIter', 'count');
+    const t = num('t', 'finite');
+    const hDiag = num('hDiag', 'finite');
+    const prevLoss = num('prevLoss', 'finite');
+
+    const known = new Set(['d', 'prevFlatGrad', 'oldDirs', 'oldStps', 'ro']);
+    for (const name of Object.keys(tensors)) {
+      if (!known.has(name)) problems.push(`'${name}' is not a tensor of LBFGS's state`);
+    }
+    const ro = tensors.ro;
+    const k = ro instanceof Tensor && ro.ndim === 1 ? ro.shape[0]! : -1;
+    const check = (name: string, shape: number[] | null, required: boolean) => {
+      const v = tensors[name];
+      const want = shape ? `[${shape.join(', ')}]` : '1-d';
+      if (v === undefined) {
+        if (required) problems.push(`'${name}' is missing (float64 ${want})`);
+        return;
+      }
+      if (!(v instanceof Tensor)) {
+        problems.push(`'${name}' is not a tensor`);
+        return;
+      }
+      const ok = shape
+        ? v.ndim === shape.length && v.shape.every((d, i) => d === shape[i])
+        : v.ndim === 1;
+      if (!ok) problems.push(`'${name}' is [${v.shape.join(', ')}], LBFGS needs ${want}`);
+      else if (v.dtype === 'int32') problems.push(`'${name}' is int32, LBFGS needs float64`);
+      else {
+        const at = Array.prototype.findIndex.call(v.data, (x: number) => !Number.isFinite(x));
+        if (at >= 0) problems.push(`'${name}' holds ${v.data[at]} at index ${at}`);
+      }
+    };
+    check('ro', null, true);
+    if (k >= 0) {
+      check('oldDirs', [k, n], true);
+      check('oldStps', [k, n], true);
+      if (k > historySize)
+        problems.push(`'ro' holds ${k} pairs, more than historySize ${historySize}`);
+    }
+    // The direction and the last gradient exist from the first iteration on, as a pair.
+    check('d', [n], nIter > 0);
+    check('prevFlatGrad', [n], nIter > 0);
+    if (problems.length > 0) {
+      throw new StateDictError(
+        `${where}: the state does not fit (parameters: ${n} values):\n  ${problems.join('\n  ')}`,
+      );
+    }
+
+    const rows = (v: Tensor) =>
+      Array.from({ length: k }, (_, i) => Float64Array.from(v.data.subarray(i * n, (i + 1) * n)));
+    this.lr = lr;
+    this.maxIter = maxIter;
+    this.maxEval = maxEval;
+    this.toleranceGrad = toleranceGrad;
+    this.toleranceChange = toleranceChange;
+    this.historySize = historySize;
     this.lineSearch = h.strongWolfe === true ? 'strongWolfe' : null;
-    this.validate();
-    this.funcEvals = num('funcEvals');
-    this.nIter = num('nIter');
-    this.t = num('t');
-    this.hDiag = num('hDiag');
-    this.prevLoss = num('prevLoss');
-    this.d = d ? Float64Array.from(d.data) : null;
-    this.prevFlatGrad = prevFlatGrad ? Float64Array.from(prevFlatGrad.data) : null;
-    this.oldDirs = rows(oldDirs!);
-    this.oldSteps = rows(oldSteps!);
+    this.funcEvals = funcEvals;
+    this.nIter = nIter;
+    this.t = t;
+    this.hDiag = hDiag;
+    this.prevLoss = prevLoss;
+    this.d = tensors.d ? Float64Array.from(tensors.d.data) : null;
+    this.prevFlatGrad = tensors.prevFlatGrad ? Float64Array.from(tensors.prevFlatGrad.data) : null;
+    this.oldDirs = rows(tensors.oldDirs!);
+    this.oldSteps = rows(tensors.oldStps!);
     this.ro = Array.from(ro!.data);
   }
 }
