@@ -189,7 +189,7 @@ describe('dense SIMD gemm', () => {
 
   it('switched off, gemm falls back to the other kernels with the same results to float32 tolerance', () => {
     const rng = new Rng(8);
-    const [m, n, k] = [40, 24, 200];
+    const [m, n, k] = [40, 40, 200];
     const A = Float32Array.from({ length: m * k }, () => rng.normal());
     const B = Float32Array.from({ length: n * k }, () => rng.normal());
     const on = new Float32Array(m * n);
@@ -204,5 +204,94 @@ describe('dense SIMD gemm', () => {
     expect(on).toEqual(sequentialF32(false, false, m, n, k, A, B));
     for (let i = 0; i < on.length; i++)
       expect(Math.abs(on[i]! - off[i]!)).toBeLessThan(1e-4 * (1 + Math.abs(on[i]!)));
+  });
+});
+
+describe('narrow rows kernel (a layer of up to 32 outputs)', () => {
+  // Odd row counts, a block of 128 rows passed, k off a multiple of 4, one and two panels of 16 columns.
+  const narrow: [number, number, number][] = [
+    [1, 1, 1],
+    [3, 10, 5],
+    [64, 16, 784],
+    [129, 10, 16],
+    [7, 32, 9],
+    [257, 17, 50],
+  ];
+
+  for (const transB of [false, true]) {
+    it(`A·${transB ? 'Bᵀ' : 'B'} sums as the dense kernel does, bit for bit, skipping zeros or not`, () => {
+      const simd = simdGemm()!;
+      const rng = new Rng(12);
+      for (const [m, n, k] of narrow) {
+        for (const density of [0.15, 1]) {
+          const A = sparse(rng, m * k, density);
+          const B = Float32Array.from({ length: n * k }, () => rng.normal());
+          const C = new Float32Array(m * n + 4).fill(Number.NaN);
+          simd.rows(transB, m, n, k, A, 0, B, 0, C, 2);
+          const where = `[${m}, ${n}, ${k}] at density ${density}`;
+          expect(C.subarray(2, 2 + m * n), where).toEqual(
+            sequentialF32(false, transB, m, n, k, A, B),
+          );
+          const dense = new Float32Array(m * n);
+          packedGemm(false, transB, m, n, k, A, 0, B, 0, dense, 0);
+          expect(C.subarray(2, 2 + m * n), where).toEqual(dense);
+          // Nothing written outside the result.
+          expect([C[0], C[1], C[2 + m * n], C[3 + m * n]].every(Number.isNaN), where).toBe(true);
+        }
+      }
+    });
+  }
+
+  it('carries NaN and ±∞ of A to the outputs IEEE arithmetic gives, among skipped zero quads', () => {
+    const simd = simdGemm()!;
+    const rng = new Rng(13);
+    const [m, n, k] = [6, 12, 40];
+    const A = sparse(rng, m * k, 0.1);
+    const B = Float32Array.from({ length: n * k }, () => rng.normal());
+    A[5] = Number.NaN;
+    A[50] = Number.POSITIVE_INFINITY;
+    B[50 % k] = 0; // ∞·0 is NaN in one output
+    A[121] = Number.NEGATIVE_INFINITY;
+    const C = new Float32Array(m * n);
+    simd.rows(true, m, n, k, A, 0, B, 0, C, 0);
+    const want = sequentialF32(false, true, m, n, k, A, B);
+    expect(want.some(Number.isNaN) && want.some((v) => v === Number.NEGATIVE_INFINITY)).toBe(true);
+    expect(C).toEqual(want);
+  });
+
+  it('returns false and writes nothing when B holds a NaN or ±∞', () => {
+    const simd = simdGemm()!;
+    const [m, n, k] = [4, 10, 9];
+    const A = new Float32Array(m * k).fill(1);
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+      for (const at of [0, n * k - 1]) {
+        const B = new Float32Array(n * k).fill(0.5);
+        B[at] = bad;
+        const C = new Float32Array(m * n).fill(7);
+        expect(simd.rows(true, m, n, k, A, 0, B, 0, C, 0)).toBe(false);
+        expect(C.every((v) => v === 7)).toBe(true);
+      }
+    }
+  });
+
+  it('a narrow weight gradient Aᵀ·B sums as the dense kernel does, bit for bit', () => {
+    const simd = simdGemm()!;
+    const rng = new Rng(14);
+    for (const [m, n, k] of [
+      [16, 784, 64],
+      [10, 30, 7],
+      [17, 13, 64],
+    ] as const) {
+      for (const density of [0.15, 1]) {
+        const A = Float32Array.from({ length: k * m }, () => rng.normal());
+        const B = sparse(rng, k * n, density);
+        const C = new Float32Array(m * n);
+        simd.tn(m, n, k, A, 0, B, 0, C, 0);
+        const dense = new Float32Array(m * n);
+        packedGemm(true, false, m, n, k, A, 0, B, 0, dense, 0);
+        expect(C, `[${m}, ${n}, ${k}] at density ${density}`).toEqual(dense);
+        expect(C).toEqual(sequentialF32(true, false, m, n, k, A, B));
+      }
+    }
   });
 });

@@ -20,14 +20,24 @@ type TransposedProduct = (
  * `a`/`b`/`c` are offsets of this matrix within a batched buffer.
  */
 export const gemm: TransposedProduct = (transA, transB, m, n, k, A, a, B, b, C, c) => {
+  // A layer's few outputs (a row of A against every column at once, zero
+  // quads of A skipped) whether A is a batch of images or of activations:
+  // it sums as the dense kernel does, so the choice changes no bit.
+  if (!transA && n <= NARROW && useSimd(A, B, C, m * n * k)) {
+    const simd = simdGemm();
+    const [A32, B32, C32] = [A as Float32Array, B as Float32Array, C as Float32Array];
+    if (simd?.rows(transB, m, n, k, A32, a, B32, b, C32, c)) return;
+  }
   // Dense operands take the register-blocked kernel; the zero-skipping ones
-  // below win only when most of the skipped operand is zeros (image pixels).
+  // below win when most of the skipped operand is zeros (image pixels), and
+  // for a narrow layer's weight gradient, whose packing the dense kernel
+  // would not earn back. (`rows` and `tn` sum in the dense kernel's order.)
   if (
     useSimd(A, B, C, m * n * k) &&
     simdGemm() &&
     denseAvailable() &&
     (transA && !transB
-      ? !mostlyZeros(B, b, k * n)
+      ? m > NARROW && !mostlyZeros(B, b, k * n)
       : (transB && transA) || !mostlyZeros(A, a, m * k))
   ) {
     packedGemm(

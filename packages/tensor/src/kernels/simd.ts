@@ -37,12 +37,30 @@ export interface SimdGemm {
   nt: Product<Float32Array>;
   /** C[m×n] = A[k×m]ᵀ · B[k×n] */
   tn: Product<Float32Array>;
+  /**
+   * C[m×n] = A[m×k] · op(B) for n small (a layer's outputs): rows of A
+   * against 16-column panels, zero quads of A skipped, each output summed
+   * over k in order as the dense kernel sums it. Returns false, writing
+   * nothing, when B holds a NaN or ±∞ (a skipped zero would have to make NaN).
+   */
+  rows(transB: boolean, ...product: Parameters<Product<Float32Array>>): boolean;
 }
 
 interface Exports {
   nt8(m: number, k: number, a: number, w: number, c: number, ldc: number): void;
   tn16(k: number, n: number, g: number, ldg: number, x: number, c: number): void;
   ab16(m: number, k: number, a: number, p: number, c: number): void;
+  rows16(m: number, k: number, a: number, p: number, c: number, ldc: number, list: number): void;
+  panel16(
+    b: number,
+    n: number,
+    k: number,
+    k4: number,
+    trans: number,
+    j0: number,
+    dst: number,
+  ): void;
+  finite(x: number, count: number): number;
 }
 
 /** Columns of B in one panel of A·B. */
@@ -52,6 +70,8 @@ const GROUP = 8;
 const GROUP_TN = 16;
 /** Rows of A copied in at a time: 128 rows of an image batch are 400 KB. */
 const ROWS = 128;
+/** Columns of B in one panel of `rows`. */
+const COLS = 16;
 let cached: SimdGemm | null | undefined;
 
 /** The SIMD kernels, or null where this runtime cannot run them. */
@@ -153,6 +173,37 @@ function wrap(wasm: Exports, memory: Arena): SimdGemm {
         }
       }
     },
+    rows(transB, m, n, k, A, a, B, b, C, c) {
+      // Regions: B as given, its panels, a block of A's rows (an even count, a
+      // zero row after an odd one), and C with room for the last row's spill.
+      const k4 = (k + 3) & ~3;
+      const panels = Math.ceil(n / COLS);
+      const block = Math.min(m + (m & 1), ROWS);
+      const ob = 0;
+      const op = ob + n * k;
+      const oa = op + panels * k4 * COLS;
+      const oc = oa + (block + 1) * k4;
+      const ol = oc + (block + 1) * n + COLS;
+      reserve(ol + k4 / 4);
+      heap.set(B.subarray(b, b + n * k), ob);
+      if (!wasm.finite(ob * 4, n * k)) return false;
+      for (let t = 0; t < panels; t++) {
+        wasm.panel16(ob * 4, n, k, k4, transB ? 1 : 0, t * COLS, (op + t * k4 * COLS) * 4);
+      }
+      for (let r0 = 0; r0 < m; r0 += block) {
+        const rows = Math.min(block, m - r0);
+        const even = rows + (rows & 1);
+        copyRows(A, a + r0 * k, rows, k, oa, k4);
+        if (even > rows) heap.fill(0, oa + rows * k4, oa + even * k4);
+        // Right to left: a panel's spill past n lands on the next row's first
+        // columns, which the panels to its left write afterwards.
+        for (let t = panels - 1; t >= 0; t--) {
+          wasm.rows16(even, k4, oa * 4, (op + t * k4 * COLS) * 4, (oc + t * COLS) * 4, n, ol * 4);
+        }
+        C.set(heap.subarray(oc, oc + rows * n), c + r0 * n);
+      }
+      return true;
+    },
     tn(m, n, k, A, a, B, b, C, c) {
       const n4 = (n + 3) & ~3;
       const m16 = (m + GROUP_TN - 1) & ~(GROUP_TN - 1);
@@ -167,11 +218,9 @@ function wrap(wasm: Exports, memory: Arena): SimdGemm {
       for (let j0 = 0; j0 < m; j0 += GROUP_TN) {
         wasm.tn16(k, n4, (og + j0) * 4, m, ob * 4, (oc + j0 * n4) * 4);
       }
-      for (let j = 0; j < m; j++) {
-        const from = oc + j * n4;
-        const to = c + j * n;
-        for (let p = 0; p < n; p++) C[to + p] = heap[from + p]!;
-      }
+      if (n4 === n) C.set(heap.subarray(oc, oc + m * n), c);
+      else
+        for (let j = 0; j < m; j++) C.set(heap.subarray(oc + j * n4, oc + j * n4 + n), c + j * n);
     },
   };
 }

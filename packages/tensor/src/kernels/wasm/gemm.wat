@@ -212,4 +212,232 @@
         (v128.store offset=48 (local.get $q) (f32x4.add (local.get $s3) (local.get $t3)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $rows))))
+
+  ;; C[i, 0 .. 16) = Σ_p A[i,p] · P[p, 0 .. 16) for m rows of A (k floats a row,
+  ;; k a multiple of 4) against a panel P[k×16] of B's columns, into C with
+  ;; ldc floats a row. Two rows at a time, so each panel vector loaded serves
+  ;; both and eight sums are in flight. The quads (four values of k) that are
+  ;; zero in both rows, most of a batch of images, are first left out of a
+  ;; list of the quads to multiply; every listed quad takes all its products
+  ;; in order.  Each output is summed
+  ;; over p = 0, 1, … in float32 exactly as the dense kernel sums it (a
+  ;; skipped product is a zero, which changes no sum: callers check P is
+  ;; finite), so which of the two kernels runs never changes a bit. m is
+  ;; even (callers pad A with a zero row), and 16 floats of each row are
+  ;; stored: a narrower C's spill into the next row is overwritten by it, so
+  ;; callers go through panels right to left and leave 16 floats of room
+  ;; after the last row, and k / 4 words at $list for the list.
+  (func (export "rows16") (param $m i32) (param $k i32) (param $a i32) (param $p i32) (param $c i32) (param $ldc i32) (param $list i32)
+    (local $i i32) (local $q i32) (local $kb i32) (local $ra i32) (local $rb i32) (local $pp i32) (local $ci i32) (local $ldcb i32) (local $end i32) (local $t i32)
+    (local $xa v128) (local $xb v128) (local $va v128) (local $vb v128) (local $w v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)
+    (local.set $kb (i32.shl (local.get $k) (i32.const 2)))
+    (local.set $ldcb (i32.shl (local.get $ldc) (i32.const 2)))
+    (local.set $ra (local.get $a))
+    (local.set $ci (local.get $c))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $i) (local.get $m)))
+        (local.set $rb (i32.add (local.get $ra) (local.get $kb)))
+        (local.set $a0 (v128.const i32x4 0 0 0 0))
+        (local.set $a1 (v128.const i32x4 0 0 0 0))
+        (local.set $a2 (v128.const i32x4 0 0 0 0))
+        (local.set $a3 (v128.const i32x4 0 0 0 0))
+        (local.set $b0 (v128.const i32x4 0 0 0 0))
+        (local.set $b1 (v128.const i32x4 0 0 0 0))
+        (local.set $b2 (v128.const i32x4 0 0 0 0))
+        (local.set $b3 (v128.const i32x4 0 0 0 0))
+        ;; The byte offsets of the quads with a non-zero, listed without a branch
+        ;; (an unpredictable one per quad would cost more than the products).
+        (local.set $q (i32.const 0))
+        (local.set $end (local.get $list))
+        (block $scan_done
+          (loop $scan
+            (br_if $scan_done (i32.ge_u (local.get $q) (local.get $kb)))
+            (i32.store (local.get $end) (local.get $q))
+            (local.set $end (i32.add (local.get $end) (i32.shl
+              (v128.any_true (v128.or (v128.load (i32.add (local.get $ra) (local.get $q))) (v128.load (i32.add (local.get $rb) (local.get $q)))))
+              (i32.const 2))))
+            (local.set $q (i32.add (local.get $q) (i32.const 16)))
+            (br $scan)))
+        (local.set $t (local.get $list))
+        (block $quads_done
+          (loop $quads
+            (br_if $quads_done (i32.ge_u (local.get $t) (local.get $end)))
+            (local.set $q (i32.load (local.get $t)))
+            (local.set $pp (i32.add (local.get $p) (i32.shl (local.get $q) (i32.const 4))))
+            (local.set $xa (v128.load (i32.add (local.get $ra) (local.get $q))))
+            (local.set $xb (v128.load (i32.add (local.get $rb) (local.get $q))))
+            (local.set $va (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $xa) (local.get $xa)))
+            (local.set $vb (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $xb) (local.get $xb)))
+            (local.set $w (v128.load offset=0 (local.get $pp)))
+            (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $va) (local.get $w))))
+            (local.set $b0 (f32x4.add (local.get $b0) (f32x4.mul (local.get $vb) (local.get $w))))
+            (local.set $w (v128.load offset=16 (local.get $pp)))
+            (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $va) (local.get $w))))
+            (local.set $b1 (f32x4.add (local.get $b1) (f32x4.mul (local.get $vb) (local.get $w))))
+            (local.set $w (v128.load offset=32 (local.get $pp)))
+            (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $va) (local.get $w))))
+            (local.set $b2 (f32x4.add (local.get $b2) (f32x4.mul (local.get $vb) (local.get $w))))
+            (local.set $w (v128.load offset=48 (local.get $pp)))
+            (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $va) (local.get $w))))
+            (local.set $b3 (f32x4.add (local.get $b3) (f32x4.mul (local.get $vb) (local.get $w))))
+            (local.set $va (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $xa) (local.get $xa)))
+            (local.set $vb (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $xb) (local.get $xb)))
+            (local.set $w (v128.load offset=64 (local.get $pp)))
+            (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $va) (local.get $w))))
+            (local.set $b0 (f32x4.add (local.get $b0) (f32x4.mul (local.get $vb) (local.get $w))))
+            (local.set $w (v128.load offset=80 (local.get $pp)))
+            (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $va) (local.get $w))))
+            (local.set $b1 (f32x4.add (local.get $b1) (f32x4.mul (local.get $vb) (local.get $w))))
+            (local.set $w (v128.load offset=96 (local.get $pp)))
+            (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $va) (local.get $w))))
+            (local.set $b2 (f32x4.add (local.get $b2) (f32x4.mul (local.get $vb) (local.get $w))))
+            (local.set $w (v128.load offset=112 (local.get $pp)))
+            (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $va) (local.get $w))))
+            (local.set $b3 (f32x4.add (local.get $b3) (f32x4.mul (local.get $vb) (local.get $w))))
+            (local.set $va (i8x16.shuffle 8 9 10 11 8 9 10 11 8 9 10 11 8 9 10 11 (local.get $xa) (local.get $xa)))
+            (local.set $vb (i8x16.shuffle 8 9 10 11 8 9 10 11 8 9 10 11 8 9 10 11 (local.get $xb) (local.get $xb)))
+            (local.set $w (v128.load offset=128 (local.get $pp)))
+            (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $va) (local.get $w))))
+            (local.set $b0 (f32x4.add (local.get $b0) (f32x4.mul (local.get $vb) (local.get $w))))
+            (local.set $w (v128.load offset=144 (local.get $pp)))
+            (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $va) (local.get $w))))
+            (local.set $b1 (f32x4.add (local.get $b1) (f32x4.mul (local.get $vb) (local.get $w))))
+            (local.set $w (v128.load offset=160 (local.get $pp)))
+            (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $va) (local.get $w))))
+            (local.set $b2 (f32x4.add (local.get $b2) (f32x4.mul (local.get $vb) (local.get $w))))
+            (local.set $w (v128.load offset=176 (local.get $pp)))
+            (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $va) (local.get $w))))
+            (local.set $b3 (f32x4.add (local.get $b3) (f32x4.mul (local.get $vb) (local.get $w))))
+            (local.set $va (i8x16.shuffle 12 13 14 15 12 13 14 15 12 13 14 15 12 13 14 15 (local.get $xa) (local.get $xa)))
+            (local.set $vb (i8x16.shuffle 12 13 14 15 12 13 14 15 12 13 14 15 12 13 14 15 (local.get $xb) (local.get $xb)))
+            (local.set $w (v128.load offset=192 (local.get $pp)))
+            (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $va) (local.get $w))))
+            (local.set $b0 (f32x4.add (local.get $b0) (f32x4.mul (local.get $vb) (local.get $w))))
+            (local.set $w (v128.load offset=208 (local.get $pp)))
+            (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $va) (local.get $w))))
+            (local.set $b1 (f32x4.add (local.get $b1) (f32x4.mul (local.get $vb) (local.get $w))))
+            (local.set $w (v128.load offset=224 (local.get $pp)))
+            (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $va) (local.get $w))))
+            (local.set $b2 (f32x4.add (local.get $b2) (f32x4.mul (local.get $vb) (local.get $w))))
+            (local.set $w (v128.load offset=240 (local.get $pp)))
+            (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $va) (local.get $w))))
+            (local.set $b3 (f32x4.add (local.get $b3) (f32x4.mul (local.get $vb) (local.get $w))))
+            (local.set $t (i32.add (local.get $t) (i32.const 4)))
+            (br $quads)))
+        (v128.store offset=0 (local.get $ci) (local.get $a0))
+        (v128.store offset=16 (local.get $ci) (local.get $a1))
+        (v128.store offset=32 (local.get $ci) (local.get $a2))
+        (v128.store offset=48 (local.get $ci) (local.get $a3))
+        (local.set $ci (i32.add (local.get $ci) (local.get $ldcb)))
+        (v128.store offset=0 (local.get $ci) (local.get $b0))
+        (v128.store offset=16 (local.get $ci) (local.get $b1))
+        (v128.store offset=32 (local.get $ci) (local.get $b2))
+        (v128.store offset=48 (local.get $ci) (local.get $b3))
+        (local.set $ci (i32.add (local.get $ci) (local.get $ldcb)))
+        (local.set $ra (i32.add (local.get $rb) (local.get $kb)))
+        (local.set $i (i32.add (local.get $i) (i32.const 2)))
+        (br $rows))))
+
+  ;; P[p, j - j0] = B[j·k + p] (trans = 1: B is n×k, as a layer's weights) or
+  ;; B[p·n + j] (trans = 0: B is k×n), for p < k and j0 ≤ j < min(n, j0 + 16),
+  ;; as rows of 16 floats; the other columns, and rows k ≤ p < k4, are zeros.
+  ;; Four rows of a transposed B at a time go through 4×4 transposes.
+  (func (export "panel16") (param $b i32) (param $n i32) (param $k i32) (param $k4 i32) (param $trans i32) (param $j0 i32) (param $dst i32)
+    (local $p i32) (local $j i32) (local $jn i32) (local $kb i32) (local $r i32) (local $to i32)
+    (local $q0 v128) (local $q1 v128) (local $q2 v128) (local $q3 v128) (local $u0 v128) (local $u1 v128) (local $u2 v128) (local $u3 v128)
+    (memory.fill (local.get $dst) (i32.const 0) (i32.shl (local.get $k4) (i32.const 6)))
+    (local.set $jn (select (local.get $n) (i32.add (local.get $j0) (i32.const 16)) (i32.lt_u (local.get $n) (i32.add (local.get $j0) (i32.const 16)))))
+    (local.set $kb (i32.shl (local.get $k) (i32.const 2)))
+    (local.set $j (local.get $j0))
+    (if (local.get $trans)
+      (then
+        (block $quad_rows_done
+          (loop $quad_rows
+            (br_if $quad_rows_done (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $jn)))
+            (local.set $r (i32.add (local.get $b) (i32.mul (local.get $j) (local.get $kb))))
+            (local.set $to (i32.add (local.get $dst) (i32.shl (i32.sub (local.get $j) (local.get $j0)) (i32.const 2))))
+            (local.set $p (i32.const 0))
+            (block $t_done
+              (loop $t
+                (br_if $t_done (i32.gt_u (i32.add (local.get $p) (i32.const 4)) (local.get $k)))
+                (local.set $q0 (v128.load (local.get $r)))
+                (local.set $q1 (v128.load (i32.add (local.get $r) (local.get $kb))))
+                (local.set $q2 (v128.load (i32.add (local.get $r) (i32.shl (local.get $kb) (i32.const 1)))))
+                (local.set $q3 (v128.load (i32.add (local.get $r) (i32.mul (local.get $kb) (i32.const 3)))))
+                (local.set $u0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $q0) (local.get $q1)))
+                (local.set $u1 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $q2) (local.get $q3)))
+                (local.set $u2 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $q0) (local.get $q1)))
+                (local.set $u3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $q2) (local.get $q3)))
+                (local.set $q0 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $u0) (local.get $u1)))
+                (local.set $q1 (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u0) (local.get $u1)))
+                (local.set $q2 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $u2) (local.get $u3)))
+                (local.set $q3 (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u2) (local.get $u3)))
+                (v128.store offset=0 (local.get $to) (local.get $q0))
+                (v128.store offset=64 (local.get $to) (local.get $q1))
+                (v128.store offset=128 (local.get $to) (local.get $q2))
+                (v128.store offset=192 (local.get $to) (local.get $q3))
+                (local.set $r (i32.add (local.get $r) (i32.const 16)))
+                (local.set $to (i32.add (local.get $to) (i32.const 256)))
+                (local.set $p (i32.add (local.get $p) (i32.const 4)))
+                (br $t)))
+            ;; The last k mod 4 columns of these four rows, one at a time.
+            (block $tail_done
+              (loop $tail
+                (br_if $tail_done (i32.ge_u (local.get $p) (local.get $k)))
+                (f32.store offset=0 (local.get $to) (f32.load (local.get $r)))
+                (f32.store offset=4 (local.get $to) (f32.load (i32.add (local.get $r) (local.get $kb))))
+                (f32.store offset=8 (local.get $to) (f32.load (i32.add (local.get $r) (i32.shl (local.get $kb) (i32.const 1)))))
+                (f32.store offset=12 (local.get $to) (f32.load (i32.add (local.get $r) (i32.mul (local.get $kb) (i32.const 3)))))
+                (local.set $r (i32.add (local.get $r) (i32.const 4)))
+                (local.set $to (i32.add (local.get $to) (i32.const 64)))
+                (local.set $p (i32.add (local.get $p) (i32.const 1)))
+                (br $tail)))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $quad_rows)))))
+    ;; What is left (rows of a transposed B past the last group of four, or
+    ;; all of an untransposed B), one value at a time.
+    (block $j_done
+      (loop $j_loop
+        (br_if $j_done (i32.ge_u (local.get $j) (local.get $jn)))
+        (local.set $p (i32.const 0))
+        (local.set $to (i32.add (local.get $dst) (i32.shl (i32.sub (local.get $j) (local.get $j0)) (i32.const 2))))
+        (block $p_done
+          (loop $p_loop
+            (br_if $p_done (i32.ge_u (local.get $p) (local.get $k)))
+            (f32.store (local.get $to)
+              (f32.load (i32.add (local.get $b) (i32.shl
+                (select
+                  (i32.add (i32.mul (local.get $j) (local.get $k)) (local.get $p))
+                  (i32.add (i32.mul (local.get $p) (local.get $n)) (local.get $j))
+                  (local.get $trans))
+                (i32.const 2)))))
+            (local.set $to (i32.add (local.get $to) (i32.const 64)))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br $p_loop)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $j_loop))))
+
+  ;; Whether every float32 of X[0 .. count) is finite (1) or some is NaN or ±∞
+  ;; (0): x·0 is 0 exactly for finite x, NaN otherwise, and NaN sticks in a sum.
+  (func (export "finite") (param $x i32) (param $count i32) (result i32)
+    (local $end i32) (local $s v128) (local $t f32)
+    (local.set $end (i32.add (local.get $x) (i32.shl (i32.and (local.get $count) (i32.const -4)) (i32.const 2))))
+    (block $v_done
+      (loop $v
+        (br_if $v_done (i32.ge_u (local.get $x) (local.get $end)))
+        (local.set $s (f32x4.add (local.get $s) (f32x4.mul (v128.load (local.get $x)) (v128.const f32x4 0 0 0 0))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (br $v)))
+    (local.set $end (i32.add (local.get $end) (i32.shl (i32.and (local.get $count) (i32.const 3)) (i32.const 2))))
+    (block $s_done
+      (loop $one
+        (br_if $s_done (i32.ge_u (local.get $x) (local.get $end)))
+        (local.set $t (f32.add (local.get $t) (f32.mul (f32.load (local.get $x)) (f32.const 0))))
+        (local.set $x (i32.add (local.get $x) (i32.const 4)))
+        (br $one)))
+    (i32.and
+      (i32x4.all_true (i32x4.eq (local.get $s) (v128.const i32x4 0 0 0 0)))
+      (f32.eq (local.get $t) (f32.const 0))))
 )
