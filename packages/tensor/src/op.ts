@@ -28,6 +28,21 @@ export type Jvp<A> = (
 ) => Tensor | null;
 
 /**
+ * The JVP of an elementwise op as one scalar expression, for forward mode in
+ * one pass where nothing records a graph: the same operations in the same
+ * order as the op's `jvp`, so that both give the same bits. Given the
+ * tangents' expressions (null where zero), the inputs' (`x0`, `x1`, …), the
+ * output's, and `r`, which rounds an intermediate to the op's dtype; null
+ * when the output has no tangent.
+ */
+export type JvpExpr = (
+  tangents: readonly (string | null)[],
+  inputs: readonly string[],
+  out: string,
+  r: (expr: string) => string,
+) => string | null;
+
+/**
  * The batching rule (vmap): the op over a batch, as ops on the batch. Each
  * input with `batched[k]` has the batch (of `size` examples) as a new
  * leading axis; the others are as the op saw them. Returns the result with
@@ -58,6 +73,8 @@ export interface Op<A = undefined> {
   vjp?(g: Tensor, inputs: readonly Tensor[], out: Tensor, attrs: A): readonly Pullback[];
   /** Forward mode: see `Jvp`. A transform meeting an op without one names the op. */
   jvp?: Jvp<A>;
+  /** Forward mode in one pass, for elementwise ops: see `JvpExpr`. */
+  jvpExpr?: JvpExpr;
   /** vmap: see `Batch`. A transform meeting an op without one names the op. */
   batch?: Batch<A>;
   /** Output shares input 0's storage (a reshape): no kernel runs. */

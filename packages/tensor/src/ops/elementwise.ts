@@ -2,10 +2,10 @@ import { assertDType, type DType, isFloat, promote } from '../dtype.js';
 import { apply } from '../engine.js';
 import { simdElementwise } from '../kernels/elementwise-simd.js';
 import { broadcastStrides, stridedLoop } from '../kernels/strided.js';
-import { defineOp, type Jvp, type Op, type Pullback, type Spec } from '../op.js';
+import { defineOp, type Jvp, type JvpExpr, type Op, type Pullback, type Spec } from '../op.js';
 import { broadcastShapes, stridesOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { broadcasting, noTangent, total } from '../transforms/rules.js';
+import { broadcasting, noTangent, sumOf, total } from '../transforms/rules.js';
 import { lift, liftPair, type Operand } from './operand.js';
 
 /**
@@ -32,10 +32,12 @@ function elementwise(
   vjp?: Vjp,
   dtype?: (inputs: readonly Tensor[]) => DType,
   jvp: Jvp<undefined> = noTangent,
+  jvpExpr?: JvpExpr,
 ): Op {
   const op: Op = defineOp({
     name,
     expr,
+    ...(jvpExpr ? { jvpExpr } : {}),
     infer: (inputs) => ({
       shape: broadcastShapes(name, ...inputs.map((t) => t.shape)),
       dtype: dtype ? dtype(inputs) : inputs.map((t) => t.dtype).reduce(promote),
@@ -85,6 +87,7 @@ export const ops = {
     (g) => [() => g.neg()],
     undefined,
     ([t]) => t!.neg(),
+    ([t], _x, _y, r) => r(`-${t}`),
   ),
   exp: elementwise(
     'exp',
@@ -92,6 +95,7 @@ export const ops = {
     (g, _, out) => [() => g.mul(out)],
     floatOut,
     ([t], _, out) => t!.mul(out),
+    ([t], _x, y, r) => r(`${t} * ${y}`),
   ),
   log: elementwise(
     'log',
@@ -99,6 +103,7 @@ export const ops = {
     (g, [x]) => [() => g.div(x!)],
     floatOut,
     ([t], [x]) => t!.div(x!),
+    ([t], [x], _y, r) => r(`${t} / ${x}`),
   ),
   sqrt: elementwise(
     'sqrt',
@@ -106,6 +111,7 @@ export const ops = {
     (g, _, out) => [() => g.div(out.mul(2))],
     floatOut,
     ([t], _, out) => t!.div(out.mul(2)),
+    ([t], _x, y, r) => r(`${t} / ${r(`${y} * 2`)}`),
   ),
   abs: elementwise(
     'abs',
@@ -113,6 +119,7 @@ export const ops = {
     (g, [x]) => [() => g.mul(x!.sign())],
     undefined,
     ([t], [x]) => t!.mul(x!.sign()),
+    ([t], [x], _y, r) => r(`${t} * ${r(`(${x} > 0 ? 1 : ${x} < 0 ? -1 : ${x})`)}`),
   ),
   sign: elementwise('sign', '(x0 > 0 ? 1 : x0 < 0 ? -1 : x0)'),
   sin: elementwise(
@@ -121,6 +128,7 @@ export const ops = {
     (g, [x]) => [() => g.mul(x!.cos())],
     floatOut,
     ([t], [x]) => t!.mul(x!.cos()),
+    ([t], [x], _y, r) => r(`${t} * ${r(`Math.cos(${x})`)}`),
   ),
   cos: elementwise(
     'cos',
@@ -128,6 +136,7 @@ export const ops = {
     (g, [x]) => [() => g.mul(x!.sin().neg())],
     floatOut,
     ([t], [x]) => t!.mul(x!.sin()).neg(),
+    ([t], [x], _y, r) => r(`-${r(`${t} * ${r(`Math.sin(${x})`)}`)}`),
   ),
   tanh: elementwise(
     'tanh',
@@ -135,6 +144,7 @@ export const ops = {
     (g, _, out) => [() => g.mul(out.mul(out).neg().add(1))],
     floatOut,
     ([t], _, out) => t!.mul(out.mul(out).neg().add(1)),
+    ([t], _x, y, r) => r(`${t} * ${r(`${r(`-${r(`${y} * ${y}`)}`)} + 1`)}`),
   ),
   // d/dx σ(x) = σ(x)(1 − σ(x)), written on the output node itself, which is a
   // function of x in the graph: the second derivative stays exact.
@@ -144,6 +154,7 @@ export const ops = {
     (g, _, out) => [() => g.mul(out.mul(out.neg().add(1)))],
     floatOut,
     ([t], _, out) => t!.mul(out.mul(out.neg().add(1))),
+    ([t], _x, y, r) => r(`${t} * ${r(`${y} * ${r(`${r(`-${y}`)} + 1`)}`)}`),
   ),
   // Math.max, not a ternary: no branch to mispredict on the half of activations
   // that are negative. relu(−∞) = 0 and NaN stays NaN.
@@ -153,6 +164,7 @@ export const ops = {
     (g, [x]) => [() => g.mul(x!.gt(0))],
     undefined,
     ([t], [x]) => t!.mul(x!.gt(0)),
+    ([t], [x], _y, r) => r(`${t} * ${r(`+(${x} > 0)`)}`),
   ),
   // d/dx erf(x) = 2/√π · e^(−x²), in tensor ops, so every higher order follows.
   erf: elementwise(
@@ -185,6 +197,7 @@ export const ops = {
     (g) => [() => g, () => g],
     undefined,
     ([ta, tb]) => total([ta, tb]),
+    ([ta, tb], _x, _y, r) => sumOf([ta, tb], r),
   ),
   sub: elementwise(
     'sub',
@@ -192,6 +205,7 @@ export const ops = {
     (g) => [() => g, () => g.neg()],
     undefined,
     ([ta, tb]) => (ta && tb ? ta.sub(tb) : (ta ?? tb!.neg())),
+    ([ta, tb], _x, _y, r) => (ta && tb ? r(`${ta} - ${tb}`) : (ta ?? r(`-${tb}`))),
   ),
   mul: elementwise(
     'mul',
@@ -199,6 +213,7 @@ export const ops = {
     (g, [a, b]) => [() => g.mul(b!), () => g.mul(a!)],
     undefined,
     ([ta, tb], [a, b]) => total([ta?.mul(b!), tb?.mul(a!)]),
+    ([ta, tb], [a, b], _y, r) => sumOf([ta && r(`${ta} * ${b}`), tb && r(`${tb} * ${a}`)], r),
   ),
   div: elementwise(
     'div',
@@ -206,6 +221,11 @@ export const ops = {
     (g, [a, b]) => [() => g.div(b!), () => g.mul(a!).div(b!.mul(b!)).neg()],
     floatOut,
     ([ta, tb], [a, b]) => total([ta?.div(b!), tb?.mul(a!).div(b!.mul(b!)).neg()]),
+    ([ta, tb], [a, b], _y, r) =>
+      sumOf(
+        [ta && r(`${ta} / ${b}`), tb && r(`-${r(`${r(`${tb} * ${a}`)} / ${r(`${b} * ${b}`)}`)}`)],
+        r,
+      ),
   ),
   pow: elementwise(
     'pow',

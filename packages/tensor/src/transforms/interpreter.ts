@@ -60,6 +60,11 @@ export function withFrame<T>(frame: Frame, fn: () => T): T {
   }
 }
 
+/** How many frames ops currently go through: 1 while the only (or the outermost) frame handles an op. */
+export function depth(): number {
+  return active;
+}
+
 /** The frames ops currently go through, innermost last. */
 export function activeFrames(): readonly Frame[] {
   return frames.slice(0, active);

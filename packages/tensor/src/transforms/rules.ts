@@ -15,6 +15,16 @@ export function total(terms: readonly (Tensor | null | undefined)[]): Tensor | n
   return sum;
 }
 
+/** `total` as a scalar expression (for `jvpExpr`): the non-null terms added in order, each sum rounded by `r`. */
+export function sumOf(
+  terms: readonly (string | null | undefined)[],
+  r: (expr: string) => string,
+): string | null {
+  let sum: string | null = null;
+  for (const t of terms) if (t) sum = sum ? r(`${sum} + ${t}`) : t;
+  return sum;
+}
+
 /**
  * The JVP of an op linear in each input separately (a product, a matmul, a
  * convolution; every movement op, with one input): the sum, over the inputs
