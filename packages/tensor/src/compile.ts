@@ -1,11 +1,11 @@
-import type { DType, TypedArray } from './dtype.js';
+import { allocate, type DType, dtypeOf, type TypedArray } from './dtype.js';
 import { isTracing, isTransforming, withTracer } from './engine.js';
 import { CompileError, fmt } from './errors.js';
 import { isGradEnabled } from './grad-mode.js';
 import { broadcastStrides, stridedLoop } from './kernels/strided.js';
 import { type LoopNode, loopProgram, wasmLoop } from './kernels/wasm-loop.js';
 import type { Kernel, Op, Spec } from './op.js';
-import { type Shape, sameShape, stridesOf } from './shape.js';
+import { type Shape, sameShape, sizeOf, stridesOf } from './shape.js';
 import { Tensor } from './tensor.js';
 
 /**
@@ -164,20 +164,56 @@ function wantsGradient(args: readonly Tensor[]): boolean {
 
 // ---- recording -------------------------------------------------------------------
 
+/**
+ * A buffer that an op of the step made, as planning knows it: its size and
+ * dtype, not the buffer. Recording a step so keeps no more memory alive than
+ * running it eagerly; a buffer the plan must keep (a returned result, a
+ * gradient) is found again through the tensors holding it.
+ */
+class Slot {
+  readonly length: number;
+  readonly byteLength: number;
+  private unread: TypedArray | undefined;
+  constructor(
+    buffer: TypedArray,
+    readonly dtype: DType,
+  ) {
+    this.length = buffer.length;
+    this.byteLength = buffer.byteLength;
+  }
+  /** Somewhere to write a result that nothing reads. */
+  sink(): TypedArray {
+    this.unread ??= allocate(this.dtype, this.length);
+    return this.unread;
+  }
+}
+
+/** A buffer of a step: one from outside the step (read by reference), or a Slot. */
+type Buf = TypedArray | Slot;
+
+/** A tensor as a step saw it. */
+interface Value {
+  storage: Buf;
+  shape: Shape;
+  dtype: DType;
+  /** The tensor, when it is a leaf that requires a gradient: `backward` may give it a `.grad`. */
+  leaf?: Tensor;
+}
+
 interface OpStep {
   kind: 'op';
   op: Op<unknown>;
   /** Rewritten by planning to read an assignment's target instead of its value. */
-  inputs: Tensor[];
+  inputs: Value[];
   attrs: unknown;
-  out: Tensor;
+  out: Value;
 }
 
 interface AssignStep {
   kind: 'assign';
-  target: Tensor;
+  target: Value;
   /** Rewritten by planning like `OpStep.inputs`. */
-  value: Tensor;
+  value: Value;
 }
 
 type Step = OpStep | AssignStep;
@@ -185,8 +221,9 @@ type Step = OpStep | AssignStep;
 class Recorder {
   readonly steps: Step[] = [];
   /** The op that made each traced result, and each buffer, for read errors. */
-  private readonly made = new Map<Tensor, string>();
-  private readonly madeInto = new Map<TypedArray, string>();
+  private readonly made = new WeakMap<Tensor, string>();
+  private readonly madeInto = new WeakMap<TypedArray, string>();
+  private readonly slots = new WeakMap<TypedArray, Slot>();
   /** Tensors numbered above this one were made while tracing. */
   private readonly firstId = Tensor.scalar(0).id;
   constructor(readonly args: readonly Tensor[]) {}
@@ -195,7 +232,20 @@ class Recorder {
     this.made.set(out, op.name);
     if (op.alias) return; // shares its input's buffer: nothing to replay
     this.madeInto.set(out.storage, op.name);
-    this.steps.push({ kind: 'op', op, inputs: inputs.slice(), attrs, out });
+    const ins = inputs.map((t) => this.value(t));
+    this.slots.set(out.storage, new Slot(out.storage, out.dtype));
+    this.steps.push({ kind: 'op', op, inputs: ins, attrs, out: this.value(out) });
+  }
+
+  /** The Slot standing for a buffer an op of the step made, else the buffer. */
+  buf(b: TypedArray): Buf {
+    return this.slots.get(b) ?? b;
+  }
+
+  private value(t: Tensor): Value {
+    const v: Value = { storage: this.buf(t.storage), shape: t.shape, dtype: t.dtype };
+    if (t.requiresGrad && !t.node) v.leaf = t;
+    return v;
   }
 
   read(t: Tensor, how: string): void {
@@ -226,7 +276,7 @@ class Recorder {
   }
 
   assign(target: Tensor, value: Tensor): void {
-    this.steps.push({ kind: 'assign', target, value });
+    this.steps.push({ kind: 'assign', target: this.value(target), value: this.value(value) });
   }
 }
 
@@ -234,8 +284,9 @@ class Recorder {
 
 /** A slot read through strides: a buffer seen with a shape. */
 interface Leaf {
-  buffer: TypedArray;
+  buffer: Buf;
   shape: Shape;
+  dtype: DType;
 }
 
 /** One elementwise loop: statements over leaf variables `x0 …`, results stored to buffers. */
@@ -247,7 +298,7 @@ interface Loop {
   /** The same statements as data, for lowering to WebAssembly. */
   nodes: LoopNode[];
   /** Variable holding each stored result, and the traced buffer it stands for. */
-  stores: { value: string; buffer: TypedArray; target: Tensor | null; dtype: DType }[];
+  stores: { value: string; buffer: Buf; target: Value | null; dtype: DType }[];
 }
 
 /** Any other op: its own kernel. */
@@ -259,8 +310,8 @@ interface Call {
 /** An assignment left as a copy. */
 interface Copy {
   kind: 'copy';
-  target: Tensor;
-  value: TypedArray;
+  target: Value;
+  value: Buf;
 }
 
 type Item = Loop | Call | Copy;
@@ -272,7 +323,7 @@ interface Launch {
   ins: TypedArray[];
 }
 
-const reads = (s: Step): Tensor[] => (s.kind === 'op' ? s.inputs : [s.value]);
+const reads = (s: Step): Value[] => (s.kind === 'op' ? s.inputs : [s.value]);
 
 /**
  * After `assign(T, V)`, later reads of V may read T instead (until T is
@@ -281,7 +332,11 @@ const reads = (s: Step): Tensor[] => (s.kind === 'op' ? s.inputs : [s.value]);
  */
 function readTargetsAfterAssign(steps: Step[]): void {
   steps.forEach((s, i) => {
-    if (s.kind !== 'assign' || s.target.dtype !== s.value.dtype || s.target.size !== s.value.size)
+    if (
+      s.kind !== 'assign' ||
+      s.target.dtype !== s.value.dtype ||
+      sizeOf(s.target.shape) !== sizeOf(s.value.shape)
+    )
       return;
     const { target, value } = s;
     for (let j = i + 1; j < steps.length; j++) {
@@ -289,10 +344,16 @@ function readTargetsAfterAssign(steps: Step[]): void {
       if (later.kind === 'assign' && later.target.storage === target.storage) break;
       if (later.kind === 'op') {
         later.inputs = later.inputs.map((t) =>
-          t.storage === value.storage ? new Tensor(target.storage, t.shape, t.dtype) : t,
+          t.storage === value.storage
+            ? { storage: target.storage, shape: t.shape, dtype: t.dtype }
+            : t,
         );
       } else if (later.value.storage === value.storage) {
-        later.value = new Tensor(target.storage, later.value.shape, later.value.dtype);
+        later.value = {
+          storage: target.storage,
+          shape: later.value.shape,
+          dtype: later.value.dtype,
+        };
       }
     }
   });
@@ -313,25 +374,32 @@ class Plan {
     this.argBuffers = args.map((a) => a.storage);
     readTargetsAfterAssign(steps);
 
-    const producer = new Map<TypedArray, OpStep>();
+    const producer = new Map<Buf, OpStep>();
     for (const s of steps) if (s.kind === 'op') producer.set(s.out.storage, s);
 
-    // Buffers that must keep their identity: returned, or reachable as `.grad`.
-    const escaping = new Set<TypedArray>();
-    forEachTensor(result, (t) => escaping.add(t.storage));
+    // Buffers that must keep their identity: returned, or reachable as `.grad`;
+    // the tensors holding them give the buffers themselves.
+    const escaping = new Set<Buf>();
+    const kept = new Map<Slot, TypedArray>();
+    const keep = (t: Tensor) => {
+      const b = recorder.buf(t.storage);
+      escaping.add(b);
+      if (b instanceof Slot) kept.set(b, t.storage);
+    };
+    forEachTensor(result, keep);
     for (const s of steps) {
       for (const t of [...reads(s), ...(s.kind === 'assign' ? [s.target] : [])]) {
-        if (t.grad) escaping.add(t.grad.storage);
+        if (t.leaf?.grad) keep(t.leaf.grad);
       }
     }
 
-    const uses = new Map<TypedArray, number>();
+    const uses = new Map<Buf, number>();
     for (const s of steps)
       for (const t of reads(s)) uses.set(t.storage, (uses.get(t.storage) ?? 0) + 1);
 
     // 1. Fusion: an elementwise result read once, by an elementwise op of the
     // same shape, is computed inside that op's loop and never stored.
-    const inlinable = (t: Tensor, shape: Shape): OpStep | undefined => {
+    const inlinable = (t: Value, shape: Shape): OpStep | undefined => {
       const s = producer.get(t.storage);
       const ok =
         s?.op.expr !== undefined &&
@@ -354,9 +422,9 @@ class Plan {
         nodes: [],
         stores: [],
       };
-      const leaf = (t: Tensor): string => {
+      const leaf = (t: Value): string => {
         let k = loop.leaves.findIndex((l) => l.buffer === t.storage && sameShape(l.shape, t.shape));
-        if (k < 0) k = loop.leaves.push({ buffer: t.storage, shape: t.shape }) - 1;
+        if (k < 0) k = loop.leaves.push({ buffer: t.storage, shape: t.shape, dtype: t.dtype }) - 1;
         return `x${k}`;
       };
       const expand = (step: OpStep): string => {
@@ -385,7 +453,7 @@ class Plan {
     // else reads becomes that loop storing into the target, provided nothing
     // reads the target in between and the loop reads it only element-aligned.
     const items: Item[] = [];
-    const itemOf = new Map<TypedArray, Loop>();
+    const itemOf = new Map<Buf, Loop>();
     steps.forEach((s, i) => {
       if (s.kind === 'op') {
         if (absorbed.has(s)) return;
@@ -403,7 +471,7 @@ class Plan {
         uses.get(s.value.storage) === 1 &&
         !escaping.has(s.value.storage) &&
         s.target.dtype === s.value.dtype &&
-        s.target.size === s.value.size &&
+        sizeOf(s.target.shape) === sizeOf(s.value.shape) &&
         loop.leaves.every((l) => l.buffer !== s.target.storage || sameShape(l.shape, loop.shape)) &&
         !steps.slice(from + 1, i).some((m) => reads(m).some((t) => t.storage === s.target.storage));
       if (ok) {
@@ -421,7 +489,7 @@ class Plan {
     for (const item of items) {
       const prev = merged[merged.length - 1];
       if (item.kind === 'loop' && prev?.kind === 'loop' && sameShape(prev.shape, item.shape)) {
-        const aligned = (reader: Loop, buffers: TypedArray[]) =>
+        const aligned = (reader: Loop, buffers: Buf[]) =>
           reader.leaves.every(
             (l) => !buffers.includes(l.buffer) || sameShape(l.shape, reader.shape),
           );
@@ -456,13 +524,13 @@ class Plan {
     }
 
     // 4. Liveness: the last item reading each buffer.
-    const readsOf = (item: Item): TypedArray[] =>
+    const readsOf = (item: Item): Buf[] =>
       item.kind === 'loop'
         ? item.leaves.map((l) => l.buffer)
         : item.kind === 'call'
           ? item.step.inputs.map((t) => t.storage)
           : [item.value];
-    const lastUse = new Map<TypedArray, number>();
+    const lastUse = new Map<Buf, number>();
     merged.forEach((item, i) => {
       for (const b of readsOf(item)) lastUse.set(b, i);
     });
@@ -488,13 +556,18 @@ class Plan {
       }
     });
     const { views: planned, bytes: bufferBytes } = planArena(lifetimes);
-    const resolve = (b: TypedArray): TypedArray => planned.get(b) ?? b;
+    const resolve = (b: Buf): TypedArray =>
+      b instanceof Slot ? (planned.get(b) ?? kept.get(b) ?? b.sink()) : b;
 
     let inPlaceAssigns = 0;
     let simdLoops = 0;
     merged.forEach((item, i) => {
       if (item.kind === 'copy') {
-        this.launches.push({ kernel: copy, out: item.target.storage, ins: [resolve(item.value)] });
+        this.launches.push({
+          kernel: copy,
+          out: resolve(item.target.storage),
+          ins: [resolve(item.value)],
+        });
       } else if (item.kind === 'call') {
         const s = item.step;
         // Kernels see shapes and dtypes only, so none keeps a traced buffer alive.
@@ -507,7 +580,7 @@ class Plan {
         const outs = live.map((st) => {
           if (!st.target) return resolve(st.buffer);
           inPlaceAssigns++;
-          return st.target.storage;
+          return resolve(st.target.storage);
         });
         const kernel = live.length > 0 ? loopKernel(item, live) : null;
         if (kernel?.simd) simdLoops++;
@@ -530,7 +603,7 @@ class Plan {
       return sites;
     });
 
-    this.output = rebuild(result, this.argBuffers, resolve);
+    this.output = rebuild(result, this.argBuffers, (b) => resolve(recorder.buf(b)));
     this.stats = {
       traced: steps.length,
       launches: this.launches.length,
@@ -576,7 +649,7 @@ class Plan {
 /** An assignment left as a copy. */
 const copy: Kernel = (o, [v]) => o.set(v!);
 
-const specOf = ({ shape, dtype }: Tensor): Spec => ({ shape, dtype });
+const specOf = ({ shape, dtype }: Value): Spec => ({ shape, dtype });
 
 /** A loop's kernel, storing `live` (in order: the launch's `out`, then extra inputs). */
 function loopKernel(loop: Loop, live: Loop['stores']): { run: Kernel; simd: boolean } {
@@ -602,7 +675,7 @@ function loopKernel(loop: Loop, live: Loop['stores']): { run: Kernel; simd: bool
  * or a per-plane value broadcast down the loop (a bias); else null.
  */
 function lowerLoop(loop: Loop, stores: string[]): Kernel | null {
-  if (!loop.leaves.every((l) => l.buffer instanceof Float32Array)) return null;
+  if (!loop.leaves.every((l) => l.dtype === 'float32')) return null;
   const program = loopProgram(
     loop.shape,
     loop.leaves.map((l) => l.shape),
@@ -621,7 +694,7 @@ function rounded(expr: string, dtype: DType): string {
 
 /** A planned result: written by item `from`, last read by item `to`. */
 export interface Lifetime {
-  buffer: TypedArray;
+  buffer: Buf;
   from: number;
   to: number;
 }
@@ -638,6 +711,8 @@ export function poisonArenas(on: boolean): void {
   poison = on;
 }
 
+const VIEWS = { float32: Float32Array, float64: Float64Array, int32: Int32Array } as const;
+
 /** Offsets in the arena are multiples of this (a SIMD vector, and every dtype's size). */
 const ALIGN = 16;
 
@@ -653,7 +728,7 @@ const ALIGN = 16;
  * not written shows at once when `poisonArenas` is on (tests).
  */
 export function planArena(lifetimes: readonly Lifetime[]): {
-  views: Map<TypedArray, TypedArray>;
+  views: Map<Buf, TypedArray>;
   bytes: number;
 } {
   const size = (l: Lifetime) => Math.ceil(l.buffer.byteLength / ALIGN) * ALIGN;
@@ -661,7 +736,7 @@ export function planArena(lifetimes: readonly Lifetime[]): {
     .map((l, k) => ({ l, k, bytes: size(l) }))
     .sort((a, b) => b.bytes - a.bytes || a.l.from - b.l.from || a.k - b.k);
   const placed: { from: number; to: number; at: number; bytes: number }[] = [];
-  const offsets = new Map<TypedArray, number>();
+  const offsets = new Map<Buf, number>();
   let end = 0;
   for (const { l, bytes } of order) {
     const clashes = placed
@@ -678,14 +753,10 @@ export function planArena(lifetimes: readonly Lifetime[]): {
   }
   const arena = new ArrayBuffer(end);
   if (poison) new Float32Array(arena).fill(Number.NaN);
-  const views = new Map<TypedArray, TypedArray>();
+  const views = new Map<Buf, TypedArray>();
   for (const [b, at] of offsets) {
-    const View = b.constructor as new (
-      buffer: ArrayBuffer,
-      at: number,
-      length: number,
-    ) => TypedArray;
-    views.set(b, new View(arena, at, b.length));
+    const dtype = b instanceof Slot ? b.dtype : dtypeOf(b)!;
+    views.set(b, new VIEWS[dtype](arena, at, b.length));
   }
   return { views, bytes: end };
 }

@@ -96,6 +96,24 @@ describe('compile: memory of a plan', () => {
     expect((f(x) as Tensor).item()).toBe(first);
   });
 
+  it('keeps no more alive while tracing than running eagerly does: a dropped intermediate is collected mid-trace', () => {
+    const n = 1 << 21; // 8 MB of float32
+    let freed = 0;
+    const f = compile((x: Tensor) => {
+      gc();
+      let h: Tensor | null = x.mul(2);
+      const s = h.add(1).sum(); // h's last reader
+      h = null;
+      const before = process.memoryUsage().arrayBuffers;
+      gc();
+      freed = before - process.memoryUsage().arrayBuffers;
+      return s;
+    });
+    f(zeros([n]));
+    // h and the result of add(1), 16 MB, are garbage once sum has run.
+    expect(freed).toBeGreaterThanOrEqual(2 * 4 * n);
+  });
+
   it('keeps at most maxPlans plans, dropping the least recently used', () => {
     let traces = 0;
     const f = compile(
