@@ -36,6 +36,17 @@ function digitsFile(): Plugin {
 }
 
 /**
+ * Cross-origin isolation: with these headers the page (and its training
+ * worker) gets SharedArrayBuffer, and @neurite/tensor runs its kernels on
+ * worker threads; without them it runs them on one thread and says so once
+ * on the console. The README says how to serve the static build with them.
+ */
+export const isolationHeaders = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
+/**
  * The web page: `web/` is the site's root, built to `dist/web` (inside turbo's
  * `dist/**` outputs). The workspace packages resolve through their `import`
  * condition to their built `dist/`, the code a registry user gets: no
@@ -56,6 +67,6 @@ export default defineConfig({
   optimizeDeps: {
     include: ['@neurite/data > fflate', '@neurite/nn > zod'],
   },
-  server: { host: '127.0.0.1' },
-  preview: { host: '127.0.0.1' },
+  server: { host: '127.0.0.1', headers: isolationHeaders },
+  preview: { host: '127.0.0.1', headers: isolationHeaders },
 });

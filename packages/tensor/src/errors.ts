@@ -52,6 +52,14 @@ export class TransformError extends NeuriteError {
   override name = 'TransformError';
 }
 
+/**
+ * A thread count the platform cannot honour (`setThreads(0)`, a fraction,
+ * more than the cores available), or a kernel that failed on a worker thread.
+ */
+export class ThreadError extends NeuriteError {
+  override name = 'ThreadError';
+}
+
 /** Formats a shape the way every message shows it: `[64, 784]`. */
 export function fmt(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;

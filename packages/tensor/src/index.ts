@@ -48,11 +48,13 @@ export {
   NeuriteError,
   OptionError,
   ShapeError,
+  ThreadError,
   TransformError,
 } from './errors.js';
 export { isGradEnabled, noGrad, withGradMode } from './grad-mode.js';
 export { type GradcheckResult, gradcheck } from './gradcheck.js';
 export { formatGraph, toDot, walk } from './graph.js';
+export { availableCores, getThreads, setThreads } from './kernels/threads.js';
 export {
   type Batch,
   defineOp,

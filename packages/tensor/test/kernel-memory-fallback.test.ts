@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { interleavedKernelsAgree } from './kernel-memory-cases.js';
 
 // A page without cross-origin isolation has no SharedArrayBuffer. This file's
@@ -13,6 +13,22 @@ afterAll(() => {
 });
 
 describe('without SharedArrayBuffer', () => {
+  it('runs on one thread and says so once (the first product asks)', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      api.setThreads(2);
+      expect(api.getThreads()).toBe(1);
+      interleavedKernelsAgree(api);
+      api.setThreads(2);
+      expect(api.getThreads()).toBe(1);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0]![0])).toMatch(
+        /one thread: SharedArrayBuffer is unavailable .*Cross-Origin-Opener-Policy: same-origin/,
+      );
+    } finally {
+      warn.mockRestore();
+    }
+  });
   it('the kernels import a plain memory and compute the same', () => {
     expect(memoryShared()).toBe(false);
     expect(arena()!.memory.buffer).toBeInstanceOf(ArrayBuffer);

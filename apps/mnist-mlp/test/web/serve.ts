@@ -41,6 +41,9 @@ export async function serveStatic(root: string): Promise<StaticSite> {
         res.writeHead(200, {
           'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
           'cache-control': 'no-store',
+          // Cross-origin isolated, as vite.config.ts serves the page and the README says to host it.
+          'cross-origin-opener-policy': 'same-origin',
+          'cross-origin-embedder-policy': 'require-corp',
         });
         res.end(body);
       },

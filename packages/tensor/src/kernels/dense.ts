@@ -1,4 +1,5 @@
 import { type Arena, arena, instantiate, kernelBinary } from './memory.js';
+import { parallel, share } from './threads.js';
 import { bytes, flagAt } from './wasm/dense.wasm.js';
 
 /**
@@ -177,27 +178,36 @@ export function packedProduct(
     if (!accumulate) w.tiles(mp, np, 0, pa, sa, MR * 4, pb, sb, NR * 4, pc, ldc, 0);
     return;
   }
-  for (let k0 = 0; k0 < k; k0 += KC) {
-    const kc = Math.min(KC, k - k0);
-    const acc = accumulate || k0 > 0 ? 1 : 0;
-    for (let i0 = 0; i0 < mp; i0 += MC / MR) {
-      const rows = Math.min(MC / MR, mp - i0);
-      w.tiles(
-        rows,
-        np,
-        kc,
-        pa + i0 * sa + k0 * MR * 4,
-        sa,
-        MR * 4,
-        pb + k0 * NR * 4,
-        sb,
-        NR * 4,
-        pc + i0 * MR * ldc * 4,
-        ldc,
-        acc,
-      );
+  // Parts take runs of column panels (of row panels when those are more):
+  // every C[i, j] is still the same pass over the same k blocks in order.
+  const byCols = np >= mp;
+  parallel(m * n * k, (lane, t, parts) => {
+    const [j0, j1] = byCols ? share(np, t, parts) : [0, np];
+    const [r0, r1] = byCols ? [0, mp] : share(mp, t, parts);
+    if (j0 === j1 || r0 === r1) return;
+    for (let k0 = 0; k0 < k; k0 += KC) {
+      const kc = Math.min(KC, k - k0);
+      const acc = accumulate || k0 > 0 ? 1 : 0;
+      for (let i0 = r0; i0 < r1; i0 += MC / MR) {
+        const rows = Math.min(MC / MR, r1 - i0);
+        lane.call(
+          'tiles',
+          rows,
+          j1 - j0,
+          kc,
+          pa + i0 * sa + k0 * MR * 4,
+          sa,
+          MR * 4,
+          pb + j0 * sb + k0 * NR * 4,
+          sb,
+          NR * 4,
+          pc + (i0 * MR * ldc + j0 * NR) * 4,
+          ldc,
+          acc,
+        );
+      }
     }
-  }
+  });
 }
 
 let shared: Heap | null | undefined;

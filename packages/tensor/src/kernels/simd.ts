@@ -1,5 +1,6 @@
 import type { TypedArray } from '../dtype.js';
 import { type Arena, arena, instantiate, kernelBinary } from './memory.js';
+import { getThreads, parallel, share } from './threads.js';
 import { bytes, flagAt } from './wasm/gemm.wasm.js';
 
 /**
@@ -72,14 +73,31 @@ const GROUP_TN = 16;
 const ROWS = 128;
 /** Columns of B in one panel of `rows`. */
 const COLS = 16;
+/** Blocks of ROWS rows copied in per pass of A·Bᵀ, cut among the threads. */
+const BLOCKS = 16;
+/** The calling thread's weight in a cut (1 for each worker): it also copies everyone's rows in. */
+const FIRST = 0.7;
 let cached: SimdGemm | null | undefined;
+let wasmModule: WebAssembly.Module | null | undefined;
+
+/** The compiled zero-skipping module (worker threads instantiate it too), or null where it cannot run. */
+export function gemmModule(): WebAssembly.Module | null {
+  if (wasmModule === undefined) {
+    try {
+      wasmModule = arena() && new WebAssembly.Module(kernelBinary(bytes, flagAt));
+    } catch {
+      wasmModule = null;
+    }
+  }
+  return wasmModule;
+}
 
 /** The SIMD kernels, or null where this runtime cannot run them. */
 export function simdGemm(): SimdGemm | null {
   if (cached !== undefined) return cached;
   try {
     const memory = arena()!;
-    const instance = instantiate(new WebAssembly.Module(kernelBinary(bytes, flagAt)));
+    const instance = instantiate(gemmModule()!);
     cached = wrap(instance.exports as unknown as Exports, memory);
   } catch {
     cached = null;
@@ -149,11 +167,13 @@ function wrap(wasm: Exports, memory: Arena): SimdGemm {
     },
     nt(m, n, k, A, a, B, b, C, c) {
       // Rows are padded to a multiple of 4 (the kernels read quads) and B to a
-      // multiple of 8 rows (one call computes 8 outputs). A goes in by blocks
-      // of rows, so the copy stays in cache for the kernel.
+      // multiple of 8 rows (one call computes 8 outputs). Rows of A go in by
+      // blocks cut among the threads; each thread runs its rows ROWS at a time,
+      // so the copy stays in cache for the kernel, and every row is the same
+      // calls whichever thread takes it.
       const k4 = (k + 3) & ~3;
       const n8 = (n + GROUP - 1) & ~(GROUP - 1);
-      const block = Math.min(m, ROWS);
+      const block = Math.min(m, ROWS * BLOCKS);
       const ow = 0;
       const oa = n8 * k4;
       const oc = oa + block * k4;
@@ -162,10 +182,24 @@ function wrap(wasm: Exports, memory: Arena): SimdGemm {
       heap.fill(0, ow + n * k4, ow + n8 * k4);
       for (let r0 = 0; r0 < m; r0 += block) {
         const rows = Math.min(block, m - r0);
-        copyRows(A, a + r0 * k, rows, k, oa, k4);
-        for (let j0 = 0; j0 < n; j0 += GROUP) {
-          wasm.nt8(rows, k4, oa * 4, (ow + j0 * k4) * 4, (oc + j0) * 4, n8);
-        }
+        parallel(rows * n * k, (lane, t, parts) => {
+          const [i0, i1] = share(rows, t, parts, FIRST);
+          copyRows(A, a + (r0 + i0) * k, i1 - i0, k, oa + i0 * k4, k4);
+          for (let s = i0; s < i1; s += ROWS) {
+            const cnt = Math.min(ROWS, i1 - s);
+            for (let j0 = 0; j0 < n; j0 += GROUP) {
+              lane.call(
+                'nt8',
+                cnt,
+                k4,
+                (oa + s * k4) * 4,
+                (ow + j0 * k4) * 4,
+                (oc + s * n8 + j0) * 4,
+                n8,
+              );
+            }
+          }
+        });
         for (let i = 0; i < rows; i++) {
           const from = oc + i * n8;
           const to = c + (r0 + i) * n;
@@ -175,16 +209,20 @@ function wrap(wasm: Exports, memory: Arena): SimdGemm {
     },
     rows(transB, m, n, k, A, a, B, b, C, c) {
       // Regions: B as given, its panels, a block of A's rows (an even count, a
-      // zero row after an odd one), and C with room for the last row's spill.
+      // zero row after an odd one), C with room for a part's last row's spill
+      // after each part's rows, and a list of quads for each thread. Parts take
+      // runs of row pairs, so every pair is the one a single thread makes.
       const k4 = (k + 3) & ~3;
       const panels = Math.ceil(n / COLS);
-      const block = Math.min(m + (m & 1), ROWS);
+      const block = Math.min(m + (m & 1), ROWS * BLOCKS);
+      const threads = getThreads();
       const ob = 0;
       const op = ob + n * k;
       const oa = op + panels * k4 * COLS;
       const oc = oa + (block + 1) * k4;
-      const ol = oc + (block + 1) * n + COLS;
-      reserve(ol + k4 / 4);
+      const ol = oc + (block + 1) * n + threads * COLS;
+      const list = k4 / 4 + 4;
+      reserve(ol + threads * list);
       heap.set(B.subarray(b, b + n * k), ob);
       if (!wasm.finite(ob * 4, n * k)) return false;
       for (let t = 0; t < panels; t++) {
@@ -192,15 +230,32 @@ function wrap(wasm: Exports, memory: Arena): SimdGemm {
       }
       for (let r0 = 0; r0 < m; r0 += block) {
         const rows = Math.min(block, m - r0);
-        const even = rows + (rows & 1);
-        copyRows(A, a + r0 * k, rows, k, oa, k4);
-        if (even > rows) heap.fill(0, oa + rows * k4, oa + even * k4);
-        // Right to left: a panel's spill past n lands on the next row's first
-        // columns, which the panels to its left write afterwards.
-        for (let t = panels - 1; t >= 0; t--) {
-          wasm.rows16(even, k4, oa * 4, (op + t * k4 * COLS) * 4, (oc + t * COLS) * 4, n, ol * 4);
+        const pairs = (rows + 1) >> 1;
+        const done: [number, number, number][] = [];
+        parallel(rows * n * k, (lane, t, parts) => {
+          const [p0, p1] = share(pairs, t, parts, FIRST);
+          const [i0, i1] = [2 * p0, Math.min(2 * p1, rows)];
+          if (i0 === i1) return;
+          copyRows(A, a + (r0 + i0) * k, i1 - i0, k, oa + i0 * k4, k4);
+          if (2 * p1 > i1) heap.fill(0, oa + i1 * k4, oa + (i1 + 1) * k4);
+          const ct = oc + i0 * n + t * COLS;
+          for (let s = i0; s < 2 * p1; s += ROWS) {
+            const even = Math.min(ROWS, 2 * p1 - s);
+            const from = (oa + s * k4) * 4;
+            const to = ct + (s - i0) * n;
+            // Right to left: a panel's spill past n lands on the next row's first
+            // columns, which the panels to its left write afterwards.
+            for (let q = panels - 1; q >= 0; q--) {
+              const pq = (op + q * k4 * COLS) * 4;
+              lane.call('rows16', even, k4, from, pq, (to + q * COLS) * 4, n, (ol + t * list) * 4);
+            }
+          }
+          if (t === 0) C.set(heap.subarray(ct, ct + (i1 - i0) * n), c + (r0 + i0) * n);
+          else done.push([ct, i0, i1]);
+        });
+        for (const [ct, i0, i1] of done) {
+          C.set(heap.subarray(ct, ct + (i1 - i0) * n), c + (r0 + i0) * n);
         }
-        C.set(heap.subarray(oc, oc + rows * n), c + r0 * n);
       }
       return true;
     },

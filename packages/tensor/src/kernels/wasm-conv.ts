@@ -1,5 +1,9 @@
 import type { ConvGeometry } from './conv.js';
 import { denseAvailable, heap, MR, NR } from './dense.js';
+import { getThreads, type Lane, parallel, share } from './threads.js';
+
+/** The calling thread's weight in a cut by images (1 for each worker): it also copies every part's images in and the workers' results out. */
+const FIRST = 0.7;
 
 /**
  * Float32 convolutions on the dense WebAssembly SIMD kernels, as implicit
@@ -72,36 +76,56 @@ interface RowsPlan {
   readonly colsPadded: number;
 }
 
+/** Runs `conv_rows` for images [b0, b1), every group, through `lane`. */
 function runRows(
+  lane: Lane,
   p: RowsPlan,
+  b0: number,
+  b1: number,
   pa: number,
   offs: number,
   src: number,
   scratch: number,
   dst: number,
 ): void {
-  const w = heap()!.kernels;
   const mp = Math.ceil(p.og / MR);
   const sa = MR * p.K * 4;
   const plane = p.rows * p.cols;
   // Straight into the result when whole tiles fit it; else through scratch.
   const direct = p.og % MR === 0 && p.colsPadded === p.cols;
   const outC = p.og * p.groups;
-  for (let b = 0; b < p.n; b++) {
+  for (let b = b0; b < b1; b++) {
     for (let q = 0; q < p.groups; q++) {
       const img = src + (b * p.planesPerImage + q * p.planesPerGroup) * p.inPlane * 4;
       const out = dst + (b * outC + q * p.og) * plane * 4;
       const wq = pa + q * mp * sa;
       const rp = p.colsPadded / NR;
       if (direct) {
-        w.conv_rows(mp, wq, sa, p.K, offs, img, p.rows, p.rowstep, rp, out, plane);
+        lane.call('conv_rows', mp, wq, sa, p.K, offs, img, p.rows, p.rowstep, rp, out, plane);
       } else {
         const ldc = p.rows * p.colsPadded;
-        w.conv_rows(mp, wq, sa, p.K, offs, img, p.rows, p.rowstep, rp, scratch, ldc);
-        w.compact(scratch, p.og * p.rows, p.cols, p.colsPadded, out);
+        lane.call('conv_rows', mp, wq, sa, p.K, offs, img, p.rows, p.rowstep, rp, scratch, ldc);
+        lane.call('compact', scratch, p.og * p.rows, p.cols, p.colsPadded, out);
       }
     }
   }
+}
+
+/**
+ * Copies the rest of a result out after the parts: `mine` is the run of
+ * images the calling thread computed and already copied.
+ */
+function copyOthers(
+  out: Float32Array,
+  f: Float32Array,
+  from: number,
+  per: number,
+  n: number,
+  mine: readonly [number, number],
+): void {
+  const [b0, b1] = mine;
+  if (b0 > 0) out.set(f.subarray(from, from + b0 * per), 0);
+  if (b1 < n) out.set(f.subarray(from + b1 * per, from + n * per), b1 * per);
 }
 
 /** y = conv(x, w) for unit column stride; null otherwise. */
@@ -130,28 +154,46 @@ export function wasmConvForward(g: Geometry): F32Kernel | null {
     rowstep: g.sh * wp * 4,
     colsPadded: owp,
   };
-  // Float offsets of the regions, laid out from 0 at each call.
+  // Float offsets of the regions, laid out from 0 at each call; a scratch
+  // region per thread.
   const oW = 0;
   const oPA = oW + O * K;
   const oOffs = oPA + groups * mp * MR * K;
   const oX = oOffs + K;
   const oXP = oX + N * C * H * W;
-  const oS = oXP + (padded ? N * C * hp * wp : 0) + 2 * NR;
-  const oY = oS + mp * MR * OH * owp;
+  const oY = oXP + (padded ? N * C * hp * wp : 0);
   const end = oY + N * O * OH * OW;
+  const scratch = mp * MR * OH * owp + 2 * NR;
+  const inImage = C * H * W;
+  const outImage = O * OH * OW;
   return (y, x, wt) => {
     const h = heap()!;
-    const f = h.reserve(end);
+    const f = h.reserve(end + getThreads() * scratch);
     const k = h.kernels;
     f.set(wt, oW);
     for (let q = 0; q < groups; q++) {
       k.pack_a((oW + q * og * K) * 4, og, K, K * 4, 4, (oPA + q * mp * MR * K) * 4);
     }
     new Int32Array(f.buffer, oOffs * 4, K).set(offs);
-    f.set(x, oX);
-    if (padded) k.pad(oX * 4, N * C, H, W, oXP * 4, hp, wp, g.ph, g.pw);
-    runRows(plan, oPA * 4, oOffs * 4, (padded ? oXP : oX) * 4, oS * 4, oY * 4);
-    y.set(f.subarray(oY, end));
+    // Parts take runs of images: each copies its images in (the calling
+    // thread copies the workers' first, before they start) and pads them.
+    let mine: [number, number] = [0, N];
+    parallel(N * O * OH * OW * K, (lane, t, parts) => {
+      const [b0, b1] = share(N, t, parts, FIRST);
+      if (t === 0) mine = [b0, b1];
+      if (b0 === b1) return;
+      f.set(x.subarray(b0 * inImage, b1 * inImage), oX + b0 * inImage);
+      if (padded) {
+        const from = (oX + b0 * inImage) * 4;
+        const to = (oXP + b0 * C * hp * wp) * 4;
+        lane.call('pad', from, (b1 - b0) * C, H, W, to, hp, wp, g.ph, g.pw);
+      }
+      const src = (padded ? oXP : oX) * 4;
+      const sc = (end + t * scratch) * 4;
+      runRows(lane, plan, b0, b1, oPA * 4, oOffs * 4, src, sc, oY * 4);
+      if (t === 0) y.set(f.subarray(oY + b0 * outImage, oY + b1 * outImage), b0 * outImage);
+    });
+    copyOthers(y, f, oY, outImage, N, mine);
   };
 }
 
@@ -181,6 +223,9 @@ export function wasmConvTranspose(g: Geometry): F32Kernel | null {
   const oX = oU + N * O * P + NR;
   const oXC = oX + N * C * hp * wp;
   const end = oXC + (padded ? N * C * H * W : 0);
+  const inImage = C * H * W;
+  const outImage = O * P;
+  const padImage = C * hp * wp;
   return (x, u, wt) => {
     const h = heap()!;
     const f = h.reserve(end);
@@ -191,20 +236,45 @@ export function wasmConvTranspose(g: Geometry): F32Kernel | null {
       k.pack_a((oW + q * og * K) * 4, K, og, 4, K * 4, (oPA + q * K4 * og) * 4);
     }
     new Int32Array(f.buffer, oOffs * 4, K4).set(offs);
-    f.set(u, oU);
-    f.fill(0, oX, oXC);
-    for (let b = 0; b < N; b++) {
-      for (let q = 0; q < groups; q++) {
-        const img = (oX + (b * C + q * cg) * hp * wp) * 4;
-        const ub = (oU + (b * O + q * og) * P) * 4;
-        const pa = (oPA + q * K4 * og) * 4;
-        k.conv_scatter(K4 / MR, K, pa, sa, oOffs * 4, ub, og, OH, OW, img, g.sh * wp * 4);
+    // Parts take runs of images: each image's result is its own region.
+    let mine: [number, number] = [0, N];
+    parallel(N * C * H * W * O * g.kh * g.kw, (lane, t, parts) => {
+      const [b0, b1] = share(N, t, parts, FIRST);
+      if (t === 0) mine = [b0, b1];
+      if (b0 === b1) return;
+      f.set(u.subarray(b0 * outImage, b1 * outImage), oU + b0 * outImage);
+      f.fill(0, oX + b0 * padImage, oX + b1 * padImage);
+      for (let b = b0; b < b1; b++) {
+        for (let q = 0; q < groups; q++) {
+          const img = (oX + b * padImage + q * cg * hp * wp) * 4;
+          const ub = (oU + (b * O + q * og) * P) * 4;
+          const pa = (oPA + q * K4 * og) * 4;
+          lane.call(
+            'conv_scatter',
+            K4 / MR,
+            K,
+            pa,
+            sa,
+            oOffs * 4,
+            ub,
+            og,
+            OH,
+            OW,
+            img,
+            g.sh * wp * 4,
+          );
+        }
       }
-    }
-    if (padded) {
-      k.crop(oX * 4, N * C, hp, wp, oXC * 4, H, W, g.ph, g.pw);
-      x.set(f.subarray(oXC, end));
-    } else x.set(f.subarray(oX, oXC));
+      if (padded) {
+        const from = (oX + b0 * padImage) * 4;
+        lane.call('crop', from, (b1 - b0) * C, hp, wp, (oXC + b0 * inImage) * 4, H, W, g.ph, g.pw);
+      }
+      if (t === 0) {
+        const from = padded ? oXC : oX;
+        x.set(f.subarray(from + b0 * inImage, from + b1 * inImage), b0 * inImage);
+      }
+    });
+    copyOthers(x, f, padded ? oXC : oX, inImage, N, mine);
   };
 }
 
@@ -227,9 +297,15 @@ export function wasmConvWeight(g: Geometry): F32Kernel | null {
   const oX = oOffs + K4;
   const oXP = oX + N * C * H * W;
   const oU = oXP + (padded ? N * C * hp * wp : 0);
+  // Every image's U packed up front: the parts read all of them.
   const oPU = oU + N * O * P;
-  const oG = oPU + og8 * P;
+  const oG = oPU + N * groups * og8 * P;
   const end = oG + groups * K4 * og8;
+  const tp = K4 / MR;
+  const np = og8 / NR;
+  // Parts take runs of tap panels or of channel panels, whichever are more:
+  // each element of the gradient is the same sum over images in order.
+  const byTaps = tp >= np;
   return (dw, x, u) => {
     if (N === 0) {
       dw.fill(0); // a sum over no images
@@ -245,26 +321,38 @@ export function wasmConvWeight(g: Geometry): F32Kernel | null {
     f.set(u, oU);
     for (let b = 0; b < N; b++) {
       for (let q = 0; q < groups; q++) {
-        k.pack_b((oU + (b * O + q * og) * P) * 4, og, P, P * 4, 4, oPU * 4);
-        const img = (src + (b * C + q * cg) * hp * wp) * 4;
-        const out = (oG + q * K4 * og8) * 4;
-        k.conv_grad(
-          K4 / MR,
-          oOffs * 4,
-          og8 / NR,
-          oPU * 4,
-          P * NR * 4,
-          img,
-          OH,
-          OW,
-          g.sh * wp * 4,
-          g.sw * 4,
-          out,
-          og8,
-          b > 0 ? 1 : 0,
-        );
+        const pu = (oPU + (b * groups + q) * og8 * P) * 4;
+        k.pack_b((oU + (b * O + q * og) * P) * 4, og, P, P * 4, 4, pu);
       }
     }
+    parallel(N * O * P * K, (lane, t, parts) => {
+      const [t0, t1] = byTaps ? share(tp, t, parts) : [0, tp];
+      const [j0, j1] = byTaps ? [0, np] : share(np, t, parts);
+      if (t0 === t1 || j0 === j1) return;
+      for (let b = 0; b < N; b++) {
+        for (let q = 0; q < groups; q++) {
+          const pu = (oPU + (b * groups + q) * og8 * P + j0 * NR * P) * 4;
+          const img = (src + (b * C + q * cg) * hp * wp) * 4;
+          const out = (oG + q * K4 * og8 + t0 * MR * og8 + j0 * NR) * 4;
+          lane.call(
+            'conv_grad',
+            t1 - t0,
+            (oOffs + t0 * MR) * 4,
+            j1 - j0,
+            pu,
+            P * NR * 4,
+            img,
+            OH,
+            OW,
+            g.sh * wp * 4,
+            g.sw * 4,
+            out,
+            og8,
+            b > 0 ? 1 : 0,
+          );
+        }
+      }
+    });
     // dw[q·og + o, r] = G_q[r, o]
     for (let q = 0; q < groups; q++) {
       const base = oG + q * K4 * og8;

@@ -1,0 +1,188 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  assignInPlace,
+  availableCores,
+  compile,
+  conv2d,
+  getThreads,
+  maxPool2d,
+  noGrad,
+  oneHot,
+  Rng,
+  randn,
+  setThreads,
+  type Tensor,
+  ThreadError,
+  zeros,
+} from '../src/index.js';
+import { packedGemm } from '../src/kernels/dense.js';
+import { gemm } from '../src/kernels/gemm.js';
+import { setParallelThreshold, workerParts } from '../src/kernels/threads.js';
+import {
+  type Geometry,
+  wasmConvForward,
+  wasmConvTranspose,
+  wasmConvWeight,
+} from '../src/kernels/wasm-conv.js';
+
+/**
+ * Runs `f` on 1 thread and on 2 and returns both results; checks the second
+ * run really handed parts to a worker.
+ */
+function onOneAndTwo(f: () => ArrayLike<number>[]): [number[][], number[][]] {
+  setThreads(1);
+  const one = f().map((d) => Array.from(d));
+  setThreads(2);
+  const before = workerParts();
+  const two = f().map((d) => Array.from(d));
+  expect(workerParts(), 'parts run on a worker').toBeGreaterThan(before);
+  return [one, two];
+}
+
+beforeAll(() => {
+  setParallelThreshold(0); // split even these small products
+});
+afterAll(() => {
+  setParallelThreshold();
+  setThreads(availableCores());
+});
+
+const floats = (rng: Rng, n: number, density = 1) =>
+  Float32Array.from({ length: n }, () => (rng.float() < density ? rng.normal() : 0));
+
+describe('kernels on 1 and 2 threads give the same bits', () => {
+  it('this machine has two cores to test with', () => {
+    expect(availableCores()).toBeGreaterThanOrEqual(2);
+  });
+
+  it('dense GEMM, split by column panels and by row panels', () => {
+    const rng = new Rng(7);
+    for (const [m, n, k] of [
+      [96, 200, 300],
+      [300, 12, 700],
+      [33, 75, 517],
+      [5, 9, 3],
+    ] as const) {
+      const A = floats(rng, m * k);
+      const B = floats(rng, k * n);
+      const [one, two] = onOneAndTwo(() => {
+        const C = new Float32Array(m * n);
+        packedGemm(false, true, m, n, k, A, 0, B, 0, C, 0);
+        return [C];
+      });
+      expect(two).toEqual(one);
+    }
+  });
+
+  it('zero-skipping A·Bᵀ on mostly-zero rows (a batch of images against a layer, narrow and wide)', () => {
+    const rng = new Rng(8);
+    for (const [m, n, k] of [
+      [1000, 16, 784],
+      [261, 40, 300],
+      [130, 10, 37],
+      [7, 9, 3000],
+    ] as const) {
+      const A = floats(rng, m * k, 0.2);
+      const B = floats(rng, n * k);
+      const [one, two] = onOneAndTwo(() => {
+        const C = new Float32Array(m * n);
+        gemm(false, true, m, n, k, A, 0, B, 0, C, 0);
+        return [C];
+      });
+      expect(two).toEqual(one);
+    }
+  });
+
+  const base = { sh: 1, sw: 1, ph: 0, pw: 0, dh: 1, dw: 1, groups: 1 };
+  const geometries: [string, Omit<Geometry, 'oh' | 'ow'>][] = [
+    ['the CNN example, conv 2', { ...base, n: 6, c: 32, h: 13, w: 13, o: 64, kh: 3, kw: 3 }],
+    ['one image', { ...base, n: 1, c: 8, h: 12, w: 12, o: 16, kh: 5, kw: 5 }],
+    ['padding, odd sizes', { ...base, n: 3, c: 3, h: 7, w: 9, o: 5, kh: 3, kw: 2, ph: 1, pw: 2 }],
+    ['groups', { ...base, n: 4, c: 6, h: 8, w: 8, o: 9, kh: 3, kw: 3, groups: 3, ph: 1, pw: 1 }],
+    ['strides 2 and 3', { ...base, n: 3, c: 2, h: 11, w: 13, o: 4, kh: 3, kw: 2, sh: 2, sw: 3 }],
+  ];
+  for (const [name, s] of geometries) {
+    it(`convolution forward and both gradients: ${name}`, () => {
+      const g: Geometry = {
+        ...s,
+        oh: Math.floor((s.h + 2 * s.ph - s.dh * (s.kh - 1) - 1) / s.sh) + 1,
+        ow: Math.floor((s.w + 2 * s.pw - s.dw * (s.kw - 1) - 1) / s.sw) + 1,
+      };
+      const rng = new Rng(9);
+      const x = floats(rng, g.n * g.c * g.h * g.w);
+      const w = floats(rng, (g.o * g.c * g.kh * g.kw) / g.groups);
+      const u = floats(rng, g.n * g.o * g.oh * g.ow);
+      const [one, two] = onOneAndTwo(() => {
+        const out: Float32Array[] = [];
+        const fwd = wasmConvForward(g);
+        if (fwd) out.push(new Float32Array(u.length));
+        fwd?.(out[0]!, x, w);
+        const tr = wasmConvTranspose(g);
+        if (tr) {
+          out.push(new Float32Array(x.length));
+          tr(out.at(-1)!, u, w);
+        }
+        out.push(new Float32Array(w.length));
+        wasmConvWeight(g)!(out.at(-1)!, x, u);
+        return out;
+      });
+      expect(two).toEqual(one);
+    });
+  }
+});
+
+describe('a compiled training step on 1 and 2 threads', () => {
+  it('trains a CNN with batch norm-free conv, pool and dense layers to the same bits', () => {
+    const run = () => {
+      const rng = new Rng(3);
+      const w1 = randn([8, 1, 3, 3], { rng }).mul(0.4).requireGrad();
+      const w2 = randn([16, 8, 3, 3], { rng }).mul(0.15).requireGrad();
+      const w3 = randn([10, 16 * 4 * 4], { rng })
+        .mul(0.05)
+        .requireGrad();
+      const params = [w1, w2, w3];
+      const step = compile((x: Tensor, y: Tensor) => {
+        for (const p of params) p.grad = null;
+        let h = maxPool2d(conv2d(x, w1).relu(), 2);
+        h = maxPool2d(conv2d(h, w2).relu(), 2);
+        const logits = h.reshape([x.shape[0]!, 256]).matmul(w3, { transB: true });
+        const loss = logits.logSoftmax().mul(oneHot(y, 10)).sum(1).mean().neg();
+        loss.backward();
+        noGrad(() => {
+          for (const p of params) assignInPlace(p, p.sub(p.grad!.mul(0.05)));
+        });
+        return loss;
+      });
+      const data = new Rng(4);
+      for (let s = 0; s < 3; s++) {
+        const x = randn([16, 1, 24, 24], { rng: data }).relu();
+        const y = zeros([16], { dtype: 'int32' });
+        for (let i = 0; i < 16; i++) y.data[i] = data.int(10);
+        step(x, y);
+      }
+      return params.map((p) => p.data);
+    };
+    const [one, two] = onOneAndTwo(run);
+    expect(two).toEqual(one);
+  });
+});
+
+describe('setThreads', () => {
+  it('sets the count getThreads reads', () => {
+    setThreads(1);
+    expect(getThreads()).toBe(1);
+    setThreads(2);
+    expect(getThreads()).toBe(2);
+  });
+
+  it('refuses a count that is not an integer from 1 to the cores available, naming both', () => {
+    const limit = availableCores();
+    for (const n of [0, -1, 1.5, Number.NaN, limit + 1]) {
+      expect(() => setThreads(n)).toThrow(ThreadError);
+      expect(() => setThreads(n)).toThrow(
+        `setThreads: ${n} threads is not allowed: an integer from 1 to ${limit}`,
+      );
+    }
+    expect(getThreads()).toBe(2); // unchanged by the refusals
+  });
+});
