@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../src/index.js';
 import { packedGemm, setDenseEnabled } from '../src/kernels/dense.js';
 import { gemm } from '../src/kernels/gemm.js';
+import { relaxedSimd } from '../src/kernels/relaxed.js';
 import { setSimdEnabled, simdGemm } from '../src/kernels/simd.js';
 
 /** C = op(A)·op(B) by the definition, in float64. */
@@ -41,6 +42,15 @@ const shapes: [number, number, number][] = [
 describe('gemm kernels', () => {
   it('the SIMD module instantiates in this runtime', () => {
     expect(simdGemm()).not.toBeNull();
+  });
+
+  it.skipIf(relaxedSimd())('without relaxed SIMD, rounds each product before adding it', () => {
+    expect(fused).toBe(false);
+  });
+
+  // Every x86-64 of the last decade and every arm64 has a fused multiply-add.
+  it.runIf(relaxedSimd())('with relaxed SIMD, fuses each multiply-add', () => {
+    expect(fused).toBe(true);
   });
 
   for (const simd of [true, false]) {
@@ -100,14 +110,28 @@ function sequentialF32(
   for (let i = 0; i < m; i++)
     for (let j = 0; j < n; j++) {
       let s = 0;
-      for (let p = 0; p < k; p++)
-        s = Math.fround(
-          s + Math.fround(A[tA ? p * m + i : i * k + p]! * B[tB ? j * k + p : p * n + j]!),
-        );
+      for (let p = 0; p < k; p++) {
+        const product = A[tA ? p * m + i : i * k + p]! * B[tB ? j * k + p : p * n + j]!;
+        // A float32 product is exact in float64; a fused step rounds once (to float32, after
+        // float64's rounding of the sum, which for these magnitudes changes nothing).
+        s = Math.fround(s + (fused ? product : Math.fround(product)));
+      }
       C[i * n + j] = s;
     }
   return C;
 }
+
+/**
+ * Whether the kernels fuse each multiply-add (relaxed SIMD on a processor with FMA): 1·(−(1 + 2⁻¹¹))
+ * then (1 + 2⁻¹²)², whose exact square is 1 + 2⁻¹¹ + 2⁻²⁴, sums to 2⁻²⁴ fused and to 0 rounded first.
+ */
+const fused = (() => {
+  const A = Float32Array.of(1, 1 + 2 ** -12);
+  const B = Float32Array.of(-(1 + 2 ** -11), 1 + 2 ** -12);
+  const C = new Float32Array(1);
+  simdGemm()!.rows(false, 1, 1, 2, A, 0, B, 0, C, 0);
+  return C[0] !== 0;
+})();
 
 const variants = [
   [false, false],

@@ -1,15 +1,23 @@
 import { expect } from 'vitest';
 import type * as Tensor from '../src/index.js';
+import { relaxedSimd } from '../src/kernels/relaxed.js';
 
 type Api = typeof Tensor;
 
-/** C[m×n] = A[m×k]·B[k×n] as the dense kernel computes it: float32 products added in order of k. */
+/**
+ * C[m×n] = A[m×k]·B[k×n] as the dense kernel computes it: float32 products added in order of k,
+ * each multiply-add fused where the kernels run relaxed SIMD (on a processor with FMA).
+ */
 export function orderedProduct(m: number, n: number, k: number, A: Float32Array, B: Float32Array) {
   const C = new Float32Array(m * n);
+  const fused = relaxedSimd();
   for (let i = 0; i < m; i++)
     for (let j = 0; j < n; j++) {
       let s = 0;
-      for (let p = 0; p < k; p++) s = Math.fround(s + Math.fround(A[i * k + p]! * B[p * n + j]!));
+      for (let p = 0; p < k; p++) {
+        const product = A[i * k + p]! * B[p * n + j]!;
+        s = Math.fround(s + (fused ? product : Math.fround(product)));
+      }
       C[i * n + j] = s;
     }
   return C;

@@ -1,6 +1,7 @@
 import { type Arena, arena, instantiate, kernelBinary } from './memory.js';
+import { pickBinary } from './relaxed.js';
 import { parallel, share } from './threads.js';
-import { bytes, flagAt } from './wasm/dense.wasm.js';
+import * as denseWasm from './wasm/dense.wasm.js';
 
 /**
  * The dense WebAssembly SIMD GEMM (wasm/dense.wat): every product taken, a
@@ -133,7 +134,7 @@ let wasmModule: WebAssembly.Module | null | undefined;
 export function denseModule(): WebAssembly.Module | null {
   if (wasmModule === undefined) {
     try {
-      wasmModule = arena() && new WebAssembly.Module(kernelBinary(bytes, flagAt));
+      wasmModule = arena() && new WebAssembly.Module(kernelBinary(...pickBinary(denseWasm)));
     } catch {
       wasmModule = null;
     }

@@ -1,7 +1,8 @@
 import type { TypedArray } from '../dtype.js';
 import { type Arena, arena, instantiate, kernelBinary } from './memory.js';
+import { pickBinary } from './relaxed.js';
 import { getThreads, parallel, share } from './threads.js';
-import { bytes, flagAt } from './wasm/gemm.wasm.js';
+import * as gemmWasm from './wasm/gemm.wasm.js';
 
 /**
  * The WebAssembly SIMD path for float32 products. The module is a few
@@ -84,7 +85,7 @@ let wasmModule: WebAssembly.Module | null | undefined;
 export function gemmModule(): WebAssembly.Module | null {
   if (wasmModule === undefined) {
     try {
-      wasmModule = arena() && new WebAssembly.Module(kernelBinary(bytes, flagAt));
+      wasmModule = arena() && new WebAssembly.Module(kernelBinary(...pickBinary(gemmWasm)));
     } catch {
       wasmModule = null;
     }
