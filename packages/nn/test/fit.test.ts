@@ -323,6 +323,50 @@ describe('fit', () => {
     expect(rates).toEqual(expected.map(Math.fround));
   });
 
+  it('warmupCosine counts steps from the first epoch, so a resumed run continues the schedule exactly', async () => {
+    const data = blobs(60);
+    const run = (model: Module, opt: SGD, extra: object = {}, callbacks: Callback[] = []) =>
+      fit(model, data, {
+        loss: 'crossEntropy',
+        optimizer: opt,
+        epochs: 4,
+        batchSize: 8,
+        seed: 5,
+        callbacks: [warmupCosine({ peak: 0.3, warmup: 0.2 }), ...callbacks],
+        ...extra,
+      });
+    const straight = mlp();
+    await run(straight, new SGD(straight.parameters(), { lr: 0.3 }));
+    // Stopped after epoch 2, then resumed from the weights and the optimiser's state.
+    const first = mlp();
+    const optFirst = new SGD(first.parameters(), { lr: 0.3 });
+    const stopAfter2 = lambda({
+      onEpochEnd: (logs, ctx) => {
+        if (logs.epoch === 2) ctx.stopTraining = true;
+      },
+    });
+    await run(first, optFirst, {}, [stopAfter2]);
+    const resumed = mlp(9);
+    resumed.loadStateDict(first.stateDict());
+    const opt = new SGD(resumed.parameters(), { lr: 0.3 });
+    opt.loadStateDict(optFirst.stateDict());
+    await run(resumed, opt, { initialEpoch: 2 });
+    expect(bits(resumed)).toEqual(bits(straight));
+
+    // Without the peak, the rate it would start from is the schedule's, not the peak: refused.
+    const refused = await fit(resumed, data, {
+      loss: 'crossEntropy',
+      optimizer: opt,
+      epochs: 4,
+      initialEpoch: 2,
+      callbacks: [warmupCosine()],
+    }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(FitError);
+    expect((refused as Error).message).toMatch(
+      /^warmupCosine: resuming at epoch 3 needs \{ peak \}/,
+    );
+  });
+
   it('reduceLROnPlateau multiplies the rate after `patience` epochs without improvement', async () => {
     const model = mlp();
     const opt = new SGD(model.parameters(), { lr: 0.1 });

@@ -212,9 +212,9 @@ export function lrSchedule(
 
 /** Options of `warmupCosine`. */
 export interface WarmupCosineOptions {
-  /** The peak learning rate. Default: the optimiser's at the start of training. */
+  /** The peak learning rate. Default: the optimiser's at the start of training (required to resume). */
   peak?: number;
-  /** Warm-up steps: a count, or a fraction (< 1) of the run's steps. Default 0. */
+  /** Warm-up steps: a count, or a fraction (< 1) of the run's steps (all epochs'). Default 0. */
   warmup?: number;
   /** The rate at the end of the cosine. Default 0. */
   min?: number;
@@ -225,6 +225,9 @@ export interface WarmupCosineOptions {
  * cosine from the peak down to `min` at the last step of the run; set
  * before every batch. Step s of T: s < W gives peak·(s+1)/W, else
  * min + (peak − min)·(1 + cos(π·min(1, (s − W)/max(1, T − W))))/2.
+ * Steps count from the first epoch, so a run resumed with `initialEpoch`
+ * continues the schedule where it stopped; resuming needs `peak` (the
+ * optimiser's rate then is the schedule's, not its peak).
  *
  * @example
  * callbacks: [warmupCosine({ warmup: 0.05 })] // 5% of the steps warming up
@@ -236,15 +239,23 @@ export function warmupCosine(options: WarmupCosineOptions = {}): Callback {
   if (options.peak !== undefined) nonNegative('warmupCosine', 'peak', options.peak);
   let peak = 0;
   let warmup = 0;
+  let done = 0;
+  let total = 0;
   return {
     onTrainBegin(ctx) {
+      if (ctx.initialEpoch > 0 && options.peak === undefined) {
+        throw new FitError(
+          `warmupCosine: resuming at epoch ${ctx.initialEpoch + 1} needs { peak }: the optimiser's learning rate now (${ctx.optimizer.lr}) is the schedule's, not its peak`,
+        );
+      }
       peak = options.peak ?? ctx.optimizer.lr;
+      done = ctx.initialEpoch * ctx.batches;
+      total = ctx.epochs * ctx.batches;
       const w = options.warmup ?? 0;
-      warmup = w < 1 ? Math.floor(ctx.totalSteps * w) : Math.floor(w);
+      warmup = w < 1 ? Math.floor(total * w) : Math.floor(w);
     },
     onBatchBegin(_batch, ctx) {
-      const s = ctx.step;
-      const total = ctx.totalSteps;
+      const s = done + ctx.step;
       if (s < warmup) ctx.optimizer.lr = (peak * (s + 1)) / warmup;
       else {
         const t = Math.min(1, (s - warmup) / Math.max(1, total - warmup));
