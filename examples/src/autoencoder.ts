@@ -18,11 +18,7 @@ const { values: flag } = parseArgs({
     out: { type: 'string', default: 'autoencoder.safetensors' },
   },
 });
-const [epochs, resume, seed] = [flag.epochs, flag.resume, flag.seed].map(Number) as [
-  number,
-  number,
-  number,
-];
+const [epochs, resume, seed] = [flag.epochs, flag.resume, flag.seed].map(Number) as number[];
 const mnist = await loadMnist(flag.data);
 const all = mnist.train.images; // [N, 784] float32 in [0, 1]
 const train = flag.limit ? all.narrow(0, 0, Number(flag.limit)) : all;
@@ -44,33 +40,25 @@ const run = (model: Module, optimizer: Adam, to: number, from = 0) =>
     batchSize: 64,
     seed,
   });
-const bits = (m: Module) =>
-  JSON.stringify(Object.values(m.stateDict()).map((t) => Array.from(t.data)));
+const bits = (m: Module) => JSON.stringify(Object.values(m.stateDict()).map((t) => [...t.data]));
 const error = (m: Module) => mse(m.forward(test) as Tensor, test).item();
 
-const model = autoencoder(seed);
+const model = autoencoder(seed!);
 const optimizer = new Adam(model.parameters(), { lr: 2e-3 });
-await run(model, optimizer, epochs);
-const trained = error(model);
+await run(model, optimizer, epochs!);
 await saveCheckpoint(flag.out, model, { optimizer, meta: { epochs, seed } });
 
-const reloaded = autoencoder(seed + 100); // other weights, overwritten by the checkpoint
-const reloadedOptimizer = new Adam(reloaded.parameters(), { lr: 2e-3 });
-await loadCheckpoint(flag.out, { into: reloaded, optimizer: reloadedOptimizer });
-const reloadedError = error(reloaded);
-if (reloadedError !== trained) throw new Error('the reloaded model does not give the same outputs');
-
-// Resume: the reloaded copy and the original both train `resume` more epochs.
-await run(model, optimizer, epochs + resume, epochs);
-await run(reloaded, reloadedOptimizer, epochs + resume, epochs);
-const identical = bits(model) === bits(reloaded);
+// A model and optimiser made anew (other weights) load the checkpoint; both train on.
+const copy = autoencoder(seed! + 100);
+const copyOptimizer = new Adam(copy.parameters(), { lr: 2e-3 });
+await loadCheckpoint(flag.out, { into: copy, optimizer: copyOptimizer });
+const [trained, reloaded] = [error(model), error(copy)];
+await run(model, optimizer, epochs! + resume!, epochs);
+await run(copy, copyOptimizer, epochs! + resume!, epochs);
+if (bits(model) !== bits(copy)) throw new Error('the resumed copy did not train as the original');
 
 const meanDigit = mse(train.mean(0, true).broadcastTo(test.shape), test).item();
 console.log(
-  `test reconstruction mse ${trained.toFixed(5)} (the mean digit: ${meanDigit.toFixed(5)}); reloaded: ${reloadedError.toFixed(5)}`,
+  `test reconstruction mse ${trained.toFixed(5)} (the mean digit: ${meanDigit.toFixed(5)}); reloaded: ${reloaded.toFixed(5)}`,
 );
-console.log(
-  `resumed from ${flag.out} for ${resume} epochs: ${identical ? 'bit-identical' : 'DIFFERENT'} to training straight through`,
-);
-if (!identical)
-  throw new Error('resuming from the checkpoint did not match training straight through');
+console.log(`resumed for ${resume} epochs: bit-identical to training straight through`);

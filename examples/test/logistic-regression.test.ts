@@ -20,7 +20,9 @@ test('logistic regression recovers the rule, reloads and resumes bit-identically
     out,
   ]);
   const w = printed.match(/learned w = \[([-\d.]+), ([-\d.]+)\], b = ([-\d.]+)/);
-  const acc = printed.match(/test accuracy ([\d.]+)% \(the true rule: ([\d.]+)%\)/);
+  const acc = printed.match(
+    /test accuracy ([\d.]+)% \(the true rule: ([\d.]+)%\); reloaded from .*: ([\d.]+)%/,
+  );
   expect(w, printed).not.toBeNull();
   expect(acc, printed).not.toBeNull();
   // The true rule is w = [2, -3], b = 0.5; 3 epochs on 800 points get the signs and rough sizes.
@@ -28,6 +30,7 @@ test('logistic regression recovers the rule, reloads and resumes bit-identically
   expect(Number(w![2])).toBeLessThan(-0.5);
   // Labels are noisy (the true rule itself scores about 85%): within 5 points of it, far above chance.
   expect(Number(acc![1])).toBeGreaterThan(Number(acc![2]) - 5);
+  expect(acc![3]).toBe(acc![1]); // the model reloaded from the checkpoint scores the same
   expect(printed).toMatch(/for 1 epochs: bit-identical to training straight through/);
   expect(existsSync(out)).toBe(true);
 });
