@@ -96,7 +96,10 @@ describe('gemm kernels', () => {
   });
 });
 
-/** C = op(A)·op(B) summed over p in order, each step rounded to float32: what the dense kernel promises, bit for bit. */
+/**
+ * C = op(A)·op(B) as the SIMD kernels promise, bit for bit: each block of 256 steps of k summed
+ * in order from zero in float32, the blocks' sums added in order (ONNX Runtime's order).
+ */
 function sequentialF32(
   tA: boolean,
   tB: boolean,
@@ -109,14 +112,18 @@ function sequentialF32(
   const C = new Float32Array(m * n);
   for (let i = 0; i < m; i++)
     for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let p = 0; p < k; p++) {
-        const product = A[tA ? p * m + i : i * k + p]! * B[tB ? j * k + p : p * n + j]!;
-        // A float32 product is exact in float64; a fused step rounds once (to float32, after
-        // float64's rounding of the sum, which for these magnitudes changes nothing).
-        s = Math.fround(s + (fused ? product : Math.fround(product)));
+      let total = 0;
+      for (let p0 = 0; p0 < k; p0 += 256) {
+        let s = 0;
+        for (let p = p0; p < Math.min(k, p0 + 256); p++) {
+          const product = A[tA ? p * m + i : i * k + p]! * B[tB ? j * k + p : p * n + j]!;
+          // A float32 product is exact in float64; a fused step rounds once (to float32, after
+          // float64's rounding of the sum, which for these magnitudes changes nothing).
+          s = Math.fround(s + (fused ? product : Math.fround(product)));
+        }
+        total = p0 === 0 ? s : Math.fround(total + s);
       }
-      C[i * n + j] = s;
+      C[i * n + j] = total;
     }
   return C;
 }
@@ -153,7 +160,7 @@ describe('dense SIMD gemm', () => {
   ];
 
   for (const [tA, tB] of variants) {
-    it(`${tA ? 'Aᵀ' : 'A'}·${tB ? 'Bᵀ' : 'B'} sums each output over k in order in float32, bit for bit`, () => {
+    it(`${tA ? 'Aᵀ' : 'A'}·${tB ? 'Bᵀ' : 'B'} sums each output by blocks of k in order in float32, bit for bit`, () => {
       const rng = new Rng(5);
       for (const [m, n, k] of odd) {
         const A = Float32Array.from({ length: m * k }, () => rng.normal());
@@ -305,6 +312,7 @@ describe('narrow rows kernel (a layer of up to 32 outputs)', () => {
       [16, 784, 64],
       [10, 30, 7],
       [17, 13, 64],
+      [12, 20, 600],
     ] as const) {
       for (const density of [0.15, 1]) {
         const A = Float32Array.from({ length: k * m }, () => rng.normal());

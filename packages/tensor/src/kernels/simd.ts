@@ -63,6 +63,7 @@ interface Exports {
     dst: number,
   ): void;
   finite(x: number, count: number): number;
+  add(dst: number, src: number, count: number): void;
 }
 
 /** Columns of B in one panel of A·B. */
@@ -74,6 +75,8 @@ const GROUP_TN = 16;
 const ROWS = 128;
 /** Columns of B in one panel of `rows`. */
 const COLS = 16;
+/** Steps of k whose sums are added up apart, then joined in order (the dense kernel's KC). */
+const KC = 256;
 /** Blocks of ROWS rows copied in per pass of A·Bᵀ, cut among the threads. */
 const BLOCKS = 16;
 /** The calling thread's weight in a cut (1 for each worker): it also copies everyone's rows in. */
@@ -222,7 +225,8 @@ function wrap(wasm: Exports, memory: Arena): SimdGemm {
       const oa = op + panels * k4 * COLS;
       const oc = oa + (block + 1) * k4;
       const ol = oc + (block + 1) * n + threads * COLS;
-      const list = k4 / 4 + 4;
+      // Per thread: two rows' totals over the blocks of k (32 floats), then the list of quads.
+      const list = 32 + k4 / 4 + 4;
       reserve(ol + threads * list);
       heap.set(B.subarray(b, b + n * k), ob);
       if (!wasm.finite(ob * 4, n * k)) return false;
@@ -265,14 +269,22 @@ function wrap(wasm: Exports, memory: Arena): SimdGemm {
       const m16 = (m + GROUP_TN - 1) & ~(GROUP_TN - 1);
       // A's rows are read 16 columns at a time: the last group may read past a
       // row into the next one, into sums of rows that are never copied out.
+      // Blocks of KC steps of k are summed apart (a later one into scratch at
+      // ot) and added in order, as the dense kernel sums.
       const ob = 0;
       const og = k * n4;
       const oc = og + k * m + GROUP_TN;
-      reserve(oc + m16 * n4);
+      const ot = oc + m16 * n4;
+      reserve(ot + (k > KC ? m16 * n4 : 0));
       copyRows(B, b, k, n, ob, n4);
       heap.set(A.subarray(a, a + k * m), og);
-      for (let j0 = 0; j0 < m; j0 += GROUP_TN) {
-        wasm.tn16(k, n4, (og + j0) * 4, m, ob * 4, (oc + j0 * n4) * 4);
+      for (let k0 = 0; k0 < k || k0 === 0; k0 += KC) {
+        const kc = Math.min(KC, k - k0);
+        const to = k0 === 0 ? oc : ot;
+        for (let j0 = 0; j0 < m; j0 += GROUP_TN) {
+          wasm.tn16(kc, n4, (og + k0 * m + j0) * 4, m, (ob + k0 * n4) * 4, (to + j0 * n4) * 4);
+        }
+        if (k0 > 0) wasm.add(oc * 4, ot * 4, m16 * n4);
       }
       if (n4 === n) C.set(heap.subarray(oc, oc + m * n), c);
       else

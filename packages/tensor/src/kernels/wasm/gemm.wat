@@ -213,32 +213,61 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $rows))))
 
+  ;; Totals at $tot (two rows of 16 floats) become the sums given (first = 1)
+  ;; or have them added: one block of k joining those before it.
+  (func $flush (param $tot i32) (param $first i32) (param $a0 v128) (param $a1 v128) (param $a2 v128) (param $a3 v128) (param $b0 v128) (param $b1 v128) (param $b2 v128) (param $b3 v128)
+    (if (i32.eqz (local.get $first))
+      (then
+        (local.set $a0 (f32x4.add (v128.load offset=0 (local.get $tot)) (local.get $a0)))
+        (local.set $a1 (f32x4.add (v128.load offset=16 (local.get $tot)) (local.get $a1)))
+        (local.set $a2 (f32x4.add (v128.load offset=32 (local.get $tot)) (local.get $a2)))
+        (local.set $a3 (f32x4.add (v128.load offset=48 (local.get $tot)) (local.get $a3)))
+        (local.set $b0 (f32x4.add (v128.load offset=64 (local.get $tot)) (local.get $b0)))
+        (local.set $b1 (f32x4.add (v128.load offset=80 (local.get $tot)) (local.get $b1)))
+        (local.set $b2 (f32x4.add (v128.load offset=96 (local.get $tot)) (local.get $b2)))
+        (local.set $b3 (f32x4.add (v128.load offset=112 (local.get $tot)) (local.get $b3)))))
+    (v128.store offset=0 (local.get $tot) (local.get $a0))
+    (v128.store offset=16 (local.get $tot) (local.get $a1))
+    (v128.store offset=32 (local.get $tot) (local.get $a2))
+    (v128.store offset=48 (local.get $tot) (local.get $a3))
+    (v128.store offset=64 (local.get $tot) (local.get $b0))
+    (v128.store offset=80 (local.get $tot) (local.get $b1))
+    (v128.store offset=96 (local.get $tot) (local.get $b2))
+    (v128.store offset=112 (local.get $tot) (local.get $b3)))
+
   ;; C[i, 0 .. 16) = Σ_p A[i,p] · P[p, 0 .. 16) for m rows of A (k floats a row,
   ;; k a multiple of 4) against a panel P[k×16] of B's columns, into C with
   ;; ldc floats a row. Two rows at a time, so each panel vector loaded serves
   ;; both and eight sums are in flight. The quads (four values of k) that are
   ;; zero in both rows, most of a batch of images, are first left out of a
   ;; list of the quads to multiply; every listed quad takes all its products
-  ;; in order.  Each output is summed
-  ;; over p = 0, 1, … in float32 exactly as the dense kernel sums it (a
-  ;; skipped product is a zero, which changes no sum: callers check P is
-  ;; finite), so which of the two kernels runs never changes a bit. m is
+  ;; in order. Each output is summed in float32 exactly as the dense
+  ;; kernel sums it: each block of 256 values of k in order from zero, the
+  ;; blocks' sums added in order (a skipped product is a zero, which changes
+  ;; no sum: callers check P is finite), so which of the two kernels runs
+  ;; never changes a bit. m is
   ;; even (callers pad A with a zero row), and 16 floats of each row are
   ;; stored: a narrower C's spill into the next row is overwritten by it, so
   ;; callers go through panels right to left and leave 16 floats of room
-  ;; after the last row, and k / 4 words at $list for the list.
+  ;; after the last row, and at $list 128 bytes for the totals, then k / 4
+  ;; words for the list.
   (func (export "rows16") (param $m i32) (param $k i32) (param $a i32) (param $p i32) (param $c i32) (param $ldc i32) (param $list i32)
-    (local $i i32) (local $q i32) (local $kb i32) (local $ra i32) (local $rb i32) (local $pp i32) (local $ci i32) (local $ldcb i32) (local $end i32) (local $t i32)
+    (local $i i32) (local $q i32) (local $kb i32) (local $ra i32) (local $rb i32) (local $pp i32) (local $ci i32) (local $ldcb i32) (local $end i32) (local $t i32) (local $bend i32) (local $tot i32) (local $first i32)
     (local $xa v128) (local $xb v128) (local $va v128) (local $vb v128) (local $w v128)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)
     (local.set $kb (i32.shl (local.get $k) (i32.const 2)))
     (local.set $ldcb (i32.shl (local.get $ldc) (i32.const 2)))
     (local.set $ra (local.get $a))
     (local.set $ci (local.get $c))
+    ;; The two rows' totals over the blocks of k done so far, then the list.
+    (local.set $tot (local.get $list))
+    (local.set $list (i32.add (local.get $list) (i32.const 128)))
     (block $rows_done
       (loop $rows
         (br_if $rows_done (i32.ge_u (local.get $i) (local.get $m)))
         (local.set $rb (i32.add (local.get $ra) (local.get $kb)))
+        (local.set $bend (i32.const 1024))
+        (local.set $first (i32.const 1))
         (local.set $a0 (v128.const i32x4 0 0 0 0))
         (local.set $a1 (v128.const i32x4 0 0 0 0))
         (local.set $a2 (v128.const i32x4 0 0 0 0))
@@ -265,6 +294,21 @@
           (loop $quads
             (br_if $quads_done (i32.ge_u (local.get $t) (local.get $end)))
             (local.set $q (i32.load (local.get $t)))
+            ;; A listed quad past the current block of 256 values of k: the block's
+            ;; sums join the totals (the first block's become them), and start again.
+            (if (i32.ge_u (local.get $q) (local.get $bend))
+              (then
+                (call $flush (local.get $tot) (local.get $first) (local.get $a0) (local.get $a1) (local.get $a2) (local.get $a3) (local.get $b0) (local.get $b1) (local.get $b2) (local.get $b3))
+                (local.set $first (i32.const 0))
+                (local.set $a0 (v128.const i32x4 0 0 0 0))
+                (local.set $a1 (v128.const i32x4 0 0 0 0))
+                (local.set $a2 (v128.const i32x4 0 0 0 0))
+                (local.set $a3 (v128.const i32x4 0 0 0 0))
+                (local.set $b0 (v128.const i32x4 0 0 0 0))
+                (local.set $b1 (v128.const i32x4 0 0 0 0))
+                (local.set $b2 (v128.const i32x4 0 0 0 0))
+                (local.set $b3 (v128.const i32x4 0 0 0 0))
+                (local.set $bend (i32.and (i32.add (local.get $q) (i32.const 1024)) (i32.const -1024)))))
             (local.set $pp (i32.add (local.get $p) (i32.shl (local.get $q) (i32.const 4))))
             (local.set $xa (v128.load (i32.add (local.get $ra) (local.get $q))))
             (local.set $xb (v128.load (i32.add (local.get $rb) (local.get $q))))
@@ -326,15 +370,16 @@
             (local.set $b3 (f32x4.add (local.get $b3) (f32x4.mul (local.get $vb) (local.get $w))))
             (local.set $t (i32.add (local.get $t) (i32.const 4)))
             (br $quads)))
-        (v128.store offset=0 (local.get $ci) (local.get $a0))
-        (v128.store offset=16 (local.get $ci) (local.get $a1))
-        (v128.store offset=32 (local.get $ci) (local.get $a2))
-        (v128.store offset=48 (local.get $ci) (local.get $a3))
+        (call $flush (local.get $tot) (local.get $first) (local.get $a0) (local.get $a1) (local.get $a2) (local.get $a3) (local.get $b0) (local.get $b1) (local.get $b2) (local.get $b3))
+        (v128.store offset=0 (local.get $ci) (v128.load offset=0 (local.get $tot)))
+        (v128.store offset=16 (local.get $ci) (v128.load offset=16 (local.get $tot)))
+        (v128.store offset=32 (local.get $ci) (v128.load offset=32 (local.get $tot)))
+        (v128.store offset=48 (local.get $ci) (v128.load offset=48 (local.get $tot)))
         (local.set $ci (i32.add (local.get $ci) (local.get $ldcb)))
-        (v128.store offset=0 (local.get $ci) (local.get $b0))
-        (v128.store offset=16 (local.get $ci) (local.get $b1))
-        (v128.store offset=32 (local.get $ci) (local.get $b2))
-        (v128.store offset=48 (local.get $ci) (local.get $b3))
+        (v128.store offset=0 (local.get $ci) (v128.load offset=64 (local.get $tot)))
+        (v128.store offset=16 (local.get $ci) (v128.load offset=80 (local.get $tot)))
+        (v128.store offset=32 (local.get $ci) (v128.load offset=96 (local.get $tot)))
+        (v128.store offset=48 (local.get $ci) (v128.load offset=112 (local.get $tot)))
         (local.set $ci (i32.add (local.get $ci) (local.get $ldcb)))
         (local.set $ra (i32.add (local.get $rb) (local.get $kb)))
         (local.set $i (i32.add (local.get $i) (i32.const 2)))
@@ -440,4 +485,17 @@
     (i32.and
       (i32x4.all_true (i32x4.eq (local.get $s) (v128.const i32x4 0 0 0 0)))
       (f32.eq (local.get $t) (f32.const 0))))
+
+  ;; dst[i] += src[i] for i < count, a multiple of 4: a later block of k's sums
+  ;; joining the earlier ones.
+  (func (export "add") (param $dst i32) (param $src i32) (param $count i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $dst) (i32.shl (local.get $count) (i32.const 2))))
+    (block $done
+      (loop $v
+        (br_if $done (i32.ge_u (local.get $dst) (local.get $end)))
+        (v128.store (local.get $dst) (f32x4.add (v128.load (local.get $dst)) (v128.load (local.get $src))))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+        (local.set $src (i32.add (local.get $src) (i32.const 16)))
+        (br $v))))
 )
