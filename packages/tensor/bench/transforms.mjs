@@ -3,10 +3,28 @@
 //  - per-example gradients of the 784-16-16-10 network over 64 examples:
 //    vmap(grad(loss)) against a loop of 64 grad calls;
 //  - jvp of f: Rⁿ → R at n = 10,000 against one evaluation of f.
-import { compile, grad, jvp, matmul, Rng, randn, tensor, vmap, zeros } from '../dist/index.js';
+import {
+  compile,
+  getThreads,
+  grad,
+  jvp,
+  matmul,
+  Rng,
+  randn,
+  setThreads,
+  tensor,
+  vmap,
+  zeros,
+} from '../dist/index.js';
+
+// One thread: the figures are CPU time, which counts every thread, so the
+// GEMMs that vmap batches (big enough for the worker pool, unlike the
+// loop's one-example products) would be charged for the workers' waiting
+// too. This compares the transforms; bench/threads.mjs measures the pool.
+setThreads(1);
 
 const quick = process.argv.includes('--quick');
-const emit = (line) => console.log(JSON.stringify(line));
+const emit = (line) => console.log(JSON.stringify({ ...line, threads: getThreads() }));
 
 /**
  * Seconds of this process's CPU time per call of `fn` (the fastest of five
