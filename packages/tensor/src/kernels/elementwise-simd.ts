@@ -1,5 +1,6 @@
 import type { Kernel, Spec } from '../op.js';
-import { loopProgram, wasmLoop } from './wasm-loop.js';
+import { sizeOf } from '../shape.js';
+import { loopProgram, MIN_SIZE, wasmLoop } from './wasm-loop.js';
 
 /** SIMD loops made so far, by op and shapes: eager mode asks for a kernel on every call. */
 const made = new Map<string, Kernel | null>();
@@ -14,6 +15,8 @@ const made = new Map<string, Kernel | null>();
  */
 export function simdElementwise(op: string, inputs: readonly Spec[], out: Spec): Kernel | null {
   if (out.dtype !== 'float32' || inputs.some((s) => s.dtype !== 'float32')) return null;
+  // Refused before a key is built: eager steps of small batches ask this for every op.
+  if (sizeOf(out.shape) < MIN_SIZE) return null;
   const key = `${op}|${out.shape.join(',')}|${inputs.map((s) => s.shape.join(',')).join(';')}`;
   let kernel = made.get(key);
   if (kernel === undefined) {
