@@ -68,6 +68,44 @@ describe('one-pass tangents of elementwise ops give the rule’s bits', () => {
     });
   }
 
+  for (const dtype of ['float64', 'float32'] as const) {
+    it(`chains of elementwise ops fold into one pass with the rule's bits (${dtype})`, () => {
+      const a = values([3, 4], 11, dtype);
+      const b = values([4], 12, dtype).abs().add(0.5);
+      const chains: [string, (x: Tensor, y: Tensor) => Tensor][] = [
+        ['a chain into a reduction', (x, y) => x.sin().mul(x).tanh().add(y).exp().sum()],
+        // the same tangent read twice by one op, and by two later ops
+        [
+          'a tangent read twice',
+          (x, y) => {
+            const s = x.mul(y).sigmoid();
+            return s.mul(s).add(s.div(y)).neg();
+          },
+        ],
+        // a [4] tangent read by an op over [3, 4]: broadcast, not folded
+        ['a broadcast reader', (x, y) => y.cos().mul(x).sub(y.sqrt())],
+        // longer than one pass folds: computed part way
+        [
+          'a long chain',
+          (x, y) => {
+            let z = x;
+            for (let i = 0; i < 30; i++) z = z.mul(y).tanh().add(x);
+            return z;
+          },
+        ],
+        // a non-elementwise op in the middle reads the tangent as a tensor
+        ['through softmax', (x, y) => x.mul(y).softmax(-1).log().mul(x)],
+      ];
+      const tangents = [values([3, 4], 13, dtype), values([4], 14, dtype)];
+      for (const [what, f] of chains) {
+        const [, plain] = jvp(f, [a, b], tangents);
+        const [, recorded] = jvp(f, [a.requireGrad(), b.requireGrad()], tangents);
+        expect(plain.dtype, what).toBe(dtype);
+        expect(bits(plain), what).toEqual(bits(recorded));
+      }
+    });
+  }
+
   it('runs as one op named after the primal op, which anomaly detection names', () => {
     // sqrt's tangent t / (2·√x) is ∞ at 0: the one-pass op reports it, the rule's div otherwise.
     const at0 = () => [tensor([0, 1]), tensor([1, 1])] as const;

@@ -1,3 +1,4 @@
+import { isAnomalyDetectionEnabled } from '../anomaly.js';
 import { leafHooks } from '../autograd.js';
 import { zeros } from '../create.js';
 import { apply, isTracing } from '../engine.js';
@@ -44,49 +45,106 @@ const round = {
 } as const;
 
 /**
- * The tangent of `out` by the op's `jvpExpr` in one pass, or undefined where
- * that cannot stand in for the rule's ops: under another transform or a
- * compile trace (which must see the rule's ops), where a graph is recorded
- * (the rule's ops carry gradients), or across dtypes.
+ * A tangent not computed yet: an elementwise expression over `leaves`
+ * (`x0`, `x1`, …), the tangent of `out`. An elementwise op reading it folds
+ * the expression into its own, so a chain of elementwise ops writes one
+ * tangent tensor, not one per op; anything else reads `value`.
+ */
+class Pending {
+  private computed: Tensor | undefined;
+  /** Whether an op has folded it in: a second reader computes it once instead. */
+  folded = false;
+  constructor(
+    readonly op: Op<TangentAttrs>,
+    readonly expr: string,
+    readonly leaves: readonly Tensor[],
+    readonly out: Tensor,
+  ) {}
+  /** The tensor, where it has been computed. */
+  get done(): Tensor | undefined {
+    return this.computed;
+  }
+  /** The tangent as a tensor, computed once (with only the frames below running). */
+  value(below: Below): Tensor {
+    this.computed ??= below(() =>
+      apply(this.op, this.leaves, { expr: this.expr, shape: this.out.shape }),
+    );
+    return this.computed;
+  }
+}
+
+type Tangent = Tensor | Pending;
+
+/** Past this many leaves or characters, a pending tangent is computed rather than folded further. */
+const MAX_LEAVES = 16;
+const MAX_EXPR = 4000;
+
+/**
+ * The tangent of `out` by the op's `jvpExpr` (pending, to be folded into
+ * the next elementwise op), or undefined where that cannot stand in for the
+ * rule's ops: under another transform or a compile trace (which must see
+ * the rule's ops), where a graph is recorded (the rule's ops carry
+ * gradients), or across dtypes. With anomaly detection on, each op's
+ * tangent is computed at once, so that a report names the op.
  */
 function fusedTangent<A>(
   op: Op<A>,
   inputs: readonly Tensor[],
-  tangents: readonly (Tensor | null)[],
+  tangents: readonly (Tangent | null)[],
   out: Tensor,
   below: Below,
-): Tensor | null | undefined {
+): Tangent | null | undefined {
   if (!op.jvpExpr || depth() !== 1 || isTracing()) return undefined;
   const dtype = out.dtype;
   if (dtype === 'int32') return undefined;
-  const leaves: Tensor[] = [];
   for (const t of inputs) if (t.dtype !== dtype) return undefined;
-  for (const t of tangents) if (t && t.dtype !== dtype) return undefined;
+  for (const t of tangents) if (t && tangentDtype(t) !== dtype) return undefined;
   const recording = isGradEnabled();
   if (recording && inputs.some((t) => t.requiresGrad)) return undefined;
-  if (recording && tangents.some((t) => t?.requiresGrad)) return undefined;
+  if (recording && tangents.some((t) => t !== null && !(t instanceof Pending) && t.requiresGrad))
+    return undefined;
+  const leaves: Tensor[] = [];
   const name = (t: Tensor) => `x${leaves.push(t) - 1}`;
   const xs = inputs.map(name);
-  const ts = tangents.map((t) => (t ? name(t) : null));
+  // A pending tangent computed already (for a reader that needed a tensor) is that tensor.
+  const known = tangents.map((t) => (t instanceof Pending ? (t.done ?? t) : t));
+  const ts = known.map((t, k) => {
+    if (t === null) return null;
+    if (!(t instanceof Pending)) return name(t);
+    // Folded once, over the same shape; a second reader (or a broadcast) computes it.
+    const twice = known.indexOf(t) !== k;
+    if (t.folded || twice || !sameShape(t.out.shape, out.shape)) return name(t.value(below));
+    t.folded = true;
+    const offset = leaves.length;
+    leaves.push(...t.leaves);
+    return `(${t.expr.replace(/\bx(\d+)\b/g, (_, i) => `x${Number(i) + offset}`)})`;
+  });
   const y = `x${leaves.length}`;
   const expr = op.jvpExpr(ts, xs, y, round[dtype]);
   if (expr === null) return null;
-  // A tangent passed through (x + c, x − c) is that tensor, as the rule returns it.
+  // A tangent passed through (x + c, x − c) is that tangent, as the rule returns it.
   const through = ts.indexOf(expr);
-  if (through >= 0 && sameShape(tangents[through]!.shape, out.shape)) return tangents[through]!;
+  const passed = through >= 0 ? known[through] : null;
+  if (passed && !(passed instanceof Pending) && sameShape(passed.shape, out.shape)) return passed;
   // Every other name has a smaller index, so none of them begins with y's.
   if (expr.includes(y)) leaves.push(out);
-  return below(() => apply(tangentOf(op), leaves, { expr, shape: out.shape }));
+  const pending = new Pending(tangentOf(op), expr, leaves, out);
+  const big = leaves.length > MAX_LEAVES || expr.length > MAX_EXPR;
+  return big || isAnomalyDetectionEnabled() ? pending.value(below) : pending;
+}
+
+function tangentDtype(t: Tangent): string {
+  return t instanceof Pending ? t.out.dtype : t.dtype;
 }
 
 /** Forward mode: each op's tangent from its inputs' tangents, by the op's JVP rule. */
 export class JvpFrame implements Frame {
-  readonly tangents = new WeakMap<Tensor, Tensor>();
+  readonly tangents = new WeakMap<Tensor, Tangent>();
 
   process<A>(op: Op<A>, inputs: readonly Tensor[], attrs: A, below: Below): Tensor {
     const out = below(() => apply(op, inputs, attrs));
     let any = false;
-    const ts = inputs.map((t) => {
+    const pending = inputs.map((t) => {
       const tangent = this.tangents.get(t) ?? null;
       if (tangent) any = true;
       return tangent;
@@ -97,12 +155,13 @@ export class JvpFrame implements Frame {
         `jvp: op ${op.name} has no JVP rule (forward-mode derivative); differentiate through it with grad or vjp`,
       );
     }
-    const fused = fusedTangent(op, inputs, ts, out, below);
+    const fused = fusedTangent(op, inputs, pending, out, below);
+    const ts = () => pending.map((t) => (t instanceof Pending ? t.value(below) : t));
     const tangent =
       fused !== undefined
         ? fused
         : below(() => {
-            let t = op.jvp!(ts, inputs, out, attrs);
+            let t = op.jvp!(ts(), inputs, out, attrs);
             if (t === null) return null;
             if (!sameShape(t.shape, out.shape)) t = t.broadcastTo(out.shape);
             return t.dtype === out.dtype ? t : t.cast(out.dtype);
@@ -135,7 +194,7 @@ export function forward<T>(
   const frame = new JvpFrame();
   live.push(frame);
   try {
-    return withFrame(frame, () => {
+    const [result, outs] = withFrame(frame, () => {
       // A fresh alias of each primal (an op, so autograd and outer transforms
       // still see the primal) carries the tangent: the same tensor passed
       // twice, or closed over elsewhere, gets no tangent by accident.
@@ -146,9 +205,16 @@ export function forward<T>(
       });
       const result = f(...xs);
       const outs = outputs(result);
-      const touts = outs.map((o) => frame.tangents.get(o) ?? zerosOf(o));
-      return [result, touts] as [T, Tensor[]];
+      return [result, outs] as const;
     });
+    // A pending tangent is computed here, with this frame gone (it only
+    // arises where no frame runs below this one).
+    const touts = outs.map((o) => {
+      const t = frame.tangents.get(o);
+      if (t === undefined) return zerosOf(o);
+      return t instanceof Pending ? t.value((fn) => fn()) : t;
+    });
+    return [result, touts];
   } finally {
     live.splice(live.indexOf(frame), 1);
   }
