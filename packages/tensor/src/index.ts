@@ -59,6 +59,7 @@ export {
   type Batch,
   defineOp,
   type Jvp,
+  type JvpExpr,
   type Kernel,
   type Op,
   type Pullback,
