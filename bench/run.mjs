@@ -16,7 +16,15 @@ import { summaryTable } from './lib/table.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** In running order: the references first, so later lines can carry ratios against them. */
-const IMPLS = ['pytorch', 'tfjs-wasm', 'numpy', 'tfjs-cpu', 'neurite-eager', 'neurite-compiled'];
+const IMPLS = [
+  'pytorch',
+  'tfjs-wasm',
+  'numpy',
+  'tfjs-cpu',
+  'neurite-eager',
+  'neurite-compiled',
+  'neurite-fit',
+];
 const RECIPES = ['modern', 'classic', 'inference', 'cnn'];
 const BATCH = { modern: 64, classic: 10, inference: 1000, cnn: 64 };
 const REFERENCES = ['pytorch', 'tfjs-wasm'];
@@ -176,6 +184,8 @@ function command(impl, pythons) {
       return node('neurite.mjs', '--mode', 'eager');
     case 'neurite-compiled':
       return node('neurite.mjs', '--mode', 'compiled');
+    case 'neurite-fit':
+      return node('neurite.mjs', '--mode', 'fit');
     default:
       throw new Error(`unknown implementation ${impl}`);
   }
@@ -339,6 +349,8 @@ async function main() {
 function skipReason(impl, recipe, options, pythons) {
   if (impl === 'pytorch' && !pythons.torch) return 'python3 torch not installed';
   if (impl === 'numpy' && !pythons.numpy) return 'python3 numpy not installed';
+  if (impl === 'neurite-fit' && recipe === 'inference')
+    return 'fit trains; inference is the neurite-compiled row';
   if (impl === 'numpy' && recipe === 'cnn')
     return 'no hand-written convolution: the NumPy loop covers the 784-16-16-10 network';
   if (!options.onlyGiven) return NOT_BY_DEFAULT[recipe]?.[impl];
@@ -411,7 +423,13 @@ async function measurePeak(python, settleSeconds) {
 
 /** ratio_vs_<impl> = this line's samples/s over that implementation's, same recipe. */
 function addRatios(line, done) {
-  const against = line.impl === HEADLINE ? [...done.keys()] : REFERENCES;
+  // fit is weighed against the hand-written compiled loop it replaces.
+  const against =
+    line.impl === HEADLINE
+      ? [...done.keys()]
+      : line.impl === 'neurite-fit'
+        ? [...REFERENCES, HEADLINE]
+        : REFERENCES;
   for (const other of against) {
     const ref = done.get(other);
     if (ref && other !== line.impl)
@@ -436,6 +454,13 @@ function footnotes(results, dataKind, options, pytorchThreads, peak) {
     });
     notes.push(
       `pytorch: the fastest of ${options.torchThreads.join(' and ')} threads, OpenMP's default wait policy: ${each.join('; ')}.`,
+    );
+  }
+  const fits = results.filter((r) => r.impl === 'neurite-fit' && r[`ratio_vs_${HEADLINE}`]);
+  if (fits.length) {
+    notes.push(
+      `neurite-fit: fit of @neurite/nn on the same batches as the hand-written compiled loop (its loss: the epoch's mean); ` +
+        `samples/s over neurite-compiled's: ${fits.map((r) => `${r.recipe} ${r[`ratio_vs_${HEADLINE}`]}`).join(', ')}.`,
     );
   }
   if (peak) {

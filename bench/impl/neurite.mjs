@@ -1,23 +1,28 @@
 // neurite as its users write it: @neurite/nn layers, losses and optimisers on
 // @neurite/tensor, imported from the packages' built dist. --mode eager runs
-// the step as written; --mode compiled runs it through compile(step).
+// the step as written; --mode compiled runs it through compile(step), in a
+// loop written by hand; --mode fit trains with fit of @neurite/nn (which
+// compiles the same step) on the same batches, to show what fit costs.
 import { main, PIXELS, parseImplArgs, runImplementation } from '../lib/harness.mjs';
 
 main(async () => {
   const options = parseImplArgs(process.argv.slice(2), { mode: { type: 'string' } });
   const mode = options.mode;
-  if (mode !== 'eager' && mode !== 'compiled') {
-    throw new Error(`--mode: '${mode}' is not one of eager, compiled`);
+  if (mode !== 'eager' && mode !== 'compiled' && mode !== 'fit') {
+    throw new Error(`--mode: '${mode}' is not one of eager, compiled, fit`);
   }
   const impl = `neurite-${mode}`;
   const T = await importBuilt('@neurite/tensor');
   const nn = await importBuilt('@neurite/nn');
 
-  await runImplementation(impl, options, ({ recipe, seed }) => {
+  await runImplementation(impl, options, ({ recipe, batch, seed }) => {
     if (typeof T === 'string') return { skipped: T };
     if (typeof nn === 'string') return { skipped: nn };
     if (mode === 'compiled' && typeof T.compile !== 'function') {
       return { skipped: 'compile() not available' };
+    }
+    if (mode === 'fit' && typeof nn.fit !== 'function') {
+      return { skipped: 'fit is not in the built @neurite/nn' };
     }
     const rng = new T.Rng(seed);
     const cnn = recipe === 'cnn';
@@ -42,21 +47,46 @@ main(async () => {
     };
     const classify = (x) => T.noGrad(() => model.forward(x).argmax(-1));
     const trainStep = mode === 'compiled' ? T.compile(step) : step;
-    const predictStep = mode === 'compiled' ? T.compile(classify) : classify;
+    const predictStep = mode === 'eager' ? classify : T.compile(classify);
+    const input = (batch) => T.tensor(batch.x, { shape: inputShape(batch.size) });
+    // Cross-entropy takes class labels (its int32 form), the classic recipe one-hot rows.
+    const targetOf = (batch) =>
+      classic
+        ? T.tensor(batch.y, { shape: [batch.size, 10] })
+        : T.tensor(batch.labels, { shape: [batch.size] });
+    const predict = (xs, size) => predictStep(T.tensor(xs, { shape: inputShape(size) })).data;
+
+    if (mode === 'fit') {
+      // One fit call over every epoch (warm-up first), its data a loader of the harness's
+      // batches: each epoch is timed from its first batch to its last, fit's work between
+      // steps included, its one-off checks and tracing before the first step not.
+      const trainEpochs = async (epochs) => {
+        const seconds = [];
+        const loader = {
+          length: epochs.at(-1).count,
+          batchSize: batch,
+          *epoch(e) {
+            const t0 = performance.now();
+            for (const b of epochs[e].batches()) yield [input(b), targetOf(b)];
+            seconds[e] = (performance.now() - t0) / 1000;
+          },
+        };
+        const history = await nn.fit(model, loader, {
+          loss: classic ? 'quadraticCost' : 'crossEntropy',
+          optimizer,
+          epochs: epochs.length,
+        });
+        return { seconds, loss: history.last.loss };
+      };
+      return { trainEpochs, predict };
+    }
 
     return {
       train(batch, wantLoss) {
-        const x = T.tensor(batch.x, { shape: inputShape(batch.size) });
-        // Cross-entropy takes class labels (its int32 form), the classic recipe one-hot rows.
-        const target = classic
-          ? T.tensor(batch.y, { shape: [batch.size, 10] })
-          : T.tensor(batch.labels, { shape: [batch.size] });
-        const loss = trainStep(x, target);
+        const loss = trainStep(input(batch), targetOf(batch));
         return wantLoss ? loss.item() : undefined;
       },
-      predict(xs, size) {
-        return predictStep(T.tensor(xs, { shape: inputShape(size) })).data;
-      },
+      predict,
     };
   });
 });

@@ -148,6 +148,9 @@ const peakRssMb = () => Math.round((process.resourceUsage().maxRSS / 1024) * 10)
  *
  * `setup({ recipe, batch, seed })` builds the network and returns
  * `{ train(batch, wantLoss) -> number|undefined, predict(x, size) -> ArrayLike<number>, info? }`,
+ * or, for a library's own training loop, `trainEpochs(epochs) -> Promise<{ seconds, loss }>`
+ * in place of `train`, where each epoch is `{ count, batches() }` (an iterable of batches)
+ * and `seconds[i]` times epoch i from its first batch to its last;
  * where `batch` is `{ x, y, labels, size }` (x: size×784 float32, y: size×10 one-hot);
  * the cnn recipe reads each row of x as a 1×28×28 image.
  */
@@ -167,6 +170,27 @@ export async function runImplementation(impl, options, setup) {
   const batchesPerEpoch = Math.floor(epochSamples / trainBatch);
 
   let lastLoss;
+  /** Batches `order[0 .. count·batch)`, gathered one at a time as the loop below does. */
+  function* batchesOf(order, count) {
+    for (let b = 0; b < count; b++) {
+      const start = b * trainBatch;
+      yield {
+        x: gatherRows(data.trainX, PIXELS, order, start, trainBatch),
+        y: gatherRows(data.trainY, CLASSES, order, start, trainBatch),
+        labels: gatherLabels(data.trainLabels, order, start, trainBatch),
+        size: trainBatch,
+      };
+    }
+  }
+  /**
+   * Epochs through the implementation's own loop (`trainEpochs`, as `fit` runs them): each
+   * `[order, count]` becomes one epoch of batches; returns each epoch's seconds, timed by the
+   * implementation from its first batch to its last, and the last epoch's loss.
+   */
+  const ownLoop = (plan) =>
+    model.trainEpochs(
+      plan.map(([order, count]) => ({ count, batches: () => batchesOf(order, count) })),
+    );
   const trainBatches = (order, count) => {
     for (let b = 0; b < count; b++) {
       const start = b * trainBatch;
@@ -210,6 +234,10 @@ export async function runImplementation(impl, options, setup) {
     ...model.info,
   };
 
+  if (options.soak !== undefined && model.trainEpochs) {
+    line({ impl, recipe: options.recipe, skipped: 'the soak runs the hand-written loops' });
+    return;
+  }
   if (options.soak !== undefined) {
     trainBatches(perms[0], Math.min(options.warmup ?? 300, batchesPerEpoch));
     for (let e = 1; e <= options.soak; e++) {
@@ -236,7 +264,8 @@ export async function runImplementation(impl, options, setup) {
     const fitBatches = Math.floor(
       Math.min(options.quick ? QUICK_SAMPLES : INFERENCE_FIT_SAMPLES, trainN) / trainBatch,
     );
-    trainBatches(perms[0], fitBatches);
+    if (model.trainEpochs) await ownLoop([[perms[0], fitBatches]]);
+    else trainBatches(perms[0], fitBatches);
     const warmupPasses = options.warmup ?? 3;
     for (let i = 0; i < warmupPasses; i++) evaluate();
     const passes = Math.max(1, options.epochs * INFERENCE_PASSES_PER_EPOCH);
@@ -263,12 +292,21 @@ export async function runImplementation(impl, options, setup) {
 
   // Warm-up: a few hundred batches lets the JIT (and any one-off tracing) settle.
   const warmup = Math.min(options.warmup ?? (options.quick ? 20 : 300), batchesPerEpoch);
-  trainBatches(perms[0], warmup);
-  const times = [];
-  for (let e = 0; e < options.epochs; e++) {
-    const t0 = performance.now();
-    trainBatches(perms[(e + 1) % perms.length], batchesPerEpoch);
-    times.push((performance.now() - t0) / 1000);
+  let times = [];
+  if (model.trainEpochs) {
+    const plan = [[perms[0], warmup]];
+    for (let e = 0; e < options.epochs; e++)
+      plan.push([perms[(e + 1) % perms.length], batchesPerEpoch]);
+    const own = await ownLoop(plan);
+    times = own.seconds.slice(1);
+    lastLoss = own.loss;
+  } else {
+    trainBatches(perms[0], warmup);
+    for (let e = 0; e < options.epochs; e++) {
+      const t0 = performance.now();
+      trainBatches(perms[(e + 1) % perms.length], batchesPerEpoch);
+      times.push((performance.now() - t0) / 1000);
+    }
   }
   const samples = batchesPerEpoch * trainBatch;
   const seconds = median(times);
