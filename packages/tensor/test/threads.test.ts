@@ -17,7 +17,7 @@ import {
 } from '../src/index.js';
 import { packedGemm } from '../src/kernels/dense.js';
 import { gemm } from '../src/kernels/gemm.js';
-import { setParallelThreshold, workerParts } from '../src/kernels/threads.js';
+import { setCallerClaims, setParallelThreshold, workerParts } from '../src/kernels/threads.js';
 import {
   type Geometry,
   wasmConvForward,
@@ -26,24 +26,32 @@ import {
 } from '../src/kernels/wasm-conv.js';
 
 /**
- * Runs `f` on 1 thread and on 2 and returns both results; checks the second
- * run really handed parts to a worker.
+ * Runs `f` on 1 thread and on 2 and returns both results; on 2, the worker
+ * runs every chunk (this thread only copies operands in and results out), and
+ * the check that it ran some says the products were really cut.
  */
-function onOneAndTwo(f: () => ArrayLike<number>[]): [number[][], number[][]] {
+function onOneAndTwo(f: () => ArrayLike<number>[], workerOnly = true): [number[][], number[][]] {
   setThreads(1);
   const one = f().map((d) => Array.from(d));
   setThreads(2);
+  setCallerClaims(!workerOnly);
   const before = workerParts();
-  const two = f().map((d) => Array.from(d));
-  expect(workerParts(), 'parts run on a worker').toBeGreaterThan(before);
-  return [one, two];
+  try {
+    const two = f().map((d) => Array.from(d));
+    if (workerOnly) expect(workerParts(), 'parts run on a worker').toBeGreaterThan(before);
+    return [one, two];
+  } finally {
+    setCallerClaims(false);
+  }
 }
 
 beforeAll(() => {
   setParallelThreshold(0); // split even these small products
+  setCallerClaims(false);
 });
 afterAll(() => {
   setParallelThreshold();
+  setCallerClaims(true);
   setThreads(availableCores());
 });
 
@@ -164,6 +172,9 @@ describe('a compiled training step on 1 and 2 threads', () => {
     };
     const [one, two] = onOneAndTwo(run);
     expect(two).toEqual(one);
+    // Chunks shared between the two threads as they come, as outside tests.
+    const [, mixed] = onOneAndTwo(run, false);
+    expect(mixed).toEqual(one);
   });
 });
 

@@ -1,7 +1,7 @@
 import type { TypedArray } from '../dtype.js';
 import { type Arena, arena, instantiate, kernelBinary } from './memory.js';
 import { pickBinary } from './relaxed.js';
-import { getThreads, parallel, share } from './threads.js';
+import { maxParts, parallel, share } from './threads.js';
 import * as gemmWasm from './wasm/gemm.wasm.js';
 
 /**
@@ -79,8 +79,6 @@ const COLS = 16;
 const KC = 256;
 /** Blocks of ROWS rows copied in per pass of A·Bᵀ, cut among the threads. */
 const BLOCKS = 16;
-/** The calling thread's weight in a cut (1 for each worker): it also copies everyone's rows in. */
-const FIRST = 0.7;
 let cached: SimdGemm | null | undefined;
 let wasmModule: WebAssembly.Module | null | undefined;
 
@@ -187,7 +185,7 @@ function wrap(wasm: Exports, memory: Arena): SimdGemm {
       for (let r0 = 0; r0 < m; r0 += block) {
         const rows = Math.min(block, m - r0);
         parallel(rows * n * k, (lane, t, parts) => {
-          const [i0, i1] = share(rows, t, parts, FIRST);
+          const [i0, i1] = share(rows, t, parts);
           copyRows(A, a + (r0 + i0) * k, i1 - i0, k, oa + i0 * k4, k4);
           for (let s = i0; s < i1; s += ROWS) {
             const cnt = Math.min(ROWS, i1 - s);
@@ -214,12 +212,12 @@ function wrap(wasm: Exports, memory: Arena): SimdGemm {
     rows(transB, m, n, k, A, a, B, b, C, c) {
       // Regions: B as given, its panels, a block of A's rows (an even count, a
       // zero row after an odd one), C with room for a part's last row's spill
-      // after each part's rows, and a list of quads for each thread. Parts take
+      // after each part's rows, and a list of quads for each part. Parts take
       // runs of row pairs, so every pair is the one a single thread makes.
       const k4 = (k + 3) & ~3;
       const panels = Math.ceil(n / COLS);
       const block = Math.min(m + (m & 1), ROWS * BLOCKS);
-      const threads = getThreads();
+      const threads = maxParts();
       const ob = 0;
       const op = ob + n * k;
       const oa = op + panels * k4 * COLS;
@@ -238,7 +236,7 @@ function wrap(wasm: Exports, memory: Arena): SimdGemm {
         const pairs = (rows + 1) >> 1;
         const done: [number, number, number][] = [];
         parallel(rows * n * k, (lane, t, parts) => {
-          const [p0, p1] = share(pairs, t, parts, FIRST);
+          const [p0, p1] = share(pairs, t, parts);
           const [i0, i1] = [2 * p0, Math.min(2 * p1, rows)];
           if (i0 === i1) return;
           copyRows(A, a + (r0 + i0) * k, i1 - i0, k, oa + i0 * k4, k4);
@@ -255,8 +253,7 @@ function wrap(wasm: Exports, memory: Arena): SimdGemm {
               lane.call('rows16', even, k4, from, pq, (to + q * COLS) * 4, n, (ol + t * list) * 4);
             }
           }
-          if (t === 0) C.set(heap.subarray(ct, ct + (i1 - i0) * n), c + (r0 + i0) * n);
-          else done.push([ct, i0, i1]);
+          done.push([ct, i0, i1]);
         });
         for (const [ct, i0, i1] of done) {
           C.set(heap.subarray(ct, ct + (i1 - i0) * n), c + (r0 + i0) * n);

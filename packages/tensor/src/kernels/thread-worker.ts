@@ -1,36 +1,84 @@
 /**
- * The layout of a worker's control block, and the worker's source.
+ * The layout of the threads' control block, and the workers' source.
  *
- * A worker instantiates the kernel modules over the kernels' shared memory
- * and then waits on its control block (an Int32Array over a
- * SharedArrayBuffer) for lists of kernel calls: `[function, argument count,
- * arguments…]` each, all i32 (byte offsets and sizes). It runs a list in
- * order, stores the list's sequence number in DONE and notifies. There is no
- * message per call, so a call costs what a wake-up costs.
+ * A product is cut into chunks, each a list of kernel calls (`[function,
+ * argument count, arguments…]`, all i32: byte offsets and sizes) writing
+ * outputs no other chunk writes. The calling thread copies a chunk's
+ * operands in, writes its calls to the control block (an Int32Array over a
+ * SharedArrayBuffer) and publishes it; every thread, the calling one
+ * included, claims the next published chunk with a compare-and-swap on NEXT
+ * and runs it. So a worker that is slow to wake (a busy machine) takes fewer
+ * chunks instead of holding the others up, and the calling thread's copies
+ * overlap the workers' work. Which thread runs a chunk changes no bit.
  */
 
-/** Ints of the control block: the header, then the call list. */
-export const SEQ = 0; // the calling thread bumps it to post a list (−1: stop)
-export const DONE = 1; // the worker stores the sequence number of the list it finished
-export const READY = 2; // 1 once instantiated, −1 if that failed
-export const FAILED = 3; // 1 if a call threw (the list was cut short)
-export const LENGTH = 4; // ints of the call list
-export const CALLS = 8; // where the call list starts
-/** Ints a control block holds: room for thousands of calls. */
-export const CONTROL_INTS = 1 << 16;
+/** Ints of the control block's header. */
+export const SEQ = 0; // the job's number: the calling thread bumps it to start a job
+export const NEXT = 1; // (job number mod 2048) << 20 | index of the next chunk to claim
+export const PUBLISHED = 2; // chunks whose operands are in memory and whose calls are written
+export const COUNT = 3; // chunks of the job (lowered to PUBLISHED if the calls overflow)
+export const FINISHED = 4; // chunks run to the end
+export const FAILED = 5; // 1 if a call threw
+export const ACTIVE = 6; // workers taking part: those numbered below it
+export const BY_WORKERS = 7; // chunks run by workers, ever (a statistic)
+/** READY + w: 1 once worker w is instantiated, −1 if that failed. */
+export const READY = 16;
+/** Where chunk i's calls start (an offset into the control block) is at TABLE + i; its end at TABLE + i + 1. */
+export const TABLE = 64;
+/** Chunks a job may have. */
+export const MAX_CHUNKS = 1024;
+export const CALLS = TABLE + MAX_CHUNKS + 1;
+/** Ints of the control block: room for tens of thousands of calls. */
+export const CONTROL_INTS = 1 << 20;
 /** Polls of a flag before sleeping on it: a wake-up costs tens of microseconds. */
 export const SPIN = 20000;
 
 /**
- * The worker's script, self-contained (it is run from a string: no bundler
+ * Claims and runs published chunks of the current job until none is left
+ * to claim; returns how many it ran. `job` is the job's number; `run(at,
+ * end)` runs the calls between two offsets. The same code runs on every
+ * thread: it is spliced into the worker's source as text.
+ */
+export function claimChunks(
+  ctl: Int32Array,
+  job: number,
+  run: (at: number, end: number) => void,
+): number {
+  const tag = (job & 2047) << 20;
+  let ran = 0;
+  for (;;) {
+    const cur = Atomics.load(ctl, 1);
+    if ((cur & ~0xfffff) !== tag) return ran; // the job is over
+    const idx = cur & 0xfffff;
+    if (idx >= Atomics.load(ctl, 3)) return ran;
+    const published = Atomics.load(ctl, 2);
+    if (idx >= published) {
+      Atomics.wait(ctl, 2, published, 1);
+      continue;
+    }
+    if (Atomics.compareExchange(ctl, 1, cur, cur + 1) !== cur) continue;
+    try {
+      run(ctl[64 + idx]!, ctl[64 + idx + 1]!);
+    } catch {
+      Atomics.store(ctl, 5, 1);
+    }
+    ran++;
+    Atomics.add(ctl, 4, 1);
+    Atomics.notify(ctl, 4);
+  }
+}
+
+/**
+ * The workers' script, self-contained (it is run from a string: no bundler
  * or file path is involved, in Node or in a browser). `start` receives
- * `{ modules, names, memory, control }`: the compiled kernel modules by
- * name, the [module, export] pair of each function number, the memory and
- * the control block's buffer.
+ * `{ modules, names, memory, control, index }`: the compiled kernel modules
+ * by name, the [module, export] pair of each function number, the memory,
+ * the control block's buffer and the worker's number.
  */
 export const workerSource = `
 'use strict';
-const start = ({ modules, names, memory, control }) => {
+const claimChunks = ${claimChunks.toString()};
+const start = ({ modules, names, memory, control, index }) => {
   const ctl = new Int32Array(control);
   let fns;
   try {
@@ -39,32 +87,28 @@ const start = ({ modules, names, memory, control }) => {
       exports[name] = new WebAssembly.Instance(modules[name], { env: { memory } }).exports;
     }
     fns = names.map(([m, f]) => exports[m][f]);
-    Atomics.store(ctl, ${READY}, 1);
+    Atomics.store(ctl, ${READY} + index, 1);
   } catch {
-    Atomics.store(ctl, ${READY}, -1);
+    Atomics.store(ctl, ${READY} + index, -1);
   }
-  Atomics.notify(ctl, ${READY});
+  Atomics.notify(ctl, ${READY} + index);
   if (!fns) return;
+  const run = (at, end) => {
+    Atomics.add(ctl, ${BY_WORKERS}, 1); // before FINISHED counts the chunk
+    while (at < end) {
+      const n = ctl[at + 1];
+      fns[ctl[at]](...ctl.subarray(at + 2, at + 2 + n));
+      at += 2 + n;
+    }
+  };
+  // From 0, not from SEQ: a job posted while this worker was starting is one to join.
   let seen = 0;
   for (;;) {
     for (let i = 0; i < ${SPIN} && Atomics.load(ctl, ${SEQ}) === seen; i++);
     Atomics.wait(ctl, ${SEQ}, seen);
-    const seq = Atomics.load(ctl, ${SEQ});
-    if (seq === seen) continue;
-    if (seq < 0) return;
-    seen = seq;
-    try {
-      const end = ${CALLS} + ctl[${LENGTH}];
-      for (let at = ${CALLS}; at < end; ) {
-        const n = ctl[at + 1];
-        fns[ctl[at]](...ctl.subarray(at + 2, at + 2 + n));
-        at += 2 + n;
-      }
-    } catch {
-      Atomics.store(ctl, ${FAILED}, 1);
-    }
-    Atomics.store(ctl, ${DONE}, seq);
-    Atomics.notify(ctl, ${DONE});
+    seen = Atomics.load(ctl, ${SEQ});
+    if (index >= Atomics.load(ctl, ${ACTIVE})) continue;
+    claimChunks(ctl, seen, run);
   }
 };
 if (typeof require === 'function') start(require('node:worker_threads').workerData);

@@ -3,14 +3,21 @@ import { denseModule } from './dense.js';
 import { kernelMemory, memoryShared } from './memory.js';
 import { gemmModule } from './simd.js';
 import {
+  ACTIVE,
+  BY_WORKERS,
   CALLS,
   CONTROL_INTS,
-  DONE,
+  COUNT,
+  claimChunks,
   FAILED,
-  LENGTH,
+  FINISHED,
+  MAX_CHUNKS,
+  NEXT,
+  PUBLISHED,
   READY,
   SEQ,
   SPIN,
+  TABLE,
   workerSource,
 } from './thread-worker.js';
 
@@ -152,24 +159,18 @@ export function getThreads(): number {
 
 // ---- the workers ------------------------------------------------------------
 
-interface Worker {
-  readonly control: Int32Array;
-  readonly handle: NodeWorker | BrowserWorker;
-  /** Sequence number of the last list posted. */
-  seq: number;
-}
+/** The control block every worker and this thread share (thread-worker.ts), made with the first worker. */
+let control: Int32Array | null = null;
+/** Workers spawned so far: kept when the count goes down, asleep on the control block. */
+const workers: (NodeWorker | BrowserWorker)[] = [];
+let job = 0;
 
-/** Workers spawned so far: kept when the count goes down, asleep on their control blocks. */
-const workers: Worker[] = [];
-
-function spawn(): Worker {
-  const control = new Int32Array(new SharedArrayBuffer(CONTROL_INTS * 4));
+function spawn(index: number, ctl: Int32Array): NodeWorker | BrowserWorker {
   const modules = { dense: denseModule(), gemm: gemmModule() };
-  const init = { modules, names: FUNCTIONS, memory: kernelMemory(), control: control.buffer };
+  const init = { modules, names: FUNCTIONS, memory: kernelMemory(), control: ctl.buffer, index };
   const wt = nodeProcess()?.getBuiltinModule?.('node:worker_threads') as
     | { Worker: new (src: string, opts: object) => NodeWorker }
     | undefined;
-  let handle: NodeWorker | BrowserWorker;
   if (wt) {
     const w = new wt.Worker(workerSource, {
       eval: true,
@@ -179,30 +180,25 @@ function spawn(): Worker {
     w.unref(); // an idle worker does not keep the process alive
     // Node starts workers on their own threads: waiting here is safe, and a
     // worker ready before the first product keeps the first results' timing plain.
-    Atomics.wait(control, READY, 0, 10000);
-    handle = w;
-  } else {
-    const url = URL.createObjectURL(new Blob([workerSource], { type: 'text/javascript' }));
-    const W = (globalThis as unknown as { Worker: new (u: string, o: object) => BrowserWorker })
-      .Worker;
-    const w = new W(url, { name: 'neurite-kernels' });
-    // A browser may start the worker only once this thread yields: it takes
-    // parts only when READY says it is up (never block on it here).
-    w.postMessage(init);
-    handle = w;
+    Atomics.wait(ctl, READY + index, 0, 10000);
+    return w;
   }
-  return { control, handle, seq: 0 };
+  const url = URL.createObjectURL(new Blob([workerSource], { type: 'text/javascript' }));
+  const W = (globalThis as unknown as { Worker: new (u: string, o: object) => BrowserWorker })
+    .Worker;
+  const w = new W(url, { name: 'neurite-kernels' });
+  // A browser may start the worker only once this thread yields: until it is
+  // up it claims no chunks, and this thread runs them all (never block on it).
+  w.postMessage(init);
+  return w;
 }
 
-/** The workers ready to take a part now (spawned on first need). */
-function readyWorkers(want: number): Worker[] {
-  while (workers.length < want) workers.push(spawn());
-  const ready: Worker[] = [];
-  for (const w of workers) {
-    if (ready.length === want) break;
-    if (Atomics.load(w.control, READY) === 1) ready.push(w);
-  }
-  return ready;
+/** The control block, with `want` workers spawned; null when none is ready yet. */
+function team(want: number): Int32Array | null {
+  control ??= new Int32Array(new SharedArrayBuffer(CONTROL_INTS * 4));
+  while (workers.length < want) workers.push(spawn(workers.length, control));
+  for (let w = 0; w < want; w++) if (Atomics.load(control, READY + w) === 1) return control;
+  return null;
 }
 
 // ---- running parts ----------------------------------------------------------
@@ -218,6 +214,24 @@ export function setParallelThreshold(work: number = PARALLEL_WORK): number {
   return old;
 }
 
+let callerClaims = true;
+
+/** Whether this thread runs chunks too (tests turn it off so workers run every chunk); returns the old. */
+export function setCallerClaims(on = true): boolean {
+  const old = callerClaims;
+  callerClaims = on;
+  return old;
+}
+
+/** Chunks per thread: enough that a thread slow to start costs little, few enough to keep calls long. */
+const CHUNKS_PER_THREAD = 4;
+
+/** The most parts `parallel` cuts a product into now: callers lay out a scratch region per part. */
+export function maxParts(): number {
+  const threads = getThreads();
+  return threads > 1 ? Math.min(MAX_CHUNKS, threads * CHUNKS_PER_THREAD) : 1;
+}
+
 const direct: Lane = {
   call(fn, ...args) {
     local[NUMBER.get(fn)!]!(...args);
@@ -225,73 +239,101 @@ const direct: Lane = {
 };
 let local: ((...args: number[]) => void)[] = [];
 
-/** Records calls for a worker. */
+/** Writes a chunk's calls into the control block from `at`; `end` is where it stopped, or −1 when full. */
 class Recorder implements Lane {
-  calls: number[] = [];
-  call(fn: KernelFunction, ...args: number[]): void {
-    this.calls.push(NUMBER.get(fn)!, args.length, ...args);
+  end: number;
+  constructor(
+    readonly ctl: Int32Array,
+    at: number,
+  ) {
+    this.end = at;
   }
+  call(fn: KernelFunction, ...args: number[]): void {
+    if (this.end < 0) return;
+    if (this.end + 2 + args.length > this.ctl.length) {
+      this.end = -1;
+      return;
+    }
+    const { ctl } = this;
+    ctl[this.end] = NUMBER.get(fn)!;
+    ctl[this.end + 1] = args.length;
+    ctl.set(args, this.end + 2);
+    this.end += 2 + args.length;
+  }
+}
+
+/** Runs the calls of the control block between two offsets on this thread. */
+function runHere(ctl: Int32Array): (at: number, end: number) => void {
+  return (at, end) => {
+    while (at < end) {
+      const n = ctl[at + 1]!;
+      local[ctl[at]!]!(...ctl.subarray(at + 2, at + 2 + n));
+      at += 2 + n;
+    }
+  };
 }
 
 /**
- * Runs `part(lane, t, parts)` for t = 0 … parts − 1, in parallel: part 0 on
- * this thread, the others on workers; returns when all are done. `parts` is
- * the thread count when `work` (multiply-adds, roughly) is worth it and
- * workers are ready, else 1. Each part must write outputs no other part
- * touches, and compute each the same way whatever `parts` is.
+ * Runs `part(lane, t, parts)` for t = 0 … parts − 1 and returns when all
+ * have run: one call on this thread when `work` (multiply-adds, roughly) is
+ * small or there are no workers, else chunks shared with the workers. Each
+ * call runs on this thread first, to copy its operands in and give `lane`
+ * its kernel calls; those run wherever the chunk is claimed. Each part must
+ * write outputs no other part touches, compute each output the same way
+ * whatever `parts` is, and leave copying results out to its caller, after.
  */
 export function parallel(work: number, part: (lane: Lane, t: number, parts: number) => void): void {
   const threads = work < threshold ? 1 : getThreads();
-  const ready = threads > 1 ? readyWorkers(threads - 1) : [];
-  const parts = ready.length + 1;
+  const ctl = threads > 1 ? team(threads - 1) : null;
   if (local.length === 0) local = localFunctions();
-  if (parts === 1) {
+  if (!ctl) {
     part(direct, 0, 1);
     return;
   }
-  const leftover: number[][] = [];
-  const posted: Worker[] = [];
-  for (let t = 1; t < parts; t++) {
-    const w = ready[t - 1]!;
-    const rec = new Recorder();
-    part(rec, t, parts);
-    if (rec.calls.length === 0) continue;
-    if (CALLS + rec.calls.length > CONTROL_INTS) {
-      leftover.push(rec.calls); // too long a list: run here, after part 0
-      continue;
-    }
-    w.control.set(rec.calls, CALLS);
-    w.control[LENGTH] = rec.calls.length;
-    w.seq = (w.seq % 0x3fffffff) + 1;
-    Atomics.store(w.control, SEQ, w.seq);
-    Atomics.notify(w.control, SEQ);
-    posted.push(w);
-    postedParts++;
+  const chunks = maxParts();
+  // A job number is never 0 mod 2048: NEXT = 0 means no job takes claims.
+  do job = (job % 0x3fffffff) + 1;
+  while ((job & 2047) === 0);
+  Atomics.store(ctl, ACTIVE, threads - 1);
+  Atomics.store(ctl, COUNT, chunks);
+  Atomics.store(ctl, PUBLISHED, 0);
+  Atomics.store(ctl, FINISHED, 0);
+  Atomics.store(ctl, FAILED, 0);
+  Atomics.store(ctl, NEXT, (job & 2047) << 20);
+  Atomics.store(ctl, SEQ, job);
+  Atomics.notify(ctl, SEQ);
+  // Publish chunk by chunk: workers start on the first while the next is copied in.
+  let at = CALLS;
+  let published = 0;
+  for (; published < chunks; published++) {
+    ctl[TABLE + published] = at;
+    const rec = new Recorder(ctl, at);
+    part(rec, published, chunks);
+    if (rec.end < 0) break; // no room for its calls: it and the rest run here, below
+    at = rec.end;
+    ctl[TABLE + published + 1] = at;
+    Atomics.store(ctl, PUBLISHED, published + 1);
+    Atomics.notify(ctl, PUBLISHED);
   }
-  part(direct, 0, parts);
-  for (const calls of leftover) {
-    for (let at = 0; at < calls.length; at += 2 + calls[at + 1]!) {
-      local[calls[at]!]!(...calls.slice(at + 2, at + 2 + calls[at + 1]!));
-    }
+  if (published < chunks) {
+    Atomics.store(ctl, COUNT, published);
+    Atomics.notify(ctl, PUBLISHED);
   }
-  let failed = false;
-  for (const w of posted) {
-    for (let i = 0; i < SPIN && Atomics.load(w.control, DONE) !== w.seq; i++);
-    for (;;) {
-      const done = Atomics.load(w.control, DONE);
-      if (done === w.seq) break;
-      Atomics.wait(w.control, DONE, done);
-    }
-    if (Atomics.exchange(w.control, FAILED, 0) !== 0) failed = true;
+  if (callerClaims) claimChunks(ctl, job, runHere(ctl));
+  for (let i = 0; i < SPIN && Atomics.load(ctl, FINISHED) < published; i++);
+  for (;;) {
+    const finished = Atomics.load(ctl, FINISHED);
+    if (finished >= published) break;
+    Atomics.wait(ctl, FINISHED, finished);
   }
-  if (failed) throw new ThreadError('a kernel failed on a worker thread');
+  Atomics.store(ctl, NEXT, 0); // no chunk of this job may be claimed any more
+  if (Atomics.load(ctl, FAILED) !== 0) throw new ThreadError('a kernel failed on a worker thread');
+  for (let t = published; t < chunks; t++) part(direct, t, chunks);
 }
 
-let postedParts = 0;
-
-/** Parts run on workers so far: tests and benchmarks check the workers were used. */
+/** Chunks run by workers so far: tests and benchmarks check the workers were used. */
 export function workerParts(): number {
-  return postedParts;
+  return control ? Atomics.load(control, BY_WORKERS) : 0;
 }
 
 /** This thread's instances of the kernel functions, by number. */
@@ -316,13 +358,7 @@ function mainExports(name: string, module: WebAssembly.Module): Record<string, u
   return e;
 }
 
-/**
- * [from, to) of part t of `count` items cut into `parts` runs in order, part
- * 0 weighing `first` against 1 for each other part: the calling thread also
- * copies every part's operands in before the workers start, so it takes less.
- */
-export function share(count: number, t: number, parts: number, first = 1): [number, number] {
-  const total = first + parts - 1;
-  const at = (u: number) => (u === 0 ? 0 : Math.round((count * (first + u - 1)) / total));
-  return [at(t), t === parts - 1 ? count : at(t + 1)];
+/** [from, to) of part t of `count` items cut into `parts` nearly equal runs, in order. */
+export function share(count: number, t: number, parts: number): [number, number] {
+  return [Math.floor((count * t) / parts), Math.floor((count * (t + 1)) / parts)];
 }

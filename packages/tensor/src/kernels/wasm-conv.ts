@@ -1,9 +1,6 @@
 import type { ConvGeometry } from './conv.js';
 import { denseAvailable, heap, MR, NR } from './dense.js';
-import { getThreads, type Lane, parallel, share } from './threads.js';
-
-/** The calling thread's weight in a cut by images (1 for each worker): it also copies every part's images in and the workers' results out. */
-const FIRST = 0.7;
+import { type Lane, maxParts, parallel, share } from './threads.js';
 
 /**
  * Float32 convolutions on the dense WebAssembly SIMD kernels, as implicit
@@ -111,23 +108,6 @@ function runRows(
   }
 }
 
-/**
- * Copies the rest of a result out after the parts: `mine` is the run of
- * images the calling thread computed and already copied.
- */
-function copyOthers(
-  out: Float32Array,
-  f: Float32Array,
-  from: number,
-  per: number,
-  n: number,
-  mine: readonly [number, number],
-): void {
-  const [b0, b1] = mine;
-  if (b0 > 0) out.set(f.subarray(from, from + b0 * per), 0);
-  if (b1 < n) out.set(f.subarray(from + b1 * per, from + n * per), b1 * per);
-}
-
 /** y = conv(x, w) for unit column stride; null otherwise. */
 export function wasmConvForward(g: Geometry): F32Kernel | null {
   if (g.sw !== 1 || !denseAvailable()) return null;
@@ -155,7 +135,7 @@ export function wasmConvForward(g: Geometry): F32Kernel | null {
     colsPadded: owp,
   };
   // Float offsets of the regions, laid out from 0 at each call; a scratch
-  // region per thread.
+  // region per part.
   const oW = 0;
   const oPA = oW + O * K;
   const oOffs = oPA + groups * mp * MR * K;
@@ -165,22 +145,18 @@ export function wasmConvForward(g: Geometry): F32Kernel | null {
   const end = oY + N * O * OH * OW;
   const scratch = mp * MR * OH * owp + 2 * NR;
   const inImage = C * H * W;
-  const outImage = O * OH * OW;
   return (y, x, wt) => {
     const h = heap()!;
-    const f = h.reserve(end + getThreads() * scratch);
+    const f = h.reserve(end + maxParts() * scratch);
     const k = h.kernels;
     f.set(wt, oW);
     for (let q = 0; q < groups; q++) {
       k.pack_a((oW + q * og * K) * 4, og, K, K * 4, 4, (oPA + q * mp * MR * K) * 4);
     }
     new Int32Array(f.buffer, oOffs * 4, K).set(offs);
-    // Parts take runs of images: each copies its images in (the calling
-    // thread copies the workers' first, before they start) and pads them.
-    let mine: [number, number] = [0, N];
+    // Parts take runs of images: each copies its images in and pads them.
     parallel(N * O * OH * OW * K, (lane, t, parts) => {
-      const [b0, b1] = share(N, t, parts, FIRST);
-      if (t === 0) mine = [b0, b1];
+      const [b0, b1] = share(N, t, parts);
       if (b0 === b1) return;
       f.set(x.subarray(b0 * inImage, b1 * inImage), oX + b0 * inImage);
       if (padded) {
@@ -191,9 +167,8 @@ export function wasmConvForward(g: Geometry): F32Kernel | null {
       const src = (padded ? oXP : oX) * 4;
       const sc = (end + t * scratch) * 4;
       runRows(lane, plan, b0, b1, oPA * 4, oOffs * 4, src, sc, oY * 4);
-      if (t === 0) y.set(f.subarray(oY + b0 * outImage, oY + b1 * outImage), b0 * outImage);
     });
-    copyOthers(y, f, oY, outImage, N, mine);
+    y.set(f.subarray(oY, end));
   };
 }
 
@@ -237,10 +212,8 @@ export function wasmConvTranspose(g: Geometry): F32Kernel | null {
     }
     new Int32Array(f.buffer, oOffs * 4, K4).set(offs);
     // Parts take runs of images: each image's result is its own region.
-    let mine: [number, number] = [0, N];
     parallel(N * C * H * W * O * g.kh * g.kw, (lane, t, parts) => {
-      const [b0, b1] = share(N, t, parts, FIRST);
-      if (t === 0) mine = [b0, b1];
+      const [b0, b1] = share(N, t, parts);
       if (b0 === b1) return;
       f.set(u.subarray(b0 * outImage, b1 * outImage), oU + b0 * outImage);
       f.fill(0, oX + b0 * padImage, oX + b1 * padImage);
@@ -269,12 +242,9 @@ export function wasmConvTranspose(g: Geometry): F32Kernel | null {
         const from = (oX + b0 * padImage) * 4;
         lane.call('crop', from, (b1 - b0) * C, hp, wp, (oXC + b0 * inImage) * 4, H, W, g.ph, g.pw);
       }
-      if (t === 0) {
-        const from = padded ? oXC : oX;
-        x.set(f.subarray(from + b0 * inImage, from + b1 * inImage), b0 * inImage);
-      }
     });
-    copyOthers(x, f, padded ? oXC : oX, inImage, N, mine);
+    const from = padded ? oXC : oX;
+    x.set(f.subarray(from, from + N * inImage));
   };
 }
 
