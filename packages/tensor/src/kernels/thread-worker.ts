@@ -36,13 +36,17 @@ export const SPIN = 20000;
 /**
  * Claims and runs published chunks of the current job until none is left
  * to claim; returns how many it ran. `job` is the job's number; `run(at,
- * end)` runs the calls between two offsets. The same code runs on every
- * thread: it is spliced into the worker's source as text.
+ * end)` runs the calls between two offsets. `once`: at most one chunk, and
+ * no waiting for one to be published (the publishing thread runs the chunk
+ * it just copied in, while it is in cache, when no worker has taken it).
+ * The same code runs on every thread: it is spliced into the worker's
+ * source as text, so it names the header's ints by number.
  */
 export function claimChunks(
   ctl: Int32Array,
   job: number,
   run: (at: number, end: number) => void,
+  once = false,
 ): number {
   const tag = (job & 2047) << 20;
   let ran = 0;
@@ -53,6 +57,7 @@ export function claimChunks(
     if (idx >= Atomics.load(ctl, 3)) return ran;
     const published = Atomics.load(ctl, 2);
     if (idx >= published) {
+      if (once) return ran;
       Atomics.wait(ctl, 2, published, 1);
       continue;
     }
@@ -65,6 +70,7 @@ export function claimChunks(
     ran++;
     Atomics.add(ctl, 4, 1);
     Atomics.notify(ctl, 4);
+    if (once) return ran;
   }
 }
 

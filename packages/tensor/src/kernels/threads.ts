@@ -302,7 +302,9 @@ export function parallel(work: number, part: (lane: Lane, t: number, parts: numb
   Atomics.store(ctl, NEXT, (job & 2047) << 20);
   Atomics.store(ctl, SEQ, job);
   Atomics.notify(ctl, SEQ);
-  // Publish chunk by chunk: workers start on the first while the next is copied in.
+  // Publish chunk by chunk: workers start on the first while the next is
+  // copied in, and this thread runs the one it copied when none has taken it.
+  const here = runHere(ctl);
   let at = CALLS;
   let published = 0;
   for (; published < chunks; published++) {
@@ -314,12 +316,13 @@ export function parallel(work: number, part: (lane: Lane, t: number, parts: numb
     ctl[TABLE + published + 1] = at;
     Atomics.store(ctl, PUBLISHED, published + 1);
     Atomics.notify(ctl, PUBLISHED);
+    if (callerClaims) claimChunks(ctl, job, here, true);
   }
   if (published < chunks) {
     Atomics.store(ctl, COUNT, published);
     Atomics.notify(ctl, PUBLISHED);
   }
-  if (callerClaims) claimChunks(ctl, job, runHere(ctl));
+  if (callerClaims) claimChunks(ctl, job, here);
   for (let i = 0; i < SPIN && Atomics.load(ctl, FINISHED) < published; i++);
   for (;;) {
     const finished = Atomics.load(ctl, FINISHED);
