@@ -5,11 +5,11 @@
  * argument count, arguments…]`, all i32: byte offsets and sizes) writing
  * outputs no other chunk writes. The calling thread copies a chunk's
  * operands in, writes its calls to the control block (an Int32Array over a
- * SharedArrayBuffer) and publishes it; every thread, the calling one
- * included, claims the next published chunk with a compare-and-swap on NEXT
- * and runs it. So a worker that is slow to wake (a busy machine) takes fewer
- * chunks instead of holding the others up, and the calling thread's copies
- * overlap the workers' work. Which thread runs a chunk changes no bit.
+ * SharedArrayBuffer) and publishes it; the workers claim the next published
+ * chunk with a compare-and-swap on NEXT and run it, and so does the calling
+ * thread once it has published them all. So the calling thread's copies
+ * overlap the workers' work, and a worker that is slow to wake (a busy
+ * machine) takes fewer chunks instead of holding the others up. Which thread runs a chunk changes no bit.
  */
 
 /** Ints of the control block's header. */
@@ -36,17 +36,13 @@ export const SPIN = 20000;
 /**
  * Claims and runs published chunks of the current job until none is left
  * to claim; returns how many it ran. `job` is the job's number; `run(at,
- * end)` runs the calls between two offsets. `once`: at most one chunk, and
- * no waiting for one to be published (the publishing thread runs the chunk
- * it just copied in, while it is in cache, when no worker has taken it).
- * The same code runs on every thread: it is spliced into the worker's
+ * end)` runs the calls between two offsets. The same code runs on every thread: it is spliced into the worker's
  * source as text, so it names the header's ints by number.
  */
 export function claimChunks(
   ctl: Int32Array,
   job: number,
   run: (at: number, end: number) => void,
-  once = false,
 ): number {
   const tag = (job & 2047) << 20;
   let ran = 0;
@@ -57,7 +53,6 @@ export function claimChunks(
     if (idx >= Atomics.load(ctl, 3)) return ran;
     const published = Atomics.load(ctl, 2);
     if (idx >= published) {
-      if (once) return ran;
       Atomics.wait(ctl, 2, published, 1);
       continue;
     }
@@ -70,7 +65,6 @@ export function claimChunks(
     ran++;
     Atomics.add(ctl, 4, 1);
     Atomics.notify(ctl, 4);
-    if (once) return ran;
   }
 }
 

@@ -303,7 +303,9 @@ export function parallel(work: number, part: (lane: Lane, t: number, parts: numb
   Atomics.store(ctl, SEQ, job);
   Atomics.notify(ctl, SEQ);
   // Publish chunk by chunk: workers start on the first while the next is
-  // copied in, and this thread runs the one it copied when none has taken it.
+  // copied in. This thread claims chunks only once all are published: a
+  // worker takes ~50 µs to wake, so claiming each chunk as soon as it is
+  // copied left the workers nothing (a 1024³ product ran 1.0× on 2 threads).
   const here = runHere(ctl);
   let at = CALLS;
   let published = 0;
@@ -316,7 +318,6 @@ export function parallel(work: number, part: (lane: Lane, t: number, parts: numb
     ctl[TABLE + published + 1] = at;
     Atomics.store(ctl, PUBLISHED, published + 1);
     Atomics.notify(ctl, PUBLISHED);
-    if (callerClaims) claimChunks(ctl, job, here, true);
   }
   if (published < chunks) {
     Atomics.store(ctl, COUNT, published);
