@@ -65,7 +65,7 @@ export default defineConfig({
   plugins: [digitsFile()],
   worker: { format: 'es', rollupOptions: { onwarn } },
   optimizeDeps: {
-    include: ['@neurite/data > fflate', '@neurite/nn > zod'],
+    include: ['@neurite/data > fflate', '@neurite/nn > valibot'],
   },
   server: { host: '127.0.0.1', headers: isolationHeaders },
   preview: { host: '127.0.0.1', headers: isolationHeaders },

@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { SpecError } from './errors.js';
 import { tooDeep } from './json.js';
 import { type ActivationName, activationNames } from './layers/activations.js';
@@ -234,45 +234,73 @@ export const layerTypes = [
 ] as const;
 
 const list = (names: readonly string[]) => names.map((n) => `'${n}'`).join(', ');
-const positiveInt = () => {
-  const why = 'expected a positive integer';
-  return z.int(why).check(z.positive(why));
-};
-const integer = () => {
-  const why = 'expected an integer';
-  return z.int(why);
-};
-const positiveNumber = () => {
-  const why = 'expected a positive number';
-  return z.number(why).check(z.positive(why));
-};
-const bool = () => z.boolean('expected true or false');
-const activation = () =>
-  z.enum(activationNames, `expected an activation, one of ${list(activationNames)}`);
 
-const denseSchema = z.strictObject({
-  type: z.literal('dense'),
-  units: positiveInt(),
-  activation: z.optional(activation()),
-  bias: z.optional(bool()),
-  init: z.optional(z.enum(initNames, `expected one of ${list(initNames)}`)),
-});
-const dropoutSchema = z.strictObject({
-  type: z.literal('dropout'),
-  rate: (() => {
-    const why = 'expected a number in [0, 1)';
-    return z.number(why).check(z.gte(0, why), z.lt(1, why));
-  })(),
-});
-const flattenSchema = z.strictObject({
-  type: z.literal('flatten'),
-  startDim: z.optional(integer()),
-  endDim: z.optional(integer()),
-});
-const finite = () =>
-  z
-    .number('expected a finite number')
-    .check(z.refine((v) => Number.isFinite(v), 'expected a finite number'));
+// Each field's rule is one check with one message, so a bad value gets one line.
+type Schema<T = unknown> = v.GenericSchema<unknown, T>;
+const num = (why: string, ok: (n: number) => boolean) => v.pipe(v.number(why), v.check(ok, why));
+const positiveInt = () =>
+  num('expected a positive integer', (n) => Number.isSafeInteger(n) && n > 0);
+const nonNegativeInt = () =>
+  num('expected a non-negative integer', (n) => Number.isSafeInteger(n) && n >= 0);
+const integer = () => num('expected an integer', Number.isSafeInteger);
+const positiveNumber = () => num('expected a positive number', (n) => Number.isFinite(n) && n > 0);
+const finite = () => num('expected a finite number', Number.isFinite);
+const bool = () => v.boolean('expected true or false');
+const oneOf = <const T extends readonly string[]>(
+  names: T,
+  why = `expected one of ${list(names)}`,
+) => v.picklist(names, why);
+const nonEmpty = <T>(items: Schema<T>, why: string, what = 'dimension') =>
+  v.pipe(v.array(items, why), v.minLength(1, `expected at least one ${what}`));
+
+/**
+ * A layer object: every field checked, a missing one reported with that
+ * field's own message, and every field it does not know named (with the
+ * allowed ones), after the field checks.
+ */
+function fields<E extends v.ObjectEntries>(
+  entries: E,
+  why: string,
+  also?: (value: Record<string, unknown>, report: (key: string, message: string) => void) => void,
+) {
+  const known = Object.keys(entries);
+  return v.pipe(
+    v.looseObject(entries, (issue) => {
+      const key = issue.path?.[0]?.key as string | undefined;
+      return key === undefined
+        ? why
+        : (v.safeParse(entries[key]!, undefined).issues?.[0].message ?? why);
+    }),
+    v.rawCheck(({ dataset, addIssue }) => {
+      const value = dataset.value as Record<string, unknown>;
+      if (!value || typeof value !== 'object') return;
+      const report = (key: string, message: string) =>
+        addIssue({
+          message,
+          input: value[key],
+          path: [{ type: 'object', origin: 'value', input: value, key, value: value[key] }],
+        });
+      for (const key of Object.keys(value))
+        if (!known.includes(key)) report(key, `unexpected field (allowed: ${known.join(', ')})`);
+      if (dataset.typed) also?.(value, report);
+    }),
+  );
+}
+
+const pairOf = (one: () => Schema<number>, what: string) =>
+  v.union(
+    [one(), v.strictTuple([one(), one()])],
+    `expected ${what} or a pair [height, width] of them`,
+  );
+const paddingModes = () => oneOf(['same', 'valid'], "expected 'same' or 'valid'");
+const paddingMode = () =>
+  oneOf(
+    ['zeros', 'reflect', 'replicate', 'circular'],
+    "expected 'zeros', 'reflect', 'replicate' or 'circular'",
+  );
+const layer = (type: string, entries: v.ObjectEntries) =>
+  fields({ type: v.literal(type), ...entries }, 'expected a layer object');
+
 /** Each activation setting, and the activations that have it. */
 const settingOwners: Record<string, readonly ActivationName[]> = {
   alpha: ['leakyRelu', 'elu'],
@@ -280,221 +308,149 @@ const settingOwners: Record<string, readonly ActivationName[]> = {
   threshold: ['softplus'],
   approximate: ['gelu'],
 };
-const activationSchema = z
-  .strictObject({
-    type: z.literal('activation'),
-    activation: activation(),
-    alpha: z.optional(finite()),
-    beta: z.optional(finite().check(z.refine((b) => b !== 0, 'expected a finite non-zero number'))),
-    threshold: z.optional(finite()),
-    approximate: z.optional(z.enum(['none', 'tanh'], "expected 'none' or 'tanh'")),
-  })
-  .check(
-    z.superRefine((layer, ctx) => {
-      for (const [field, names] of Object.entries(settingOwners)) {
-        if (
-          (layer as Record<string, unknown>)[field] !== undefined &&
-          !names.includes(layer.activation)
-        )
-          ctx.addIssue({
-            code: 'custom',
-            path: [field],
-            input: layer,
-            message: `expected only with activation ${names.map((n) => `'${n}'`).join(' or ')}, not '${layer.activation}'`,
-          });
-      }
-    }),
-  );
-const reshapeSchema = z.strictObject({
-  type: z.literal('reshape'),
-  shape: z
-    .array(
-      z
-        .int('expected a positive integer or -1')
-        .check(z.refine((d) => d > 0 || d === -1, 'expected a positive integer or -1')),
-      'expected the shape of one sample, an array of positive integers (one may be -1)',
-    )
-    .check(
-      z.minLength(1, 'expected at least one dimension'),
-      z.refine((s) => s.filter((d) => d === -1).length <= 1, 'expected at most one -1'),
-    ),
-});
-const batchNormSchema = z.strictObject({
-  type: z.literal('batchNorm'),
-  eps: z.optional(positiveNumber()),
-  momentum: z.optional(
-    (() => {
-      const why = 'expected a number in [0, 1] or null';
-      return z.nullable(z.number(why).check(z.gte(0, why), z.lte(1, why)));
-    })(),
-  ),
-  affine: z.optional(bool()),
-  trackRunningStats: z.optional(bool()),
-});
-const layerNormSchema = z.strictObject({
-  type: z.literal('layerNorm'),
-  normalizedShape: z.optional(
-    z
-      .array(positiveInt(), 'expected an array of positive integers')
-      .check(z.minLength(1, 'expected at least one dimension')),
-  ),
-  eps: z.optional(positiveNumber()),
-  elementwiseAffine: z.optional(bool()),
-});
-const embeddingSchema = z.strictObject({
-  type: z.literal('embedding'),
-  numEmbeddings: positiveInt(),
-  embeddingDim: positiveInt(),
-  paddingIdx: z.optional(integer()),
-});
-const nonNegativeInt = () => {
-  const why = 'expected a non-negative integer';
-  return z.int(why).check(z.gte(0, why));
-};
-const pairOf = (one: () => z.ZodMiniType<number>, what: string) =>
-  z.union([one(), z.tuple([one(), one()])], `expected ${what} or a pair [height, width] of them`);
-const paddingModes = () => z.enum(['same', 'valid'], "expected 'same' or 'valid'");
-const paddingMode = () =>
-  z.enum(
-    ['zeros', 'reflect', 'replicate', 'circular'],
-    "expected 'zeros', 'reflect', 'replicate' or 'circular'",
-  );
-const conv2dSchema = z.strictObject({
-  type: z.literal('conv2d'),
-  outChannels: positiveInt(),
-  kernelSize: pairOf(positiveInt, 'a positive integer'),
-  stride: z.optional(pairOf(positiveInt, 'a positive integer')),
-  padding: z.optional(
-    z.union(
-      [nonNegativeInt(), z.tuple([nonNegativeInt(), nonNegativeInt()]), paddingModes()],
-      "expected a non-negative integer, a pair of them, 'same' or 'valid'",
-    ),
-  ),
-  dilation: z.optional(pairOf(positiveInt, 'a positive integer')),
-  groups: z.optional(positiveInt()),
-  paddingMode: z.optional(paddingMode()),
-  bias: z.optional(bool()),
-  inChannels: z.optional(positiveInt()),
-});
-const conv1dSchema = z.strictObject({
-  type: z.literal('conv1d'),
-  outChannels: positiveInt(),
-  kernelSize: positiveInt(),
-  stride: z.optional(positiveInt()),
-  padding: z.optional(
-    z.union(
-      [nonNegativeInt(), paddingModes()],
-      "expected a non-negative integer, 'same' or 'valid'",
-    ),
-  ),
-  dilation: z.optional(positiveInt()),
-  groups: z.optional(positiveInt()),
-  paddingMode: z.optional(paddingMode()),
-  bias: z.optional(bool()),
-  inChannels: z.optional(positiveInt()),
-});
-const maxPool2dSchema = z.strictObject({
-  type: z.literal('maxPool2d'),
-  kernelSize: pairOf(positiveInt, 'a positive integer'),
-  stride: z.optional(pairOf(positiveInt, 'a positive integer')),
-  padding: z.optional(pairOf(nonNegativeInt, 'a non-negative integer')),
-  dilation: z.optional(pairOf(positiveInt, 'a positive integer')),
-});
-const avgPool2dSchema = z.strictObject({
-  type: z.literal('avgPool2d'),
-  kernelSize: pairOf(positiveInt, 'a positive integer'),
-  stride: z.optional(pairOf(positiveInt, 'a positive integer')),
-  padding: z.optional(pairOf(nonNegativeInt, 'a non-negative integer')),
-  countIncludePad: z.optional(bool()),
-});
-const adaptiveAvgPool2dSchema = z.strictObject({
-  type: z.literal('adaptiveAvgPool2d'),
-  outputSize: pairOf(positiveInt, 'a positive integer'),
-});
 const blockLayers = () =>
-  z
-    .array(
-      z.lazy(() => layerSchema),
-      'expected an array of layers',
-    )
-    .check(z.minLength(1, 'expected at least one layer'));
-const sequentialSchema = z.strictObject({
-  type: z.literal('sequential'),
-  get layers() {
-    return blockLayers();
-  },
-});
-const residualSchema = z.strictObject({
-  type: z.literal('residual'),
-  get layers() {
-    return blockLayers();
-  },
+  nonEmpty(
+    v.lazy(() => layerSchema),
+    'expected an array of layers',
+    'layer',
+  );
+const conv = (pair: boolean) => ({
+  outChannels: positiveInt(),
+  kernelSize: pair ? pairOf(positiveInt, 'a positive integer') : positiveInt(),
+  stride: v.optional(pair ? pairOf(positiveInt, 'a positive integer') : positiveInt()),
+  padding: v.optional(
+    pair
+      ? v.union(
+          [nonNegativeInt(), v.strictTuple([nonNegativeInt(), nonNegativeInt()]), paddingModes()],
+          "expected a non-negative integer, a pair of them, 'same' or 'valid'",
+        )
+      : v.union(
+          [nonNegativeInt(), paddingModes()],
+          "expected a non-negative integer, 'same' or 'valid'",
+        ),
+  ),
+  dilation: v.optional(pair ? pairOf(positiveInt, 'a positive integer') : positiveInt()),
+  groups: v.optional(positiveInt()),
+  paddingMode: v.optional(paddingMode()),
+  bias: v.optional(bool()),
+  inChannels: v.optional(positiveInt()),
 });
 
-const layerSchemas = {
-  dense: denseSchema,
-  dropout: dropoutSchema,
-  flatten: flattenSchema,
-  activation: activationSchema,
-  reshape: reshapeSchema,
-  batchNorm: batchNormSchema,
-  layerNorm: layerNormSchema,
-  embedding: embeddingSchema,
-  conv1d: conv1dSchema,
-  conv2d: conv2dSchema,
-  maxPool2d: maxPool2dSchema,
-  avgPool2d: avgPool2dSchema,
-  adaptiveAvgPool2d: adaptiveAvgPool2dSchema,
-  sequential: sequentialSchema,
-  residual: residualSchema,
-} as const;
+const layerSchemas = [
+  layer('dense', {
+    units: positiveInt(),
+    activation: v.optional(
+      oneOf(activationNames, `expected an activation, one of ${list(activationNames)}`),
+    ),
+    bias: v.optional(bool()),
+    init: v.optional(oneOf(initNames)),
+  }),
+  layer('dropout', {
+    rate: num('expected a number in [0, 1)', (n) => n >= 0 && n < 1),
+  }),
+  layer('flatten', { startDim: v.optional(integer()), endDim: v.optional(integer()) }),
+  fields(
+    {
+      type: v.literal('activation'),
+      activation: oneOf(activationNames, `expected an activation, one of ${list(activationNames)}`),
+      alpha: v.optional(finite()),
+      beta: v.optional(
+        v.pipe(
+          finite(),
+          v.check((b) => b !== 0, 'expected a finite non-zero number'),
+        ),
+      ),
+      threshold: v.optional(finite()),
+      approximate: v.optional(oneOf(['none', 'tanh'], "expected 'none' or 'tanh'")),
+    },
+    'expected a layer object',
+    (layer, report) => {
+      const name = layer.activation as ActivationName;
+      if (!activationNames.includes(name)) return;
+      for (const [field, names] of Object.entries(settingOwners))
+        if (layer[field] !== undefined && !names.includes(name))
+          report(
+            field,
+            `expected only with activation ${names.map((n) => `'${n}'`).join(' or ')}, not '${name}'`,
+          );
+    },
+  ),
+  layer('reshape', {
+    shape: v.pipe(
+      nonEmpty(
+        num(
+          'expected a positive integer or -1',
+          (d) => Number.isSafeInteger(d) && (d > 0 || d === -1),
+        ),
+        'expected the shape of one sample, an array of positive integers (one may be -1)',
+      ),
+      v.check((s) => s.filter((d) => d === -1).length <= 1, 'expected at most one -1'),
+    ),
+  }),
+  layer('batchNorm', {
+    eps: v.optional(positiveNumber()),
+    momentum: v.optional(
+      v.nullable(num('expected a number in [0, 1] or null', (n) => n >= 0 && n <= 1)),
+    ),
+    affine: v.optional(bool()),
+    trackRunningStats: v.optional(bool()),
+  }),
+  layer('layerNorm', {
+    normalizedShape: v.optional(nonEmpty(positiveInt(), 'expected an array of positive integers')),
+    eps: v.optional(positiveNumber()),
+    elementwiseAffine: v.optional(bool()),
+  }),
+  layer('embedding', {
+    numEmbeddings: positiveInt(),
+    embeddingDim: positiveInt(),
+    paddingIdx: v.optional(integer()),
+  }),
+  layer('conv1d', conv(false)),
+  layer('conv2d', conv(true)),
+  layer('maxPool2d', {
+    kernelSize: pairOf(positiveInt, 'a positive integer'),
+    stride: v.optional(pairOf(positiveInt, 'a positive integer')),
+    padding: v.optional(pairOf(nonNegativeInt, 'a non-negative integer')),
+    dilation: v.optional(pairOf(positiveInt, 'a positive integer')),
+  }),
+  layer('avgPool2d', {
+    kernelSize: pairOf(positiveInt, 'a positive integer'),
+    stride: v.optional(pairOf(positiveInt, 'a positive integer')),
+    padding: v.optional(pairOf(nonNegativeInt, 'a non-negative integer')),
+    countIncludePad: v.optional(bool()),
+  }),
+  layer('adaptiveAvgPool2d', { outputSize: pairOf(positiveInt, 'a positive integer') }),
+  layer('sequential', { layers: blockLayers() }),
+  layer('residual', { layers: blockLayers() }),
+];
 
-const layerSchema: z.ZodMiniType<LayerSpec> = z.discriminatedUnion(
-  'type',
-  [
-    denseSchema,
-    dropoutSchema,
-    flattenSchema,
-    activationSchema,
-    reshapeSchema,
-    batchNormSchema,
-    layerNormSchema,
-    embeddingSchema,
-    conv1dSchema,
-    conv2dSchema,
-    maxPool2dSchema,
-    avgPool2dSchema,
-    adaptiveAvgPool2dSchema,
-    sequentialSchema,
-    residualSchema,
-  ],
-  {
-    error: (issue) =>
-      issue.code === 'invalid_union'
-        ? `expected a layer type, one of ${list(layerTypes)}`
-        : issue.code === 'invalid_type'
-          ? 'expected a layer object such as { "type": "dense", "units": 16 }'
-          : undefined,
-  },
-) as unknown as z.ZodMiniType<LayerSpec>;
+const plainObject = (why: string) =>
+  v.custom<object>((x) => !!x && typeof x === 'object' && !Array.isArray(x), why);
 
-const specSchema = z.strictObject({
-  name: z.optional(z.string('expected a string')),
-  input: z
-    .array(positiveInt(), 'expected the shape of one sample, an array of positive integers')
-    .check(z.minLength(1, 'expected at least one dimension')),
-  layers: z
-    .array(layerSchema, 'expected an array of layers')
-    .check(z.minLength(1, 'expected at least one layer')),
-});
+const layerSchema = v.pipe(
+  plainObject('expected a layer object such as { "type": "dense", "units": 16 }'),
+  v.variant('type', layerSchemas, `expected a layer type, one of ${list(layerTypes)}`),
+) as unknown as Schema<LayerSpec>;
 
 /**
- * The zod schema of `ModelSpec`, for composing into larger schemas. It is a
- * `zod/mini` schema (a third of zod's size in a bundle); zod's own `object`,
- * `array` … take it as they take any zod schema.
+ * The valibot schema of `ModelSpec`, for composing into larger schemas
+ * (`v.object({ model: modelSpecSchema })`). It checks the fields only;
+ * `parseSpec` also infers the shapes through the stack.
  */
-export const modelSpecSchema: z.ZodMiniType<ModelSpec> =
-  specSchema as unknown as z.ZodMiniType<ModelSpec>;
+export const modelSpecSchema: Schema<ModelSpec> = v.pipe(
+  plainObject('expected a model spec, an object { input, layers }'),
+  fields(
+    {
+      name: v.optional(v.string('expected a string')),
+      input: nonEmpty(
+        positiveInt(),
+        'expected the shape of one sample, an array of positive integers',
+      ),
+      layers: nonEmpty(layerSchema, 'expected an array of layers', 'layer'),
+    },
+    'expected a model spec',
+  ),
+) as unknown as Schema<ModelSpec>;
 
 /** `layers[1].units` from ['layers', 1, 'units']. */
 function formatPath(path: readonly PropertyKey[]): string {
@@ -504,15 +460,6 @@ function formatPath(path: readonly PropertyKey[]): string {
     else out += out ? `.${String(key)}` : String(key);
   }
   return out || '(the spec itself)';
-}
-
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let v: unknown = root;
-  for (const key of path) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<PropertyKey, unknown>)[key];
-  }
-  return v;
 }
 
 function show(v: unknown): string {
@@ -525,14 +472,6 @@ function show(v: unknown): string {
     text = String(v);
   }
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
-
-function allowedKeys(input: unknown, path: readonly PropertyKey[]): string[] {
-  if (path.length === 0) return Object.keys(specSchema.shape);
-  const layer = valueAt(input, path) as { type?: unknown } | undefined;
-  const type = layer?.type;
-  if (typeof type !== 'string' || !Object.hasOwn(layerSchemas, type)) return [];
-  return Object.keys(layerSchemas[type as keyof typeof layerSchemas].shape);
 }
 
 /** Deeper than this, a spec is refused before it is validated (validation recurses). */
@@ -557,27 +496,14 @@ export function parseSpec(value: unknown): ModelSpec {
       `${shown.join('').replace(/^\./, '')}…: nested deeper than ${MAX_SPEC_DEPTH} levels`,
     ]);
   }
-  const result = specSchema.safeParse(value);
+  const result = v.safeParse(modelSpecSchema, value);
   if (result.success) {
-    const spec = result.data as ModelSpec;
-    inferShapes(spec);
-    return spec;
+    inferShapes(result.output);
+    return result.output;
   }
-  const lines: string[] = [];
-  for (const issue of result.error.issues) {
-    if (issue.code === 'unrecognized_keys') {
-      const allowed = allowedKeys(value, issue.path);
-      for (const key of issue.keys) {
-        const path = [...issue.path, key];
-        lines.push(
-          `${formatPath(path)}: unexpected field (allowed: ${allowed.join(', ')}), got ${show(valueAt(value, path))}`,
-        );
-      }
-    } else {
-      lines.push(
-        `${formatPath(issue.path)}: ${issue.message}, got ${show(valueAt(value, issue.path))}`,
-      );
-    }
-  }
+  const lines = result.issues.map(
+    (issue) =>
+      `${formatPath(issue.path?.map((p) => p.key as PropertyKey) ?? [])}: ${issue.message}, got ${show(issue.input)}`,
+  );
   throw new SpecError(lines);
 }

@@ -1,4 +1,5 @@
 import { randn } from '@neurite/tensor';
+import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import {
   buildModel,
@@ -7,6 +8,7 @@ import {
   Flatten,
   layerTypes,
   type ModelSpec,
+  modelSpecSchema,
   parseSpec,
   Sequential,
   SpecError,
@@ -133,7 +135,38 @@ describe('parseSpec', () => {
     expect(specError({ layers: classic.layers }).issues[0]).toBe(
       'input: expected the shape of one sample, an array of positive integers, got nothing',
     );
-    expect(specError(null).issues[0]).toMatch(/^\(the spec itself\): .*got null$/);
+    expect(specError(null).issues).toEqual([
+      '(the spec itself): expected a model spec, an object { input, layers }, got null',
+    ]);
+    expect(specError({ input: [4], layers: [[{ type: 'dense', units: 2 }]] }).issues).toEqual([
+      'layers[0]: expected a layer object such as { "type": "dense", "units": 16 }, got [{"type":"dense","units":2}]',
+    ]);
+  });
+
+  it('lists every unknown field of a layer, and a pair entry by its index', () => {
+    expect(
+      specError({
+        input: [1, 8, 8],
+        layers: [{ type: 'conv2d', outChannels: 2, kernelSize: [3, 2.5], filters: 3, size: 2 }],
+      }).issues,
+    ).toEqual([
+      'layers[0].kernelSize[1]: expected a positive integer, got 2.5',
+      'layers[0].filters: unexpected field (allowed: type, outChannels, kernelSize, stride, padding, dilation, groups, paddingMode, bias, inChannels), got 3',
+      'layers[0].size: unexpected field (allowed: type, outChannels, kernelSize, stride, padding, dilation, groups, paddingMode, bias, inChannels), got 2',
+    ]);
+  });
+
+  it('modelSpecSchema composes into a larger valibot schema with the same checks', () => {
+    const file = v.object({ version: v.number(), model: modelSpecSchema });
+    expect(v.parse(file, { version: 1, model: classic }).model).toEqual(classic);
+    const bad = v.safeParse(file, {
+      version: 1,
+      model: { input: [784], layers: [{ type: 'dense', units: 0 }] },
+    });
+    expect(bad.success).toBe(false);
+    expect(bad.issues?.map((i) => [i.path?.map((p) => p.key), i.message])).toEqual([
+      [['model', 'layers', 0, 'units'], 'expected a positive integer'],
+    ]);
   });
 
   it('buildModel refuses what parseSpec refuses', () => {
