@@ -21,6 +21,11 @@ describe('sum over the axes around a kept block', () => {
         [3, 2, 3, 5],
         [0, 3],
       ],
+      // channels four at a time, over several images (a conv bias's gradient)
+      [
+        [3, 9, 4, 5],
+        [0, 2, 3],
+      ],
     ] as [number[], number[]][]) {
       const x = randn(shape, { rng }).mul(1e3);
       const y = x.sum(axes, true);

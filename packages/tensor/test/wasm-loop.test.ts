@@ -91,6 +91,35 @@ describe('fused loops lowered to WebAssembly SIMD', () => {
     expect(g.plans()[0]!.simdLoops).toBe(1);
   });
 
+  it('other broadcasts run as cycles of gathered values: planes of 11×11, rows of 11, two kinds of plane', () => {
+    const cases: [(x: Tensor, b: Tensor) => Tensor, Tensor, Tensor][] = [
+      // a batch-norm statistic over planes whose vectors straddle two planes; two passes
+      [
+        (x, b) => x.sub(b).mul(b).relu(),
+        awkward(1, 30 * 8 * 11 * 11).reshape([30, 8, 11, 11]),
+        awkward(2, 8).reshape([8, 1, 1]),
+      ],
+      // a bias over rows of 11
+      [(x, b) => x.add(b).relu(), awkward(3, 300 * 11).reshape([300, 11]), awkward(4, 11)],
+      // a plane [C, 1, 1] and a cycle [C, H, 1] in one loop
+      [
+        (x, b) => x.add(b.sum(1, true)).mul(b),
+        awkward(5, 7 * 5 * 6 * 12).reshape([7, 5, 6, 12]),
+        awkward(6, 5 * 6).reshape([5, 6, 1]),
+      ],
+    ];
+    for (const [fn, x, b] of cases) {
+      const f = compile(fn);
+      f(x, b); // traced: the replays below run the plan
+      for (let r = 0; r < 2; r++) {
+        const x2 = awkward(10 + r, x.size).reshape(x.shape);
+        const b2 = awkward(20 + r, b.size).reshape(b.shape);
+        same(f(x2, b2) as Tensor, fn(x2, b2));
+      }
+      expect(f.plans()[0]!.simdLoops).toBeGreaterThan(0);
+    }
+  });
+
   it('large loops run a chunk at a time: rows, planes and a ragged last chunk read right', () => {
     const rowFn = (x: Tensor, b: Tensor) => x.add(b).relu().mul(x);
     const planeFn = (x: Tensor, b: Tensor) => x.sub(b).mul(b);

@@ -1,6 +1,7 @@
 import type { DType, TypedArray } from '../dtype.js';
 import { type Shape, sizeOf } from '../shape.js';
 import { arena, instantiate, MAX_PAGES, memoryShared } from './memory.js';
+import { broadcastStrides } from './strided.js';
 
 /**
  * Fused elementwise loops compiled to WebAssembly SIMD at run time.
@@ -15,10 +16,13 @@ import { arena, instantiate, MAX_PAGES, memoryShared } from './memory.js';
  */
 
 /**
- * How a loop reads a leaf: whole, one broadcast value, one row repeated, or
- * one value per plane (a bias [C, 1, 1] over [N, C, H, W]).
+ * How a loop reads a leaf: whole, one broadcast value, one row repeated, one
+ * value per plane (a bias [C, 1, 1] over [N, C, H, W]), or any other
+ * broadcast as a cycle of values gathered once per call and read again and
+ * again (a batch-norm statistic [C, 1, 1] over planes of 11×11, whose
+ * vectors straddle two planes).
  */
-export type LeafKind = 'array' | 'scalar' | 'row' | 'plane';
+export type LeafKind = 'array' | 'scalar' | 'row' | 'plane' | 'cycle';
 
 /** One operation of a fused loop: `name = op(args)`, args naming leaves (`x3`) or earlier results. */
 export interface LoopNode {
@@ -44,6 +48,11 @@ export interface LoopProgram {
    * period of the leaf; inner a multiple of 4, so a vector lies in one plane.
    */
   readonly plane?: { readonly inner: number; readonly period: number };
+  /**
+   * For `cycle` leaves, by leaf number: element i of the loop reads element
+   * `gather[i mod gather.length]` of the leaf; the length is a multiple of 4.
+   */
+  readonly cycles?: readonly (Int32Array | undefined)[];
   /** Result names stored, in order: the first to `out`, the rest after the inputs. */
   readonly stores: readonly string[];
 }
@@ -171,14 +180,20 @@ function assemble(p: LoopProgram): Uint8Array<ArrayBuffer> {
   const left = nParams + 4;
   const I32_LOCALS = 5;
   const rowBytes = p.cols * 4;
-  const scalarLocal = new Map<number, number>();
+  // One byte offset within its cycle per cycle leaf.
+  const cycleLocal = new Map<number, number>();
   let next = nParams + I32_LOCALS;
+  p.leaves.forEach((kind, k) => {
+    if (kind === 'cycle') cycleLocal.set(k, next++);
+  });
+  const i32Locals = next - nParams;
+  const scalarLocal = new Map<number, number>();
   p.leaves.forEach((kind, k) => {
     if (kind === 'scalar') scalarLocal.set(k, next++);
   });
   const nodeLocal = new Map<string, number>();
   for (const node of p.nodes) nodeLocal.set(node.name, next++);
-  const v128Locals = next - (nParams + I32_LOCALS);
+  const v128Locals = next - (nParams + i32Locals);
   const innerBytes = (p.plane?.inner ?? 4) * 4;
   const periodBytes = (p.plane?.period ?? 1) * 4;
 
@@ -204,7 +219,7 @@ function assemble(p: LoopProgram): Uint8Array<ArrayBuffer> {
       if (p.leaves[k] === 'plane') {
         return [...address(1 + k, pl), ...op(LOAD32_SPLAT), ...memarg(2)];
       }
-      const at = p.leaves[k] === 'row' ? col : idx;
+      const at = p.leaves[k] === 'row' ? col : (cycleLocal.get(k) ?? idx);
       return [...address(1 + k, at), ...op(simd.load), ...memarg(4)];
     }
     return get(nodeLocal.get(arg)!);
@@ -224,13 +239,19 @@ function assemble(p: LoopProgram): Uint8Array<ArrayBuffer> {
     body.push(...get(pl), 0x41, ...sleb(4), 0x6a, 0x22, ...uleb(pl));
     body.push(0x41, ...sleb(periodBytes), 0x46, 0x04, 0x40, 0x41, 0, ...set(pl), 0x0b, 0x0b);
   }
+  for (const [k, local] of cycleLocal) {
+    // cycle offset += 16, back to 0 at the end of the cycle (as col below)
+    const bytes = p.cycles![k]!.length * 4;
+    body.push(0x41, 0, ...get(local), 0x41, ...sleb(16), 0x6a, 0x22, ...uleb(local));
+    body.push(...get(local), 0x41, ...sleb(bytes), 0x4f, 0x1b, ...set(local));
+  }
   // col += 16, back to 0 at the end of a row (select, not a branch)
   body.push(0x41, 0, ...get(col), 0x41, ...sleb(16), 0x6a, 0x22, ...uleb(col)); // 0, col + 16 (tee)
   body.push(...get(col), 0x41, ...sleb(rowBytes), 0x4f, 0x1b, ...set(col), 0x0c, 0); // select; br 0
   body.push(0x0b, 0x0b, 0x0b); // end loop, end block, end function
 
   const locals = vec([
-    [...uleb(I32_LOCALS), I32],
+    [...uleb(i32Locals), I32],
     [...uleb(v128Locals), V128],
   ]);
   const code = [...locals, ...body];
@@ -297,6 +318,7 @@ export function wasmLoop(p: LoopProgram): LoopKernel | null {
   let unit = 4;
   if (p.leaves.includes('row')) unit = lcm(unit, p.cols);
   if (p.plane) unit = lcm(unit, p.plane.inner * p.plane.period);
+  for (const g of p.cycles ?? []) if (g) unit = lcm(unit, g.length);
   const chunk = unit <= CHUNK ? unit * Math.floor(CHUNK / unit) : p.size;
   const span = Math.min(chunk, Math.ceil(p.size / 4) * 4); // floats per region
   const regions = p.leaves.length + p.stores.length;
@@ -310,8 +332,14 @@ export function wasmLoop(p: LoopProgram): LoopKernel | null {
     // Broadcast leaves are the same for every pass: in once.
     for (let k = 0; k < nLeaves; k++) {
       const x = ins[k]!;
-      if (p.leaves[k] === 'scalar') heap[k * span] = x[0]!;
-      else if (!whole[k]) heap.set(x as Float32Array, k * span); // one row or a plane's values
+      const kind = p.leaves[k];
+      if (kind === 'scalar') heap[k * span] = x[0]!;
+      else if (kind === 'cycle') {
+        // As much of the cycle as one pass reads.
+        const g = p.cycles![k]!;
+        const base = k * span;
+        for (let j = 0, n = Math.min(g.length, span); j < n; j++) heap[base + j] = x[g[j]!]!;
+      } else if (!whole[k]) heap.set(x as Float32Array, k * span); // one row or a plane's values
     }
     for (let at = 0; at < p.size; at += chunk) {
       const n = Math.min(chunk, p.size - at);
@@ -361,6 +389,7 @@ export function loopProgram(
     cols % 4 === 0 && sizeOf(s) === cols && s.at(-1) === cols && s.length <= shape.length;
   const same = (s: Shape) => s.length === shape.length && s.every((n, d) => n === shape[d]);
   const leaves: LeafKind[] = [];
+  const cycles: (Int32Array | undefined)[] = [];
   let plane: { inner: number; period: number } | undefined;
   for (const l of leafShapes) {
     if (same(l)) leaves.push('array');
@@ -368,9 +397,15 @@ export function loopProgram(
     else if (isRow(l)) leaves.push('row');
     else {
       const p = planeOf(l, shape);
-      if (!p || (plane && (plane.inner !== p.inner || plane.period !== p.period))) return null;
-      plane = p;
-      leaves.push('plane');
+      if (p && (!plane || (plane.inner === p.inner && plane.period === p.period))) {
+        plane = p;
+        leaves.push('plane');
+      } else {
+        const g = cycleOf(l, shape);
+        if (!g) return null;
+        cycles[leaves.length] = g;
+        leaves.push('cycle');
+      }
     }
   }
   return {
@@ -380,7 +415,41 @@ export function loopProgram(
     leaves,
     stores,
     ...(plane ? { plane } : {}),
+    ...(leaves.includes('cycle') ? { cycles } : {}),
   };
+}
+
+/** The longest cycle a leaf may be gathered into, in floats. */
+const MAX_CYCLE = 1 << 16;
+
+/**
+ * A broadcast leaf as a cycle: the values element i of the loop reads repeat
+ * every P elements, P the extent of the axes from the first along which the
+ * leaf varies; the cycle is P rounded up to whole vectors (lcm(P, 4)), as
+ * indices into the leaf. Null when the cycle would be long (over MAX_CYCLE)
+ * or not repeat at least twice: then the gather is no cheaper than the loop.
+ */
+function cycleOf(leaf: Shape, shape: Shape): Int32Array | null {
+  const strides = broadcastStrides(leaf, shape);
+  const a = strides.findIndex((s) => s !== 0);
+  if (a < 0) return null;
+  const inner = shape.slice(a);
+  const period = sizeOf(inner);
+  const length = lcm(period, 4);
+  if (length > MAX_CYCLE || 2 * length > sizeOf(shape)) return null;
+  const g = new Int32Array(length);
+  const at = strides.slice(a);
+  for (let j = 0; j < length; j++) {
+    let rest = j % period;
+    let index = 0;
+    for (let d = inner.length - 1; d >= 0; d--) {
+      const n = inner[d]!;
+      index += (rest % n) * at[d]!;
+      rest = Math.floor(rest / n);
+    }
+    g[j] = index;
+  }
+  return g;
 }
 
 /**
