@@ -3,6 +3,7 @@ import { allocate, type DType, type TypedArray } from './dtype.js';
 import { detachHooks, guardRead, readsGuarded } from './engine.js';
 import { fmt, IndexError } from './errors.js';
 import { formatGraph, toDot } from './graph.js';
+import { pinnedArray, pointerOf } from './kernels/memory.js';
 import type { Op } from './op.js';
 import { type Conv2dOptions, conv2d, type Pair2 } from './ops/conv.js';
 import { binary, cast, unary, where } from './ops/elementwise.js';
@@ -154,6 +155,32 @@ export class Tensor {
     const out = new Tensor(this.storage, this.shape, this.dtype);
     for (const hook of detachHooks) hook(this, out);
     return out;
+  }
+
+  /**
+   * A copy of the values in the memory the WebAssembly kernels compute in
+   * (PyTorch's `pin_memory`, for its GPU): matrix products read it where it
+   * is instead of copying it in first, which for a batch of 1000 images costs
+   * as much as the product. Worth it for data read many times (a test set,
+   * a data loader's batch buffer). The memory is freed when the copy is
+   * collected; keep the tensor itself alive while using views of its `data`.
+   * Where that memory cannot be shared (no SharedArrayBuffer), a plain copy.
+   *
+   * @example
+   * const test = tensor(pixels, { shape: [10000, 784] }).pinMemory();
+   * const rows = test.data.subarray(0, 1000 * 784); // a view: pinned too
+   * model.forward(tensor(rows, { shape: [1000, 784] })); // read in place
+   */
+  pinMemory(): Tensor {
+    if (readsGuarded()) guardRead(this, 'pinMemory()');
+    const data = pinnedArray(this.dtype, this.storage.length);
+    data.set(this.storage);
+    return new Tensor(data, this.shape, this.dtype);
+  }
+
+  /** Whether the values live in the kernels' memory (`pinMemory`). */
+  isPinned(): boolean {
+    return pointerOf(this.storage) >= 0;
   }
 
   /** A leaf copy of the values that requires (or not) gradients. */

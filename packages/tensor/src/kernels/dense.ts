@@ -1,4 +1,4 @@
-import { type Arena, arena, instantiate, kernelBinary } from './memory.js';
+import { type Arena, arena, instantiate, kernelBinary, pointerOf } from './memory.js';
 import { pickBinary } from './relaxed.js';
 import { parallel, share } from './threads.js';
 import * as denseWasm from './wasm/dense.wasm.js';
@@ -155,7 +155,10 @@ export class Heap {
     readonly kernels: DenseKernels,
     readonly arena: Arena,
   ) {}
-  /** Makes room for `floats` floats from byte 0; a view of the whole arena. */
+  /**
+   * Makes room for `floats` floats from byte 0 (an end offset: regions are
+   * laid out from `arena.start`); a view of the whole arena.
+   */
   reserve(floats: number): Float32Array {
     return this.arena.reserve(floats);
   }
@@ -244,8 +247,9 @@ export function setDenseEnabled(on: boolean): void {
 
 /**
  * C[m×n] = op(A)·op(B) for float32 operands anywhere in JS memory: both are
- * copied into the module's memory, packed, multiplied and the result copied
- * out. Callers check `denseAvailable()` first.
+ * copied into the module's memory (unless they are in it already: pinned),
+ * packed, multiplied and the result copied out. Callers check
+ * `denseAvailable()` first.
  */
 export function packedGemm(
   transA: boolean,
@@ -264,19 +268,28 @@ export function packedGemm(
   const w = h.kernels;
   const m4 = Math.ceil(m / MR) * MR;
   const n8 = Math.ceil(n / NR) * NR;
-  const oa = 0;
+  const oa = h.arena.start;
   const ob = oa + m * k;
   const pa = ob + k * n;
   const pb = pa + m4 * k;
   const pc = pb + n8 * k;
   const f = h.reserve(pc + m4 * n8);
-  f.set(A.subarray(a, a + m * k), oa);
-  f.set(B.subarray(b, b + k * n), ob);
+  // Each operand where it is, in bytes: in place when pinned, else copied in.
+  let sa = pointerOf(A);
+  let sb = pointerOf(B);
+  if (sa < 0) {
+    f.set(A.subarray(a, a + m * k), oa);
+    sa = oa * 4;
+  } else sa += a * 4;
+  if (sb < 0) {
+    f.set(B.subarray(b, b + k * n), ob);
+    sb = ob * 4;
+  } else sb += b * 4;
   // Element (i, p) of op(A) and (j, p) of op(B), as byte strides.
-  if (transA) w.pack_a(oa * 4, m, k, 4, m * 4, pa * 4);
-  else w.pack_a(oa * 4, m, k, k * 4, 4, pa * 4);
-  if (transB) w.pack_b(ob * 4, n, k, k * 4, 4, pb * 4);
-  else w.pack_b(ob * 4, n, k, 4, n * 4, pb * 4);
+  if (transA) w.pack_a(sa, m, k, 4, m * 4, pa * 4);
+  else w.pack_a(sa, m, k, k * 4, 4, pa * 4);
+  if (transB) w.pack_b(sb, n, k, k * 4, 4, pb * 4);
+  else w.pack_b(sb, n, k, 4, n * 4, pb * 4);
   packedProduct(w, m, n, k, pa * 4, pb * 4, pc * 4, n8);
   if (n8 === n) C.set(f.subarray(pc, pc + m * n), c);
   else for (let i = 0; i < m; i++) C.set(f.subarray(pc + i * n8, pc + i * n8 + n), c + i * n);

@@ -75,28 +75,40 @@ export function instantiate(module: WebAssembly.Module): WebAssembly.Instance {
 /** Views of the arena that follow the memory as it grows. */
 export class Arena {
   f32: Float32Array;
+  /**
+   * The first float of the scratch region. Blocks (`pin`) sit below it, so a
+   * kernel lays its regions out from here, never from byte 0.
+   */
+  start = 0;
   constructor(readonly memory: WebAssembly.Memory) {
     this.f32 = new Float32Array(memory.buffer);
+    seen.add(memory.buffer);
   }
   /**
-   * Makes room for `floats` floats from byte 0 and returns a view of the
-   * whole arena. (A shared memory's `buffer` is a new object after it grows,
-   * so the view is checked by length, not identity.)
+   * Makes room for `floats` floats from byte 0 (an end offset, `start`
+   * included) and returns a view of the whole arena. (A shared memory's
+   * `buffer` is a new object after it grows, so the view is checked by
+   * length, not identity.)
    */
   reserve(floats: number): Float32Array {
     const { memory } = this;
     const need = floats * 4;
     const have = memory.buffer.byteLength;
     if (need > have) memory.grow(Math.ceil((need - have) / 65536));
-    if (this.f32.byteLength !== memory.buffer.byteLength)
+    if (this.f32.byteLength !== memory.buffer.byteLength) {
       this.f32 = new Float32Array(memory.buffer);
+      seen.add(memory.buffer);
+    }
     return this.f32;
   }
-  /** Bytes the arena holds now: what every kernel's peak grew it to. */
+  /** Bytes the arena holds now: every block and what every kernel's peak grew it to. */
   get bytes(): number {
     return this.memory.buffer.byteLength;
   }
 }
+
+/** Every `buffer` the shared memory has had: views of any of them are views of the kernels' memory. */
+const seen = new WeakSet<ArrayBufferLike>();
 
 let shared: Arena | null | undefined;
 
@@ -107,4 +119,79 @@ export function arena(): Arena | null {
     shared = m ? new Arena(m) : null;
   }
   return shared;
+}
+
+// ---- blocks: arrays that live in the kernels' memory ------------------------
+
+/** Blocks' byte offsets are multiples of this: a cache line. */
+const BLOCK_ALIGN = 64;
+
+/** The blocks in use, by offset: [at, bytes], in order. */
+const used: [number, number][] = [];
+
+/**
+ * Bytes at `at` in the kernels' memory that no kernel's scratch touches until
+ * `release`: the first gap among the blocks that fits, else the top, which
+ * moves the scratch region up (kernels lay it out anew at every call).
+ */
+function claim(bytes: number): number {
+  const a = arena()!;
+  const size = Math.max(BLOCK_ALIGN, Math.ceil(bytes / BLOCK_ALIGN) * BLOCK_ALIGN);
+  let at = 0;
+  let k = 0;
+  for (; k < used.length; k++) {
+    const [from, length] = used[k]!;
+    if (at + size <= from) break;
+    at = from + length;
+  }
+  used.splice(k, 0, [at, size]);
+  const top = used[used.length - 1]!;
+  a.start = (top[0] + top[1]) / 4;
+  a.reserve(a.start);
+  return at;
+}
+
+function release(at: number): void {
+  const k = used.findIndex(([from]) => from === at);
+  if (k < 0) return;
+  used.splice(k, 1);
+  const top = used[used.length - 1];
+  arena()!.start = top ? (top[0] + top[1]) / 4 : 0;
+}
+
+/** Frees a block once the array it was made for is collected. */
+const blocks =
+  typeof FinalizationRegistry === 'function' ? new FinalizationRegistry<number>(release) : null;
+
+const ARRAYS = { float32: Float32Array, float64: Float64Array, int32: Int32Array } as const;
+type ArrayKind = keyof typeof ARRAYS;
+
+/**
+ * A zero-filled array of `length` elements living in the kernels' memory,
+ * where the GEMMs read it in place instead of copying it in; its memory is
+ * freed once the array is collected. Where the memory is not shared (it
+ * could not grow without detaching the array) or blocks cannot be freed,
+ * a plain array.
+ */
+export function pinnedArray<K extends ArrayKind>(
+  kind: K,
+  length: number,
+): InstanceType<(typeof ARRAYS)[K]> {
+  const View = ARRAYS[kind] as unknown as new (
+    ...args: [ArrayBufferLike, number, number] | [number]
+  ) => InstanceType<(typeof ARRAYS)[K]>;
+  if (!memoryShared() || !blocks || length === 0) return new View(length);
+  const at = claim(length * View.prototype.BYTES_PER_ELEMENT);
+  const view = new View(arena()!.memory.buffer, at, length);
+  view.fill(0);
+  blocks.register(view, at);
+  return view;
+}
+
+/**
+ * The byte offset in the kernels' memory of `x[0]`, when `x` is a view of
+ * that memory (a pinned array, or a part of one); else −1.
+ */
+export function pointerOf(x: ArrayBufferView): number {
+  return seen.has(x.buffer) ? x.byteOffset : -1;
 }

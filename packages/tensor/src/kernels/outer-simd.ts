@@ -49,13 +49,16 @@ export function simdOuter(rows: number, m: number, n: number): Kernel | null {
   const n4 = (n + 3) & ~3;
   // Rows of the batch per call; the result block is [block, m, n4].
   const block = Math.max(1, Math.min(rows, Math.floor(BLOCK / (m * n4))));
-  const oa = 0;
-  const ob = (block * m + 3) & ~3;
-  const oc = ob + block * n4;
-  const need = oc + block * m * n4;
+  const ob0 = (block * m + 3) & ~3;
+  const oc0 = ob0 + block * n4;
+  const need = oc0 + block * m * n4;
   return (o, [A, B]) => {
-    // The kernels' one arena: operands from byte 0, the result out before any other kernel runs.
-    const heap = memory.reserve(need);
+    // The kernels' one arena: operands from its scratch start, the result out
+    // before any other kernel runs.
+    const oa = memory.start;
+    const ob = oa + ob0;
+    const oc = oa + oc0;
+    const heap = memory.reserve(oa + need);
     for (let r0 = 0; r0 < rows; r0 += block) {
       const count = Math.min(block, rows - r0);
       heap.set((A as Float32Array).subarray(r0 * m, (r0 + count) * m), oa);

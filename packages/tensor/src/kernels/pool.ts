@@ -45,10 +45,11 @@ export function maxPoolArgmax(g: PoolGeometry, x: TypedArray, idx: TypedArray): 
     const h = x instanceof Float32Array && idx instanceof Int32Array && denseAvailable() && heap();
     if (h) {
       // The WebAssembly kernel: four windows at a time, no branch on the data.
-      const f = h.reserve(planes * (H * W + OH * OW));
-      f.set(x, 0);
-      h.kernels.maxpool2(0, planes, H, W, OH, OW, planes * H * W * 4);
-      idx.set(new Int32Array(f.buffer, planes * H * W * 4, planes * OH * OW));
+      const at = h.arena.start;
+      const f = h.reserve(at + planes * (H * W + OH * OW));
+      f.set(x, at);
+      h.kernels.maxpool2(at * 4, planes, H, W, OH, OW, (at + planes * H * W) * 4);
+      idx.set(new Int32Array(f.buffer, (at + planes * H * W) * 4, planes * OH * OW));
     } else maxPool2x2(planes, H, W, OH, OW, x, idx);
     return;
   }

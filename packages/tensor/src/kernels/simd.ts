@@ -1,5 +1,5 @@
 import type { TypedArray } from '../dtype.js';
-import { type Arena, arena, instantiate, kernelBinary } from './memory.js';
+import { type Arena, arena, instantiate, kernelBinary, pointerOf } from './memory.js';
 import { pickBinary } from './relaxed.js';
 import { maxParts, parallel, share } from './threads.js';
 import * as gemmWasm from './wasm/gemm.wasm.js';
@@ -14,7 +14,9 @@ import * as gemmWasm from './wasm/gemm.wasm.js';
  * padded to a multiple of 4) and the result copied out: for the shapes this
  * is for (a batch of images against a layer's weights, and the weight
  * gradient over that batch) the copies cost a small part of what running
- * four lanes at a time saves.
+ * four lanes at a time saves. An operand already in that memory (a pinned
+ * array) whose rows need no padding is read where it is: a batch of 1000
+ * images costs as much to copy in as to multiply.
  */
 /**
  * C[m×n] = op(A)·op(B): sizes, then each operand with the offset of its
@@ -142,8 +144,8 @@ function wrap(wasm: Exports, memory: Arena): SimdGemm {
     ab(m, n, k, A, a, B, b, C, c) {
       const k4 = (k + 3) & ~3;
       const block = Math.min(m, ROWS);
-      const op = 0;
-      const oa = k4 * PANEL;
+      const op = memory.start;
+      const oa = op + k4 * PANEL;
       const oc = oa + block * k4;
       reserve(oc + block * PANEL);
       for (let col = 0; col < n; col += PANEL) {
@@ -176,29 +178,24 @@ function wrap(wasm: Exports, memory: Arena): SimdGemm {
       const k4 = (k + 3) & ~3;
       const n8 = (n + GROUP - 1) & ~(GROUP - 1);
       const block = Math.min(m, ROWS * BLOCKS);
-      const ow = 0;
-      const oa = n8 * k4;
+      const ow = memory.start;
+      const oa = ow + n8 * k4;
       const oc = oa + block * k4;
       reserve(oc + block * n8);
+      // A's rows where they are (in bytes), or −1 to copy them in.
+      const pa = k4 === k ? pointerOf(A) : -1;
       copyRows(B, b, n, k, ow, k4);
       heap.fill(0, ow + n * k4, ow + n8 * k4);
       for (let r0 = 0; r0 < m; r0 += block) {
         const rows = Math.min(block, m - r0);
         parallel(rows * n * k, (lane, t, parts) => {
           const [i0, i1] = share(rows, t, parts);
-          copyRows(A, a + (r0 + i0) * k, i1 - i0, k, oa + i0 * k4, k4);
+          if (pa < 0) copyRows(A, a + (r0 + i0) * k, i1 - i0, k, oa + i0 * k4, k4);
           for (let s = i0; s < i1; s += ROWS) {
             const cnt = Math.min(ROWS, i1 - s);
+            const from = pa < 0 ? (oa + s * k4) * 4 : pa + (a + (r0 + s) * k) * 4;
             for (let j0 = 0; j0 < n; j0 += GROUP) {
-              lane.call(
-                'nt8',
-                cnt,
-                k4,
-                (oa + s * k4) * 4,
-                (ow + j0 * k4) * 4,
-                (oc + s * n8 + j0) * 4,
-                n8,
-              );
+              lane.call('nt8', cnt, k4, from, (ow + j0 * k4) * 4, (oc + s * n8 + j0) * 4, n8);
             }
           }
         });
@@ -218,7 +215,7 @@ function wrap(wasm: Exports, memory: Arena): SimdGemm {
       const panels = Math.ceil(n / COLS);
       const block = Math.min(m + (m & 1), ROWS * BLOCKS);
       const threads = maxParts();
-      const ob = 0;
+      const ob = memory.start;
       const op = ob + n * k;
       const oa = op + panels * k4 * COLS;
       const oc = oa + (block + 1) * k4;
@@ -226,10 +223,17 @@ function wrap(wasm: Exports, memory: Arena): SimdGemm {
       // Per thread: two rows' totals over the blocks of k (32 floats), then the list of quads.
       const list = 32 + k4 / 4 + 4;
       reserve(ol + threads * list);
-      heap.set(B.subarray(b, b + n * k), ob);
-      if (!wasm.finite(ob * 4, n * k)) return false;
+      // Operands where they are (in bytes), or −1 to copy them in. Rows of A
+      // are read in pairs, so in place only when no pair is left half empty.
+      const pa = k4 === k && m % 2 === 0 ? pointerOf(A) : -1;
+      let pb = pointerOf(B);
+      if (pb < 0) {
+        heap.set(B.subarray(b, b + n * k), ob);
+        pb = ob * 4;
+      } else pb += b * 4;
+      if (!wasm.finite(pb, n * k)) return false;
       for (let t = 0; t < panels; t++) {
-        wasm.panel16(ob * 4, n, k, k4, transB ? 1 : 0, t * COLS, (op + t * k4 * COLS) * 4);
+        wasm.panel16(pb, n, k, k4, transB ? 1 : 0, t * COLS, (op + t * k4 * COLS) * 4);
       }
       for (let r0 = 0; r0 < m; r0 += block) {
         const rows = Math.min(block, m - r0);
@@ -239,12 +243,14 @@ function wrap(wasm: Exports, memory: Arena): SimdGemm {
           const [p0, p1] = share(pairs, t, parts);
           const [i0, i1] = [2 * p0, Math.min(2 * p1, rows)];
           if (i0 === i1) return;
-          copyRows(A, a + (r0 + i0) * k, i1 - i0, k, oa + i0 * k4, k4);
-          if (2 * p1 > i1) heap.fill(0, oa + i1 * k4, oa + (i1 + 1) * k4);
+          if (pa < 0) {
+            copyRows(A, a + (r0 + i0) * k, i1 - i0, k, oa + i0 * k4, k4);
+            if (2 * p1 > i1) heap.fill(0, oa + i1 * k4, oa + (i1 + 1) * k4);
+          }
           const ct = oc + i0 * n + t * COLS;
           for (let s = i0; s < 2 * p1; s += ROWS) {
             const even = Math.min(ROWS, 2 * p1 - s);
-            const from = (oa + s * k4) * 4;
+            const from = pa < 0 ? (oa + s * k4) * 4 : pa + (a + (r0 + s) * k) * 4;
             const to = ct + (s - i0) * n;
             // Right to left: a panel's spill past n lands on the next row's first
             // columns, which the panels to its left write afterwards.
@@ -268,18 +274,21 @@ function wrap(wasm: Exports, memory: Arena): SimdGemm {
       // row into the next one, into sums of rows that are never copied out.
       // Blocks of KC steps of k are summed apart (a later one into scratch at
       // ot) and added in order, as the dense kernel sums.
-      const ob = 0;
-      const og = k * n4;
+      const ob = memory.start;
+      const og = ob + k * n4;
       const oc = og + k * m + GROUP_TN;
       const ot = oc + m16 * n4;
       reserve(ot + (k > KC ? m16 * n4 : 0));
-      copyRows(B, b, k, n, ob, n4);
+      // B where it is (in bytes) when its rows need no padding, else copied in.
+      const at = n4 === n ? pointerOf(B) : -1;
+      const pb = at < 0 ? ob * 4 : at + b * 4;
+      if (at < 0) copyRows(B, b, k, n, ob, n4);
       heap.set(A.subarray(a, a + k * m), og);
       for (let k0 = 0; k0 < k || k0 === 0; k0 += KC) {
         const kc = Math.min(KC, k - k0);
         const to = k0 === 0 ? oc : ot;
         for (let j0 = 0; j0 < m; j0 += GROUP_TN) {
-          wasm.tn16(kc, n4, (og + k0 * m + j0) * 4, m, (ob + k0 * n4) * 4, (to + j0 * n4) * 4);
+          wasm.tn16(kc, n4, (og + k0 * m + j0) * 4, m, pb + k0 * n4 * 4, (to + j0 * n4) * 4);
         }
         if (k0 > 0) wasm.add(oc * 4, ot * 4, m16 * n4);
       }

@@ -134,19 +134,19 @@ export function wasmConvForward(g: Geometry): F32Kernel | null {
     rowstep: g.sh * wp * 4,
     colsPadded: owp,
   };
-  // Float offsets of the regions, laid out from 0 at each call; a scratch
-  // region per part.
-  const oW = 0;
-  const oPA = oW + O * K;
-  const oOffs = oPA + groups * mp * MR * K;
-  const oX = oOffs + K;
-  const oXP = oX + N * C * H * W;
-  const oY = oXP + (padded ? N * C * hp * wp : 0);
-  const end = oY + N * O * OH * OW;
   const scratch = mp * MR * OH * owp + 2 * NR;
   const inImage = C * H * W;
   return (y, x, wt) => {
     const h = heap()!;
+    // Float offsets of the regions, laid out from the scratch region's start
+    // at each call (blocks below it may come and go); a scratch region per part.
+    const oW = h.arena.start;
+    const oPA = oW + O * K;
+    const oOffs = oPA + groups * mp * MR * K;
+    const oX = oOffs + K;
+    const oXP = oX + N * C * H * W;
+    const oY = oXP + (padded ? N * C * hp * wp : 0);
+    const end = oY + N * O * OH * OW;
     const f = h.reserve(end + maxParts() * scratch);
     const k = h.kernels;
     f.set(wt, oW);
@@ -190,19 +190,19 @@ export function wasmConvTranspose(g: Geometry): F32Kernel | null {
   const padded = hp !== H || wp !== W;
   const offs = tapOffsets(cg, g.kh, g.kw, g.dh, g.dw, hp, wp, K4);
   const sa = MR * og * 4;
-  const oW = 0;
-  const oPA = oW + O * K;
-  const oOffs = oPA + groups * K4 * og;
-  const oU = oOffs + K4;
-  // A row's last panel reads up to 7 floats past the gradient's end.
-  const oX = oU + N * O * P + NR;
-  const oXC = oX + N * C * hp * wp;
-  const end = oXC + (padded ? N * C * H * W : 0);
   const inImage = C * H * W;
   const outImage = O * P;
   const padImage = C * hp * wp;
   return (x, u, wt) => {
     const h = heap()!;
+    const oW = h.arena.start;
+    const oPA = oW + O * K;
+    const oOffs = oPA + groups * K4 * og;
+    const oU = oOffs + K4;
+    // A row's last panel reads up to 7 floats past the gradient's end.
+    const oX = oU + N * O * P + NR;
+    const oXC = oX + N * C * hp * wp;
+    const end = oXC + (padded ? N * C * H * W : 0);
     const f = h.reserve(end);
     const k = h.kernels;
     f.set(wt, oW);
@@ -263,14 +263,6 @@ export function wasmConvWeight(g: Geometry): F32Kernel | null {
   const padded = hp !== H || wp !== W;
   // Taps past K (to fill the last panel) read the image's first value into rows that are dropped.
   const offs = tapOffsets(cg, g.kh, g.kw, g.dh, g.dw, hp, wp, K4);
-  const oOffs = 0;
-  const oX = oOffs + K4;
-  const oXP = oX + N * C * H * W;
-  const oU = oXP + (padded ? N * C * hp * wp : 0);
-  // Every image's U packed up front: the parts read all of them.
-  const oPU = oU + N * O * P;
-  const oG = oPU + N * groups * og8 * P;
-  const end = oG + groups * K4 * og8;
   const tp = K4 / MR;
   const np = og8 / NR;
   // Parts take runs of tap panels or of channel panels, whichever are more:
@@ -282,6 +274,14 @@ export function wasmConvWeight(g: Geometry): F32Kernel | null {
       return;
     }
     const h = heap()!;
+    const oOffs = h.arena.start;
+    const oX = oOffs + K4;
+    const oXP = oX + N * C * H * W;
+    const oU = oXP + (padded ? N * C * hp * wp : 0);
+    // Every image's U packed up front: the parts read all of them.
+    const oPU = oU + N * O * P;
+    const oG = oPU + N * groups * og8 * P;
+    const end = oG + groups * K4 * og8;
     const f = h.reserve(end);
     const k = h.kernels;
     new Int32Array(f.buffer, oOffs * 4, K4).set(offs);

@@ -322,35 +322,37 @@ export function wasmLoop(p: LoopProgram): LoopKernel | null {
   const chunk = unit <= CHUNK ? unit * Math.floor(CHUNK / unit) : p.size;
   const span = Math.min(chunk, Math.ceil(p.size / 4) * 4); // floats per region
   const regions = p.leaves.length + p.stores.length;
-  const pointers = Array.from({ length: regions }, (_, r) => r * span * 4);
   const nLeaves = p.leaves.length;
-  const args = [0, ...pointers];
+  const args = Array.from({ length: 1 + regions }, () => 0);
   const whole = p.leaves.map((kind) => kind === 'array');
   return (out, ins) => {
-    // The arena is every kernel's, laid out from 0 by each: reserved per call.
-    const heap = memory.reserve(regions * span);
+    // The arena is every kernel's, laid out from its scratch start by each: reserved per call.
+    const s = memory.start;
+    const heap = memory.reserve(s + regions * span);
+    for (let r = 0; r < regions; r++) args[1 + r] = (s + r * span) * 4;
     // Broadcast leaves are the same for every pass: in once.
     for (let k = 0; k < nLeaves; k++) {
       const x = ins[k]!;
       const kind = p.leaves[k];
-      if (kind === 'scalar') heap[k * span] = x[0]!;
+      if (kind === 'scalar') heap[s + k * span] = x[0]!;
       else if (kind === 'cycle') {
         // As much of the cycle as one pass reads.
         const g = p.cycles![k]!;
-        const base = k * span;
+        const base = s + k * span;
         for (let j = 0, n = Math.min(g.length, span); j < n; j++) heap[base + j] = x[g[j]!]!;
-      } else if (!whole[k]) heap.set(x as Float32Array, k * span); // one row or a plane's values
+      } else if (!whole[k]) heap.set(x as Float32Array, s + k * span); // one row or a plane's values
     }
     for (let at = 0; at < p.size; at += chunk) {
       const n = Math.min(chunk, p.size - at);
       for (let k = 0; k < nLeaves; k++) {
-        if (whole[k]) heap.set((ins[k] as Float32Array).subarray(at, at + n), k * span);
+        if (whole[k]) heap.set((ins[k] as Float32Array).subarray(at, at + n), s + k * span);
       }
       args[0] = Math.ceil(n / 4);
       f(...args);
-      out.set(heap.subarray(nLeaves * span, nLeaves * span + n), at);
+      const o = s + nLeaves * span;
+      out.set(heap.subarray(o, o + n), at);
       for (let j = 1; j < p.stores.length; j++) {
-        const from = (nLeaves + j) * span;
+        const from = s + (nLeaves + j) * span;
         ins[nLeaves + j - 1]!.set(heap.subarray(from, from + n), at);
       }
     }
