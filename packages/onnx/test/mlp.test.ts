@@ -32,31 +32,6 @@ describe('the 784-16-16-10 network in onnxruntime-web', () => {
   );
 });
 
-/** Whether this engine has WebAssembly relaxed SIMD, with which neurite's kernels fuse multiply-adds. */
-const relaxedSimd = WebAssembly.validate(
-  Uint8Array.of(
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b],
-    ...[0x7b, 0x01, 0x7b, 0x03, 0x02, 0x01, 0x00, 0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20],
-    ...[0x01, 0x20, 0x02, 0xfd, 0x85, 0x02, 0x0b],
-  ),
-);
-
-describe('summation order', () => {
-  // Both sum each block of 256 inputs in order and then the blocks in order, rounding every
-  // multiply-add twice, so a dense layer of 784 inputs (three blocks) gives the same bits. With
-  // relaxed SIMD neurite fuses its multiply-adds and the last bits differ.
-  it.skipIf(relaxedSimd)('of a 784-input network is ONNX Runtime’s: the same bits', async () => {
-    const model = buildModel(
-      { input: [784], layers: [hidden('relu'), hidden('relu'), { type: 'dense', units: 10 }] },
-      { seed: 5 },
-    );
-    const bytes = toOnnx(model, { inputShape: ['batch', 784] });
-    const x = randn([300, 784], { rng: new Rng(8) });
-    const { output } = await runOnnx(bytes, { input: x });
-    expect(maxDifference(output!.data, model.forward(x).data)).toBe(0);
-  });
-});
-
 describe('the graph written', () => {
   it('takes the input shape from the spec of a built model, with a dynamic batch', () => {
     const model = buildModel({

@@ -35,3 +35,17 @@ export function maxDifference(a: ArrayLike<number>, b: ArrayLike<number>): numbe
   for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
   return worst;
 }
+
+/**
+ * The largest difference relative to the scale of the expected output:
+ * max|a − b| / max(1, max|b|). A float32 dot product's rounding error is
+ * proportional to the sizes of its terms, not of its result, so between two
+ * correct float32 evaluations (one fusing its multiply-adds, one not) the
+ * difference grows with the outputs' magnitude, small outputs included. For
+ * outputs up to 1 in magnitude it is the absolute difference.
+ */
+export function scaledDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let scale = 1;
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]!));
+  return maxDifference(a, b) / scale;
+}
