@@ -497,13 +497,29 @@ export function parseSpec(value: unknown): ModelSpec {
     ]);
   }
   const result = v.safeParse(modelSpecSchema, value);
-  if (result.success) {
-    inferShapes(result.output);
-    return result.output;
-  }
-  const lines = result.issues.map(
+  const lines = (result.issues ?? []).map(
     (issue) =>
       `${formatPath(issue.path?.map((p) => p.key as PropertyKey) ?? [])}: ${issue.message}, got ${show(issue.input)}`,
   );
-  throw new SpecError(lines);
+  lines.push(...reservedFields(value, []));
+  if (lines.length > 0) throw new SpecError(lines);
+  const spec = result.output as ModelSpec;
+  inferShapes(spec);
+  return spec;
+}
+
+/**
+ * Fields named `__proto__`, `constructor` or `prototype` (JSON can hold
+ * them), which valibot's object schemas pass over unread: refused here, as
+ * every other unknown field is.
+ */
+function reservedFields(value: unknown, path: PropertyKey[]): string[] {
+  if (value === null || typeof value !== 'object') return [];
+  const list = Array.isArray(value);
+  return Object.entries(value).flatMap(([key, child]) => {
+    const at = [...path, list ? Number(key) : key];
+    return !list && ['__proto__', 'constructor', 'prototype'].includes(key)
+      ? [`${formatPath(at)}: unexpected field, got ${show(child)}`]
+      : reservedFields(child, at);
+  });
 }

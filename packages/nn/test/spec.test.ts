@@ -156,6 +156,16 @@ describe('parseSpec', () => {
     ]);
   });
 
+  it('refuses the fields an object reader could pass over: __proto__, constructor, prototype', () => {
+    const json =
+      '{"input":[4],"layers":[{"type":"dense","units":2,"__proto__":{"units":-1}},{"type":"flatten","constructor":1}],"prototype":"x"}';
+    expect(specError(JSON.parse(json)).issues).toEqual([
+      'layers[0].__proto__: unexpected field, got {"units":-1}',
+      'layers[1].constructor: unexpected field, got 1',
+      'prototype: unexpected field, got "x"',
+    ]);
+  });
+
   it('modelSpecSchema composes into a larger valibot schema with the same checks', () => {
     const file = v.object({ version: v.number(), model: modelSpecSchema });
     expect(v.parse(file, { version: 1, model: classic }).model).toEqual(classic);
