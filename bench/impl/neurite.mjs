@@ -56,6 +56,18 @@ main(async () => {
         : T.tensor(batch.labels, { shape: [batch.size] });
     const predict = (xs, size) => predictStep(T.tensor(xs, { shape: inputShape(size) })).data;
 
+    // Pinned memory, where the products read images in place (the test set once; each
+    // batch gathered into one reused buffer, as DataLoader({ pinMemory: true }) does).
+    const pinning = typeof T.Tensor.prototype.pinMemory === 'function';
+    const place = pinning ? (array) => T.tensor(array).pinMemory().data : undefined;
+    let pinnedBatch;
+    const batchArray = pinning
+      ? (length) => {
+          if (pinnedBatch?.length !== length)
+            pinnedBatch = T.allocate('float32', length, { pinMemory: true });
+          return pinnedBatch;
+        }
+      : undefined;
     if (mode === 'fit') {
       // One fit call over every epoch (warm-up first), its data a loader of the harness's
       // batches: each epoch is timed from its first batch to its last, fit's work between
@@ -78,7 +90,7 @@ main(async () => {
         });
         return { seconds, loss: history.last.loss };
       };
-      return { trainEpochs, predict };
+      return { trainEpochs, predict, place, batchArray };
     }
 
     return {
@@ -87,6 +99,8 @@ main(async () => {
         return wantLoss ? loss.item() : undefined;
       },
       predict,
+      place,
+      batchArray,
     };
   });
 });

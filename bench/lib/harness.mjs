@@ -118,9 +118,18 @@ export function loadPermutations(path, n) {
   return Array.from({ length: all.length / n }, (_, i) => all.subarray(i * n, (i + 1) * n));
 }
 
-/** Copies rows `order[start .. start+size)` of `source` into a fresh array, as a data loader does. */
-export function gatherRows(source, width, order, start, size) {
-  const out = new Float32Array(size * width);
+/**
+ * Copies rows `order[start .. start+size)` of `source` into a fresh array (or into `out`,
+ * a buffer the implementation reuses from batch to batch), as a data loader does.
+ */
+export function gatherRows(
+  source,
+  width,
+  order,
+  start,
+  size,
+  out = new Float32Array(size * width),
+) {
   for (let i = 0; i < size; i++) {
     const row = order[start + i];
     out.set(source.subarray(row * width, (row + 1) * width), i * width);
@@ -151,6 +160,9 @@ const peakRssMb = () => Math.round((process.resourceUsage().maxRSS / 1024) * 10)
  * or, for a library's own training loop, `trainEpochs(epochs) -> Promise<{ seconds, loss }>`
  * in place of `train`, where each epoch is `{ count, batches() }` (an iterable of batches)
  * and `seconds[i]` times epoch i from its first batch to its last;
+ * optionally `place(array)`, giving the test images where the library's kernels read them
+ * (once, untimed, as a framework's own tensor holds a data set), and `batchArray(length)`,
+ * the buffer each batch's images are gathered into (a loader's reused, pinned buffer);
  * where `batch` is `{ x, y, labels, size }` (x: size×784 float32, y: size×10 one-hot);
  * the cnn recipe reads each row of x as a 1×28×28 image.
  */
@@ -166,6 +178,8 @@ export async function runImplementation(impl, options, setup) {
     line({ impl, recipe: options.recipe, skipped: model.skipped });
     return;
   }
+  if (model.place) data.testX = model.place(data.testX);
+  const batchLength = trainBatch * PIXELS;
   const epochSamples = Math.min(options.quick ? QUICK_SAMPLES : trainN, trainN);
   const batchesPerEpoch = Math.floor(epochSamples / trainBatch);
 
@@ -175,7 +189,14 @@ export async function runImplementation(impl, options, setup) {
     for (let b = 0; b < count; b++) {
       const start = b * trainBatch;
       yield {
-        x: gatherRows(data.trainX, PIXELS, order, start, trainBatch),
+        x: gatherRows(
+          data.trainX,
+          PIXELS,
+          order,
+          start,
+          trainBatch,
+          model.batchArray?.(batchLength),
+        ),
         y: gatherRows(data.trainY, CLASSES, order, start, trainBatch),
         labels: gatherLabels(data.trainLabels, order, start, trainBatch),
         size: trainBatch,
@@ -197,7 +218,14 @@ export async function runImplementation(impl, options, setup) {
       const wantLoss = b === count - 1;
       const loss = model.train(
         {
-          x: gatherRows(data.trainX, PIXELS, order, start, trainBatch),
+          x: gatherRows(
+            data.trainX,
+            PIXELS,
+            order,
+            start,
+            trainBatch,
+            model.batchArray?.(batchLength),
+          ),
           y: gatherRows(data.trainY, CLASSES, order, start, trainBatch),
           labels: gatherLabels(data.trainLabels, order, start, trainBatch),
           size: trainBatch,

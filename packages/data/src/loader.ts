@@ -31,6 +31,13 @@ export interface DataLoaderOptions<B = Batch> {
    */
   reuse?: boolean;
   /**
+   * Keep the reused batch buffers in the memory the tensor kernels compute in
+   * (PyTorch's `pin_memory`): the first layer's matrix product then reads a
+   * batch where it is instead of copying it in. Needs `reuse` (a last,
+   * smaller batch gets plain arrays). Default false.
+   */
+  pinMemory?: boolean;
+  /**
    * Makes a batch from the samples (`dataset.get(i)` of each) instead of
    * the default stacking; the result is yours (no buffer is reused).
    */
@@ -131,6 +138,7 @@ export class DataLoader<B = Batch> implements Iterable<B> {
   readonly seed: number;
   readonly dropLast: boolean;
   readonly reuse: boolean;
+  readonly pinMemory: boolean;
   readonly imageLayout: ImageLayout;
   /** Batches per epoch. */
   readonly length: number;
@@ -148,6 +156,7 @@ export class DataLoader<B = Batch> implements Iterable<B> {
       seed = 0,
       dropLast = false,
       reuse = true,
+      pinMemory = false,
       collate,
       transform,
       imageLayout = 'flat',
@@ -171,6 +180,11 @@ export class DataLoader<B = Batch> implements Iterable<B> {
         'DataLoader: collate makes batches of its own: transform and imageLayout apply to the default batches only',
       );
     }
+    if (pinMemory && (!reuse || collate)) {
+      throw new DataError(
+        `DataLoader: pinMemory pins the reused batch buffers of the default batches; it needs reuse: true and no collate (got reuse: ${reuse}${collate ? ', a collate function' : ''})`,
+      );
+    }
     if (imageLayout === 'nchw') {
       const image = isGatherDataset(data) ? data.imageShape : undefined;
       if (!image) {
@@ -185,6 +199,7 @@ export class DataLoader<B = Batch> implements Iterable<B> {
     this.seed = seed;
     this.dropLast = dropLast;
     this.reuse = reuse;
+    this.pinMemory = pinMemory;
     this.imageLayout = imageLayout;
     this.collate = collate;
     this.transform = transform;
@@ -253,8 +268,18 @@ export class DataLoader<B = Batch> implements Iterable<B> {
     const sizes = fields.map((f) => f.shape.reduce((a, b) => a * b, 1));
     let outs: TypedArray[];
     if (this.reuse) {
-      this.buffers ??= fields.map((f, k) => allocate(f.dtype, this.batchSize * sizes[k]!));
-      outs = this.buffers.map((buf, k) => buf.subarray(0, size * sizes[k]!) as TypedArray);
+      const pinMemory = this.pinMemory;
+      this.buffers ??= fields.map((f, k) =>
+        allocate(f.dtype, this.batchSize * sizes[k]!, { pinMemory }),
+      );
+      // A pinned block lives as long as its whole buffer: no views of it are handed out.
+      outs = this.buffers.map((buf, k) =>
+        size === this.batchSize
+          ? buf
+          : pinMemory
+            ? allocate(fields[k]!.dtype, size * sizes[k]!)
+            : (buf.subarray(0, size * sizes[k]!) as TypedArray),
+      );
     } else {
       outs = fields.map((f, k) => allocate(f.dtype, size * sizes[k]!));
     }

@@ -61,6 +61,37 @@ describe('DataLoader', () => {
     }
   });
 
+  it('pinMemory gives the same batches, in the kernels’ memory, and needs reused default batches', () => {
+    const split = indexed(100);
+    const plain = new DataLoader(split, { batchSize: 32, shuffle: true, seed: 5 });
+    const pinned = new DataLoader(split, {
+      batchSize: 32,
+      shuffle: true,
+      seed: 5,
+      pinMemory: true,
+    });
+    // Batches overwrite the last one's buffers: each is read as it comes.
+    const read = (loader: DataLoader) =>
+      Array.from(loader.epoch(1), (b) => b.map((t) => [t.isPinned(), Array.from(t.data)] as const));
+    const want = read(plain);
+    const got = read(pinned);
+    expect(got.map((b) => b.map(([, v]) => v))).toEqual(want.map((b) => b.map(([, v]) => v)));
+    expect(want.flat().some(([p]) => p)).toBe(false);
+    // Full batches are pinned, images and labels; the last, smaller one is plain arrays of its own.
+    expect(got.map((b) => b.map(([p]) => p))).toEqual([
+      [true, true],
+      [true, true],
+      [true, true],
+      [false, false],
+    ]);
+    expect(() => new DataLoader(split, { batchSize: 8, pinMemory: true, reuse: false })).toThrow(
+      /pinMemory .* needs reuse: true .*got reuse: false/,
+    );
+    expect(
+      () => new DataLoader(split, { batchSize: 8, pinMemory: true, collate: () => [] as never }),
+    ).toThrow(/no collate/);
+  });
+
   it('gives the last partial batch its own shape, or drops it', () => {
     const split = indexed(25);
     const sizes = (dropLast: boolean) =>

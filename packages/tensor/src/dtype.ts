@@ -1,4 +1,5 @@
 import { DTypeError } from './errors.js';
+import { pinnedArray } from './kernels/memory.js';
 
 /** Element types: `float32` is the default, `float64` serves exact gradient checks, `int32` labels and indices. */
 export type DType = 'float32' | 'float64' | 'int32';
@@ -14,8 +15,20 @@ export interface StorageOf {
 
 const constructors = { float32: Float32Array, float64: Float64Array, int32: Int32Array } as const;
 
-/** A zero-filled buffer of `size` elements of `dtype`. */
-export function allocate(dtype: DType, size: number): TypedArray {
+/**
+ * A zero-filled buffer of `size` elements of `dtype`; with `pinMemory`, in
+ * the kernels' memory, where matrix products read it in place (see
+ * `Tensor.pinMemory`; a plain array where that memory cannot be shared).
+ *
+ * @example
+ * const batch = allocate('float32', 64 * 784, { pinMemory: true }); // a loader's reused buffer
+ */
+export function allocate(
+  dtype: DType,
+  size: number,
+  options: { pinMemory?: boolean } = {},
+): TypedArray {
+  if (options.pinMemory) return pinnedArray(dtype, size);
   return new constructors[dtype](size);
 }
 
