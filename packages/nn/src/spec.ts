@@ -501,25 +501,35 @@ export function parseSpec(value: unknown): ModelSpec {
     (issue) =>
       `${formatPath(issue.path?.map((p) => p.key as PropertyKey) ?? [])}: ${issue.message}, got ${show(issue.input)}`,
   );
-  lines.push(...reservedFields(value, []));
+  lines.push(...reservedFields(value));
   if (lines.length > 0) throw new SpecError(lines);
   const spec = result.output as ModelSpec;
   inferShapes(spec);
   return spec;
 }
 
+const RESERVED = ['__proto__', 'constructor', 'prototype'];
+
 /**
  * Fields named `__proto__`, `constructor` or `prototype` (JSON can hold
  * them), which valibot's object schemas pass over unread: refused here, as
  * every other unknown field is.
  */
-function reservedFields(value: unknown, path: PropertyKey[]): string[] {
-  if (value === null || typeof value !== 'object') return [];
-  const list = Array.isArray(value);
-  return Object.entries(value).flatMap(([key, child]) => {
-    const at = [...path, list ? Number(key) : key];
-    return !list && ['__proto__', 'constructor', 'prototype'].includes(key)
-      ? [`${formatPath(at)}: unexpected field, got ${show(child)}`]
-      : reservedFields(child, at);
-  });
+function reservedFields(value: unknown): string[] {
+  const found: string[] = [];
+  const path: PropertyKey[] = [];
+  const visit = (v: unknown) => {
+    if (v === null || typeof v !== 'object') return;
+    const list = Array.isArray(v);
+    for (const key of Object.keys(v)) {
+      const child = (v as Record<string, unknown>)[key];
+      path.push(list ? Number(key) : key);
+      if (!list && RESERVED.includes(key))
+        found.push(`${formatPath(path)}: unexpected field, got ${show(child)}`);
+      else visit(child);
+      path.pop();
+    }
+  };
+  visit(value);
+  return found;
 }
