@@ -2,6 +2,7 @@ import { allocate, type DType, dtypeOf, type TypedArray } from './dtype.js';
 import { isTracing, isTransforming, withTracer } from './engine.js';
 import { CompileError, fmt } from './errors.js';
 import { isGradEnabled } from './grad-mode.js';
+import { pinnedArray } from './kernels/memory.js';
 import { broadcastStrides, stridedLoop } from './kernels/strided.js';
 import { type LoopNode, loopProgram, wasmLoop } from './kernels/wasm-loop.js';
 import type { Kernel, Op, Spec } from './op.js';
@@ -27,7 +28,9 @@ import { Tensor } from './tensor.js';
  *  - loops of float32 ops that WebAssembly SIMD computes exactly are emitted
  *    as WebAssembly, four lanes at a time, with the same bits;
  *  - intermediate results share one arena, each placed by its lifetime, so
- *    memory is reused once a result's last reader has run (planArena);
+ *    memory is reused once a result's last reader has run (planArena); the
+ *    arena lives in the WebAssembly kernels' memory where that is shared, so
+ *    products and SIMD loops read and write results there in place;
  *  - every kernel is specialised to its shapes once.
  * Later calls run the kernels in order: no graph, no allocation but the copy
  * of the returned values.
@@ -367,6 +370,8 @@ class Plan {
   private readonly argBuffers: TypedArray[];
   private readonly output: (args: readonly Tensor[]) => Traced;
   private readonly signature: { shape: Shape; dtype: DType; requiresGrad: boolean }[];
+  /** The arena's whole view: its memory in the kernels' memory is freed once this is collected. */
+  private readonly arena: Float32Array;
 
   constructor(recorder: Recorder, args: readonly Tensor[], result: Traced) {
     const steps = recorder.steps;
@@ -555,7 +560,8 @@ class Plan {
         if (!escaping.has(b)) lifetimes.push({ buffer: b, from: i, to: lastUse.get(b) ?? i });
       }
     });
-    const { views: planned, bytes: bufferBytes } = planArena(lifetimes);
+    const { views: planned, bytes: bufferBytes, arena } = planArena(lifetimes);
+    this.arena = arena;
     const resolve = (b: Buf): TypedArray =>
       b instanceof Slot ? (planned.get(b) ?? kept.get(b) ?? b.sink()) : b;
 
@@ -730,6 +736,8 @@ const ALIGN = 16;
 export function planArena(lifetimes: readonly Lifetime[]): {
   views: Map<Buf, TypedArray>;
   bytes: number;
+  /** A view of the whole arena: whoever uses the views holds it (a pinned block lives as long as it). */
+  arena: Float32Array;
 } {
   const size = (l: Lifetime) => Math.ceil(l.buffer.byteLength / ALIGN) * ALIGN;
   const order = lifetimes
@@ -751,14 +759,15 @@ export function planArena(lifetimes: readonly Lifetime[]): {
     offsets.set(l.buffer, at);
     end = Math.max(end, at + bytes);
   }
-  const arena = new ArrayBuffer(end);
-  if (poison) new Float32Array(arena).fill(Number.NaN);
+  // In the kernels' memory (pinned), where products and loops work in place.
+  const arena = pinnedArray('float32', end / 4);
+  if (poison) arena.fill(Number.NaN);
   const views = new Map<Buf, TypedArray>();
   for (const [b, at] of offsets) {
     const dtype = b instanceof Slot ? b.dtype : dtypeOf(b)!;
-    views.set(b, new VIEWS[dtype](arena, at, b.length));
+    views.set(b, new VIEWS[dtype](arena.buffer, arena.byteOffset + at, b.length));
   }
-  return { views, bytes: end };
+  return { views, bytes: end, arena };
 }
 
 function forEachTensor(value: Traced, visit: (t: Tensor) => void): void {

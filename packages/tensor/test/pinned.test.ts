@@ -5,6 +5,7 @@ import * as api from '../src/index.js';
 import { gemm } from '../src/kernels/gemm.js';
 import { arena, pinnedArray, pointerOf } from '../src/kernels/memory.js';
 import { setParallelThreshold, setThreads } from '../src/kernels/threads.js';
+import { loopProgram, wasmLoop } from '../src/kernels/wasm-loop.js';
 import { interleavedKernelsAgree } from './kernel-memory-cases.js';
 
 const { compile, conv2d, Rng, randn, tensor } = api;
@@ -65,7 +66,11 @@ describe('pinned memory', () => {
     ['images · a layerᵀ', false, true, 64, 16, 784, 0.2],
     ['images · a layer', false, false, 64, 16, 784, 0.2],
     ['an odd batch · a layerᵀ', false, true, 63, 16, 784, 0.2],
+    ['images · a layer of 10ᵀ', false, true, 64, 10, 784, 0.2],
     ['gradientᵀ · images', true, false, 16, 784, 64, 0.2],
+    ['gradientᵀ · images, over 300 steps of k', true, false, 32, 784, 300, 0.2],
+    ['gradientᵀ · images, 20 rows', true, false, 20, 784, 64, 0.2],
+    ['activations · a layer', false, false, 64, 32, 16, 1],
     ['images · a wide layerᵀ', false, true, 64, 40, 784, 0.2],
     ['dense', false, false, 48, 40, 100, 1],
     ['dense, Aᵀ·Bᵀ', true, true, 48, 40, 100, 1],
@@ -80,17 +85,55 @@ describe('pinned memory', () => {
         const B = Float32Array.from({ length: k * n }, () => rng.normal());
         const plain = new Float32Array(m * n);
         gemm(tA, tB, m, n, k, A, 0, B, 0, plain, 0);
-        for (const [a, b] of [
-          [pinned(A), B],
-          [A, pinned(B)],
-          [pinned(A), pinned(B)],
+        for (const [a, b, pinC] of [
+          [pinned(A), B, false],
+          [A, pinned(B), false],
+          [pinned(A), pinned(B), false],
+          [A, B, true],
+          [pinned(A), pinned(B), true],
         ] as const) {
-          const C = new Float32Array(m * n).fill(Number.NaN);
+          // A result written in place sits between two guards that must stay NaN.
+          const room = pinC ? pinnedArray('float32', m * n + 32) : new Float32Array(m * n + 32);
+          room.fill(Number.NaN);
+          const C = room.subarray(16, 16 + m * n);
           gemm(tA, tB, m, n, k, a, 0, b, 0, C, 0);
           expect(Array.from(C)).toEqual(Array.from(plain));
+          expect([...room.subarray(0, 16), ...room.subarray(16 + m * n)].every(Number.isNaN)).toBe(
+            true,
+          );
         }
       });
     }
+  }
+
+  for (const size of [4096, 4098]) {
+    it(`a SIMD loop reads and writes pinned arrays in place, never past their end (${size} elements)`, () => {
+      const rng = new Rng(size);
+      const x = Float32Array.from({ length: size }, () => rng.normal());
+      const y = Float32Array.from({ length: size }, () => rng.normal());
+      const program = loopProgram(
+        [size],
+        [[size], [size]],
+        [
+          { name: 't0', op: 'mul', args: ['x0', 'x1'], dtype: 'float32' },
+          { name: 't1', op: 'add', args: ['t0', 'x0'], dtype: 'float32' },
+        ],
+        ['t1', 't0'],
+      )!;
+      const loop = wasmLoop(program)!;
+      const [plain, plainProduct] = [new Float32Array(size), new Float32Array(size)];
+      loop(plain, [x, y, plainProduct]);
+      const room = pinnedArray('float32', 3 * (size + 8)).fill(Number.NaN);
+      const part = (i: number) => room.subarray(i * (size + 8) + 4, i * (size + 8) + 4 + size);
+      const [out, product] = [part(0), part(1)];
+      loop(out, [pinned(x), pinned(y), product]);
+      expect(Array.from(out)).toEqual(Array.from(plain));
+      expect(Array.from(product)).toEqual(Array.from(plainProduct));
+      for (let i = 0; i < 2; i++) {
+        const at = i * (size + 8) + 4 + size;
+        expect(Array.from(room.subarray(at, at + 8)).every(Number.isNaN)).toBe(true);
+      }
+    });
   }
 
   it('reads an operand at its offset within a pinned buffer', () => {

@@ -226,6 +226,9 @@ function wrap(wasm: Exports, memory: Arena): SimdGemm {
       // Operands where they are (in bytes), or −1 to copy them in. Rows of A
       // are read in pairs, so in place only when no pair is left half empty.
       const pa = k4 === k && m % 2 === 0 ? pointerOf(A) : -1;
+      // C where it is when whole panels cover its rows (nothing spills past a
+      // row) and rows come in pairs (no padding row to write); else copied out.
+      const pc = n % COLS === 0 && m % 2 === 0 ? pointerOf(C) : -1;
       let pb = pointerOf(B);
       if (pb < 0) {
         heap.set(B.subarray(b, b + n * k), ob);
@@ -251,15 +254,15 @@ function wrap(wasm: Exports, memory: Arena): SimdGemm {
           for (let s = i0; s < 2 * p1; s += ROWS) {
             const even = Math.min(ROWS, 2 * p1 - s);
             const from = pa < 0 ? (oa + s * k4) * 4 : pa + (a + (r0 + s) * k) * 4;
-            const to = ct + (s - i0) * n;
+            const to = pc < 0 ? (ct + (s - i0) * n) * 4 : pc + (c + (r0 + s) * n) * 4;
             // Right to left: a panel's spill past n lands on the next row's first
             // columns, which the panels to its left write afterwards.
             for (let q = panels - 1; q >= 0; q--) {
               const pq = (op + q * k4 * COLS) * 4;
-              lane.call('rows16', even, k4, from, pq, (to + q * COLS) * 4, n, (ol + t * list) * 4);
+              lane.call('rows16', even, k4, from, pq, to + q * COLS * 4, n, (ol + t * list) * 4);
             }
           }
-          done.push([ct, i0, i1]);
+          if (pc < 0) done.push([ct, i0, i1]);
         });
         for (const [ct, i0, i1] of done) {
           C.set(heap.subarray(ct, ct + (i1 - i0) * n), c + (r0 + i0) * n);
@@ -279,19 +282,23 @@ function wrap(wasm: Exports, memory: Arena): SimdGemm {
       const oc = og + k * m + GROUP_TN;
       const ot = oc + m16 * n4;
       reserve(ot + (k > KC ? m16 * n4 : 0));
-      // B where it is (in bytes) when its rows need no padding, else copied in.
+      // B where it is (in bytes) when its rows need no padding, else copied in;
+      // C likewise when its rows need none and whole groups of 16 cover them.
       const at = n4 === n ? pointerOf(B) : -1;
       const pb = at < 0 ? ob * 4 : at + b * 4;
+      const direct = n4 === n && m16 === m ? pointerOf(C) : -1;
+      const pc = direct < 0 ? oc * 4 : direct + c * 4;
       if (at < 0) copyRows(B, b, k, n, ob, n4);
       heap.set(A.subarray(a, a + k * m), og);
       for (let k0 = 0; k0 < k || k0 === 0; k0 += KC) {
         const kc = Math.min(KC, k - k0);
-        const to = k0 === 0 ? oc : ot;
+        const to = k0 === 0 ? pc : ot * 4;
         for (let j0 = 0; j0 < m; j0 += GROUP_TN) {
-          wasm.tn16(kc, n4, (og + k0 * m + j0) * 4, m, pb + k0 * n4 * 4, (to + j0 * n4) * 4);
+          wasm.tn16(kc, n4, (og + k0 * m + j0) * 4, m, pb + k0 * n4 * 4, to + j0 * n4 * 4);
         }
-        if (k0 > 0) wasm.add(oc * 4, ot * 4, m16 * n4);
+        if (k0 > 0) wasm.add(pc, ot * 4, m16 * n4);
       }
+      if (direct >= 0) return;
       if (n4 === n) C.set(heap.subarray(oc, oc + m * n), c);
       else
         for (let j = 0; j < m; j++) C.set(heap.subarray(oc + j * n4, oc + j * n4 + n), c + j * n);

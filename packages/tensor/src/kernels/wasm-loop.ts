@@ -1,6 +1,6 @@
 import type { DType, TypedArray } from '../dtype.js';
 import { type Shape, sizeOf } from '../shape.js';
-import { arena, instantiate, MAX_PAGES, memoryShared } from './memory.js';
+import { arena, instantiate, MAX_PAGES, memoryShared, pointerOf } from './memory.js';
 import { broadcastStrides } from './strided.js';
 
 /**
@@ -325,11 +325,22 @@ export function wasmLoop(p: LoopProgram): LoopKernel | null {
   const nLeaves = p.leaves.length;
   const args = Array.from({ length: 1 + regions }, () => 0);
   const whole = p.leaves.map((kind) => kind === 'array');
+  /**
+   * Per region: the byte offset of an array already in the kernels' memory,
+   * read or written there; else −1. Only when whole vectors cover the loop:
+   * a last partial one would write past the array.
+   */
+  const direct = new Int32Array(regions);
+  const inPlace = p.size % 4 === 0;
   return (out, ins) => {
     // The arena is every kernel's, laid out from its scratch start by each: reserved per call.
     const s = memory.start;
     const heap = memory.reserve(s + regions * span);
-    for (let r = 0; r < regions; r++) args[1 + r] = (s + r * span) * 4;
+    for (let r = 0; r < regions; r++) {
+      args[1 + r] = (s + r * span) * 4;
+      const x = r < nLeaves ? (whole[r] ? ins[r]! : null) : r === nLeaves ? out : ins[r - 1]!;
+      direct[r] = x && inPlace ? pointerOf(x) : -1;
+    }
     // Broadcast leaves are the same for every pass: in once.
     for (let k = 0; k < nLeaves; k++) {
       const x = ins[k]!;
@@ -344,14 +355,18 @@ export function wasmLoop(p: LoopProgram): LoopKernel | null {
     }
     for (let at = 0; at < p.size; at += chunk) {
       const n = Math.min(chunk, p.size - at);
+      for (let r = 0; r < regions; r++) if (direct[r]! >= 0) args[1 + r] = direct[r]! + at * 4;
       for (let k = 0; k < nLeaves; k++) {
-        if (whole[k]) heap.set((ins[k] as Float32Array).subarray(at, at + n), s + k * span);
+        if (whole[k] && direct[k]! < 0) {
+          heap.set((ins[k] as Float32Array).subarray(at, at + n), s + k * span);
+        }
       }
       args[0] = Math.ceil(n / 4);
       f(...args);
       const o = s + nLeaves * span;
-      out.set(heap.subarray(o, o + n), at);
+      if (direct[nLeaves]! < 0) out.set(heap.subarray(o, o + n), at);
       for (let j = 1; j < p.stores.length; j++) {
+        if (direct[nLeaves + j]! >= 0) continue;
         const from = s + (nLeaves + j) * span;
         ins[nLeaves + j - 1]!.set(heap.subarray(from, from + n), at);
       }
