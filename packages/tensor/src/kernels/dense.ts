@@ -1,10 +1,10 @@
-import { type Arena, arena, instantiate, kernelBinary, pointerOf } from './memory.js';
-import { pickBinary } from './relaxed.js';
+import { type Arena, arena, instantiate, memoryShared, pointerOf } from './memory.js';
+import { relaxedSimd } from './relaxed.js';
 import { parallel, share } from './threads.js';
-import * as denseWasm from './wasm/dense.wasm.js';
+import { denseBinary } from './wasm/dense.js';
 
 /**
- * The dense WebAssembly SIMD GEMM (wasm/dense.wat): every product taken, a
+ * The dense WebAssembly SIMD GEMM (wasm/dense.ts): every product taken, a
  * 4×8 tile of C in registers, operands packed into panels in the module's
  * memory first. It is for products whose operands are mostly non-zero (a
  * convolution's columns, activations after the first layer), where skipping
@@ -41,7 +41,7 @@ export interface DenseKernels {
     ldc: number,
     acc: number,
   ): void;
-  /** One image's convolution with unit column stride, as an implicit GEMM (see dense.wat). */
+  /** One image's convolution with unit column stride, as an implicit GEMM (see wasm/dense.ts). */
   conv_rows(
     mp: number,
     pa: number,
@@ -55,7 +55,7 @@ export interface DenseKernels {
     c: number,
     ldc: number,
   ): void;
-  /** One image's contribution to a convolution's weight gradient, transposed (see dense.wat). */
+  /** One image's contribution to a convolution's weight gradient, transposed (see wasm/dense.ts). */
   conv_grad(
     tp: number,
     offs: number,
@@ -71,7 +71,7 @@ export interface DenseKernels {
     ldc: number,
     acc: number,
   ): void;
-  /** One image's transposed convolution, its col2im fused into the GEMM (see dense.wat). */
+  /** One image's transposed convolution, its col2im fused into the GEMM (see wasm/dense.ts). */
   conv_scatter(
     tp: number,
     K: number,
@@ -85,7 +85,7 @@ export interface DenseKernels {
     img: number,
     rowstep: number,
   ): void;
-  /** Arg-max of 2×2 windows at stride 2 (see dense.wat): int32 indices within each plane. */
+  /** Arg-max of 2×2 windows at stride 2 (see wasm/dense.ts): int32 indices within each plane. */
   maxpool2(
     src: number,
     planes: number,
@@ -141,7 +141,7 @@ let wasmModule: WebAssembly.Module | null | undefined;
 export function denseModule(): WebAssembly.Module | null {
   if (wasmModule === undefined) {
     try {
-      wasmModule = arena() && new WebAssembly.Module(kernelBinary(...pickBinary(denseWasm)));
+      wasmModule = arena() && new WebAssembly.Module(denseBinary(memoryShared(), relaxedSimd()));
     } catch {
       wasmModule = null;
     }

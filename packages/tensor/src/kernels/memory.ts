@@ -11,9 +11,7 @@
  * `shared`, so worker threads instantiate the same modules over the same
  * bytes and compute parts of one product in place.
  */
-
-/** Pages (64 KiB) a kernel memory may grow to: 4 GiB, wasm32's whole range. */
-export const MAX_PAGES = 65536;
+import { MAX_PAGES } from './wasm/emit.js';
 
 /**
  * Whether memory can be shared with workers here: SharedArrayBuffer exists
@@ -53,18 +51,6 @@ export function kernelMemory(): WebAssembly.Memory | null {
 export function memoryShared(): boolean {
   kernelMemory();
   return isShared;
-}
-
-/**
- * A kernel module's binary for this memory: `bytes` (base64) declares its
- * memory import shared, and `flagAt` is the byte of that import's limits
- * flag (0x03: shared, with a maximum), turned into 0x01 (a maximum, not
- * shared) where the memory is plain.
- */
-export function kernelBinary(bytes: string, flagAt: number): Uint8Array<ArrayBuffer> {
-  const binary = Uint8Array.from(atob(bytes), (ch) => ch.charCodeAt(0));
-  if (!memoryShared()) binary[flagAt] = 0x01;
-  return binary;
 }
 
 /** An instance of a kernel module over the kernels' memory. */

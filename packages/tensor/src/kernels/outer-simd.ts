@@ -1,6 +1,6 @@
 import type { Kernel } from '../op.js';
-import { type Arena, arena, instantiate, kernelBinary } from './memory.js';
-import { bytes, flagAt } from './wasm/outer.wasm.js';
+import { type Arena, arena, instantiate, memoryShared } from './memory.js';
+import { outerBinary } from './wasm/outer.js';
 
 /**
  * The WebAssembly SIMD path of the row-by-row outer product (float32): per
@@ -27,7 +27,7 @@ function module(): { wasm: Exports; memory: Arena } | null {
   if (instance !== undefined) return instance;
   try {
     const memory = arena()!;
-    const wasm = instantiate(new WebAssembly.Module(kernelBinary(bytes, flagAt)))
+    const wasm = instantiate(new WebAssembly.Module(outerBinary(memoryShared())))
       .exports as unknown as Exports;
     instance = { wasm, memory };
   } catch {

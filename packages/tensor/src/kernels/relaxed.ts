@@ -1,9 +1,9 @@
 /**
  * WebAssembly relaxed SIMD (Node 22+, Chrome 114+, Firefox 120+): with it the
- * GEMM kernels run the binaries whose sums take one `f32x4.relaxed_madd` per
- * step, a fused multiply-add where the processor has one (one rounding
- * instead of two: faster, and closer to the exact sum). Engines without it
- * run the plain SIMD binaries. Either way every kernel of a process sums in
+ * GEMM kernels are generated with one `f32x4.relaxed_madd` per step of their
+ * sums (wasm/emit.ts `madd`), a fused multiply-add where the processor has
+ * one (one rounding instead of two: faster, and closer to the exact sum).
+ * Engines without it get a multiply then an add. Either way every kernel of a process sums in
  * the same way, so eager and compiled results stay bit-identical.
  */
 
@@ -30,19 +30,9 @@ export function relaxedSimd(): boolean {
 }
 
 /**
- * Switches relaxed SIMD off (or on again) for kernels instantiated from now
- * on, so benchmarks can compare the two binaries on one engine.
+ * Switches relaxed SIMD off (or on again) for kernels generated from now
+ * on, so benchmarks can compare the two builds on one engine.
  */
 export function setRelaxedAllowed(on: boolean): void {
   allowed = on;
-}
-
-/** A kernel module's binary and memory-flag byte: the relaxed one where the engine has relaxed SIMD. */
-export function pickBinary(m: {
-  bytes: string;
-  flagAt: number;
-  relaxed: string;
-  relaxedFlagAt: number;
-}): [string, number] {
-  return relaxedSimd() ? [m.relaxed, m.relaxedFlagAt] : [m.bytes, m.flagAt];
 }

@@ -1,13 +1,12 @@
 import type { TypedArray } from '../dtype.js';
-import { type Arena, arena, instantiate, kernelBinary, pointerOf } from './memory.js';
-import { pickBinary } from './relaxed.js';
+import { type Arena, arena, instantiate, memoryShared, pointerOf } from './memory.js';
+import { relaxedSimd } from './relaxed.js';
 import { maxParts, parallel, share } from './threads.js';
-import * as gemmWasm from './wasm/gemm.wasm.js';
+import { gemmBinary } from './wasm/gemm.js';
 
 /**
- * The WebAssembly SIMD path for float32 products. The module is a few
- * hundred bytes shipped inside this file's import; it is instantiated on
- * first use, and where WebAssembly or its SIMD proposal is missing the
+ * The WebAssembly SIMD path for float32 products. The module (wasm/gemm.ts)
+ * is generated and instantiated on first use, and where WebAssembly or its SIMD proposal is missing the
  * callers fall back to the JavaScript kernels.
  *
  * Operands are copied into the module's memory as they are (row-major, rows
@@ -88,7 +87,7 @@ let wasmModule: WebAssembly.Module | null | undefined;
 export function gemmModule(): WebAssembly.Module | null {
   if (wasmModule === undefined) {
     try {
-      wasmModule = arena() && new WebAssembly.Module(kernelBinary(...pickBinary(gemmWasm)));
+      wasmModule = arena() && new WebAssembly.Module(gemmBinary(memoryShared(), relaxedSimd()));
     } catch {
       wasmModule = null;
     }

@@ -1,7 +1,28 @@
 import type { DType, TypedArray } from '../dtype.js';
 import { type Shape, sizeOf } from '../shape.js';
-import { arena, instantiate, MAX_PAGES, memoryShared, pointerOf } from './memory.js';
+import { arena, instantiate, memoryShared, pointerOf } from './memory.js';
 import { broadcastStrides } from './strided.js';
+import {
+  type Code,
+  f32load,
+  f32x4,
+  func,
+  get,
+  i32,
+  i32c,
+  iff,
+  inc,
+  load32Splat,
+  select,
+  set,
+  tee,
+  until,
+  v128,
+  v128c,
+  v128load,
+  v128store,
+  wasmModule,
+} from './wasm/emit.js';
 
 /**
  * Fused elementwise loops compiled to WebAssembly SIMD at run time.
@@ -57,77 +78,33 @@ export interface LoopProgram {
   readonly stores: readonly string[];
 }
 
-const V128 = 0x7b;
-const LOAD32_SPLAT = 0x09;
-const I32 = 0x7f;
-const SIMD = 0xfd;
+type Lower = (args: Code[]) => Code;
+const apply = (ops: Record<string, (...args: Code[]) => Code>, wrap = (c: Code): Code => c) =>
+  Object.fromEntries(
+    Object.entries(ops).map(([name, f]): [string, Lower] => [name, (args) => wrap(f(...args))]),
+  );
 
-/** f32x4 opcodes by operation, and how each op of the table lowers to them. */
-const simd = {
-  load: 0x00,
-  store: 0x0b,
-  const: 0x0c,
-  splat: 0x13,
-  eq: 0x41,
-  ne: 0x42,
-  lt: 0x43,
-  gt: 0x44,
-  le: 0x45,
-  ge: 0x46,
-  and: 0x4e,
-  bitselect: 0x52,
-  abs: 0xe0,
-  neg: 0xe1,
-  sqrt: 0xe3,
-  add: 0xe4,
-  sub: 0xe5,
-  mul: 0xe6,
-  div: 0xe7,
-  max: 0xe9,
-} as const;
-
-type Emit = (args: number[][], out: number[]) => void;
-
-const op = (code: number): number[] => [SIMD, ...uleb(code)];
-const unary =
-  (code: number): Emit =>
-  ([a], out) =>
-    out.push(...a!, ...op(code));
-const binary =
-  (code: number): Emit =>
-  ([a, b], out) =>
-    out.push(...a!, ...b!, ...op(code));
-const f32x4Const = (v: number): number[] => {
-  const bytes = new Uint8Array(new Float32Array([v, v, v, v]).buffer);
-  return [...op(simd.const), ...bytes];
-};
-/** A comparison gives all-ones lanes; the ops' expressions give 1.0 or 0.0. */
-const compare =
-  (code: number): Emit =>
-  ([a, b], out) =>
-    out.push(...a!, ...b!, ...op(code), ...f32x4Const(1), ...op(simd.and));
-
-/** The ops of the table that lower exactly, by name. */
-const lowering: Record<string, Emit> = {
-  neg: unary(simd.neg),
-  abs: unary(simd.abs),
-  sqrt: unary(simd.sqrt),
+/** The ops of the table that lower exactly, by name: each f32x4 operation computes it. */
+const lowering: Record<string, Lower> = {
+  ...apply({
+    neg: f32x4.neg,
+    abs: f32x4.abs,
+    sqrt: f32x4.sqrt,
+    add: f32x4.add,
+    sub: f32x4.sub,
+    mul: f32x4.mul,
+    div: f32x4.div,
+  }),
+  // A comparison gives all-ones lanes; the ops' expressions give 1.0 or 0.0.
+  ...apply(
+    { eq: f32x4.eq, ne: f32x4.ne, lt: f32x4.lt, le: f32x4.le, gt: f32x4.gt, ge: f32x4.ge },
+    (c) => v128.and(c, v128c(1)),
+  ),
   // f32x4.max(x, 0) is Math.max(x, 0) for every float32, ±0, ±∞ and NaN included.
-  relu: ([a], out) => out.push(...a!, ...f32x4Const(0), ...op(simd.max)),
-  add: binary(simd.add),
-  sub: binary(simd.sub),
-  mul: binary(simd.mul),
-  div: binary(simd.div),
-  eq: compare(simd.eq),
-  ne: compare(simd.ne),
-  lt: compare(simd.lt),
-  le: compare(simd.le),
-  gt: compare(simd.gt),
-  ge: compare(simd.ge),
-  where: ([c, a, b], out) =>
-    out.push(...a!, ...b!, ...c!, ...f32x4Const(0), ...op(simd.ne), ...op(simd.bitselect)),
-  cast: ([a], out) => out.push(...a!),
-  broadcastTo: ([a], out) => out.push(...a!),
+  relu: ([a]) => f32x4.max(a!, v128c(0)),
+  where: ([c, a, b]) => v128.bitselect(a!, b!, f32x4.ne(c!, v128c(0))),
+  cast: ([a]) => a!,
+  broadcastTo: ([a]) => a!,
 };
 
 /** Whether every op of a loop can be lowered. */
@@ -135,37 +112,9 @@ export function lowerable(ops: readonly string[]): boolean {
   return ops.every((o) => o in lowering);
 }
 
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
-      out.push(byte);
-      return out;
-    }
-    out.push(byte | 0x80);
-  }
-}
-
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-const name = (s: string): number[] => [...uleb(s.length), ...[...s].map((c) => c.charCodeAt(0))];
-
 /**
  * The module for a loop: one exported function `f(vectors, ptr…)` over the
- * leaves' and stores' byte offsets in its exported memory.
+ * leaves' and stores' byte offsets in the kernels' memory.
  */
 function assemble(p: LoopProgram): Uint8Array<ArrayBuffer> {
   const nLeaves = p.leaves.length;
@@ -196,80 +145,55 @@ function assemble(p: LoopProgram): Uint8Array<ArrayBuffer> {
   const v128Locals = next - (nParams + i32Locals);
   const innerBytes = (p.plane?.inner ?? 4) * 4;
   const periodBytes = (p.plane?.period ?? 1) * 4;
+  const at = (param: number, offset = idx) => i32.add(get(param), get(offset));
+  /** local += 16, back to 0 once it reaches `bytes` (select, not a branch). */
+  const wrap = (local: number, bytes: number) =>
+    set(
+      local,
+      select(i32c(0), tee(local, i32.add(get(local), i32c(16))), i32.geU(get(local), i32c(bytes))),
+    );
 
-  const get = (i: number) => [0x20, ...uleb(i)];
-  const set = (i: number) => [0x21, ...uleb(i)];
-  const memarg = (align: number) => [...uleb(align), 0];
-  const address = (param: number, at = idx) => [...get(param), ...get(at), 0x6a]; // ptr + at
-
-  const body: number[] = [];
-  body.push(...get(0), 0x41, ...sleb(4), 0x74, ...set(end)); // end = vectors << 4
-  for (const [k, local] of scalarLocal) {
-    body.push(...get(1 + k), 0x2a, ...memarg(2), ...op(simd.splat), ...set(local)); // f32.load, splat
-  }
-  body.push(0x41, ...sleb(innerBytes), ...set(left)); // left = bytes of a plane
-  body.push(0x02, 0x40, 0x03, 0x40); // block, loop
-  body.push(...get(idx), ...get(end), 0x4f, 0x0d, 1); // br_if 1 when idx >= end
-  const operand = (arg: string): number[] => {
+  const operand = (arg: string): Code => {
     const leaf = /^x(\d+)$/.exec(arg);
     if (leaf) {
       const k = Number(leaf[1]);
       const local = scalarLocal.get(k);
       if (local !== undefined) return get(local);
-      if (p.leaves[k] === 'plane') {
-        return [...address(1 + k, pl), ...op(LOAD32_SPLAT), ...memarg(2)];
-      }
-      const at = p.leaves[k] === 'row' ? col : (cycleLocal.get(k) ?? idx);
-      return [...address(1 + k, at), ...op(simd.load), ...memarg(4)];
+      if (p.leaves[k] === 'plane') return load32Splat(at(1 + k, pl));
+      return v128load(at(1 + k, p.leaves[k] === 'row' ? col : (cycleLocal.get(k) ?? idx)));
     }
     return get(nodeLocal.get(arg)!);
   };
-  for (const node of p.nodes) {
-    lowering[node.op]!(node.args.map(operand), body);
-    body.push(...set(nodeLocal.get(node.name)!));
-  }
-  p.stores.forEach((value, j) => {
-    body.push(...address(1 + nLeaves + j), ...operand(value), ...op(simd.store), ...memarg(4));
-  });
-  body.push(...get(idx), 0x41, ...sleb(16), 0x6a, ...set(idx)); // idx += 16
-  if (p.leaves.includes('plane')) {
-    // left -= 16; at a plane's end, the next value (back to the first after the last).
-    body.push(...get(left), 0x41, ...sleb(16), 0x6b, 0x22, ...uleb(left), 0x45, 0x04, 0x40);
-    body.push(0x41, ...sleb(innerBytes), ...set(left));
-    body.push(...get(pl), 0x41, ...sleb(4), 0x6a, 0x22, ...uleb(pl));
-    body.push(0x41, ...sleb(periodBytes), 0x46, 0x04, 0x40, 0x41, 0, ...set(pl), 0x0b, 0x0b);
-  }
-  for (const [k, local] of cycleLocal) {
-    // cycle offset += 16, back to 0 at the end of the cycle (as col below)
-    const bytes = p.cycles![k]!.length * 4;
-    body.push(0x41, 0, ...get(local), 0x41, ...sleb(16), 0x6a, 0x22, ...uleb(local));
-    body.push(...get(local), 0x41, ...sleb(bytes), 0x4f, 0x1b, ...set(local));
-  }
-  // col += 16, back to 0 at the end of a row (select, not a branch)
-  body.push(0x41, 0, ...get(col), 0x41, ...sleb(16), 0x6a, 0x22, ...uleb(col)); // 0, col + 16 (tee)
-  body.push(...get(col), 0x41, ...sleb(rowBytes), 0x4f, 0x1b, ...set(col), 0x0c, 0); // select; br 0
-  body.push(0x0b, 0x0b, 0x0b); // end loop, end block, end function
-
-  const locals = vec([
-    [...uleb(i32Locals), I32],
-    [...uleb(v128Locals), V128],
-  ]);
-  const code = [...locals, ...body];
-  const bytes = [
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, vec([[0x60, ...vec(Array.from({ length: nParams }, () => [I32])), 0]])),
-    // The kernels' one memory (memory.ts): limits flag 3 is shared with a maximum, 1 plain.
-    ...section(
-      2,
-      vec([
-        [...name('env'), ...name('memory'), 0x02, memoryShared() ? 3 : 1, 1, ...uleb(MAX_PAGES)],
-      ]),
-    ),
-    ...section(3, vec([[0]])),
-    ...section(7, vec([[...name('f'), 0x00, 0]])),
-    ...section(10, vec([[...uleb(code.length), ...code]])),
+  const body: Code = [
+    set(end, i32.shl(get(0), i32c(4))),
+    [...scalarLocal].map(([k, local]) => set(local, f32x4.splat(f32load(get(1 + k))))),
+    set(left, i32c(innerBytes)),
+    until(i32.geU(get(idx), get(end)), [
+      p.nodes.map((node) =>
+        set(nodeLocal.get(node.name)!, lowering[node.op]!(node.args.map(operand))),
+      ),
+      p.stores.map((value, j) => v128store(at(1 + nLeaves + j), operand(value))),
+      inc(idx, 16),
+      // At a plane's end, the next plane's value (back to the first after the last).
+      p.leaves.includes('plane')
+        ? iff(i32.eqz(tee(left, i32.sub(get(left), i32c(16)))), [
+            set(left, i32c(innerBytes)),
+            iff(i32.eq(tee(pl, i32.add(get(pl), i32c(4))), i32c(periodBytes)), set(pl, i32c(0))),
+          ])
+        : [],
+      // Each cycle's offset += 16, back to 0 at the end of the cycle, as col at the end of a row.
+      [...cycleLocal].map(([k, local]) => wrap(local, p.cycles![k]!.length * 4)),
+      wrap(col, rowBytes),
+    ]),
   ];
-  return Uint8Array.from(bytes);
+  const f = func(
+    'f',
+    'i'.repeat(nParams),
+    '',
+    `${'i'.repeat(i32Locals)}${'v'.repeat(v128Locals)}`,
+    () => body,
+  );
+  return wasmModule([f], memoryShared());
 }
 
 type LoopKernel = (out: TypedArray, ins: readonly TypedArray[]) => void;

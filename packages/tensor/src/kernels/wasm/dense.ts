@@ -1,0 +1,676 @@
+import {
+  block,
+  brIf,
+  type Code,
+  f32,
+  f32c,
+  f32load,
+  f32store,
+  f32x4,
+  func,
+  get,
+  i32,
+  i32c,
+  i32load,
+  i32store,
+  i32x4,
+  i32x4c,
+  iff,
+  inc,
+  load32Splat,
+  madd,
+  memoryCopy,
+  memoryFill,
+  pick,
+  set,
+  transpose,
+  until,
+  v128,
+  v128c,
+  v128load,
+  v128store,
+  wasmModule,
+} from './emit.js';
+
+/** Rows of A and columns of B in one register tile: MR×NR sums, NR/4 vectors per row. */
+const MR = 4;
+const NR = 8;
+const NV = NR / 4;
+const range = (n: number) => [...Array(n).keys()];
+const rows = range(MR);
+const vecs = range(NV);
+
+/**
+ * Dense f32x4 matrix products: every product is taken (no zero is skipped,
+ * so NaN and ±∞ propagate as IEEE says), each output summed in float32 over
+ * each block of 256 values of k in order from zero (the GEMM's blocks then
+ * added in order; a convolution's taps in one run), so a result does not
+ * depend on how the work is cut. The MR×NR register tile is unrolled here
+ * (a loop over registers does not exist in WebAssembly). Also the
+ * convolutions as implicit GEMMs, 2×2 max pooling, and the padding and
+ * compaction copies they need.
+ *
+ * Operands are packed first (GotoBLAS's layout): A into panels of MR rows,
+ * B into panels of NR columns, each panel k-major, so the inner loop reads
+ * two sequential streams. Callers lay out memory; this module owns none of
+ * it: it imports the kernels' one memory (shared, so worker threads run it
+ * too). `relaxed`: every multiply-add of a running sum is one
+ * f32x4.relaxed_madd (see `madd`).
+ */
+export function denseBinary(shared: boolean, relaxed: boolean): Uint8Array<ArrayBuffer> {
+  const fma = madd(relaxed);
+
+  // dst[r / R][c][r % R] = src[r·srow + c·scol] for r < rows, c < cols (byte
+  // strides), rows padded with zeros up to a multiple of R. Whole panels whose
+  // rows are adjacent (srow = 4) copy vectors; whole panels whose columns are
+  // adjacent (scol = 4) go through 4×4 transposes; the rest, one float at a time.
+  const pack = (name: string, R: number) =>
+    func(
+      name,
+      'iiiiii',
+      '',
+      `iiiiii${'v'.repeat(8)}`,
+      (src, nrows, cols, srow, scol, dst, r0, live, c, rr, s, base, ...vs) => {
+        const q = vs.slice(0, 4);
+        const u = vs.slice(4);
+        const groups = range(R / 4);
+        const whole = (stride: number) =>
+          i32.and(i32.eq(get(live), i32c(R)), i32.eq(get(stride), i32c(4)));
+        return until(i32.geU(get(r0), get(nrows)), [
+          set(live, i32.sub(get(nrows), get(r0))),
+          iff(i32.gtU(get(live), i32c(R)), set(live, i32c(R))),
+          set(base, i32.add(get(src), i32.mul(get(r0), get(srow)))),
+          set(c, i32c(0)),
+          iff(
+            whole(srow),
+            until(i32.geU(get(c), get(cols)), [
+              groups.map((g) => v128store(get(dst), v128load(get(base), 16 * g), 16 * g)),
+              set(base, i32.add(get(base), get(scol))),
+              inc(dst, R * 4),
+              inc(c, 1),
+            ]),
+          ),
+          iff(
+            whole(scol),
+            until(i32.gtU(i32.add(get(c), i32c(4)), get(cols)), [
+              groups.map((g) => [
+                q.map((x, n) =>
+                  set(x, v128load(i32.add(get(base), i32.mul(get(srow), i32c(4 * g + n))))),
+                ),
+                transpose(q, u),
+                q.map((x, n) => v128store(get(dst), get(x), n * R * 4 + 16 * g)),
+              ]),
+              inc(base, 16),
+              inc(dst, 4 * R * 4),
+              inc(c, 4),
+            ]),
+          ),
+          until(i32.geU(get(c), get(cols)), [
+            set(s, get(base)),
+            set(rr, i32c(0)),
+            until(i32.geU(get(rr), get(live)), [
+              f32store(get(dst), f32load(get(s))),
+              set(s, i32.add(get(s), get(srow))),
+              inc(dst, 4),
+              inc(rr, 1),
+            ]),
+            until(i32.geU(get(rr), i32c(R)), [
+              f32store(get(dst), f32c(0)),
+              inc(dst, 4),
+              inc(rr, 1),
+            ]),
+            set(base, i32.add(get(base), get(scol))),
+            inc(c, 1),
+          ]),
+          inc(r0, R),
+        ]);
+      },
+    );
+
+  /**
+   * The register tile's locals (after a function's own): B's NR/4 vectors,
+   * A's splat, then the MR×NR/4 sums. `tile(at)` names them from local `at`.
+   */
+  const TILE = 'v'.repeat(NV + 1 + MR * NV);
+  const tile = (at: number) => {
+    const b = range(NV).map((v) => at + v);
+    const x = at + NV;
+    const acc = (r: number, v: number) => at + NV + 1 + r * NV + v;
+    const sums = rows.flatMap((r) => vecs.map((v) => acc(r, v)));
+    return {
+      acc,
+      zero: (): Code => sums.map((s) => set(s, v128c())),
+      /** Loads the sums from C at cp (rows ldcb bytes apart), leaving cp where it was. */
+      load: (cp: number, ldcb: number): Code => [
+        rows.map((r) => [
+          vecs.map((v) => set(acc(r, v), v128load(get(cp), v * 16))),
+          set(cp, i32.add(get(cp), get(ldcb))),
+        ]),
+        set(cp, i32.sub(get(cp), i32.mul(get(ldcb), i32c(MR)))),
+      ],
+      /** Stores the sums to C at cp, or adds them to what is there (advances cp). */
+      store: (cp: number, ldcb: number, add = false): Code =>
+        rows.map((r) => [
+          vecs.map((v) =>
+            v128store(
+              get(cp),
+              add ? f32x4.add(v128load(get(cp), v * 16), get(acc(r, v))) : get(acc(r, v)),
+              v * 16,
+            ),
+          ),
+          r < MR - 1 ? set(cp, i32.add(get(cp), get(ldcb))) : [],
+        ]),
+      /** One step of k: B's NR values from `loadB(v)` (a vector each), A's MR values from `splatA(r)`. */
+      step: (loadB: (v: number) => Code, splatA: (r: number) => Code): Code => [
+        vecs.map((v) => set(b[v]!, loadB(v))),
+        rows.map((r) => [
+          set(x, splatA(r)),
+          vecs.map((v) => set(acc(r, v), fma(get(acc(r, v)), get(x), get(b[v]!)))),
+        ]),
+      ],
+    };
+  };
+
+  // C[MR·mp × NR·np] (+)= Apacked · Bpacked over kc steps of k, for mp panels
+  // of A (sa bytes apart) and np panels of B (sb bytes apart); C row-major with
+  // ldc floats per row, overwritten (acc = 0) or added to (acc = 1: a later
+  // block of k, whose float32 sums, started from zero, join the earlier
+  // blocks' as one addition each, as ONNX Runtime's kernels sum). Each MR×NR
+  // tile of C lives in vector registers for the whole of k; a panel of B
+  // stays in cache while every panel of A passes it.
+  const tiles = func(
+    'tiles',
+    'i'.repeat(12),
+    '',
+    `iiiiiii${TILE}`,
+    (mp, np, kc, pa, sa, astep, pb, sb, bstep, c, ldc, acc, i, j, ap, bp, end, cp, ldcb) => {
+      const t = tile(ldcb + 1);
+      return [
+        set(ldcb, i32.shl(get(ldc), i32c(2))),
+        until(i32.geU(get(j), get(np)), [
+          set(i, i32c(0)),
+          until(i32.geU(get(i), get(mp)), [
+            set(
+              cp,
+              i32.add(
+                get(c),
+                i32.add(
+                  i32.mul(i32.mul(get(i), i32c(MR)), get(ldcb)),
+                  i32.mul(get(j), i32c(NR * 4)),
+                ),
+              ),
+            ),
+            t.zero(),
+            set(ap, i32.add(get(pa), i32.mul(get(i), get(sa)))),
+            set(bp, i32.add(get(pb), i32.mul(get(j), get(sb)))),
+            set(end, i32.add(get(ap), i32.mul(get(kc), get(astep)))),
+            until(i32.geU(get(ap), get(end)), [
+              t.step(
+                (v) => v128load(get(bp), v * 16),
+                (r) => load32Splat(get(ap), r * 4),
+              ),
+              set(ap, i32.add(get(ap), get(astep))),
+              set(bp, i32.add(get(bp), get(bstep))),
+            ]),
+            iff(get(acc), t.store(cp, ldcb, true), t.store(cp, ldcb)),
+            inc(i, 1),
+          ]),
+          inc(j, 1),
+        ]),
+      ];
+    },
+  );
+
+  // Convolution of one image with stride 1 along its rows, as an implicit GEMM:
+  // C[o, y·NR·rp + t] = Σ_r W[o, r] · X[y·rowstep + t·4 + offs[r]] over the K taps
+  // r (offs: each tap's byte offset in the image, channel, row and column
+  // folded in), for mp panels of MR packed rows of W. The NR outputs of a panel
+  // are NR adjacent columns of one output row, so B's vectors are read straight
+  // from the image: no columns are unfolded. rp panels a row; a row's last panel
+  // may run past the row's end into columns the caller drops.
+  const convRows = func(
+    'conv_rows',
+    'i'.repeat(11),
+    '',
+    `${'i'.repeat(10)}${TILE}`,
+    (
+      mp,
+      pa,
+      sa,
+      K,
+      offs,
+      img,
+      nrows,
+      rowstep,
+      rp,
+      c,
+      ldc,
+      y,
+      t,
+      i,
+      ap,
+      op,
+      end,
+      cp,
+      ldcb,
+      xb,
+      xo,
+    ) => {
+      const tl = tile(xo + 1);
+      return [
+        set(ldcb, i32.shl(get(ldc), i32c(2))),
+        until(i32.geU(get(y), get(nrows)), [
+          set(t, i32c(0)),
+          until(i32.geU(get(t), get(rp)), [
+            set(
+              xb,
+              i32.add(get(img), i32.add(i32.mul(get(y), get(rowstep)), i32.shl(get(t), i32c(5)))),
+            ),
+            set(i, i32c(0)),
+            until(i32.geU(get(i), get(mp)), [
+              tl.zero(),
+              set(ap, i32.add(get(pa), i32.mul(get(i), get(sa)))),
+              set(op, get(offs)),
+              set(end, i32.add(get(offs), i32.shl(get(K), i32c(2)))),
+              until(i32.geU(get(op), get(end)), [
+                set(xo, i32.add(get(xb), i32load(get(op)))),
+                tl.step(
+                  (v) => v128load(get(xo), v * 16),
+                  (r) => load32Splat(get(ap), r * 4),
+                ),
+                inc(ap, MR * 4),
+                inc(op, 4),
+              ]),
+              set(
+                cp,
+                i32.add(
+                  get(c),
+                  i32.add(
+                    i32.mul(i32.mul(get(i), i32c(MR)), get(ldcb)),
+                    i32.shl(i32.add(i32.mul(get(y), get(rp)), get(t)), i32c(5)),
+                  ),
+                ),
+              ),
+              tl.store(cp, ldcb),
+              inc(i, 1),
+            ]),
+            inc(t, 1),
+          ]),
+          inc(y, 1),
+        ]),
+      ];
+    },
+  );
+
+  // A convolution's weight gradient over one image, transposed:
+  // C[r, o] (+)= Σ_(y,x) X[y·rowstep + x·colstep + offs[r]] · U[o, y·ow + x] for
+  // taps r in panels of MR (tp panels; offs padded to a whole panel) and
+  // output channels o in np panels of NR (U packed by pack_b, panels ub bytes
+  // apart). The sum runs over the output positions in order; acc = 1 adds to
+  // what earlier images left in C, continuing the same float32 sums.
+  const convGrad = func(
+    'conv_grad',
+    'i'.repeat(13),
+    '',
+    `${'i'.repeat(9 + MR)}${TILE}`,
+    (
+      tp,
+      offs,
+      np,
+      pu,
+      ub,
+      img,
+      oh,
+      ow,
+      rowstep,
+      colstep,
+      c,
+      ldc,
+      acc,
+      r,
+      j,
+      y,
+      _xq,
+      xr,
+      xe,
+      bp,
+      cp,
+      ldcb,
+      ...o
+    ) => {
+      const tl = tile(ldcb + MR + 1);
+      return [
+        set(ldcb, i32.shl(get(ldc), i32c(2))),
+        until(i32.geU(get(r), get(tp)), [
+          rows.map((q) =>
+            set(
+              o[q]!,
+              i32.add(get(img), i32load(i32.add(get(offs), i32.mul(get(r), i32c(MR * 4))), q * 4)),
+            ),
+          ),
+          set(j, i32c(0)),
+          until(i32.geU(get(j), get(np)), [
+            set(
+              cp,
+              i32.add(
+                get(c),
+                i32.add(i32.mul(i32.mul(get(r), i32c(MR)), get(ldcb)), i32.shl(get(j), i32c(5))),
+              ),
+            ),
+            iff(get(acc), tl.load(cp, ldcb), tl.zero()),
+            set(bp, i32.add(get(pu), i32.mul(get(j), get(ub)))),
+            set(y, i32c(0)),
+            until(i32.geU(get(y), get(oh)), [
+              set(xr, i32.mul(get(y), get(rowstep))),
+              set(xe, i32.add(get(xr), i32.mul(get(ow), get(colstep)))),
+              until(i32.geU(get(xr), get(xe)), [
+                tl.step(
+                  (v) => v128load(get(bp), v * 16),
+                  (q) => load32Splat(i32.add(get(o[q]!), get(xr))),
+                ),
+                inc(bp, NR * 4),
+                set(xr, i32.add(get(xr), get(colstep))),
+              ]),
+              inc(y, 1),
+            ]),
+            tl.store(cp, ldcb),
+            inc(j, 1),
+          ]),
+          inc(r, 1),
+        ]),
+      ];
+    },
+  );
+
+  // The transposed convolution of one image (conv's input gradient), unit
+  // column stride: for NR adjacent positions of an output row and MR taps r,
+  // the tile Σ_o W[o, r] · U[o, ·] (the GEMM Wᵀ·U of im2col's columns, k = og
+  // output channels, U's rows P floats apart) is added straight into the image
+  // at offs[r] from the positions' origin (col2im, fused): rows in order, so
+  // taps that overlap add one after another. Only taps r < K are written, and
+  // of a row's last, partial panel only its live lanes.
+  const convScatter = func(
+    'conv_scatter',
+    'i'.repeat(11),
+    '',
+    `${'i'.repeat(11)}${TILE}`,
+    (
+      _tp,
+      K,
+      pa,
+      sa,
+      offs,
+      u,
+      og,
+      oh,
+      ow,
+      img,
+      rowstep,
+      y,
+      x0,
+      live,
+      r,
+      ap,
+      bp,
+      ub,
+      xb,
+      xo,
+      o,
+      pb,
+    ) => {
+      const tl = tile(pb + 1);
+      /** Adds the tile's row q (NR lanes at xo) into memory, all lanes or the first `live`. */
+      const scatterRow = (q: number): Code => {
+        const part = {};
+        return iff(i32.ltU(i32.add(get(r), i32c(q)), get(K)), [
+          set(xo, i32.add(get(xb), i32load(i32.add(get(offs), i32.shl(get(r), i32c(2))), q * 4))),
+          iff(
+            i32.eq(get(live), i32c(NR)),
+            vecs.map((v) =>
+              v128store(get(xo), f32x4.add(v128load(get(xo), v * 16), get(tl.acc(q, v))), v * 16),
+            ),
+            block(
+              part,
+              range(NR).map((l) => [
+                brIf(part, i32.leU(get(live), i32c(l))),
+                f32store(
+                  get(xo),
+                  f32.add(
+                    f32load(get(xo), l * 4),
+                    f32x4.extractLane(l % 4, get(tl.acc(q, Math.floor(l / 4)))),
+                  ),
+                  l * 4,
+                ),
+              ]),
+            ),
+          ),
+        ]);
+      };
+      return [
+        set(pb, i32.shl(i32.mul(get(oh), get(ow)), i32c(2))),
+        until(i32.geU(get(y), get(oh)), [
+          set(x0, i32c(0)),
+          until(i32.geU(get(x0), get(ow)), [
+            set(live, i32.sub(get(ow), get(x0))),
+            set(ub, i32.add(get(u), i32.shl(i32.add(i32.mul(get(y), get(ow)), get(x0)), i32c(2)))),
+            set(
+              xb,
+              i32.add(get(img), i32.add(i32.mul(get(y), get(rowstep)), i32.shl(get(x0), i32c(2)))),
+            ),
+            set(r, i32c(0)),
+            until(i32.geU(get(r), get(K)), [
+              tl.zero(),
+              set(ap, i32.add(get(pa), i32.mul(i32.divU(get(r), i32c(MR)), get(sa)))),
+              set(bp, get(ub)),
+              set(o, i32c(0)),
+              until(i32.geU(get(o), get(og)), [
+                tl.step(
+                  (v) => v128load(get(bp), v * 16),
+                  (q) => load32Splat(get(ap), q * 4),
+                ),
+                inc(ap, MR * 4),
+                set(bp, i32.add(get(bp), get(pb))),
+                inc(o, 1),
+              ]),
+              rows.map(scatterRow),
+              inc(r, MR),
+            ]),
+            inc(x0, NR),
+          ]),
+          inc(y, 1),
+        ]),
+      ];
+    },
+  );
+
+  // Max pooling over 2×2 windows at stride 2 (no padding): for each output,
+  // the index within its plane of the largest input, the first in row-major
+  // window order among ties, a NaN over any number (the first NaN). Four
+  // outputs at a time, without a branch on the data; a row's last outputs one
+  // at a time. src: planes of h×w; dst: int32 indices, planes of oh×ow.
+  const maxpool2 = func(
+    'maxpool2',
+    'iiiiiii',
+    '',
+    `iiiiiii${'v'.repeat(11)}ffii`,
+    (src, planes, h, w, oh, ow, dst, p, y, t, r0, r1, base, wb, ...rest) => {
+      const [a, b, e0, o0, e1, o1, best, bi, m, i0, wv, sv, sb, si, q] = rest as [
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+      ];
+      const ones = i32x4c(1, 1, 1, 1);
+      /** Takes candidate v (index vi) over best (index bi) where it is larger, or NaN over a number. */
+      const better = (v: number, vi: Code): Code => [
+        set(
+          m,
+          v128.or(
+            f32x4.gt(get(v), get(best)),
+            v128.and(f32x4.ne(get(v), get(v)), f32x4.eq(get(best), get(best))),
+          ),
+        ),
+        set(best, v128.bitselect(get(v), get(best), get(m))),
+        set(bi, v128.bitselect(vi, get(bi), get(m))),
+      ];
+      const betterScalar = (v: Code, vi: Code): Code => [
+        set(sv, v),
+        iff(
+          i32.or(
+            f32.gt(get(sv), get(sb)),
+            i32.and(f32.ne(get(sv), get(sv)), f32.eq(get(sb), get(sb))),
+          ),
+          [set(sb, get(sv)), set(si, vi)],
+        ),
+      ];
+      const halves = (row: number, even: number, odd: number): Code => [
+        set(a, v128load(get(row))),
+        set(b, v128load(get(row), 16)),
+        set(even, pick([0, 2, 4, 6], get(a), get(b))),
+        set(odd, pick([1, 3, 5, 7], get(a), get(b))),
+      ];
+      return [
+        set(wb, i32.shl(get(w), i32c(2))),
+        set(wv, i32x4.splat(get(w))),
+        until(i32.geU(get(p), get(planes)), [
+          set(y, i32c(0)),
+          until(i32.geU(get(y), get(oh)), [
+            set(base, i32.mul(i32.shl(get(y), i32c(1)), get(w))),
+            set(
+              r0,
+              i32.add(
+                get(src),
+                i32.shl(i32.add(i32.mul(get(p), i32.mul(get(h), get(w))), get(base)), i32c(2)),
+              ),
+            ),
+            set(r1, i32.add(get(r0), get(wb))),
+            set(t, i32c(0)),
+            until(i32.gtU(i32.add(get(t), i32c(4)), get(ow)), [
+              halves(r0, e0, o0),
+              halves(r1, e1, o1),
+              set(
+                i0,
+                i32x4.add(
+                  i32x4.splat(i32.add(get(base), i32.shl(get(t), i32c(1)))),
+                  i32x4c(0, 2, 4, 6),
+                ),
+              ),
+              set(best, get(e0)),
+              set(bi, get(i0)),
+              better(o0, i32x4.add(get(i0), ones)),
+              better(e1, i32x4.add(get(i0), get(wv))),
+              better(o1, i32x4.add(i32x4.add(get(i0), get(wv)), ones)),
+              v128store(get(dst), get(bi)),
+              inc(dst, 16),
+              inc(r0, 32),
+              inc(r1, 32),
+              inc(t, 4),
+            ]),
+            until(i32.geU(get(t), get(ow)), [
+              set(q, i32.add(get(base), i32.shl(get(t), i32c(1)))),
+              set(sb, f32load(get(r0))),
+              set(si, get(q)),
+              betterScalar(f32load(get(r0), 4), i32.add(get(q), i32c(1))),
+              betterScalar(f32load(get(r1)), i32.add(get(q), get(w))),
+              betterScalar(f32load(get(r1), 4), i32.add(i32.add(get(q), get(w)), i32c(1))),
+              i32store(get(dst), get(si)),
+              inc(dst, 4),
+              inc(r0, 8),
+              inc(r1, 8),
+              inc(t, 1),
+            ]),
+            inc(y, 1),
+          ]),
+          inc(p, 1),
+        ]),
+      ];
+    },
+  );
+
+  /**
+   * Row-by-row copies between planes of h×w and planes of hp×wp at (top,
+   * left): `pad` fills dst with zeros and copies src in (the zero padding a
+   * convolution reads, made once per image); `crop` takes the planes back out.
+   */
+  const planes = (name: 'pad' | 'crop') =>
+    func(
+      name,
+      'i'.repeat(9),
+      '',
+      'iii',
+      (src, nplanes, h1, w1, dst, h2, w2, top, left, p, y, at) => {
+        const padding = name === 'pad';
+        // pad(src, planes, h, w, dst, hp, wp, …); crop(src, planes, hp, wp, dst, h, w, …)
+        const [hp, wp, w] = padding ? [h2, w2, w1] : [h1, w1, w2];
+        const [h, big, small] = padding ? [h1, dst, src] : [h2, src, dst];
+        const [to, from] = padding ? [at, src] : [dst, at];
+        return [
+          padding
+            ? memoryFill(
+                get(dst),
+                i32c(0),
+                i32.shl(i32.mul(get(nplanes), i32.mul(get(hp), get(wp))), i32c(2)),
+              )
+            : [],
+          until(i32.geU(get(p), get(nplanes)), [
+            set(
+              at,
+              i32.add(
+                get(big),
+                i32.shl(
+                  i32.add(i32.mul(i32.add(i32.mul(get(p), get(hp)), get(top)), get(wp)), get(left)),
+                  i32c(2),
+                ),
+              ),
+            ),
+            set(y, i32c(0)),
+            until(i32.geU(get(y), get(h)), [
+              memoryCopy(get(to), get(from), i32.shl(get(w), i32c(2))),
+              set(small, i32.add(get(small), i32.shl(get(w), i32c(2)))),
+              set(at, i32.add(get(at), i32.shl(get(wp), i32c(2)))),
+              inc(y, 1),
+            ]),
+            inc(p, 1),
+          ]),
+        ];
+      },
+    );
+
+  // dst[r, 0..cols) = src[r, 0..cols) for rows of stride wide floats: drops
+  // the columns past a row's end that whole panels computed.
+  const compact = func('compact', 'iiiii', '', 'i', (src, nrows, cols, wide, dst, r) =>
+    until(i32.geU(get(r), get(nrows)), [
+      memoryCopy(get(dst), get(src), i32.shl(get(cols), i32c(2))),
+      set(src, i32.add(get(src), i32.shl(get(wide), i32c(2)))),
+      set(dst, i32.add(get(dst), i32.shl(get(cols), i32c(2)))),
+      inc(r, 1),
+    ]),
+  );
+
+  return wasmModule(
+    [
+      pack('pack_a', MR),
+      pack('pack_b', NR),
+      tiles,
+      convRows,
+      convGrad,
+      convScatter,
+      maxpool2,
+      planes('pad'),
+      planes('crop'),
+      compact,
+    ],
+    shared,
+  );
+}

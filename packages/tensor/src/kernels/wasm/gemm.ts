@@ -1,0 +1,392 @@
+import {
+  type Code,
+  call,
+  f32,
+  f32c,
+  f32load,
+  f32store,
+  f32x4,
+  func,
+  get,
+  i32,
+  i32c,
+  i32load,
+  i32store,
+  i32x4,
+  iff,
+  inc,
+  madd,
+  memoryFill,
+  pick,
+  select,
+  set,
+  transpose,
+  until,
+  v128,
+  v128c,
+  v128load,
+  v128store,
+  wasmModule,
+} from './emit.js';
+
+/**
+ * f32x4 SIMD kernels for the products that dominate training a dense
+ * network on images: a batch of mostly-zero inputs against a layer's
+ * weights. JS copies operands in and results out. The kernels read the
+ * sparse operand (the images) a quad of four values at a time: a quad of
+ * zeros (most of an image) costs one load and one test, and a quad with any
+ * non-zero is used whole (its zeros add nothing: callers make sure the other
+ * operand is finite). No branch depends on a single pixel, and no operand is
+ * transposed. `relaxed`: every multiply-add of a running sum is one
+ * f32x4.relaxed_madd (see `madd`).
+ */
+export function gemmBinary(shared: boolean, relaxed: boolean): Uint8Array<ArrayBuffer> {
+  const fma = madd(relaxed);
+  const zero = (sums: readonly number[]): Code => sums.map((s) => set(s, v128c()));
+  const range = (n: number) => [...Array(n).keys()];
+
+  // C[i, j0 .. j0+8) = Σ_p A[i,p] · W[j,p] for m rows of A[m×k] and 8 rows of
+  // W[·×k] (k a multiple of 4, both row-major as the caller holds them, so
+  // nothing is transposed): each non-zero quad of A's row meets the same quad
+  // of the 8 rows of W, into 8 vector sums reduced at the end of the row
+  // (8, not 16: sixteen sums and their operands would not fit the registers).
+  const nt8 = func(
+    'nt8',
+    'iiiiii',
+    '',
+    `iiiiiv${'i'.repeat(8)}${'v'.repeat(8)}`,
+    (m, k, a, w, c, ldc, i, q, kb, ai, ci, x, ...rest) => {
+      const rows = rest.slice(0, 8);
+      const sums = rest.slice(8);
+      const lane = (s: number, l: number) => f32x4.extractLane(l, get(s));
+      return [
+        set(kb, i32.shl(get(k), i32c(2))),
+        rows.map((r, j) => set(r, i32.add(get(w), i32.mul(get(kb), i32c(j))))),
+        set(ai, get(a)),
+        set(ci, get(c)),
+        until(i32.geU(get(i), get(m)), [
+          zero(sums),
+          set(q, i32c(0)),
+          until(i32.geU(get(q), get(kb)), [
+            set(x, v128load(i32.add(get(ai), get(q)))),
+            iff(
+              v128.anyTrue(get(x)),
+              sums.map((s, j) =>
+                set(s, fma(get(s), get(x), v128load(i32.add(get(rows[j]!), get(q))))),
+              ),
+            ),
+            inc(q, 16),
+          ]),
+          sums.map((s, j) =>
+            f32store(
+              get(ci),
+              f32.add(f32.add(lane(s, 0), lane(s, 1)), f32.add(lane(s, 2), lane(s, 3))),
+              4 * j,
+            ),
+          ),
+          set(ai, i32.add(get(ai), get(kb))),
+          set(ci, i32.add(get(ci), i32.shl(get(ldc), i32c(2)))),
+          inc(i, 1),
+        ]),
+      ];
+    },
+  );
+
+  // C[j, ·] = Σ_i G[i, j0+j] · X[i, ·] for j < 16: the transposed product
+  // Gᵀ·X of G[k×ldg] (16 of its columns) and X[k×n] (n a multiple of 4), into
+  // C[16×n], row-major as the caller wants it. Each non-zero quad of X's row
+  // adds its 16 multiples, the factors held in registers for the whole row.
+  const tn16 = func(
+    'tn16',
+    'iiiiii',
+    '',
+    `iiiiiv${'i'.repeat(16)}${'v'.repeat(16)}`,
+    (k, n, g, ldg, x, c, i, q, nb, xi, gi, v, ...rest) => {
+      const outs = rest.slice(0, 16);
+      const factors = rest.slice(16);
+      return [
+        set(nb, i32.shl(get(n), i32c(2))),
+        memoryFill(get(c), i32c(0), i32.mul(get(nb), i32c(16))),
+        outs.map((o, j) => set(o, i32.add(get(c), i32.mul(get(nb), i32c(j))))),
+        set(xi, get(x)),
+        set(gi, get(g)),
+        until(i32.geU(get(i), get(k)), [
+          factors.map((f, j) => set(f, f32x4.splat(f32load(get(gi), 4 * j)))),
+          set(q, i32c(0)),
+          until(i32.geU(get(q), get(nb)), [
+            set(v, v128load(i32.add(get(xi), get(q)))),
+            iff(
+              v128.anyTrue(get(v)),
+              outs.map((o, j) =>
+                v128store(
+                  i32.add(get(o), get(q)),
+                  fma(v128load(i32.add(get(o), get(q))), get(v), get(factors[j]!)),
+                ),
+              ),
+            ),
+            inc(q, 16),
+          ]),
+          set(xi, i32.add(get(xi), get(nb))),
+          set(gi, i32.add(get(gi), i32.shl(get(ldg), i32c(2)))),
+          inc(i, 1),
+        ]),
+      ];
+    },
+  );
+
+  // C[m×16] = A[m×k] · P[k×16] for a 16-wide panel P of B's columns, as B
+  // holds them when the weights are stored [in, out]: each value of a
+  // non-zero quad of A's row scales a 16-wide row of the panel into vector
+  // sums (odd lanes into a second set, halving chains of dependent adds).
+  const ab16 = func(
+    'ab16',
+    'iiiii',
+    '',
+    `iiiifvv${'v'.repeat(8)}`,
+    (m, k, a, bt, c, i, ap, end, q, v, vv, x, ...sums) => {
+      const s = sums.slice(0, 4);
+      const t = sums.slice(4);
+      return [
+        set(ap, get(a)),
+        until(i32.geU(get(i), get(m)), [
+          zero(sums),
+          set(end, i32.add(get(ap), i32.shl(get(k), i32c(2)))),
+          set(q, get(bt)),
+          until(i32.geU(get(ap), get(end)), [
+            set(x, v128load(get(ap))),
+            iff(
+              v128.anyTrue(get(x)),
+              range(4).map((l) => [
+                set(v, f32x4.extractLane(l, get(x))),
+                set(vv, f32x4.splat(get(v))),
+                (l % 2 ? t : s).map((acc, j) =>
+                  set(acc, fma(get(acc), get(vv), v128load(get(q), 64 * l + 16 * j))),
+                ),
+              ]),
+            ),
+            inc(ap, 16),
+            inc(q, 256),
+          ]),
+          set(q, i32.add(get(c), i32.shl(get(i), i32c(6)))),
+          s.map((acc, j) => v128store(get(q), f32x4.add(get(acc), get(t[j]!)), 16 * j)),
+          inc(i, 1),
+        ]),
+      ];
+    },
+  );
+
+  // Totals at tot (two rows of 16 floats) become the sums given (first = 1)
+  // or have them added: one block of k joining those before it.
+  const FLUSH = 3;
+  const flush = func(null, `ii${'v'.repeat(8)}`, '', '', (tot, first, ...sums) => [
+    iff(
+      i32.eqz(get(first)),
+      sums.map((s, j) => set(s, f32x4.add(v128load(get(tot), 16 * j), get(s)))),
+    ),
+    sums.map((s, j) => v128store(get(tot), get(s), 16 * j)),
+  ]);
+
+  // C[i, 0 .. 16) = Σ_p A[i,p] · P[p, 0 .. 16) for m rows of A (k floats a row,
+  // k a multiple of 4) against a panel P[k×16] of B's columns, into C with
+  // ldc floats a row. Two rows at a time, so each panel vector loaded serves
+  // both and eight sums are in flight. The quads (four values of k) that are
+  // zero in both rows, most of a batch of images, are first left out of a
+  // list of the quads to multiply; every listed quad takes all its products
+  // in order. Each output is summed in float32 exactly as the dense
+  // kernel sums it: each block of 256 values of k in order from zero, the
+  // blocks' sums added in order (a skipped product is a zero, which changes
+  // no sum: callers check P is finite), so which of the two kernels runs
+  // never changes a bit. m is even (callers pad A with a zero row), and 16
+  // floats of each row are stored: a narrower C's spill into the next row is
+  // overwritten by it, so callers go through panels right to left and leave
+  // 16 floats of room after the last row, and at list 128 bytes for the
+  // totals, then k / 4 words for the list.
+  const rows16 = func(
+    'rows16',
+    'iiiiiii',
+    '',
+    `${'i'.repeat(13)}vvvvv${'v'.repeat(8)}`,
+    (m, k, a, p, c, ldc, list, i, q, kb, ra, rb, pp, ci, ldcb, end, t, bend, tot, first, ...vs) => {
+      const [xa, xb, va, vb, w] = vs as [number, number, number, number, number];
+      const sums = vs.slice(5);
+      const flushed = call(FLUSH, get(tot), get(first), ...sums.map(get));
+      return [
+        set(kb, i32.shl(get(k), i32c(2))),
+        set(ldcb, i32.shl(get(ldc), i32c(2))),
+        set(ra, get(a)),
+        set(ci, get(c)),
+        // The two rows' totals over the blocks of k done so far, then the list.
+        set(tot, get(list)),
+        set(list, i32.add(get(list), i32c(128))),
+        until(i32.geU(get(i), get(m)), [
+          set(rb, i32.add(get(ra), get(kb))),
+          set(bend, i32c(1024)),
+          set(first, i32c(1)),
+          zero(sums),
+          // The byte offsets of the quads with a non-zero, listed without a branch
+          // (an unpredictable one per quad would cost more than the products).
+          set(q, i32c(0)),
+          set(end, get(list)),
+          until(i32.geU(get(q), get(kb)), [
+            i32store(get(end), get(q)),
+            set(
+              end,
+              i32.add(
+                get(end),
+                i32.shl(
+                  v128.anyTrue(
+                    v128.or(v128load(i32.add(get(ra), get(q))), v128load(i32.add(get(rb), get(q)))),
+                  ),
+                  i32c(2),
+                ),
+              ),
+            ),
+            inc(q, 16),
+          ]),
+          set(t, get(list)),
+          until(i32.geU(get(t), get(end)), [
+            set(q, i32load(get(t))),
+            // A listed quad past the current block of 256 values of k: the block's
+            // sums join the totals (the first block's become them), and start again.
+            iff(i32.geU(get(q), get(bend)), [
+              flushed,
+              set(first, i32c(0)),
+              zero(sums),
+              set(bend, i32.and(i32.add(get(q), i32c(1024)), i32c(-1024))),
+            ]),
+            set(pp, i32.add(get(p), i32.shl(get(q), i32c(4)))),
+            set(xa, v128load(i32.add(get(ra), get(q)))),
+            set(xb, v128load(i32.add(get(rb), get(q)))),
+            range(4).map((l) => [
+              set(va, pick([l, l, l, l], get(xa), get(xa))),
+              set(vb, pick([l, l, l, l], get(xb), get(xb))),
+              range(4).map((j) => [
+                set(w, v128load(get(pp), 64 * l + 16 * j)),
+                set(sums[j]!, fma(get(sums[j]!), get(va), get(w))),
+                set(sums[4 + j]!, fma(get(sums[4 + j]!), get(vb), get(w))),
+              ]),
+            ]),
+            inc(t, 4),
+          ]),
+          flushed,
+          range(2).map((r) => [
+            range(4).map((j) => v128store(get(ci), v128load(get(tot), 64 * r + 16 * j), 16 * j)),
+            set(ci, i32.add(get(ci), get(ldcb))),
+          ]),
+          set(ra, i32.add(get(rb), get(kb))),
+          inc(i, 2),
+        ]),
+      ];
+    },
+  );
+
+  // P[p, j - j0] = B[j·k + p] (trans = 1: B is n×k, as a layer's weights) or
+  // B[p·n + j] (trans = 0: B is k×n), for p < k and j0 ≤ j < min(n, j0 + 16),
+  // as rows of 16 floats; the other columns, and rows k ≤ p < k4, are zeros.
+  // Four rows of a transposed B at a time go through 4×4 transposes.
+  const panel16 = func(
+    'panel16',
+    'iiiiiii',
+    '',
+    `iiiiii${'v'.repeat(8)}`,
+    (b, n, k, k4, trans, j0, dst, p, j, jn, kb, r, to, ...vs) => {
+      const q = vs.slice(0, 4);
+      const u = vs.slice(4);
+      /** Row `n` of the four from r: r + n·kb. */
+      const row = (n: number) =>
+        n === 0
+          ? get(r)
+          : i32.add(
+              get(r),
+              n === 1 ? get(kb) : n === 2 ? i32.shl(get(kb), i32c(1)) : i32.mul(get(kb), i32c(3)),
+            );
+      const column = set(to, i32.add(get(dst), i32.shl(i32.sub(get(j), get(j0)), i32c(2))));
+      return [
+        memoryFill(get(dst), i32c(0), i32.shl(get(k4), i32c(6))),
+        set(
+          jn,
+          select(get(n), i32.add(get(j0), i32c(16)), i32.ltU(get(n), i32.add(get(j0), i32c(16)))),
+        ),
+        set(kb, i32.shl(get(k), i32c(2))),
+        set(j, get(j0)),
+        iff(
+          get(trans),
+          until(i32.gtU(i32.add(get(j), i32c(4)), get(jn)), [
+            set(r, i32.add(get(b), i32.mul(get(j), get(kb)))),
+            column,
+            set(p, i32c(0)),
+            until(i32.gtU(i32.add(get(p), i32c(4)), get(k)), [
+              q.map((x, n) => set(x, v128load(row(n)))),
+              transpose(q, u),
+              q.map((x, n) => v128store(get(to), get(x), 64 * n)),
+              inc(r, 16),
+              inc(to, 256),
+              inc(p, 4),
+            ]),
+            // The last k mod 4 columns of these four rows, one at a time.
+            until(i32.geU(get(p), get(k)), [
+              range(4).map((n) => f32store(get(to), f32load(row(n)), 4 * n)),
+              inc(r, 4),
+              inc(to, 64),
+              inc(p, 1),
+            ]),
+            inc(j, 4),
+          ]),
+        ),
+        // What is left (rows of a transposed B past the last group of four, or
+        // all of an untransposed B), one value at a time.
+        until(i32.geU(get(j), get(jn)), [
+          set(p, i32c(0)),
+          column,
+          until(i32.geU(get(p), get(k)), [
+            f32store(
+              get(to),
+              f32load(
+                i32.add(
+                  get(b),
+                  i32.shl(
+                    select(
+                      i32.add(i32.mul(get(j), get(k)), get(p)),
+                      i32.add(i32.mul(get(p), get(n)), get(j)),
+                      get(trans),
+                    ),
+                    i32c(2),
+                  ),
+                ),
+              ),
+            ),
+            inc(to, 64),
+            inc(p, 1),
+          ]),
+          inc(j, 1),
+        ]),
+      ];
+    },
+  );
+
+  // Whether every float32 of X[0 .. count) is finite (1) or some is NaN or ±∞
+  // (0): x·0 is 0 exactly for finite x, NaN otherwise, and NaN sticks in a sum.
+  const finite = func('finite', 'ii', 'i', 'ivf', (x, count, end, s, t) => [
+    set(end, i32.add(get(x), i32.shl(i32.and(get(count), i32c(-4)), i32c(2)))),
+    until(i32.geU(get(x), get(end)), [set(s, fma(get(s), v128load(get(x)), v128c())), inc(x, 16)]),
+    set(end, i32.add(get(end), i32.shl(i32.and(get(count), i32c(3)), i32c(2)))),
+    until(i32.geU(get(x), get(end)), [
+      set(t, f32.add(get(t), f32.mul(f32load(get(x)), f32c(0)))),
+      inc(x, 4),
+    ]),
+    i32.and(i32x4.allTrue(i32x4.eq(get(s), v128c())), f32.eq(get(t), f32c(0))),
+  ]);
+
+  // dst[i] += src[i] for i < count, a multiple of 4: a later block of k's sums
+  // joining the earlier ones.
+  const add = func('add', 'iii', '', 'i', (dst, src, count, end) => [
+    set(end, i32.add(get(dst), i32.shl(get(count), i32c(2)))),
+    until(i32.geU(get(dst), get(end)), [
+      v128store(get(dst), f32x4.add(v128load(get(dst)), v128load(get(src)))),
+      inc(dst, 16),
+      inc(src, 16),
+    ]),
+  ]);
+
+  return wasmModule([nt8, tn16, ab16, flush, rows16, panel16, finite, add], shared);
+}

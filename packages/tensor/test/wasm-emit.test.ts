@@ -1,0 +1,176 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { relaxedSimd } from '../src/kernels/relaxed.js';
+import { denseBinary } from '../src/kernels/wasm/dense.js';
+import { gemmBinary } from '../src/kernels/wasm/gemm.js';
+import { outerBinary } from '../src/kernels/wasm/outer.js';
+
+// SHA-256 of the kernel binaries as they were assembled from hand-written and generated
+// WebAssembly text (wabt 1.0.39, the shared-memory build, at 8cc5310) before the kernels were
+// written with the run-time encoder: the module, and each function's code (unexported ones by
+// index). The encoder must give the same bytes, so the kernels are the same instructions: a
+// change to a kernel is a change to this table, made on purpose.
+const RECORDED = {
+  dense: {
+    module: 'b798b967420aaf0e3c32cebce9dce3393bbc8fe43ef3b7b59a5b715a2de1d3a1',
+    functions: {
+      pack_a: '8f2dd6f74b0022c0f5d56638c645caf172b52be2cedfaedea97326d18468df4a',
+      pack_b: 'b342c6ffba5b61035390d6de4b151210ca2958411f8b124d64c14d0706c03d47',
+      tiles: '9e8cbcf790039a7d8ee0fc45c3f8405a7a7cbace2030550114ef376c74aff38b',
+      conv_rows: '9c73ee5b51776b89c5b61faa2c7b5c2411b8ab679f2ff13d756fa7019073ffc6',
+      conv_grad: '9baffa21976cd190d9c11a2e0db99da076094a64afe134699a621396c117d6f2',
+      conv_scatter: 'd7f6519b15595eee4fb5220e85fddb21049b7389bb3313100a66a0118a05c55e',
+      maxpool2: '798c4e76b09e9b9f69234d7ee5b0bbd3802d98312f5ca5ffdae56062a111f6d1',
+      pad: '982b4327032c5e666d2ca7aae1a83813ba8eac115781ad95e6983f73ceb516a1',
+      crop: '21120fa23f60435815474e8d8af935d97d1ad2663bf28b7707b59debed79efa1',
+      compact: 'e58474b2127a41c4482e0c462f1885caa78a7ecca7b7e952268cb882079bdbce',
+    },
+  },
+  'dense+relaxed': {
+    module: '735b44ed77a4a33d87796ff3c579b83d6192004be47204602eaba6547b9c1b16',
+    functions: {
+      pack_a: '8f2dd6f74b0022c0f5d56638c645caf172b52be2cedfaedea97326d18468df4a',
+      pack_b: 'b342c6ffba5b61035390d6de4b151210ca2958411f8b124d64c14d0706c03d47',
+      tiles: 'daa2abd247a8e03eba33582762c1db48da80dc251df0b24734ee13ddb9b213c8',
+      conv_rows: '903f9762e145ff30a6d8ad7647540724c0451667f5148d3715fc280de50a93d0',
+      conv_grad: 'e3b0385e4f242204ff87bef84294e957f99d115f717e5009de19d99c9d60cd4f',
+      conv_scatter: 'd973d892532ec6357a79d9a565f9c1d28c228f94989ef9b2a7912960ccc795b8',
+      maxpool2: '798c4e76b09e9b9f69234d7ee5b0bbd3802d98312f5ca5ffdae56062a111f6d1',
+      pad: '982b4327032c5e666d2ca7aae1a83813ba8eac115781ad95e6983f73ceb516a1',
+      crop: '21120fa23f60435815474e8d8af935d97d1ad2663bf28b7707b59debed79efa1',
+      compact: 'e58474b2127a41c4482e0c462f1885caa78a7ecca7b7e952268cb882079bdbce',
+    },
+  },
+  gemm: {
+    module: 'd328a4f6546e4804f2910d1a4d06b25b1cd709981dbbaffd9e20aba3971e5c81',
+    functions: {
+      nt8: '86bd3a51feccf244c89e895d0821b8afa4f9a2d93ada0b0ce94b20026e17524d',
+      tn16: '91709127c4a5b216a57106ffb3196dbfc4b01cf2f6fcac14121308bb51861aae',
+      ab16: '7deea01452d7e78a38aaea429e09b182172f78d52a07f251ed06ace201c8beb6',
+      '#3': 'a449e856244903ed827fd0c3ee0a7578e68a9da4ea478d9b7d5381a4c7247e8b',
+      rows16: 'd3758ae0ae693df977146550c185edf8386327c8a2dda8573e0b373c35d6f393',
+      panel16: '4d01ef92fe4a77bda51fdff8f825f64d82f0aaff79b599ad828ca32f8d31b6f5',
+      finite: '3f06fefde9d261c106f2eb3d4fca56b02bbc70cef30593f8102469d77e2afaa9',
+      add: '3ad3be58809c0d52381018b3bb8ef9bf191a9dcd86184064437c19e31f6be1ba',
+    },
+  },
+  'gemm+relaxed': {
+    module: '39fa8af93d980c3dad0eb7a2bec352424fb74b40f42afaf834c037c9c0ac79f7',
+    functions: {
+      nt8: '5f075d5dda00cbe08fc28d5fe546d913d7fa36334a2d5b9fa17044006b53c7e6',
+      tn16: '8e082acba078c266e9642a198bb9a5e94ee4ae6d7ed36df0186b93e54ccdb032',
+      ab16: '491e8dc083299a8b0123a38f7b03a3e602248ea59f9779d463a34ad7969ac74a',
+      '#3': 'a449e856244903ed827fd0c3ee0a7578e68a9da4ea478d9b7d5381a4c7247e8b',
+      rows16: 'b7d0cc14d4b7854d55ac970ad17ef46c95cda9ef8a9695951f9fc14c6e346539',
+      panel16: '4d01ef92fe4a77bda51fdff8f825f64d82f0aaff79b599ad828ca32f8d31b6f5',
+      finite: '4595883b1437be8bd16fb103fd8c6804f30f974872f32abecba3bbfa3da87f13',
+      add: '3ad3be58809c0d52381018b3bb8ef9bf191a9dcd86184064437c19e31f6be1ba',
+    },
+  },
+  outer: {
+    module: 'e73a38d5b08bcb4f7d61d691ee770a7119c7bf5f26729983207374c79d9b99a4',
+    functions: {
+      outer: '18789fd3a805b47b7bbce4b24f3deb27eb1d3c22610966db05dba207c3521ec7',
+    },
+  },
+} as const;
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+function leb(bytes: Uint8Array, at: { i: number }): number {
+  let n = 0;
+  let shift = 0;
+  let byte: number;
+  do {
+    byte = bytes[at.i++]!;
+    n |= (byte & 0x7f) << shift;
+    shift += 7;
+  } while (byte & 0x80);
+  return n >>> 0;
+}
+
+/** A module's sections: each function's code by export name (or #index), and the memory import's limits flag. */
+function sections(bytes: Uint8Array): { functions: Record<string, string>; memoryFlag: number } {
+  const at = { i: 8 };
+  const names: string[] = [];
+  const functions: Record<string, string> = {};
+  let memoryFlag = -1;
+  while (at.i < bytes.length) {
+    const id = bytes[at.i++]!;
+    const end = leb(bytes, at) + at.i;
+    const count = id === 2 || id === 7 || id === 10 ? leb(bytes, at) : 0;
+    for (let n = 0; n < count; n++) {
+      if (id === 10) {
+        const size = leb(bytes, at);
+        functions[names[n] ?? `#${n}`] = sha256(bytes.subarray(at.i, at.i + size));
+        at.i += size;
+        continue;
+      }
+      const text = () => {
+        const size = leb(bytes, at);
+        at.i += size;
+        return new TextDecoder().decode(bytes.subarray(at.i - size, at.i));
+      };
+      if (id === 2) {
+        expect([text(), text(), bytes[at.i++]]).toEqual(['env', 'memory', 2]);
+        memoryFlag = bytes[at.i++]!;
+        leb(bytes, at);
+        leb(bytes, at);
+      } else {
+        const name = text();
+        at.i++;
+        names[leb(bytes, at)] = name;
+      }
+    }
+    at.i = end;
+  }
+  return { functions, memoryFlag };
+}
+
+const builds: [string, (shared: boolean) => Uint8Array<ArrayBuffer>][] = [
+  ['dense', (shared) => denseBinary(shared, false)],
+  ['dense+relaxed', (shared) => denseBinary(shared, true)],
+  ['gemm', (shared) => gemmBinary(shared, false)],
+  ['gemm+relaxed', (shared) => gemmBinary(shared, true)],
+  ['outer', (shared) => outerBinary(shared)],
+];
+
+describe('the kernel modules written by the WebAssembly encoder', () => {
+  it.each(builds)('%s: every function is the recorded code, byte for byte', (name, build) => {
+    const recorded = RECORDED[name as keyof typeof RECORDED];
+    const bytes = build(true);
+    expect(sections(bytes).functions).toEqual(recorded.functions);
+    expect(sha256(bytes)).toBe(recorded.module);
+  });
+
+  it.each(builds)(
+    '%s: imports a shared memory or a plain one, nothing else differing',
+    (_, build) => {
+      const shared = build(true);
+      const plain = build(false);
+      expect(sections(shared).memoryFlag).toBe(3);
+      expect(sections(plain).memoryFlag).toBe(1);
+      const differ = [...shared.keys()].filter((i) => shared[i] !== plain[i]);
+      expect(differ).toHaveLength(1);
+    },
+  );
+
+  it.each(builds)('%s: is a valid module where this engine has its features', (name, build) => {
+    const relaxed = name.endsWith('+relaxed');
+    expect(WebAssembly.validate(build(false))).toBe(relaxed ? relaxedSimd() : true);
+  });
+
+  it('relaxed SIMD turns every running sum into one multiply-add and nothing else', () => {
+    for (const [plain, relaxed] of [
+      [denseBinary(true, false), denseBinary(true, true)],
+      [gemmBinary(true, false), gemmBinary(true, true)],
+    ] as const) {
+      const a = sections(plain).functions;
+      const b = sections(relaxed).functions;
+      // Functions without sums (packing, pooling, copies) are the same code in both builds.
+      const same = Object.keys(a).filter((f) => a[f] === b[f]);
+      expect(same.length).toBeGreaterThan(0);
+      expect(same.length).toBeLessThan(Object.keys(a).length);
+    }
+  });
+});
