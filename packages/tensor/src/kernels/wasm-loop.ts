@@ -145,30 +145,27 @@ function assemble(p: LoopProgram): Uint8Array<ArrayBuffer> {
   const v128Locals = next - (nParams + i32Locals);
   const innerBytes = (p.plane?.inner ?? 4) * 4;
   const periodBytes = (p.plane?.period ?? 1) * 4;
-  const at = (param: number, offset = idx) => i32.add(get(param), get(offset));
+  const at = (param: number, offset = idx) => i32.add(param, offset);
   /** local += 16, back to 0 once it reaches `bytes` (select, not a branch). */
   const wrap = (local: number, bytes: number) =>
-    set(
-      local,
-      select(i32c(0), tee(local, i32.add(get(local), i32c(16))), i32.geU(get(local), i32c(bytes))),
-    );
+    set(local, select(i32c(0), tee(local, i32.add(local, i32c(16))), i32.geU(local, i32c(bytes))));
 
   const operand = (arg: string): Code => {
     const leaf = /^x(\d+)$/.exec(arg);
     if (leaf) {
       const k = Number(leaf[1]);
       const local = scalarLocal.get(k);
-      if (local !== undefined) return get(local);
+      if (local !== undefined) return local;
       if (p.leaves[k] === 'plane') return load32Splat(at(1 + k, pl));
       return v128load(at(1 + k, p.leaves[k] === 'row' ? col : (cycleLocal.get(k) ?? idx)));
     }
-    return get(nodeLocal.get(arg)!);
+    return nodeLocal.get(arg)!;
   };
   const body: Code = [
-    set(end, i32.shl(get(0), i32c(4))),
-    [...scalarLocal].map(([k, local]) => set(local, f32x4.splat(f32load(get(1 + k))))),
+    set(end, i32.shl(0, i32c(4))),
+    [...scalarLocal].map(([k, local]) => set(local, f32x4.splat(f32load(1 + k)))),
     set(left, i32c(innerBytes)),
-    until(i32.geU(get(idx), get(end)), [
+    until(i32.geU(idx, end), [
       p.nodes.map((node) =>
         set(nodeLocal.get(node.name)!, lowering[node.op]!(node.args.map(operand))),
       ),
@@ -176,9 +173,9 @@ function assemble(p: LoopProgram): Uint8Array<ArrayBuffer> {
       inc(idx, 16),
       // At a plane's end, the next plane's value (back to the first after the last).
       p.leaves.includes('plane')
-        ? iff(i32.eqz(tee(left, i32.sub(get(left), i32c(16)))), [
+        ? iff(i32.eqz(tee(left, i32.sub(left, i32c(16)))), [
             set(left, i32c(innerBytes)),
-            iff(i32.eq(tee(pl, i32.add(get(pl), i32c(4))), i32c(periodBytes)), set(pl, i32c(0))),
+            iff(i32.eq(tee(pl, i32.add(pl, i32c(4))), i32c(periodBytes)), set(pl, i32c(0))),
           ])
         : [],
       // Each cycle's offset += 16, back to 0 at the end of the cycle, as col at the end of a row.

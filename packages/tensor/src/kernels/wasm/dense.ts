@@ -74,52 +74,45 @@ export function denseBinary(shared: boolean, relaxed: boolean): Uint8Array<Array
         const q = vs.slice(0, 4);
         const u = vs.slice(4);
         const groups = range(R / 4);
-        const whole = (stride: number) =>
-          i32.and(i32.eq(get(live), i32c(R)), i32.eq(get(stride), i32c(4)));
-        return until(i32.geU(get(r0), get(nrows)), [
-          set(live, i32.sub(get(nrows), get(r0))),
-          iff(i32.gtU(get(live), i32c(R)), set(live, i32c(R))),
-          set(base, i32.add(get(src), i32.mul(get(r0), get(srow)))),
+        const whole = (stride: number) => i32.and(i32.eq(live, i32c(R)), i32.eq(stride, i32c(4)));
+        return until(i32.geU(r0, nrows), [
+          set(live, i32.sub(nrows, r0)),
+          iff(i32.gtU(live, i32c(R)), set(live, i32c(R))),
+          set(base, i32.add(src, i32.mul(r0, srow))),
           set(c, i32c(0)),
           iff(
             whole(srow),
-            until(i32.geU(get(c), get(cols)), [
-              groups.map((g) => v128store(get(dst), v128load(get(base), 16 * g), 16 * g)),
-              set(base, i32.add(get(base), get(scol))),
+            until(i32.geU(c, cols), [
+              groups.map((g) => v128store(dst, v128load(base, 16 * g), 16 * g)),
+              set(base, i32.add(base, scol)),
               inc(dst, R * 4),
               inc(c, 1),
             ]),
           ),
           iff(
             whole(scol),
-            until(i32.gtU(i32.add(get(c), i32c(4)), get(cols)), [
+            until(i32.gtU(i32.add(c, i32c(4)), cols), [
               groups.map((g) => [
-                q.map((x, n) =>
-                  set(x, v128load(i32.add(get(base), i32.mul(get(srow), i32c(4 * g + n))))),
-                ),
+                q.map((x, n) => set(x, v128load(i32.add(base, i32.mul(srow, i32c(4 * g + n)))))),
                 transpose(q, u),
-                q.map((x, n) => v128store(get(dst), get(x), n * R * 4 + 16 * g)),
+                q.map((x, n) => v128store(dst, x, n * R * 4 + 16 * g)),
               ]),
               inc(base, 16),
               inc(dst, 4 * R * 4),
               inc(c, 4),
             ]),
           ),
-          until(i32.geU(get(c), get(cols)), [
-            set(s, get(base)),
+          until(i32.geU(c, cols), [
+            set(s, base),
             set(rr, i32c(0)),
-            until(i32.geU(get(rr), get(live)), [
-              f32store(get(dst), f32load(get(s))),
-              set(s, i32.add(get(s), get(srow))),
+            until(i32.geU(rr, live), [
+              f32store(dst, f32load(s)),
+              set(s, i32.add(s, srow)),
               inc(dst, 4),
               inc(rr, 1),
             ]),
-            until(i32.geU(get(rr), i32c(R)), [
-              f32store(get(dst), f32c(0)),
-              inc(dst, 4),
-              inc(rr, 1),
-            ]),
-            set(base, i32.add(get(base), get(scol))),
+            until(i32.geU(rr, i32c(R)), [f32store(dst, f32c(0)), inc(dst, 4), inc(rr, 1)]),
+            set(base, i32.add(base, scol)),
             inc(c, 1),
           ]),
           inc(r0, R),
@@ -143,29 +136,25 @@ export function denseBinary(shared: boolean, relaxed: boolean): Uint8Array<Array
       /** Loads the sums from C at cp (rows ldcb bytes apart), leaving cp where it was. */
       load: (cp: number, ldcb: number): Code => [
         rows.map((r) => [
-          vecs.map((v) => set(acc(r, v), v128load(get(cp), v * 16))),
-          set(cp, i32.add(get(cp), get(ldcb))),
+          vecs.map((v) => set(acc(r, v), v128load(cp, v * 16))),
+          set(cp, i32.add(cp, ldcb)),
         ]),
-        set(cp, i32.sub(get(cp), i32.mul(get(ldcb), i32c(MR)))),
+        set(cp, i32.sub(cp, i32.mul(ldcb, i32c(MR)))),
       ],
       /** Stores the sums to C at cp, or adds them to what is there (advances cp). */
       store: (cp: number, ldcb: number, add = false): Code =>
         rows.map((r) => [
           vecs.map((v) =>
-            v128store(
-              get(cp),
-              add ? f32x4.add(v128load(get(cp), v * 16), get(acc(r, v))) : get(acc(r, v)),
-              v * 16,
-            ),
+            v128store(cp, add ? f32x4.add(v128load(cp, v * 16), acc(r, v)) : acc(r, v), v * 16),
           ),
-          r < MR - 1 ? set(cp, i32.add(get(cp), get(ldcb))) : [],
+          r < MR - 1 ? set(cp, i32.add(cp, ldcb)) : [],
         ]),
       /** One step of k: B's NR values from `loadB(v)` (a vector each), A's MR values from `splatA(r)`. */
       step: (loadB: (v: number) => Code, splatA: (r: number) => Code): Code => [
         vecs.map((v) => set(b[v]!, loadB(v))),
         rows.map((r) => [
           set(x, splatA(r)),
-          vecs.map((v) => set(acc(r, v), fma(get(acc(r, v)), get(x), get(b[v]!)))),
+          vecs.map((v) => set(acc(r, v), fma(acc(r, v), x, b[v]!))),
         ]),
       ],
     };
@@ -186,33 +175,27 @@ export function denseBinary(shared: boolean, relaxed: boolean): Uint8Array<Array
     (mp, np, kc, pa, sa, astep, pb, sb, bstep, c, ldc, acc, i, j, ap, bp, end, cp, ldcb) => {
       const t = tile(ldcb + 1);
       return [
-        set(ldcb, i32.shl(get(ldc), i32c(2))),
-        until(i32.geU(get(j), get(np)), [
+        set(ldcb, i32.shl(ldc, i32c(2))),
+        until(i32.geU(j, np), [
           set(i, i32c(0)),
-          until(i32.geU(get(i), get(mp)), [
+          until(i32.geU(i, mp), [
             set(
               cp,
-              i32.add(
-                get(c),
-                i32.add(
-                  i32.mul(i32.mul(get(i), i32c(MR)), get(ldcb)),
-                  i32.mul(get(j), i32c(NR * 4)),
-                ),
-              ),
+              i32.add(c, i32.add(i32.mul(i32.mul(i, i32c(MR)), ldcb), i32.mul(j, i32c(NR * 4)))),
             ),
             t.zero(),
-            set(ap, i32.add(get(pa), i32.mul(get(i), get(sa)))),
-            set(bp, i32.add(get(pb), i32.mul(get(j), get(sb)))),
-            set(end, i32.add(get(ap), i32.mul(get(kc), get(astep)))),
-            until(i32.geU(get(ap), get(end)), [
+            set(ap, i32.add(pa, i32.mul(i, sa))),
+            set(bp, i32.add(pb, i32.mul(j, sb))),
+            set(end, i32.add(ap, i32.mul(kc, astep))),
+            until(i32.geU(ap, end), [
               t.step(
-                (v) => v128load(get(bp), v * 16),
-                (r) => load32Splat(get(ap), r * 4),
+                (v) => v128load(bp, v * 16),
+                (r) => load32Splat(ap, r * 4),
               ),
-              set(ap, i32.add(get(ap), get(astep))),
-              set(bp, i32.add(get(bp), get(bstep))),
+              set(ap, i32.add(ap, astep)),
+              set(bp, i32.add(bp, bstep)),
             ]),
-            iff(get(acc), t.store(cp, ldcb, true), t.store(cp, ldcb)),
+            iff(acc, t.store(cp, ldcb, true), t.store(cp, ldcb)),
             inc(i, 1),
           ]),
           inc(j, 1),
@@ -258,25 +241,22 @@ export function denseBinary(shared: boolean, relaxed: boolean): Uint8Array<Array
     ) => {
       const tl = tile(xo + 1);
       return [
-        set(ldcb, i32.shl(get(ldc), i32c(2))),
-        until(i32.geU(get(y), get(nrows)), [
+        set(ldcb, i32.shl(ldc, i32c(2))),
+        until(i32.geU(y, nrows), [
           set(t, i32c(0)),
-          until(i32.geU(get(t), get(rp)), [
-            set(
-              xb,
-              i32.add(get(img), i32.add(i32.mul(get(y), get(rowstep)), i32.shl(get(t), i32c(5)))),
-            ),
+          until(i32.geU(t, rp), [
+            set(xb, i32.add(img, i32.add(i32.mul(y, rowstep), i32.shl(t, i32c(5))))),
             set(i, i32c(0)),
-            until(i32.geU(get(i), get(mp)), [
+            until(i32.geU(i, mp), [
               tl.zero(),
-              set(ap, i32.add(get(pa), i32.mul(get(i), get(sa)))),
-              set(op, get(offs)),
-              set(end, i32.add(get(offs), i32.shl(get(K), i32c(2)))),
-              until(i32.geU(get(op), get(end)), [
-                set(xo, i32.add(get(xb), i32load(get(op)))),
+              set(ap, i32.add(pa, i32.mul(i, sa))),
+              set(op, offs),
+              set(end, i32.add(offs, i32.shl(K, i32c(2)))),
+              until(i32.geU(op, end), [
+                set(xo, i32.add(xb, i32load(op))),
                 tl.step(
-                  (v) => v128load(get(xo), v * 16),
-                  (r) => load32Splat(get(ap), r * 4),
+                  (v) => v128load(xo, v * 16),
+                  (r) => load32Splat(ap, r * 4),
                 ),
                 inc(ap, MR * 4),
                 inc(op, 4),
@@ -284,10 +264,10 @@ export function denseBinary(shared: boolean, relaxed: boolean): Uint8Array<Array
               set(
                 cp,
                 i32.add(
-                  get(c),
+                  c,
                   i32.add(
-                    i32.mul(i32.mul(get(i), i32c(MR)), get(ldcb)),
-                    i32.shl(i32.add(i32.mul(get(y), get(rp)), get(t)), i32c(5)),
+                    i32.mul(i32.mul(i, i32c(MR)), ldcb),
+                    i32.shl(i32.add(i32.mul(y, rp), t), i32c(5)),
                   ),
                 ),
               ),
@@ -340,36 +320,27 @@ export function denseBinary(shared: boolean, relaxed: boolean): Uint8Array<Array
     ) => {
       const tl = tile(ldcb + MR + 1);
       return [
-        set(ldcb, i32.shl(get(ldc), i32c(2))),
-        until(i32.geU(get(r), get(tp)), [
+        set(ldcb, i32.shl(ldc, i32c(2))),
+        until(i32.geU(r, tp), [
           rows.map((q) =>
-            set(
-              o[q]!,
-              i32.add(get(img), i32load(i32.add(get(offs), i32.mul(get(r), i32c(MR * 4))), q * 4)),
-            ),
+            set(o[q]!, i32.add(img, i32load(i32.add(offs, i32.mul(r, i32c(MR * 4))), q * 4))),
           ),
           set(j, i32c(0)),
-          until(i32.geU(get(j), get(np)), [
-            set(
-              cp,
-              i32.add(
-                get(c),
-                i32.add(i32.mul(i32.mul(get(r), i32c(MR)), get(ldcb)), i32.shl(get(j), i32c(5))),
-              ),
-            ),
-            iff(get(acc), tl.load(cp, ldcb), tl.zero()),
-            set(bp, i32.add(get(pu), i32.mul(get(j), get(ub)))),
+          until(i32.geU(j, np), [
+            set(cp, i32.add(c, i32.add(i32.mul(i32.mul(r, i32c(MR)), ldcb), i32.shl(j, i32c(5))))),
+            iff(acc, tl.load(cp, ldcb), tl.zero()),
+            set(bp, i32.add(pu, i32.mul(j, ub))),
             set(y, i32c(0)),
-            until(i32.geU(get(y), get(oh)), [
-              set(xr, i32.mul(get(y), get(rowstep))),
-              set(xe, i32.add(get(xr), i32.mul(get(ow), get(colstep)))),
-              until(i32.geU(get(xr), get(xe)), [
+            until(i32.geU(y, oh), [
+              set(xr, i32.mul(y, rowstep)),
+              set(xe, i32.add(xr, i32.mul(ow, colstep))),
+              until(i32.geU(xr, xe), [
                 tl.step(
-                  (v) => v128load(get(bp), v * 16),
-                  (q) => load32Splat(i32.add(get(o[q]!), get(xr))),
+                  (v) => v128load(bp, v * 16),
+                  (q) => load32Splat(i32.add(o[q]!, xr)),
                 ),
                 inc(bp, NR * 4),
-                set(xr, i32.add(get(xr), get(colstep))),
+                set(xr, i32.add(xr, colstep)),
               ]),
               inc(y, 1),
             ]),
@@ -422,21 +393,19 @@ export function denseBinary(shared: boolean, relaxed: boolean): Uint8Array<Array
       /** Adds the tile's row q (NR lanes at xo) into memory, all lanes or the first `live`. */
       const scatterRow = (q: number): Code => {
         const part = {};
-        return iff(i32.ltU(i32.add(get(r), i32c(q)), get(K)), [
-          set(xo, i32.add(get(xb), i32load(i32.add(get(offs), i32.shl(get(r), i32c(2))), q * 4))),
+        return iff(i32.ltU(i32.add(r, i32c(q)), K), [
+          set(xo, i32.add(xb, i32load(i32.add(offs, i32.shl(r, i32c(2))), q * 4))),
           iff(
-            i32.eq(get(live), i32c(NR)),
-            vecs.map((v) =>
-              v128store(get(xo), f32x4.add(v128load(get(xo), v * 16), get(tl.acc(q, v))), v * 16),
-            ),
+            i32.eq(live, i32c(NR)),
+            vecs.map((v) => v128store(xo, f32x4.add(v128load(xo, v * 16), tl.acc(q, v)), v * 16)),
             block(
               part,
               range(NR).map((l) => [
-                brIf(part, i32.leU(get(live), i32c(l))),
+                brIf(part, i32.leU(live, i32c(l))),
                 f32store(
-                  get(xo),
+                  xo,
                   f32.add(
-                    f32load(get(xo), l * 4),
+                    f32load(xo, l * 4),
                     f32x4.extractLane(l % 4, get(tl.acc(q, Math.floor(l / 4)))),
                   ),
                   l * 4,
@@ -447,29 +416,26 @@ export function denseBinary(shared: boolean, relaxed: boolean): Uint8Array<Array
         ]);
       };
       return [
-        set(pb, i32.shl(i32.mul(get(oh), get(ow)), i32c(2))),
-        until(i32.geU(get(y), get(oh)), [
+        set(pb, i32.shl(i32.mul(oh, ow), i32c(2))),
+        until(i32.geU(y, oh), [
           set(x0, i32c(0)),
-          until(i32.geU(get(x0), get(ow)), [
-            set(live, i32.sub(get(ow), get(x0))),
-            set(ub, i32.add(get(u), i32.shl(i32.add(i32.mul(get(y), get(ow)), get(x0)), i32c(2)))),
-            set(
-              xb,
-              i32.add(get(img), i32.add(i32.mul(get(y), get(rowstep)), i32.shl(get(x0), i32c(2)))),
-            ),
+          until(i32.geU(x0, ow), [
+            set(live, i32.sub(ow, x0)),
+            set(ub, i32.add(u, i32.shl(i32.add(i32.mul(y, ow), x0), i32c(2)))),
+            set(xb, i32.add(img, i32.add(i32.mul(y, rowstep), i32.shl(x0, i32c(2))))),
             set(r, i32c(0)),
-            until(i32.geU(get(r), get(K)), [
+            until(i32.geU(r, K), [
               tl.zero(),
-              set(ap, i32.add(get(pa), i32.mul(i32.divU(get(r), i32c(MR)), get(sa)))),
-              set(bp, get(ub)),
+              set(ap, i32.add(pa, i32.mul(i32.divU(r, i32c(MR)), sa))),
+              set(bp, ub),
               set(o, i32c(0)),
-              until(i32.geU(get(o), get(og)), [
+              until(i32.geU(o, og), [
                 tl.step(
-                  (v) => v128load(get(bp), v * 16),
-                  (q) => load32Splat(get(ap), q * 4),
+                  (v) => v128load(bp, v * 16),
+                  (q) => load32Splat(ap, q * 4),
                 ),
                 inc(ap, MR * 4),
-                set(bp, i32.add(get(bp), get(pb))),
+                set(bp, i32.add(bp, pb)),
                 inc(o, 1),
               ]),
               rows.map(scatterRow),
@@ -514,77 +480,59 @@ export function denseBinary(shared: boolean, relaxed: boolean): Uint8Array<Array
       const ones = i32x4c(1, 1, 1, 1);
       /** Takes candidate v (index vi) over best (index bi) where it is larger, or NaN over a number. */
       const better = (v: number, vi: Code): Code => [
-        set(
-          m,
-          v128.or(
-            f32x4.gt(get(v), get(best)),
-            v128.and(f32x4.ne(get(v), get(v)), f32x4.eq(get(best), get(best))),
-          ),
-        ),
-        set(best, v128.bitselect(get(v), get(best), get(m))),
-        set(bi, v128.bitselect(vi, get(bi), get(m))),
+        set(m, v128.or(f32x4.gt(v, best), v128.and(f32x4.ne(v, v), f32x4.eq(best, best)))),
+        set(best, v128.bitselect(v, best, m)),
+        set(bi, v128.bitselect(vi, bi, m)),
       ];
       const betterScalar = (v: Code, vi: Code): Code => [
         set(sv, v),
-        iff(
-          i32.or(
-            f32.gt(get(sv), get(sb)),
-            i32.and(f32.ne(get(sv), get(sv)), f32.eq(get(sb), get(sb))),
-          ),
-          [set(sb, get(sv)), set(si, vi)],
-        ),
+        iff(i32.or(f32.gt(sv, sb), i32.and(f32.ne(sv, sv), f32.eq(sb, sb))), [
+          set(sb, sv),
+          set(si, vi),
+        ]),
       ];
       const halves = (row: number, even: number, odd: number): Code => [
-        set(a, v128load(get(row))),
-        set(b, v128load(get(row), 16)),
-        set(even, pick([0, 2, 4, 6], get(a), get(b))),
-        set(odd, pick([1, 3, 5, 7], get(a), get(b))),
+        set(a, v128load(row)),
+        set(b, v128load(row, 16)),
+        set(even, pick([0, 2, 4, 6], a, b)),
+        set(odd, pick([1, 3, 5, 7], a, b)),
       ];
       return [
-        set(wb, i32.shl(get(w), i32c(2))),
-        set(wv, i32x4.splat(get(w))),
-        until(i32.geU(get(p), get(planes)), [
+        set(wb, i32.shl(w, i32c(2))),
+        set(wv, i32x4.splat(w)),
+        until(i32.geU(p, planes), [
           set(y, i32c(0)),
-          until(i32.geU(get(y), get(oh)), [
-            set(base, i32.mul(i32.shl(get(y), i32c(1)), get(w))),
-            set(
-              r0,
-              i32.add(
-                get(src),
-                i32.shl(i32.add(i32.mul(get(p), i32.mul(get(h), get(w))), get(base)), i32c(2)),
-              ),
-            ),
-            set(r1, i32.add(get(r0), get(wb))),
+          until(i32.geU(y, oh), [
+            set(base, i32.mul(i32.shl(y, i32c(1)), w)),
+            set(r0, i32.add(src, i32.shl(i32.add(i32.mul(p, i32.mul(h, w)), base), i32c(2)))),
+            set(r1, i32.add(r0, wb)),
             set(t, i32c(0)),
-            until(i32.gtU(i32.add(get(t), i32c(4)), get(ow)), [
+            until(i32.gtU(i32.add(t, i32c(4)), ow), [
               halves(r0, e0, o0),
               halves(r1, e1, o1),
               set(
                 i0,
-                i32x4.add(
-                  i32x4.splat(i32.add(get(base), i32.shl(get(t), i32c(1)))),
-                  i32x4c(0, 2, 4, 6),
-                ),
+                i32x4.add(i32x4.splat(i32.add(base, i32.shl(t, i32c(1)))), i32x4c(0, 2, 4, 6)),
               ),
-              set(best, get(e0)),
-              set(bi, get(i0)),
-              better(o0, i32x4.add(get(i0), ones)),
-              better(e1, i32x4.add(get(i0), get(wv))),
-              better(o1, i32x4.add(i32x4.add(get(i0), get(wv)), ones)),
-              v128store(get(dst), get(bi)),
+              set(best, e0),
+              set(bi, i0),
+              better(o0, i32x4.add(i0, ones)),
+              better(e1, i32x4.add(i0, wv)),
+              better(o1, i32x4.add(i32x4.add(i0, wv), ones)),
+              v128store(dst, bi),
               inc(dst, 16),
               inc(r0, 32),
               inc(r1, 32),
               inc(t, 4),
             ]),
-            until(i32.geU(get(t), get(ow)), [
-              set(q, i32.add(get(base), i32.shl(get(t), i32c(1)))),
-              set(sb, f32load(get(r0))),
-              set(si, get(q)),
-              betterScalar(f32load(get(r0), 4), i32.add(get(q), i32c(1))),
-              betterScalar(f32load(get(r1)), i32.add(get(q), get(w))),
-              betterScalar(f32load(get(r1), 4), i32.add(i32.add(get(q), get(w)), i32c(1))),
-              i32store(get(dst), get(si)),
+            until(i32.geU(t, ow), [
+              set(q, i32.add(base, i32.shl(t, i32c(1)))),
+              set(sb, f32load(r0)),
+              set(si, q),
+              betterScalar(f32load(r0, 4), i32.add(q, i32c(1))),
+              betterScalar(f32load(r1), i32.add(q, w)),
+              betterScalar(f32load(r1, 4), i32.add(i32.add(q, w), i32c(1))),
+              i32store(dst, si),
               inc(dst, 4),
               inc(r0, 8),
               inc(r1, 8),
@@ -617,28 +565,21 @@ export function denseBinary(shared: boolean, relaxed: boolean): Uint8Array<Array
         const [to, from] = padding ? [at, src] : [dst, at];
         return [
           padding
-            ? memoryFill(
-                get(dst),
-                i32c(0),
-                i32.shl(i32.mul(get(nplanes), i32.mul(get(hp), get(wp))), i32c(2)),
-              )
+            ? memoryFill(dst, i32c(0), i32.shl(i32.mul(nplanes, i32.mul(hp, wp)), i32c(2)))
             : [],
-          until(i32.geU(get(p), get(nplanes)), [
+          until(i32.geU(p, nplanes), [
             set(
               at,
               i32.add(
-                get(big),
-                i32.shl(
-                  i32.add(i32.mul(i32.add(i32.mul(get(p), get(hp)), get(top)), get(wp)), get(left)),
-                  i32c(2),
-                ),
+                big,
+                i32.shl(i32.add(i32.mul(i32.add(i32.mul(p, hp), top), wp), left), i32c(2)),
               ),
             ),
             set(y, i32c(0)),
-            until(i32.geU(get(y), get(h)), [
-              memoryCopy(get(to), get(from), i32.shl(get(w), i32c(2))),
-              set(small, i32.add(get(small), i32.shl(get(w), i32c(2)))),
-              set(at, i32.add(get(at), i32.shl(get(wp), i32c(2)))),
+            until(i32.geU(y, h), [
+              memoryCopy(to, from, i32.shl(w, i32c(2))),
+              set(small, i32.add(small, i32.shl(w, i32c(2)))),
+              set(at, i32.add(at, i32.shl(wp, i32c(2)))),
               inc(y, 1),
             ]),
             inc(p, 1),
@@ -650,10 +591,10 @@ export function denseBinary(shared: boolean, relaxed: boolean): Uint8Array<Array
   // dst[r, 0..cols) = src[r, 0..cols) for rows of stride wide floats: drops
   // the columns past a row's end that whole panels computed.
   const compact = func('compact', 'iiiii', '', 'i', (src, nrows, cols, wide, dst, r) =>
-    until(i32.geU(get(r), get(nrows)), [
-      memoryCopy(get(dst), get(src), i32.shl(get(cols), i32c(2))),
-      set(src, i32.add(get(src), i32.shl(get(wide), i32c(2)))),
-      set(dst, i32.add(get(dst), i32.shl(get(cols), i32c(2)))),
+    until(i32.geU(r, nrows), [
+      memoryCopy(dst, src, i32.shl(cols, i32c(2))),
+      set(src, i32.add(src, i32.shl(wide, i32c(2)))),
+      set(dst, i32.add(dst, i32.shl(cols, i32c(2)))),
       inc(r, 1),
     ]),
   );

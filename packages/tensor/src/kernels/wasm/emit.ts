@@ -29,7 +29,7 @@ interface Branch {
   l: unknown;
 }
 
-export function uleb(n: number): number[] {
+function uleb(n: number): number[] {
   const out: number[] = [];
   do {
     let byte = n & 0x7f;
@@ -40,7 +40,7 @@ export function uleb(n: number): number[] {
   return out;
 }
 
-export function sleb(n: number): number[] {
+function sleb(n: number): number[] {
   const out: number[] = [];
   for (;;) {
     const byte = n & 0x7f;
@@ -69,16 +69,25 @@ function flatten(code: Code, out: number[], labels: unknown[]): number[] {
   return out;
 }
 
-/** An instruction of fixed opcode bytes: its operands' code, then the opcode. */
+/**
+ * An operand: code, or a number for that local's value (local.get). (Bytes
+ * stand as numbers only inside the code the functions here return.)
+ */
+const operand = (c: Code): Code => (typeof c === 'number' ? get(c) : c);
+
+/** An instruction: its operands (code, or locals by number), then its opcode. */
+export type Op = (...args: Code[]) => Code;
+
+/** An instruction of fixed opcode bytes. */
 const op =
-  (...bytes: number[]) =>
-  (...args: Code[]): Code => [args, bytes];
+  (...bytes: number[]): Op =>
+  (...args) => [args.map(operand), bytes];
 /** A SIMD instruction (prefix 0xfd, opcode as a LEB128). */
-const simd = (code: number, ...imm: number[]) => op(0xfd, ...uleb(code), ...imm);
+const simd = (code: number, ...imm: number[]): Op => op(0xfd, ...uleb(code), ...imm);
 
 export const get = (i: number): Code => [0x20, uleb(i)];
-export const set = (i: number, value: Code): Code => [value, 0x21, uleb(i)];
-export const tee = (i: number, value: Code): Code => [value, 0x22, uleb(i)];
+export const set = (i: number, value: Code): Code => [operand(value), 0x21, uleb(i)];
+export const tee = (i: number, value: Code): Code => [operand(value), 0x22, uleb(i)];
 export const i32c = (n: number): Code => [0x41, sleb(n)];
 export const f32c = (x: number): Code => [0x43, ...new Uint8Array(new Float32Array([x]).buffer)];
 /** v128.const of four float32 lanes (all zero unless given). */
@@ -93,7 +102,7 @@ export const i32x4c = (...lanes: number[]): Code => [
   0x0c,
   ...new Uint8Array(new Int32Array(lanes).buffer),
 ];
-export const call = (f: number, ...args: Code[]): Code => [args, 0x10, uleb(f)];
+export const call = (f: number, ...args: Code[]): Code => [args.map(operand), 0x10, uleb(f)];
 
 export const i32 = {
   eqz: op(0x45),
@@ -116,11 +125,17 @@ export const select = op(0x1b);
 /** A load of natural alignment 2^align: load(address, offset). */
 const load =
   (align: number, ...code: number[]) =>
-  (address: Code, offset = 0): Code => [address, code, align, uleb(offset)];
+  (address: Code, offset = 0): Code => [operand(address), code, align, uleb(offset)];
 /** A store: store(address, value, offset). */
 const store =
   (align: number, ...code: number[]) =>
-  (address: Code, value: Code, offset = 0): Code => [address, value, code, align, uleb(offset)];
+  (address: Code, value: Code, offset = 0): Code => [
+    operand(address),
+    operand(value),
+    code,
+    align,
+    uleb(offset),
+  ];
 export const i32load = load(2, 0x28);
 export const f32load = load(2, 0x2a);
 export const i32store = store(2, 0x36);
@@ -176,9 +191,9 @@ export const madd =
 export const block = (l: unknown, ...c: Code[]): Block => ({ o: 2, l, c });
 export const loop = (l: unknown, ...c: Code[]): Block => ({ o: 3, l, c });
 export const br = (l: unknown): Branch => ({ b: 0x0c, l });
-export const brIf = (l: unknown, cond: Code): Code => [cond, { b: 0x0d, l }];
+export const brIf = (l: unknown, cond: Code): Code => [operand(cond), { b: 0x0d, l }];
 export const iff = (cond: Code, then: Code, otherwise?: Code): Code => [
-  cond,
+  operand(cond),
   otherwise === undefined ? { o: 4, c: then } : { o: 4, c: then, e: otherwise },
 ];
 /** (block (loop (br_if 1 done) body… (br 0))): runs body until `done` holds. */

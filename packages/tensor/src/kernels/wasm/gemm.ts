@@ -58,34 +58,32 @@ export function gemmBinary(shared: boolean, relaxed: boolean): Uint8Array<ArrayB
     (m, k, a, w, c, ldc, i, q, kb, ai, ci, x, ...rest) => {
       const rows = rest.slice(0, 8);
       const sums = rest.slice(8);
-      const lane = (s: number, l: number) => f32x4.extractLane(l, get(s));
+      const lane = (s: number, l: number) => f32x4.extractLane(l, s);
       return [
-        set(kb, i32.shl(get(k), i32c(2))),
-        rows.map((r, j) => set(r, i32.add(get(w), i32.mul(get(kb), i32c(j))))),
-        set(ai, get(a)),
-        set(ci, get(c)),
-        until(i32.geU(get(i), get(m)), [
+        set(kb, i32.shl(k, i32c(2))),
+        rows.map((r, j) => set(r, i32.add(w, i32.mul(kb, i32c(j))))),
+        set(ai, a),
+        set(ci, c),
+        until(i32.geU(i, m), [
           zero(sums),
           set(q, i32c(0)),
-          until(i32.geU(get(q), get(kb)), [
-            set(x, v128load(i32.add(get(ai), get(q)))),
+          until(i32.geU(q, kb), [
+            set(x, v128load(i32.add(ai, q))),
             iff(
-              v128.anyTrue(get(x)),
-              sums.map((s, j) =>
-                set(s, fma(get(s), get(x), v128load(i32.add(get(rows[j]!), get(q))))),
-              ),
+              v128.anyTrue(x),
+              sums.map((s, j) => set(s, fma(s, x, v128load(i32.add(rows[j]!, q))))),
             ),
             inc(q, 16),
           ]),
           sums.map((s, j) =>
             f32store(
-              get(ci),
+              ci,
               f32.add(f32.add(lane(s, 0), lane(s, 1)), f32.add(lane(s, 2), lane(s, 3))),
               4 * j,
             ),
           ),
-          set(ai, i32.add(get(ai), get(kb))),
-          set(ci, i32.add(get(ci), i32.shl(get(ldc), i32c(2)))),
+          set(ai, i32.add(ai, kb)),
+          set(ci, i32.add(ci, i32.shl(ldc, i32c(2)))),
           inc(i, 1),
         ]),
       ];
@@ -105,29 +103,26 @@ export function gemmBinary(shared: boolean, relaxed: boolean): Uint8Array<ArrayB
       const outs = rest.slice(0, 16);
       const factors = rest.slice(16);
       return [
-        set(nb, i32.shl(get(n), i32c(2))),
-        memoryFill(get(c), i32c(0), i32.mul(get(nb), i32c(16))),
-        outs.map((o, j) => set(o, i32.add(get(c), i32.mul(get(nb), i32c(j))))),
-        set(xi, get(x)),
-        set(gi, get(g)),
-        until(i32.geU(get(i), get(k)), [
-          factors.map((f, j) => set(f, f32x4.splat(f32load(get(gi), 4 * j)))),
+        set(nb, i32.shl(n, i32c(2))),
+        memoryFill(c, i32c(0), i32.mul(nb, i32c(16))),
+        outs.map((o, j) => set(o, i32.add(c, i32.mul(nb, i32c(j))))),
+        set(xi, x),
+        set(gi, g),
+        until(i32.geU(i, k), [
+          factors.map((f, j) => set(f, f32x4.splat(f32load(gi, 4 * j)))),
           set(q, i32c(0)),
-          until(i32.geU(get(q), get(nb)), [
-            set(v, v128load(i32.add(get(xi), get(q)))),
+          until(i32.geU(q, nb), [
+            set(v, v128load(i32.add(xi, q))),
             iff(
-              v128.anyTrue(get(v)),
+              v128.anyTrue(v),
               outs.map((o, j) =>
-                v128store(
-                  i32.add(get(o), get(q)),
-                  fma(v128load(i32.add(get(o), get(q))), get(v), get(factors[j]!)),
-                ),
+                v128store(i32.add(o, q), fma(v128load(i32.add(o, q)), v, factors[j]!)),
               ),
             ),
             inc(q, 16),
           ]),
-          set(xi, i32.add(get(xi), get(nb))),
-          set(gi, i32.add(get(gi), i32.shl(get(ldg), i32c(2)))),
+          set(xi, i32.add(xi, nb)),
+          set(gi, i32.add(gi, i32.shl(ldg, i32c(2)))),
           inc(i, 1),
         ]),
       ];
@@ -147,28 +142,28 @@ export function gemmBinary(shared: boolean, relaxed: boolean): Uint8Array<ArrayB
       const s = sums.slice(0, 4);
       const t = sums.slice(4);
       return [
-        set(ap, get(a)),
-        until(i32.geU(get(i), get(m)), [
+        set(ap, a),
+        until(i32.geU(i, m), [
           zero(sums),
-          set(end, i32.add(get(ap), i32.shl(get(k), i32c(2)))),
-          set(q, get(bt)),
-          until(i32.geU(get(ap), get(end)), [
-            set(x, v128load(get(ap))),
+          set(end, i32.add(ap, i32.shl(k, i32c(2)))),
+          set(q, bt),
+          until(i32.geU(ap, end), [
+            set(x, v128load(ap)),
             iff(
-              v128.anyTrue(get(x)),
+              v128.anyTrue(x),
               range(4).map((l) => [
-                set(v, f32x4.extractLane(l, get(x))),
-                set(vv, f32x4.splat(get(v))),
+                set(v, f32x4.extractLane(l, x)),
+                set(vv, f32x4.splat(v)),
                 (l % 2 ? t : s).map((acc, j) =>
-                  set(acc, fma(get(acc), get(vv), v128load(get(q), 64 * l + 16 * j))),
+                  set(acc, fma(acc, vv, v128load(q, 64 * l + 16 * j))),
                 ),
               ]),
             ),
             inc(ap, 16),
             inc(q, 256),
           ]),
-          set(q, i32.add(get(c), i32.shl(get(i), i32c(6)))),
-          s.map((acc, j) => v128store(get(q), f32x4.add(get(acc), get(t[j]!)), 16 * j)),
+          set(q, i32.add(c, i32.shl(i, i32c(6)))),
+          s.map((acc, j) => v128store(q, f32x4.add(acc, t[j]!), 16 * j)),
           inc(i, 1),
         ]),
       ];
@@ -180,10 +175,10 @@ export function gemmBinary(shared: boolean, relaxed: boolean): Uint8Array<ArrayB
   const FLUSH = 3;
   const flush = func(null, `ii${'v'.repeat(8)}`, '', '', (tot, first, ...sums) => [
     iff(
-      i32.eqz(get(first)),
-      sums.map((s, j) => set(s, f32x4.add(v128load(get(tot), 16 * j), get(s)))),
+      i32.eqz(first),
+      sums.map((s, j) => set(s, f32x4.add(v128load(tot, 16 * j), s))),
     ),
-    sums.map((s, j) => v128store(get(tot), get(s), 16 * j)),
+    sums.map((s, j) => v128store(tot, s, 16 * j)),
   ]);
 
   // C[i, 0 .. 16) = Σ_p A[i,p] · P[p, 0 .. 16) for m rows of A (k floats a row,
@@ -209,71 +204,69 @@ export function gemmBinary(shared: boolean, relaxed: boolean): Uint8Array<ArrayB
     (m, k, a, p, c, ldc, list, i, q, kb, ra, rb, pp, ci, ldcb, end, t, bend, tot, first, ...vs) => {
       const [xa, xb, va, vb, w] = vs as [number, number, number, number, number];
       const sums = vs.slice(5);
-      const flushed = call(FLUSH, get(tot), get(first), ...sums.map(get));
+      const flushed = call(FLUSH, tot, first, ...sums.map(get));
       return [
-        set(kb, i32.shl(get(k), i32c(2))),
-        set(ldcb, i32.shl(get(ldc), i32c(2))),
-        set(ra, get(a)),
-        set(ci, get(c)),
+        set(kb, i32.shl(k, i32c(2))),
+        set(ldcb, i32.shl(ldc, i32c(2))),
+        set(ra, a),
+        set(ci, c),
         // The two rows' totals over the blocks of k done so far, then the list.
-        set(tot, get(list)),
-        set(list, i32.add(get(list), i32c(128))),
-        until(i32.geU(get(i), get(m)), [
-          set(rb, i32.add(get(ra), get(kb))),
+        set(tot, list),
+        set(list, i32.add(list, i32c(128))),
+        until(i32.geU(i, m), [
+          set(rb, i32.add(ra, kb)),
           set(bend, i32c(1024)),
           set(first, i32c(1)),
           zero(sums),
           // The byte offsets of the quads with a non-zero, listed without a branch
           // (an unpredictable one per quad would cost more than the products).
           set(q, i32c(0)),
-          set(end, get(list)),
-          until(i32.geU(get(q), get(kb)), [
-            i32store(get(end), get(q)),
+          set(end, list),
+          until(i32.geU(q, kb), [
+            i32store(end, q),
             set(
               end,
               i32.add(
-                get(end),
+                end,
                 i32.shl(
-                  v128.anyTrue(
-                    v128.or(v128load(i32.add(get(ra), get(q))), v128load(i32.add(get(rb), get(q)))),
-                  ),
+                  v128.anyTrue(v128.or(v128load(i32.add(ra, q)), v128load(i32.add(rb, q)))),
                   i32c(2),
                 ),
               ),
             ),
             inc(q, 16),
           ]),
-          set(t, get(list)),
-          until(i32.geU(get(t), get(end)), [
-            set(q, i32load(get(t))),
+          set(t, list),
+          until(i32.geU(t, end), [
+            set(q, i32load(t)),
             // A listed quad past the current block of 256 values of k: the block's
             // sums join the totals (the first block's become them), and start again.
-            iff(i32.geU(get(q), get(bend)), [
+            iff(i32.geU(q, bend), [
               flushed,
               set(first, i32c(0)),
               zero(sums),
-              set(bend, i32.and(i32.add(get(q), i32c(1024)), i32c(-1024))),
+              set(bend, i32.and(i32.add(q, i32c(1024)), i32c(-1024))),
             ]),
-            set(pp, i32.add(get(p), i32.shl(get(q), i32c(4)))),
-            set(xa, v128load(i32.add(get(ra), get(q)))),
-            set(xb, v128load(i32.add(get(rb), get(q)))),
+            set(pp, i32.add(p, i32.shl(q, i32c(4)))),
+            set(xa, v128load(i32.add(ra, q))),
+            set(xb, v128load(i32.add(rb, q))),
             range(4).map((l) => [
-              set(va, pick([l, l, l, l], get(xa), get(xa))),
-              set(vb, pick([l, l, l, l], get(xb), get(xb))),
+              set(va, pick([l, l, l, l], xa, xa)),
+              set(vb, pick([l, l, l, l], xb, xb)),
               range(4).map((j) => [
-                set(w, v128load(get(pp), 64 * l + 16 * j)),
-                set(sums[j]!, fma(get(sums[j]!), get(va), get(w))),
-                set(sums[4 + j]!, fma(get(sums[4 + j]!), get(vb), get(w))),
+                set(w, v128load(pp, 64 * l + 16 * j)),
+                set(sums[j]!, fma(sums[j]!, va, w)),
+                set(sums[4 + j]!, fma(sums[4 + j]!, vb, w)),
               ]),
             ]),
             inc(t, 4),
           ]),
           flushed,
           range(2).map((r) => [
-            range(4).map((j) => v128store(get(ci), v128load(get(tot), 64 * r + 16 * j), 16 * j)),
-            set(ci, i32.add(get(ci), get(ldcb))),
+            range(4).map((j) => v128store(ci, v128load(tot, 64 * r + 16 * j), 16 * j)),
+            set(ci, i32.add(ci, ldcb)),
           ]),
-          set(ra, i32.add(get(rb), get(kb))),
+          set(ra, i32.add(rb, kb)),
           inc(i, 2),
         ]),
       ];
@@ -295,37 +288,31 @@ export function gemmBinary(shared: boolean, relaxed: boolean): Uint8Array<ArrayB
       /** Row `n` of the four from r: r + n·kb. */
       const row = (n: number) =>
         n === 0
-          ? get(r)
-          : i32.add(
-              get(r),
-              n === 1 ? get(kb) : n === 2 ? i32.shl(get(kb), i32c(1)) : i32.mul(get(kb), i32c(3)),
-            );
-      const column = set(to, i32.add(get(dst), i32.shl(i32.sub(get(j), get(j0)), i32c(2))));
+          ? r
+          : i32.add(r, n === 1 ? kb : n === 2 ? i32.shl(kb, i32c(1)) : i32.mul(kb, i32c(3)));
+      const column = set(to, i32.add(dst, i32.shl(i32.sub(j, j0), i32c(2))));
       return [
-        memoryFill(get(dst), i32c(0), i32.shl(get(k4), i32c(6))),
-        set(
-          jn,
-          select(get(n), i32.add(get(j0), i32c(16)), i32.ltU(get(n), i32.add(get(j0), i32c(16)))),
-        ),
-        set(kb, i32.shl(get(k), i32c(2))),
-        set(j, get(j0)),
+        memoryFill(dst, i32c(0), i32.shl(k4, i32c(6))),
+        set(jn, select(n, i32.add(j0, i32c(16)), i32.ltU(n, i32.add(j0, i32c(16))))),
+        set(kb, i32.shl(k, i32c(2))),
+        set(j, j0),
         iff(
-          get(trans),
-          until(i32.gtU(i32.add(get(j), i32c(4)), get(jn)), [
-            set(r, i32.add(get(b), i32.mul(get(j), get(kb)))),
+          trans,
+          until(i32.gtU(i32.add(j, i32c(4)), jn), [
+            set(r, i32.add(b, i32.mul(j, kb))),
             column,
             set(p, i32c(0)),
-            until(i32.gtU(i32.add(get(p), i32c(4)), get(k)), [
+            until(i32.gtU(i32.add(p, i32c(4)), k), [
               q.map((x, n) => set(x, v128load(row(n)))),
               transpose(q, u),
-              q.map((x, n) => v128store(get(to), get(x), 64 * n)),
+              q.map((x, n) => v128store(to, x, 64 * n)),
               inc(r, 16),
               inc(to, 256),
               inc(p, 4),
             ]),
             // The last k mod 4 columns of these four rows, one at a time.
-            until(i32.geU(get(p), get(k)), [
-              range(4).map((n) => f32store(get(to), f32load(row(n)), 4 * n)),
+            until(i32.geU(p, k), [
+              range(4).map((n) => f32store(to, f32load(row(n)), 4 * n)),
               inc(r, 4),
               inc(to, 64),
               inc(p, 1),
@@ -335,21 +322,17 @@ export function gemmBinary(shared: boolean, relaxed: boolean): Uint8Array<ArrayB
         ),
         // What is left (rows of a transposed B past the last group of four, or
         // all of an untransposed B), one value at a time.
-        until(i32.geU(get(j), get(jn)), [
+        until(i32.geU(j, jn), [
           set(p, i32c(0)),
           column,
-          until(i32.geU(get(p), get(k)), [
+          until(i32.geU(p, k), [
             f32store(
-              get(to),
+              to,
               f32load(
                 i32.add(
-                  get(b),
+                  b,
                   i32.shl(
-                    select(
-                      i32.add(i32.mul(get(j), get(k)), get(p)),
-                      i32.add(i32.mul(get(p), get(n)), get(j)),
-                      get(trans),
-                    ),
+                    select(i32.add(i32.mul(j, k), p), i32.add(i32.mul(p, n), j), trans),
                     i32c(2),
                   ),
                 ),
@@ -367,22 +350,19 @@ export function gemmBinary(shared: boolean, relaxed: boolean): Uint8Array<ArrayB
   // Whether every float32 of X[0 .. count) is finite (1) or some is NaN or ±∞
   // (0): x·0 is 0 exactly for finite x, NaN otherwise, and NaN sticks in a sum.
   const finite = func('finite', 'ii', 'i', 'ivf', (x, count, end, s, t) => [
-    set(end, i32.add(get(x), i32.shl(i32.and(get(count), i32c(-4)), i32c(2)))),
-    until(i32.geU(get(x), get(end)), [set(s, fma(get(s), v128load(get(x)), v128c())), inc(x, 16)]),
-    set(end, i32.add(get(end), i32.shl(i32.and(get(count), i32c(3)), i32c(2)))),
-    until(i32.geU(get(x), get(end)), [
-      set(t, f32.add(get(t), f32.mul(f32load(get(x)), f32c(0)))),
-      inc(x, 4),
-    ]),
-    i32.and(i32x4.allTrue(i32x4.eq(get(s), v128c())), f32.eq(get(t), f32c(0))),
+    set(end, i32.add(x, i32.shl(i32.and(count, i32c(-4)), i32c(2)))),
+    until(i32.geU(x, end), [set(s, fma(s, v128load(x), v128c())), inc(x, 16)]),
+    set(end, i32.add(end, i32.shl(i32.and(count, i32c(3)), i32c(2)))),
+    until(i32.geU(x, end), [set(t, f32.add(t, f32.mul(f32load(x), f32c(0)))), inc(x, 4)]),
+    i32.and(i32x4.allTrue(i32x4.eq(s, v128c())), f32.eq(t, f32c(0))),
   ]);
 
   // dst[i] += src[i] for i < count, a multiple of 4: a later block of k's sums
   // joining the earlier ones.
   const add = func('add', 'iii', '', 'i', (dst, src, count, end) => [
-    set(end, i32.add(get(dst), i32.shl(get(count), i32c(2)))),
-    until(i32.geU(get(dst), get(end)), [
-      v128store(get(dst), f32x4.add(v128load(get(dst)), v128load(get(src)))),
+    set(end, i32.add(dst, i32.shl(count, i32c(2)))),
+    until(i32.geU(dst, end), [
+      v128store(dst, f32x4.add(v128load(dst), v128load(src))),
       inc(dst, 16),
       inc(src, 16),
     ]),

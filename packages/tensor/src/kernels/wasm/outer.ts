@@ -31,38 +31,31 @@ export function outerBinary(shared: boolean): Uint8Array<ArrayBuffer> {
     '',
     'iiiiiivv',
     (rows, m, nb, a, b, c, r, i, q, end4, p, o, f, zero) => {
-      return until(i32.geU(get(r), get(rows)), [
+      return until(i32.geU(r, rows), [
         set(i, i32c(0)),
-        until(i32.geU(get(i), get(m)), [
-          set(f, f32x4.splat(f32load(get(a)))),
+        until(i32.geU(i, m), [
+          set(f, f32x4.splat(f32load(a))),
           set(q, i32c(0)),
           // Four quads a turn while a whole four remain, then one at a time.
-          set(end4, i32.and(get(nb), i32c(-64))),
-          until(i32.geU(get(q), get(end4)), [
-            set(p, i32.add(get(b), get(q))),
-            set(o, i32.add(get(c), get(q))),
+          set(end4, i32.and(nb, i32c(-64))),
+          until(i32.geU(q, end4), [
+            set(p, i32.add(b, q)),
+            set(o, i32.add(c, q)),
             [0, 16, 32, 48].map((off) =>
-              v128store(
-                get(o),
-                f32x4.add(f32x4.mul(get(f), v128load(get(p), off)), get(zero)),
-                off,
-              ),
+              v128store(o, f32x4.add(f32x4.mul(f, v128load(p, off)), zero), off),
             ),
-            set(q, i32.add(get(q), i32c(64))),
+            set(q, i32.add(q, i32c(64))),
           ]),
-          until(i32.geU(get(q), get(nb)), [
-            v128store(
-              i32.add(get(c), get(q)),
-              f32x4.add(f32x4.mul(get(f), v128load(i32.add(get(b), get(q)))), get(zero)),
-            ),
-            set(q, i32.add(get(q), i32c(16))),
+          until(i32.geU(q, nb), [
+            v128store(i32.add(c, q), f32x4.add(f32x4.mul(f, v128load(i32.add(b, q))), zero)),
+            set(q, i32.add(q, i32c(16))),
           ]),
-          set(a, i32.add(get(a), i32c(4))),
-          set(c, i32.add(get(c), get(nb))),
-          set(i, i32.add(get(i), i32c(1))),
+          set(a, i32.add(a, i32c(4))),
+          set(c, i32.add(c, nb)),
+          set(i, i32.add(i, i32c(1))),
         ]),
-        set(b, i32.add(get(b), get(nb))),
-        set(r, i32.add(get(r), i32c(1))),
+        set(b, i32.add(b, nb)),
+        set(r, i32.add(r, i32c(1))),
       ]);
     },
   );
