@@ -433,9 +433,14 @@ const layerSchema = v.pipe(
 ) as unknown as Schema<LayerSpec>;
 
 /**
- * The valibot schema of `ModelSpec`, for composing into larger schemas
- * (`v.object({ model: modelSpecSchema })`). It checks the fields only;
- * `parseSpec` also infers the shapes through the stack.
+ * The valibot schema of `ModelSpec`, for composing into larger schemas. It
+ * checks the fields only; `parseSpec` also infers the shapes through the
+ * stack.
+ *
+ * @example
+ * import * as v from 'valibot';
+ * const config = v.object({ epochs: v.number(), model: modelSpecSchema });
+ * const { model } = v.parse(config, JSON.parse(text));
  */
 export const modelSpecSchema: Schema<ModelSpec> = v.pipe(
   plainObject('expected a model spec, an object { input, layers }'),
