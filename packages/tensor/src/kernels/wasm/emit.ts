@@ -30,6 +30,7 @@ interface Branch {
 }
 
 function uleb(n: number): number[] {
+  if (n < 0x80) return [n];
   const out: number[] = [];
   do {
     let byte = n & 0x7f;
@@ -56,8 +57,14 @@ function sleb(n: number): number[] {
 /** `code` as bytes, each branch's label turned into its depth among the enclosing blocks. */
 function flatten(code: Code, out: number[], labels: unknown[]): number[] {
   if (typeof code === 'number') out.push(code);
-  else if (Array.isArray(code)) for (const c of code) flatten(c, out, labels);
-  else if ('b' in code) out.push(code.b, labels.length - 1 - labels.lastIndexOf(code.l));
+  else if (Array.isArray(code)) {
+    // An index loop, numbers pushed in place: this runs once per module, cold, over every byte.
+    for (let i = 0; i < code.length; i++) {
+      const c = code[i]!;
+      if (typeof c === 'number') out.push(c);
+      else flatten(c, out, labels);
+    }
+  } else if ('b' in code) out.push(code.b, labels.length - 1 - labels.lastIndexOf(code.l));
   else {
     out.push(code.o, 0x40);
     labels.push(code.l);
