@@ -6,8 +6,8 @@ import { gemmBinary } from './wasm/gemm.js';
 
 /**
  * The WebAssembly SIMD path for float32 products. The module (wasm/gemm.ts)
- * is generated and instantiated on first use, and where WebAssembly or its SIMD proposal is missing the
- * callers fall back to the JavaScript kernels.
+ * is written and instantiated on first use; where WebAssembly or its SIMD
+ * proposal is missing, the callers fall back to the JavaScript kernels.
  *
  * Operands are copied into the module's memory as they are (row-major, rows
  * padded to a multiple of 4) and the result copied out: for the shapes this
