@@ -308,7 +308,7 @@ function wrap(wasm: Exports, memory: Arena): SimdGemm {
 /** Whether a product of this size on these arrays should take the SIMD path. */
 export function useSimd(A: TypedArray, B: TypedArray, C: TypedArray, work: number): boolean {
   return (
-    work >= 16384 &&
+    work >= 2048 &&
     A instanceof Float32Array &&
     B instanceof Float32Array &&
     C instanceof Float32Array

@@ -303,7 +303,7 @@ function lcm(a: number, b: number): number {
 }
 
 /** Below this many elements the copies in and out and the call cost more than SIMD saves. */
-export const MIN_SIZE = 1024;
+export const MIN_SIZE = 64;
 
 /**
  * The program of a loop over `shape` whose leaves have `leafShapes`, when
