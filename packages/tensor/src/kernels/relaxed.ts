@@ -3,16 +3,11 @@
  * GEMM kernels are generated with one `f32x4.relaxed_madd` per step of their
  * sums (wasm/emit.ts `madd`), a fused multiply-add where the processor has
  * one (one rounding instead of two: faster, and closer to the exact sum).
- * Engines without it get a multiply then an add. Either way every kernel of a process sums in
- * the same way, so eager and compiled results stay bit-identical.
+ * Engines without it get a multiply then an add. Either way every kernel of
+ * a process sums in the same way, so eager and compiled results stay
+ * bit-identical.
  */
-
-/** A module whose one function is `f32x4.relaxed_madd`: valid exactly where relaxed SIMD is. */
-const PROBE = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b, 0x7b,
-  0x01, 0x7b, 0x03, 0x02, 0x01, 0x00, 0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20,
-  0x02, 0xfd, 0x85, 0x02, 0x0b,
-]);
+import { func, madd, wasmModule } from './wasm/emit.js';
 
 let probed: boolean | undefined;
 let allowed = true;
@@ -21,7 +16,9 @@ let allowed = true;
 export function relaxedSimd(): boolean {
   if (probed === undefined) {
     try {
-      probed = WebAssembly.validate(PROBE);
+      // A module whose one function is f32x4.relaxed_madd: valid exactly where relaxed SIMD is.
+      const probe = func(null, 'vvv', 'v', '', (a, b, c) => madd(true)(a, b, c));
+      probed = WebAssembly.validate(wasmModule([probe], false));
     } catch {
       probed = false;
     }
