@@ -27,27 +27,38 @@ const quick = process.argv.includes('--quick');
 const emit = (line) => console.log(JSON.stringify({ ...line, threads: getThreads() }));
 
 /**
- * Seconds of this process's CPU time per call of `fn` (the fastest of five
- * rounds, after a warm-up): on a machine shared with other work, CPU time
- * counts what `fn` costs, not how long it waited for a core.
+ * Seconds of this process's CPU time per call of each function in `fns`,
+ * measured side by side. On a machine shared with other work, CPU time
+ * counts what a function costs, not how long it waited for a core. Each
+ * function first runs for `warm` seconds: CPU time also counts the engine
+ * compiling hot code on its own threads, which would otherwise be charged
+ * to the first few hundred calls. Then the rounds alternate between the
+ * functions, so that other work's load falls on all of them alike; each
+ * figure is the function's fastest of five rounds.
  */
-function time(fn, minTime = quick ? 0.1 : 0.5) {
-  for (let i = 0; i < 3; i++) fn();
+function timeAll(fns, minTime = quick ? 0.1 : 0.5, warm = quick ? 0.2 : 1) {
   const cpu = () => {
     const { user, system } = process.cpuUsage();
     return (user + system) / 1e6;
   };
-  let best = Number.POSITIVE_INFINITY;
-  for (let r = 0; r < 5; r++) {
-    let n = 0;
+  const names = Object.keys(fns);
+  for (const name of names) {
     const start = cpu();
-    let elapsed = 0;
-    do {
-      fn();
-      n++;
-      elapsed = cpu() - start;
-    } while (elapsed < minTime / 5);
-    best = Math.min(best, elapsed / n);
+    for (let n = 0; n < 3 || cpu() - start < warm; n++) fns[name]();
+  }
+  const best = Object.fromEntries(names.map((name) => [name, Number.POSITIVE_INFINITY]));
+  for (let r = 0; r < 5; r++) {
+    for (const name of names) {
+      let n = 0;
+      const start = cpu();
+      let elapsed = 0;
+      do {
+        fns[name]();
+        n++;
+        elapsed = cpu() - start;
+      } while (elapsed < minTime / 5);
+      best[name] = Math.min(best[name], elapsed / n);
+    }
   }
   return best;
 }
@@ -98,10 +109,17 @@ function time(fn, minTime = quick ? 0.1 : 0.5) {
 
   const compiled = compile(perExample);
   const compiledLoop = compile(g);
-  const tLoop = time(loop);
-  const tVmap = time(vmapped);
-  const tCompiled = time(() => compiled(...params, x, y));
-  const tCompiledLoop = time(() => rows.map(([xi, yi]) => compiledLoop(...params, xi, yi)));
+  const {
+    loop: tLoop,
+    vmapped: tVmap,
+    compiled: tCompiled,
+    compiledLoop: tCompiledLoop,
+  } = timeAll({
+    loop,
+    vmapped,
+    compiled: () => compiled(...params, x, y),
+    compiledLoop: () => rows.map(([xi, yi]) => compiledLoop(...params, xi, yi)),
+  });
   emit({
     bench: 'per-example-gradients',
     network: '784-16-16-10',
@@ -148,8 +166,7 @@ function time(fn, minTime = quick ? 0.1 : 0.5) {
     'logSumExp(x·w)': (t) => t.mul(w).logSumExp(),
   };
   for (const [name, f] of Object.entries(fns)) {
-    const tf = time(() => f(x));
-    const tj = time(() => jvp(f, [x], [v]));
+    const { eval: tf, jvp: tj } = timeAll({ eval: () => f(x), jvp: () => jvp(f, [x], [v]) });
     emit({
       bench: 'jvp',
       f: name,
@@ -162,8 +179,7 @@ function time(fn, minTime = quick ? 0.1 : 0.5) {
     // Compiled, the tangent's elementwise ops fuse with the primal's.
     const cf = compile((t) => f(t));
     const cj = compile((t, dt) => jvp(f, [t], [dt]));
-    const tcf = time(() => cf(x));
-    const tcj = time(() => cj(x, v));
+    const { eval: tcf, jvp: tcj } = timeAll({ eval: () => cf(x), jvp: () => cj(x, v) });
     emit({
       bench: 'jvp',
       f: name,

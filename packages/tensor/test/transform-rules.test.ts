@@ -397,10 +397,13 @@ describe('batching rules against a loop over examples', () => {
   });
 
   it('outer in float32 (the SIMD path) gives each float32 product, +0 for a zero, NaN for 0·∞', () => {
-    // Rows of b whose length is and is not a multiple of 4, large enough for SIMD.
+    // Rows of b whose length is and is not a multiple of 4, large enough for SIMD;
+    // the last two span several blocks of the kernel's result, the last one partly full.
     for (const [rows, m, n] of [
       [3, 16, 100],
       [4, 17, 61],
+      [12, 16, 784],
+      [7, 40, 250],
     ] as const) {
       const a = uniform([rows, m], 92, -2, 2).cast('float32');
       const b = uniform([rows, n], 93, -2, 2).cast('float32');

@@ -1,5 +1,5 @@
 import type { Kernel } from '../op.js';
-import { type Arena, arena, instantiate, memoryShared } from './memory.js';
+import { MAX_PAGES } from './memory.js';
 import { outerBinary } from './wasm/outer.js';
 
 /**
@@ -10,30 +10,51 @@ import { outerBinary } from './wasm/outer.js';
  * layer are 800K floats), so the product must cost little more than writing
  * it. The values are the JavaScript kernel's, bit for bit: one correctly
  * rounded float32 product each, with +0 for a zero times a finite factor.
+ *
+ * Unlike the other kernels it runs in a memory of its own, not shared and
+ * not the kernels' arena: it never runs on worker threads, engines copy out
+ * of a shared memory more slowly than out of a plain one (a 3 MB result,
+ * 1.3–1.5× in Node 20 and 24), and the copy out is most of its time. The
+ * memory holds one block of result and its rows' operands (about 300 KB);
+ * no view of it outlives a call.
  */
 
 interface Exports {
   outer(rows: number, m: number, nb: number, a: number, b: number, c: number): void;
 }
 
-/** Floats of result computed per call: a block small enough to stay in L2 before it is copied out. */
-const BLOCK = 16384;
+/**
+ * Floats of result computed per call (256 KB): a block that stays in L2
+ * until it is copied out, and few enough calls into WebAssembly (13 rather
+ * than 64 for the MLP's first layer) that their cost does not show.
+ */
+const BLOCK = 65536;
 /** Below this many results the copies and the call cost more than four lanes save. */
 const MIN_SIZE = 4096;
 
-let instance: { wasm: Exports; memory: Arena } | null | undefined;
+let instance: { wasm: Exports; memory: WebAssembly.Memory } | null | undefined;
+let view = new Float32Array(0);
 
-function module(): { wasm: Exports; memory: Arena } | null {
+function module(): { wasm: Exports; memory: WebAssembly.Memory } | null {
   if (instance !== undefined) return instance;
   try {
-    const memory = arena()!;
-    const wasm = instantiate(new WebAssembly.Module(outerBinary(memoryShared())))
-      .exports as unknown as Exports;
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES });
+    const wasm = new WebAssembly.Instance(new WebAssembly.Module(outerBinary(false)), {
+      env: { memory },
+    }).exports as unknown as Exports;
     instance = { wasm, memory };
   } catch {
     instance = null;
   }
   return instance;
+}
+
+/** A view of the kernel's memory, grown to at least `floats` floats. */
+function reserve(memory: WebAssembly.Memory, floats: number): Float32Array {
+  const have = memory.buffer.byteLength;
+  if (floats * 4 > have) memory.grow(Math.ceil((floats * 4 - have) / 65536));
+  if (view.buffer !== memory.buffer) view = new Float32Array(memory.buffer);
+  return view;
 }
 
 /**
@@ -49,16 +70,12 @@ export function simdOuter(rows: number, m: number, n: number): Kernel | null {
   const n4 = (n + 3) & ~3;
   // Rows of the batch per call; the result block is [block, m, n4].
   const block = Math.max(1, Math.min(rows, Math.floor(BLOCK / (m * n4))));
-  const ob0 = (block * m + 3) & ~3;
-  const oc0 = ob0 + block * n4;
-  const need = oc0 + block * m * n4;
+  const oa = 0;
+  const ob = (block * m + 3) & ~3;
+  const oc = ob + block * n4;
+  const need = oc + block * m * n4;
   return (o, [A, B]) => {
-    // The kernels' one arena: operands from its scratch start, the result out
-    // before any other kernel runs.
-    const oa = memory.start;
-    const ob = oa + ob0;
-    const oc = oa + oc0;
-    const heap = memory.reserve(oa + need);
+    const heap = reserve(memory, need);
     for (let r0 = 0; r0 < rows; r0 += block) {
       const count = Math.min(block, rows - r0);
       heap.set((A as Float32Array).subarray(r0 * m, (r0 + count) * m), oa);
