@@ -1,5 +1,5 @@
 import type { Kernel } from '../op.js';
-import { MAX_PAGES } from './memory.js';
+import { MAX_PAGES } from './wasm/emit.js';
 import { outerBinary } from './wasm/outer.js';
 
 /**
