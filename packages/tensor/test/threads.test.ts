@@ -17,7 +17,14 @@ import {
 } from '../src/index.js';
 import { packedGemm } from '../src/kernels/dense.js';
 import { gemm } from '../src/kernels/gemm.js';
-import { setCallerClaims, setParallelThreshold, workerParts } from '../src/kernels/threads.js';
+import { DONE } from '../src/kernels/thread-worker.js';
+import {
+  parallel,
+  setCallerClaims,
+  setChunksPerThread,
+  setParallelThreshold,
+  workerParts,
+} from '../src/kernels/threads.js';
 import {
   type Geometry,
   wasmConvForward,
@@ -28,7 +35,9 @@ import {
 /**
  * Runs `f` on 1 thread and on 2 and returns both results; on 2, the worker
  * runs every chunk (this thread only copies operands in and results out), and
- * the check that it ran some says the products were really cut.
+ * the check that it ran some says the products were really cut. On 2 threads
+ * `f` also runs with the work cut into 12 and 14 chunks (as 3 threads would
+ * cut it, and an odd cut): those results must equal the 8-chunk ones.
  */
 function onOneAndTwo(f: () => ArrayLike<number>[], workerOnly = true): [number[][], number[][]] {
   setThreads(1);
@@ -39,8 +48,16 @@ function onOneAndTwo(f: () => ArrayLike<number>[], workerOnly = true): [number[]
   try {
     const two = f().map((d) => Array.from(d));
     if (workerOnly) expect(workerParts(), 'parts run on a worker').toBeGreaterThan(before);
+    for (const perThread of [6, 7]) {
+      setChunksPerThread(perThread);
+      expect(
+        f().map((d) => Array.from(d)),
+        `cut into ${2 * perThread} chunks`,
+      ).toEqual(two);
+    }
     return [one, two];
   } finally {
+    setChunksPerThread();
     setCallerClaims(false);
   }
 }
@@ -104,6 +121,7 @@ describe('kernels on 1 and 2 threads give the same bits', () => {
   const base = { sh: 1, sw: 1, ph: 0, pw: 0, dh: 1, dw: 1, groups: 1 };
   const geometries: [string, Omit<Geometry, 'oh' | 'ow'>][] = [
     ['the CNN example, conv 2', { ...base, n: 6, c: 32, h: 13, w: 13, o: 64, kh: 3, kw: 3 }],
+    ['19 images: runs of 2 and 3', { ...base, n: 19, c: 1, h: 12, w: 14, o: 8, kh: 5, kw: 5 }],
     ['one image', { ...base, n: 1, c: 8, h: 12, w: 12, o: 16, kh: 5, kw: 5 }],
     ['padding, odd sizes', { ...base, n: 3, c: 3, h: 7, w: 9, o: 5, kh: 3, kw: 2, ph: 1, pw: 2 }],
     ['groups', { ...base, n: 4, c: 6, h: 8, w: 8, o: 9, kh: 3, kw: 3, groups: 3, ph: 1, pw: 1 }],
@@ -137,6 +155,78 @@ describe('kernels on 1 and 2 threads give the same bits', () => {
       expect(two).toEqual(one);
     });
   }
+});
+
+describe('parts copied out as they finish', () => {
+  it('the workers mark each chunk done where claimChunks, spliced into their source, says', () => {
+    // claimChunks names DONE by number (it runs as text in the workers).
+    expect(DONE).toBe(1089);
+  });
+
+  it('collect runs once per part, after that part ran, on 1 and 2 threads', () => {
+    for (const threads of [1, 2]) {
+      setThreads(threads);
+      const ran: number[] = [];
+      const collected: number[] = [];
+      let parts = 0;
+      parallel(
+        1,
+        (lane, t, n) => {
+          parts = n;
+          ran.push(t);
+          lane.call('pad', 0, 0, 1, 1, 0, 1, 1, 0, 0); // no planes: nothing written
+        },
+        (t, n) => {
+          expect(n).toBe(parts);
+          expect(ran).toContain(t);
+          collected.push(t);
+        },
+      );
+      expect(collected.sort((a, b) => a - b)).toEqual(Array.from({ length: parts }, (_, t) => t));
+      expect(parts).toBe(threads === 1 ? 1 : 8);
+    }
+  });
+});
+
+describe('max pooling 2×2 on 1 and 2 threads', () => {
+  it('gives the same indices, planes cut into runs, ties and NaNs included', () => {
+    const rng = new Rng(11);
+    for (const [n, c, h, w] of [
+      [8, 8, 24, 24],
+      [3, 5, 13, 11],
+      [1, 1, 4, 6],
+    ] as const) {
+      const x = randn([n, c, h, w], { rng });
+      for (let i = 0; i < x.size; i += 37) x.data[i] = i % 2 ? Number.NaN : x.data[i + 1]!;
+      const [one, two] = onOneAndTwo(() => [maxPool2d(x, 2).data]);
+      expect(two).toEqual(one);
+      // The windows' maxima as a plain loop picks them.
+      const [oh, ow] = [Math.floor(h / 2), Math.floor(w / 2)];
+      const want: number[] = [];
+      for (let p = 0; p < n * c; p++) {
+        for (let y = 0; y < oh; y++) {
+          for (let t = 0; t < ow; t++) {
+            let best = Number.NEGATIVE_INFINITY;
+            let first = true;
+            for (const [i, j] of [
+              [0, 0],
+              [0, 1],
+              [1, 0],
+              [1, 1],
+            ] as const) {
+              const v = x.data[p * h * w + (2 * y + i) * w + 2 * t + j]!;
+              if (first || v > best || (Number.isNaN(v) && !Number.isNaN(best))) best = v;
+              first = false;
+            }
+            want.push(best);
+          }
+        }
+      }
+      expect(one[0]!.map((v) => (Number.isNaN(v) ? 'NaN' : v))).toEqual(
+        Array.from(Float32Array.from(want), (v) => (Number.isNaN(v) ? 'NaN' : v)),
+      );
+    }
+  });
 });
 
 describe('a compiled training step on 1 and 2 threads', () => {

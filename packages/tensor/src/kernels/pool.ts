@@ -1,5 +1,7 @@
 import type { TypedArray } from '../dtype.js';
 import { denseAvailable, heap } from './dense.js';
+import { pointerOf } from './memory.js';
+import { parallel, share } from './threads.js';
 
 /**
  * Pooling kernels over planes: a tensor [..., H, W] is `planes` = the product
@@ -44,12 +46,33 @@ export function maxPoolArgmax(g: PoolGeometry, x: TypedArray, idx: TypedArray): 
   ) {
     const h = x instanceof Float32Array && idx instanceof Int32Array && denseAvailable() && heap();
     if (h) {
-      // The WebAssembly kernel: four windows at a time, no branch on the data.
+      // The WebAssembly kernel: four windows at a time, no branch on the data;
+      // parts take runs of planes. Arrays in the kernels' memory (a compiled
+      // plan's) are read and written in place; others are copied in, and the
+      // indices out, part by part.
       const at = h.arena.start;
       const f = h.reserve(at + planes * (H * W + OH * OW));
-      f.set(x, at);
-      h.kernels.maxpool2(at * 4, planes, H, W, OH, OW, (at + planes * H * W) * 4);
-      idx.set(new Int32Array(f.buffer, (at + planes * H * W) * 4, planes * OH * OW));
+      const px = pointerOf(x);
+      const pi = pointerOf(idx);
+      const src = px >= 0 ? px : at * 4;
+      const dst = pi >= 0 ? pi : (at + planes * H * W) * 4;
+      const out = new Int32Array(f.buffer, dst, planes * OH * OW);
+      parallel(
+        planes * H * W, // weighed by values: this thread copies each in
+        (lane, t, parts) => {
+          const [p0, p1] = share(planes, t, parts);
+          if (p0 === p1) return;
+          if (px < 0) f.set(x.subarray(p0 * H * W, p1 * H * W), at + p0 * H * W);
+          const from = src + p0 * H * W * 4;
+          lane.call('maxpool2', from, p1 - p0, H, W, OH, OW, dst + p0 * OH * OW * 4);
+        },
+        pi >= 0
+          ? undefined
+          : (t, parts) => {
+              const [p0, p1] = share(planes, t, parts);
+              idx.set(out.subarray(p0 * OH * OW, p1 * OH * OW), p0 * OH * OW);
+            },
+      );
     } else maxPool2x2(planes, H, W, OH, OW, x, idx);
     return;
   }

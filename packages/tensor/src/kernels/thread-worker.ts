@@ -27,7 +27,9 @@ export const READY = 16;
 export const TABLE = 64;
 /** Chunks a job may have. */
 export const MAX_CHUNKS = 1024;
-export const CALLS = TABLE + MAX_CHUNKS + 1;
+/** DONE + i: the job number once chunk i has run to the end, so its results can be copied out. */
+export const DONE = TABLE + MAX_CHUNKS + 1;
+export const CALLS = DONE + MAX_CHUNKS;
 /** Ints of the control block: room for tens of thousands of calls. */
 export const CONTROL_INTS = 1 << 20;
 /** Polls of a flag before sleeping on it: a wake-up costs tens of microseconds. */
@@ -35,18 +37,20 @@ export const SPIN = 20000;
 
 /**
  * Claims and runs published chunks of the current job until none is left
- * to claim; returns how many it ran. `job` is the job's number; `run(at,
- * end)` runs the calls between two offsets. The same code runs on every thread: it is spliced into the worker's
- * source as text, so it names the header's ints by number.
+ * to claim or `most` have run; returns how many it ran. `job` is the job's
+ * number; `run(at, end)` runs the calls between two offsets. The same code
+ * runs on every thread: it is spliced into the worker's source as text, so
+ * it names the header's ints (and DONE, 1089) by number.
  */
 export function claimChunks(
   ctl: Int32Array,
   job: number,
   run: (at: number, end: number) => void,
+  most = 1 << 30,
 ): number {
   const tag = (job & 2047) << 20;
   let ran = 0;
-  for (;;) {
+  while (ran < most) {
     const cur = Atomics.load(ctl, 1);
     if ((cur & ~0xfffff) !== tag) return ran; // the job is over
     const idx = cur & 0xfffff;
@@ -63,9 +67,11 @@ export function claimChunks(
       Atomics.store(ctl, 5, 1);
     }
     ran++;
+    Atomics.store(ctl, 1089 + idx, job);
     Atomics.add(ctl, 4, 1);
     Atomics.notify(ctl, 4);
   }
+  return ran;
 }
 
 /**

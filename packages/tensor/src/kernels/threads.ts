@@ -9,6 +9,7 @@ import {
   CONTROL_INTS,
   COUNT,
   claimChunks,
+  DONE,
   FAILED,
   FINISHED,
   MAX_CHUNKS,
@@ -41,6 +42,7 @@ const FUNCTIONS = [
   ['dense', 'pack_b'],
   ['dense', 'pad'],
   ['dense', 'crop'],
+  ['dense', 'maxpool2'],
   ['gemm', 'nt8'],
   ['gemm', 'tn16'],
   ['gemm', 'ab16'],
@@ -225,11 +227,22 @@ export function setCallerClaims(on = true): boolean {
 
 /** Chunks per thread: enough that a thread slow to start costs little, few enough to keep calls long. */
 const CHUNKS_PER_THREAD = 4;
+let chunksPerThread = CHUNKS_PER_THREAD;
+
+/**
+ * Sets the chunks per thread (tests cut work as more threads would, to check
+ * the bits do not depend on the cut); returns the old.
+ */
+export function setChunksPerThread(n: number = CHUNKS_PER_THREAD): number {
+  const old = chunksPerThread;
+  chunksPerThread = n;
+  return old;
+}
 
 /** The most parts `parallel` cuts a product into now: callers lay out a scratch region per part. */
 export function maxParts(): number {
   const threads = getThreads();
-  return threads > 1 ? Math.min(MAX_CHUNKS, threads * CHUNKS_PER_THREAD) : 1;
+  return threads > 1 ? Math.min(MAX_CHUNKS, threads * chunksPerThread) : 1;
 }
 
 const direct: Lane = {
@@ -279,15 +292,22 @@ function runHere(ctl: Int32Array): (at: number, end: number) => void {
  * small or there are no workers, else chunks shared with the workers. Each
  * call runs on this thread first, to copy its operands in and give `lane`
  * its kernel calls; those run wherever the chunk is claimed. Each part must
- * write outputs no other part touches, compute each output the same way
- * whatever `parts` is, and leave copying results out to its caller, after.
+ * write outputs no other part touches and compute each output the same way
+ * whatever `parts` is. `collect(t, parts)`, when given, copies part t's
+ * results out: it runs on this thread once that part's calls have run, while
+ * the workers go on with other parts (else the caller copies out after).
  */
-export function parallel(work: number, part: (lane: Lane, t: number, parts: number) => void): void {
+export function parallel(
+  work: number,
+  part: (lane: Lane, t: number, parts: number) => void,
+  collect?: (t: number, parts: number) => void,
+): void {
   const threads = work < threshold ? 1 : getThreads();
   const ctl = threads > 1 ? team(threads - 1) : null;
   if (local.length === 0) local = localFunctions();
   if (!ctl) {
     part(direct, 0, 1);
+    collect?.(0, 1);
     return;
   }
   const chunks = maxParts();
@@ -323,16 +343,37 @@ export function parallel(work: number, part: (lane: Lane, t: number, parts: numb
     Atomics.store(ctl, COUNT, published);
     Atomics.notify(ctl, PUBLISHED);
   }
-  if (callerClaims) claimChunks(ctl, job, here);
+  // Between the chunks it runs, this thread copies out those finished.
+  const collected = collect ? new Uint8Array(published) : null;
+  let left = published;
+  const collectDone = () => {
+    for (let t = 0; t < published; t++) {
+      if (collected![t] === 0 && Atomics.load(ctl, DONE + t) === job) {
+        collected![t] = 1;
+        left--;
+        if (Atomics.load(ctl, FAILED) === 0) collect!(t, chunks);
+      }
+    }
+  };
+  if (callerClaims) {
+    if (collect) while (claimChunks(ctl, job, here, 1) > 0) collectDone();
+    else claimChunks(ctl, job, here);
+  }
   for (let i = 0; i < SPIN && Atomics.load(ctl, FINISHED) < published; i++);
   for (;;) {
+    if (collect) collectDone();
     const finished = Atomics.load(ctl, FINISHED);
     if (finished >= published) break;
     Atomics.wait(ctl, FINISHED, finished);
   }
+  if (collect) collectDone();
   Atomics.store(ctl, NEXT, 0); // no chunk of this job may be claimed any more
   if (Atomics.load(ctl, FAILED) !== 0) throw new ThreadError('a kernel failed on a worker thread');
-  for (let t = published; t < chunks; t++) part(direct, t, chunks);
+  if (collect && left !== 0) throw new ThreadError('a finished chunk was not marked done');
+  for (let t = published; t < chunks; t++) {
+    part(direct, t, chunks);
+    collect?.(t, chunks);
+  }
 }
 
 /** Chunks run by workers so far: tests and benchmarks check the workers were used. */

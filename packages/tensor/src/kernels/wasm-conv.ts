@@ -13,7 +13,8 @@ import { type Lane, maxParts, parallel, share } from './threads.js';
  *   forward kernel over the zero-padded output gradient with the weights
  *   flipped and their channel axes swapped;
  * - the weight gradient, any stride: 4 taps × 8 output channels a tile,
- *   summed over output positions, images in order.
+ *   summed over output positions, images in order, in up to 8 runs of images
+ *   (whatever the thread count) whose sums are added in order.
  * Each returns null for a geometry it does not cover, and the caller keeps
  * its own path. Every output is a float32 sum in a fixed order, so the same
  * inputs give the same bits.
@@ -136,6 +137,7 @@ export function wasmConvForward(g: Geometry): F32Kernel | null {
   };
   const scratch = mp * MR * OH * owp + 2 * NR;
   const inImage = C * H * W;
+  const outImage = O * OH * OW;
   return (y, x, wt) => {
     const h = heap()!;
     // Float offsets of the regions, laid out from the scratch region's start
@@ -155,20 +157,26 @@ export function wasmConvForward(g: Geometry): F32Kernel | null {
     }
     new Int32Array(f.buffer, oOffs * 4, K).set(offs);
     // Parts take runs of images: each copies its images in and pads them.
-    parallel(N * O * OH * OW * K, (lane, t, parts) => {
-      const [b0, b1] = share(N, t, parts);
-      if (b0 === b1) return;
-      f.set(x.subarray(b0 * inImage, b1 * inImage), oX + b0 * inImage);
-      if (padded) {
-        const from = (oX + b0 * inImage) * 4;
-        const to = (oXP + b0 * C * hp * wp) * 4;
-        lane.call('pad', from, (b1 - b0) * C, H, W, to, hp, wp, g.ph, g.pw);
-      }
-      const src = (padded ? oXP : oX) * 4;
-      const sc = (end + t * scratch) * 4;
-      runRows(lane, plan, b0, b1, oPA * 4, oOffs * 4, src, sc, oY * 4);
-    });
-    y.set(f.subarray(oY, end));
+    parallel(
+      N * O * OH * OW * K,
+      (lane, t, parts) => {
+        const [b0, b1] = share(N, t, parts);
+        if (b0 === b1) return;
+        f.set(x.subarray(b0 * inImage, b1 * inImage), oX + b0 * inImage);
+        if (padded) {
+          const from = (oX + b0 * inImage) * 4;
+          const to = (oXP + b0 * C * hp * wp) * 4;
+          lane.call('pad', from, (b1 - b0) * C, H, W, to, hp, wp, g.ph, g.pw);
+        }
+        const src = (padded ? oXP : oX) * 4;
+        const sc = (end + t * scratch) * 4;
+        runRows(lane, plan, b0, b1, oPA * 4, oOffs * 4, src, sc, oY * 4);
+      },
+      (t, parts) => {
+        const [b0, b1] = share(N, t, parts);
+        y.set(f.subarray(oY + b0 * outImage, oY + b1 * outImage), b0 * outImage);
+      },
+    );
   };
 }
 
@@ -211,8 +219,10 @@ export function wasmConvTranspose(g: Geometry): F32Kernel | null {
       k.pack_a((oW + q * og * K) * 4, K, og, 4, K * 4, (oPA + q * K4 * og) * 4);
     }
     new Int32Array(f.buffer, oOffs * 4, K4).set(offs);
+    // The result's images, cropped where padded (else padImage is inImage).
+    const from = padded ? oXC : oX;
     // Parts take runs of images: each image's result is its own region.
-    parallel(N * C * H * W * O * g.kh * g.kw, (lane, t, parts) => {
+    const part = (lane: Lane, t: number, parts: number) => {
       const [b0, b1] = share(N, t, parts);
       if (b0 === b1) return;
       f.set(u.subarray(b0 * outImage, b1 * outImage), oU + b0 * outImage);
@@ -239,14 +249,24 @@ export function wasmConvTranspose(g: Geometry): F32Kernel | null {
         }
       }
       if (padded) {
-        const from = (oX + b0 * padImage) * 4;
-        lane.call('crop', from, (b1 - b0) * C, hp, wp, (oXC + b0 * inImage) * 4, H, W, g.ph, g.pw);
+        const at = (oX + b0 * padImage) * 4;
+        lane.call('crop', at, (b1 - b0) * C, hp, wp, (oXC + b0 * inImage) * 4, H, W, g.ph, g.pw);
       }
+    };
+    parallel(N * C * H * W * O * g.kh * g.kw, part, (t, parts) => {
+      const [b0, b1] = share(N, t, parts);
+      x.set(f.subarray(from + b0 * inImage, from + b1 * inImage), b0 * inImage);
     });
-    const from = padded ? oXC : oX;
-    x.set(f.subarray(from, from + N * inImage));
   };
 }
+
+/**
+ * Images per part of a weight gradient: the images are cut into this many
+ * runs whatever the thread count, each run's gradient summed on its own and
+ * the runs' gradients then added in order, so results are the same bits for
+ * every thread count.
+ */
+const IMAGE_RUNS = 8;
 
 /** The weight gradient of the geometry (w-shaped, from x and a y-shaped u); null without the kernels. */
 export function wasmConvWeight(g: Geometry): F32Kernel | null {
@@ -263,72 +283,86 @@ export function wasmConvWeight(g: Geometry): F32Kernel | null {
   const padded = hp !== H || wp !== W;
   // Taps past K (to fill the last panel) read the image's first value into rows that are dropped.
   const offs = tapOffsets(cg, g.kh, g.kw, g.dh, g.dw, hp, wp, K4);
+  const runs = Math.min(N, IMAGE_RUNS);
+  const inImage = C * H * W;
+  const padImage = C * hp * wp;
+  const outImage = O * P;
+  const packedImage = groups * og8 * P;
+  const runGrad = groups * K4 * og8;
   const tp = K4 / MR;
   const np = og8 / NR;
-  // Parts take runs of tap panels or of channel panels, whichever are more:
-  // each element of the gradient is the same sum over images in order.
-  const byTaps = tp >= np;
+  const sum = new Float32Array(runGrad);
   return (dw, x, u) => {
     if (N === 0) {
       dw.fill(0); // a sum over no images
       return;
     }
     const h = heap()!;
+    // Float offsets of the regions, from the scratch region's start.
     const oOffs = h.arena.start;
     const oX = oOffs + K4;
-    const oXP = oX + N * C * H * W;
-    const oU = oXP + (padded ? N * C * hp * wp : 0);
-    // Every image's U packed up front: the parts read all of them.
-    const oPU = oU + N * O * P;
-    const oG = oPU + N * groups * og8 * P;
-    const end = oG + groups * K4 * og8;
+    const oXP = oX + N * inImage;
+    const oU = oXP + (padded ? N * padImage : 0);
+    const oPU = oU + N * outImage;
+    // One gradient per run of images: the runs' sums, added in order at the end.
+    const oG = oPU + N * packedImage;
+    const end = oG + runs * runGrad;
     const f = h.reserve(end);
-    const k = h.kernels;
     new Int32Array(f.buffer, oOffs * 4, K4).set(offs);
-    f.set(x, oX);
-    if (padded) k.pad(oX * 4, N * C, H, W, oXP * 4, hp, wp, g.ph, g.pw);
-    const src = padded ? oXP : oX;
-    f.set(u, oU);
-    for (let b = 0; b < N; b++) {
-      for (let q = 0; q < groups; q++) {
-        const pu = (oPU + (b * groups + q) * og8 * P) * 4;
-        k.pack_b((oU + (b * O + q * og) * P) * 4, og, P, P * 4, 4, pu);
-      }
-    }
+    // Parts take runs of images: each copies its images in, pads and packs them.
     parallel(N * O * P * K, (lane, t, parts) => {
-      const [t0, t1] = byTaps ? share(tp, t, parts) : [0, tp];
-      const [j0, j1] = byTaps ? [0, np] : share(np, t, parts);
-      if (t0 === t1 || j0 === j1) return;
-      for (let b = 0; b < N; b++) {
-        for (let q = 0; q < groups; q++) {
-          const pu = (oPU + (b * groups + q) * og8 * P + j0 * NR * P) * 4;
-          const img = (src + (b * C + q * cg) * hp * wp) * 4;
-          const out = (oG + q * K4 * og8 + t0 * MR * og8 + j0 * NR) * 4;
-          lane.call(
-            'conv_grad',
-            t1 - t0,
-            (oOffs + t0 * MR) * 4,
-            j1 - j0,
-            pu,
-            P * NR * 4,
-            img,
-            OH,
-            OW,
-            g.sh * wp * 4,
-            g.sw * 4,
-            out,
-            og8,
-            b > 0 ? 1 : 0,
-          );
+      const [r0, r1] = share(runs, t, parts);
+      if (r0 === r1) return;
+      const b0 = share(N, r0, runs)[0];
+      const b1 = share(N, r1 - 1, runs)[1];
+      f.set(x.subarray(b0 * inImage, b1 * inImage), oX + b0 * inImage);
+      f.set(u.subarray(b0 * outImage, b1 * outImage), oU + b0 * outImage);
+      if (padded) {
+        const from = (oX + b0 * inImage) * 4;
+        const to = (oXP + b0 * padImage) * 4;
+        lane.call('pad', from, (b1 - b0) * C, H, W, to, hp, wp, g.ph, g.pw);
+      }
+      const src = padded ? oXP : oX;
+      for (let run = r0; run < r1; run++) {
+        const [c0, c1] = share(N, run, runs);
+        for (let b = c0; b < c1; b++) {
+          for (let q = 0; q < groups; q++) {
+            const pu = (oPU + b * packedImage + q * og8 * P) * 4;
+            lane.call('pack_b', (oU + b * outImage + q * og * P) * 4, og, P, P * 4, 4, pu);
+            const img = (src + b * padImage + q * cg * hp * wp) * 4;
+            const out = (oG + run * runGrad + q * K4 * og8) * 4;
+            lane.call(
+              'conv_grad',
+              tp,
+              oOffs * 4,
+              np,
+              pu,
+              P * NR * 4,
+              img,
+              OH,
+              OW,
+              g.sh * wp * 4,
+              g.sw * 4,
+              out,
+              og8,
+              b > c0 ? 1 : 0,
+            );
+          }
         }
       }
     });
-    // dw[q·og + o, r] = G_q[r, o]
+    // The runs' gradients added in order (float32 sums: the array rounds each)...
+    sum.set(f.subarray(oG, oG + runGrad));
+    for (let run = 1; run < runs; run++) {
+      const base = oG + run * runGrad;
+      for (let i = 0; i < runGrad; i++) sum[i]! += f[base + i]!;
+    }
+    // ... and transposed: dw[q·og + o, r] = G_q[r, o]
     for (let q = 0; q < groups; q++) {
-      const base = oG + q * K4 * og8;
+      const base = q * K4 * og8;
       for (let o = 0; o < og; o++) {
         const row = (q * og + o) * K;
-        for (let r = 0; r < K; r++) dw[row + r] = f[base + r * og8 + o]!;
+        for (let r = 0; r < K; r++) dw[row + r] = sum[base + r * og8 + o]!;
       }
     }
   };
