@@ -188,6 +188,40 @@ describe('parts copied out as they finish', () => {
   });
 });
 
+describe('fused elementwise loops on 1 and 2 threads', () => {
+  it('give the same bits as eager: every kind of leaf, several results, an update in place', () => {
+    const rng = new Rng(12);
+    const x = randn([20, 8, 12, 12], { rng });
+    const plane = randn([8, 1, 1], { rng });
+    const row = randn([12], { rng });
+    const cycle = randn([8, 12, 1], { rng });
+    const scale = randn([1], { rng });
+    const fn = (m: Tensor) => (x: Tensor, p: Tensor, r: Tensor, c: Tensor, s: Tensor) => {
+      const y = x.sub(p).mul(s).add(r).mul(c).relu();
+      noGrad(() => assignInPlace(m, m.mul(0.9).add(y.mul(0.1))));
+      return [y.mul(y), y.gt(0.5)];
+    };
+    const run = (compiled: boolean) => {
+      const m = randn([20, 8, 12, 12], { rng: new Rng(13) });
+      const f = compiled ? compile(fn(m)) : fn(m);
+      const out: ArrayLike<number>[] = [];
+      for (let i = 0; i < 2; i++) {
+        const [sq, mask] = f(x, plane, row, cycle, scale) as Tensor[];
+        out.push(sq!.data, mask!.data, m.data.slice());
+      }
+      if (compiled) {
+        const plan = (f as ReturnType<typeof compile>).plans()[0]!;
+        expect(plan.simdLoops).toBeGreaterThan(0);
+      }
+      return out;
+    };
+    const eager = run(false).map((d) => Array.from(d));
+    const [one, two] = onOneAndTwo(() => run(true));
+    expect(one).toEqual(eager);
+    expect(two).toEqual(one);
+  });
+});
+
 describe('max pooling 2×2 on 1 and 2 threads', () => {
   it('gives the same indices, planes cut into runs, ties and NaNs included', () => {
     const rng = new Rng(11);

@@ -29,7 +29,19 @@ export const TABLE = 64;
 export const MAX_CHUNKS = 1024;
 /** DONE + i: the job number once chunk i has run to the end, so its results can be copied out. */
 export const DONE = TABLE + MAX_CHUNKS + 1;
-export const CALLS = DONE + MAX_CHUNKS;
+/**
+ * Modules made at run time (fused elementwise loops): module i's binary is
+ * the bytes [CODE_TABLE + 2i, + 1] (offset, length) of the code buffer, and
+ * its function `f` is function number FIXED + i, FIXED being the count of the
+ * fixed kernel functions. A worker compiles a module the first time a chunk
+ * calls it. CODE_COUNT holds how many are registered.
+ */
+export const CODE_COUNT = 8;
+export const MAX_CODE = 2048;
+export const CODE_TABLE = DONE + MAX_CHUNKS;
+/** Bytes of the buffer holding the run-time modules' binaries. */
+export const CODE_BYTES = 1 << 22;
+export const CALLS = CODE_TABLE + 2 * MAX_CODE;
 /** Ints of the control block: room for tens of thousands of calls. */
 export const CONTROL_INTS = 1 << 20;
 /** Polls of a flag before sleeping on it: a wake-up costs tens of microseconds. */
@@ -77,16 +89,27 @@ export function claimChunks(
 /**
  * The workers' script, self-contained (it is run from a string: no bundler
  * or file path is involved, in Node or in a browser). `start` receives
- * `{ modules, names, memory, control, index }`: the compiled kernel modules
- * by name, the [module, export] pair of each function number, the memory,
- * the control block's buffer and the worker's number.
+ * `{ modules, names, memory, control, code, index }`: the compiled kernel
+ * modules by name, the [module, export] pair of each function number, the
+ * memory, the control block's buffer, the run-time modules' buffer and the
+ * worker's number.
  */
 export const workerSource = `
 'use strict';
 const claimChunks = ${claimChunks.toString()};
-const start = ({ modules, names, memory, control, index }) => {
+const start = ({ modules, names, memory, control, code, index }) => {
   const ctl = new Int32Array(control);
+  const bytes = new Uint8Array(code);
   let fns;
+  // A run-time module's function, compiled from the code buffer on first call.
+  const load = (id) => {
+    const i = id - names.length;
+    if (i < 0 || i >= Atomics.load(ctl, ${CODE_COUNT})) throw new Error('no kernel function ' + id);
+    const at = ctl[${CODE_TABLE} + 2 * i];
+    const binary = bytes.slice(at, at + ctl[${CODE_TABLE} + 2 * i + 1]);
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(binary), { env: { memory } });
+    return (fns[id] = instance.exports.f);
+  };
   try {
     const exports = {};
     for (const name of Object.keys(modules)) {
@@ -103,7 +126,7 @@ const start = ({ modules, names, memory, control, index }) => {
     Atomics.add(ctl, ${BY_WORKERS}, 1); // before FINISHED counts the chunk
     while (at < end) {
       const n = ctl[at + 1];
-      fns[ctl[at]](...ctl.subarray(at + 2, at + 2 + n));
+      (fns[ctl[at]] ?? load(ctl[at]))(...ctl.subarray(at + 2, at + 2 + n));
       at += 2 + n;
     }
   };

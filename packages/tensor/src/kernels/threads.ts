@@ -6,6 +6,9 @@ import {
   ACTIVE,
   BY_WORKERS,
   CALLS,
+  CODE_BYTES,
+  CODE_COUNT,
+  CODE_TABLE,
   CONTROL_INTS,
   COUNT,
   claimChunks,
@@ -13,6 +16,7 @@ import {
   FAILED,
   FINISHED,
   MAX_CHUNKS,
+  MAX_CODE,
   NEXT,
   PUBLISHED,
   READY,
@@ -49,9 +53,12 @@ const FUNCTIONS = [
   ['gemm', 'rows16'],
 ] as const;
 
-/** A kernel function a part may call. */
-export type KernelFunction = (typeof FUNCTIONS)[number][1];
-const NUMBER = new Map<string, number>(FUNCTIONS.map(([, f], i) => [f, i]));
+/**
+ * A kernel function a part may call: a fixed kernel by name, or the number
+ * `register` gave a module made at run time.
+ */
+export type KernelFunction = (typeof FUNCTIONS)[number][1] | number;
+const NUMBER = new Map<KernelFunction, number>(FUNCTIONS.map(([, f], i) => [f, i]));
 
 /** Where a part's kernel calls go: straight to this thread's instances, or to a worker's list. */
 export interface Lane {
@@ -163,13 +170,61 @@ export function getThreads(): number {
 
 /** The control block every worker and this thread share (thread-worker.ts), made with the first worker. */
 let control: Int32Array | null = null;
+/** The run-time modules' binaries, shared with the workers, and the bytes used. */
+let code: Uint8Array | null = null;
+let codeUsed = 0;
+/** Modules registered, this thread's instances of their functions by number past the fixed ones. */
+const registered: WebAssembly.Module[] = [];
+
+/** The control block and the code buffer, made once. */
+function controlBlock(): Int32Array {
+  if (!control) {
+    control = new Int32Array(new SharedArrayBuffer(CONTROL_INTS * 4));
+    code = new Uint8Array(new SharedArrayBuffer(CODE_BYTES));
+  }
+  return control;
+}
+
+/**
+ * Makes a module's exported function `f` callable from parts as the
+ * returned number, on this thread and on the workers (which compile it from
+ * its binary when a chunk first calls it). Null where workers cannot run or
+ * the room for modules is full: then the caller runs the module itself.
+ */
+export function register(module: WebAssembly.Module, binary: Uint8Array): number | null {
+  reason ??= unsupported();
+  if (reason !== null) return null;
+  const ctl = controlBlock();
+  const i = registered.length;
+  if (i >= MAX_CODE || codeUsed + binary.length > CODE_BYTES) return null;
+  code!.set(binary, codeUsed);
+  ctl[CODE_TABLE + 2 * i] = codeUsed;
+  ctl[CODE_TABLE + 2 * i + 1] = binary.length;
+  codeUsed += binary.length;
+  registered.push(module);
+  Atomics.store(ctl, CODE_COUNT, i + 1);
+  if (local.length > 0) local.push(instantiateF(module));
+  return FUNCTIONS.length + i;
+}
+
+function instantiateF(module: WebAssembly.Module): (...args: number[]) => void {
+  const instance = new WebAssembly.Instance(module, { env: { memory: kernelMemory()! } });
+  return instance.exports.f as (...args: number[]) => void;
+}
 /** Workers spawned so far: kept when the count goes down, asleep on the control block. */
 const workers: (NodeWorker | BrowserWorker)[] = [];
 let job = 0;
 
 function spawn(index: number, ctl: Int32Array): NodeWorker | BrowserWorker {
   const modules = { dense: denseModule(), gemm: gemmModule() };
-  const init = { modules, names: FUNCTIONS, memory: kernelMemory(), control: ctl.buffer, index };
+  const init = {
+    modules,
+    names: FUNCTIONS,
+    memory: kernelMemory(),
+    control: ctl.buffer,
+    code: code!.buffer,
+    index,
+  };
   const wt = nodeProcess()?.getBuiltinModule?.('node:worker_threads') as
     | { Worker: new (src: string, opts: object) => NodeWorker }
     | undefined;
@@ -197,9 +252,9 @@ function spawn(index: number, ctl: Int32Array): NodeWorker | BrowserWorker {
 
 /** The control block, with `want` workers spawned; null when none is ready yet. */
 function team(want: number): Int32Array | null {
-  control ??= new Int32Array(new SharedArrayBuffer(CONTROL_INTS * 4));
-  while (workers.length < want) workers.push(spawn(workers.length, control));
-  for (let w = 0; w < want; w++) if (Atomics.load(control, READY + w) === 1) return control;
+  const ctl = controlBlock();
+  while (workers.length < want) workers.push(spawn(workers.length, ctl));
+  for (let w = 0; w < want; w++) if (Atomics.load(ctl, READY + w) === 1) return ctl;
   return null;
 }
 
@@ -214,6 +269,11 @@ export function setParallelThreshold(work: number = PARALLEL_WORK): number {
   const old = threshold;
   threshold = work;
   return old;
+}
+
+/** Whether `parallel` would cut work of this size now: above the threshold, with threads to run on. */
+export function splits(work: number): boolean {
+  return work >= threshold && getThreads() > 1;
 }
 
 let callerClaims = true;
@@ -247,7 +307,7 @@ export function maxParts(): number {
 
 const direct: Lane = {
   call(fn, ...args) {
-    local[NUMBER.get(fn)!]!(...args);
+    local[typeof fn === 'number' ? fn : NUMBER.get(fn)!]!(...args);
   },
 };
 let local: ((...args: number[]) => void)[] = [];
@@ -268,7 +328,7 @@ class Recorder implements Lane {
       return;
     }
     const { ctl } = this;
-    ctl[this.end] = NUMBER.get(fn)!;
+    ctl[this.end] = typeof fn === 'number' ? fn : NUMBER.get(fn)!;
     ctl[this.end + 1] = args.length;
     ctl.set(args, this.end + 2);
     this.end += 2 + args.length;
@@ -388,7 +448,8 @@ function localFunctions(): ((...args: number[]) => void)[] {
     dense: mainExports('dense', modules.dense),
     gemm: mainExports('gemm', modules.gemm),
   };
-  return FUNCTIONS.map(([m, f]) => exports[m][f] as (...args: number[]) => void);
+  const fixed = FUNCTIONS.map(([m, f]) => exports[m][f] as (...args: number[]) => void);
+  return [...fixed, ...registered.map(instantiateF)];
 }
 
 const instances = new Map<string, Record<string, unknown>>();

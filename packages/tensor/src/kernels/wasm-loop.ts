@@ -2,6 +2,7 @@ import type { DType, TypedArray } from '../dtype.js';
 import { type Shape, sizeOf } from '../shape.js';
 import { arena, instantiate, memoryShared, pointerOf } from './memory.js';
 import { broadcastStrides } from './strided.js';
+import { type Lane, parallel, register, share, splits } from './threads.js';
 import {
   type Code,
   f32load,
@@ -232,7 +233,9 @@ export function wasmLoop(p: LoopProgram): LoopKernel | null {
   const memory = arena();
   if (!memory) return null;
   // Where SIMD runs, a module that fails to compile is a bug here: let it throw.
-  const instance = instantiate(new WebAssembly.Module(assemble(p)));
+  const binary = assemble(p);
+  const module = new WebAssembly.Module(binary);
+  const instance = instantiate(module);
   const f = instance.exports.f as (...args: number[]) => void;
   // A chunk starts where a row and a cycle of planes start, so that row and
   // plane leaves read from their beginning in every pass.
@@ -253,7 +256,15 @@ export function wasmLoop(p: LoopProgram): LoopKernel | null {
    */
   const direct = new Int32Array(regions);
   const inPlace = p.size % 4 === 0;
+  // Big loops may also run cut across the threads: weighed by elements.
+  const work = p.size;
+  const id = splits(work) || p.size >= THREADED_SIZE ? register(module, binary) : null;
+  const cut = id === null ? null : cutLoop(p, id, unit, whole);
   return (out, ins) => {
+    if (cut && loopThreads && splits(work)) {
+      cut(out, ins);
+      return;
+    }
     // The arena is every kernel's, laid out from its scratch start by each: reserved per call.
     const s = memory.start;
     const heap = memory.reserve(s + regions * span);
@@ -292,6 +303,98 @@ export function wasmLoop(p: LoopProgram): LoopKernel | null {
         ins[nLeaves + j - 1]!.set(heap.subarray(from, from + n), at);
       }
     }
+  };
+}
+
+/** Loops of at least this many elements are made ready to run on the threads. */
+const THREADED_SIZE = 1 << 17;
+
+let loopThreads = true;
+
+/** Lets big loops run on the threads or keeps them on this one (benchmarks compare the two); returns the old. */
+export function setLoopThreads(on = true): boolean {
+  const old = loopThreads;
+  loopThreads = on;
+  return old;
+}
+
+/**
+ * The loop cut across the threads: parts take runs of whole units (where
+ * rows, planes and cycles start). Arrays in the kernels' memory (a compiled
+ * plan's) are read and written in place; each other array has a region
+ * holding all of it, a part copying its run in and its results out as it
+ * finishes. Each element is computed as on one thread: the same bits.
+ */
+function cutLoop(p: LoopProgram, id: number, unit: number, whole: readonly boolean[]): LoopKernel {
+  const memory = arena()!;
+  const full = Math.ceil(p.size / 4) * 4;
+  const units = Math.ceil(p.size / unit);
+  const nLeaves = p.leaves.length;
+  const regions = nLeaves + p.stores.length;
+  const inPlace = p.size % 4 === 0;
+  const span = (t: number, parts: number): [number, number] => {
+    const [u0, u1] = share(units, t, parts);
+    return [u0 * unit, Math.min(u1 * unit, p.size)];
+  };
+  /** Per region: its array, and the byte offset of its element 0 (in place or in scratch). */
+  const arrays: (TypedArray | null)[] = new Array(regions).fill(null);
+  const base = new Int32Array(regions);
+  const copied = new Uint8Array(regions);
+  let heap = memory.f32;
+  const part = (lane: Lane, t: number, parts: number) => {
+    const [a, b] = span(t, parts);
+    if (a >= b) return;
+    const args = [Math.ceil((b - a) / 4)];
+    for (let r = 0; r < regions; r++) {
+      if (r < nLeaves && !whole[r]) {
+        args.push(base[r]!); // a broadcast leaf: read from its start
+        continue;
+      }
+      if (r < nLeaves && copied[r]) {
+        heap.set((arrays[r] as Float32Array).subarray(a, b), base[r]! / 4 + a);
+      }
+      args.push(base[r]! + a * 4);
+    }
+    lane.call(id, ...args);
+  };
+  const collect = (t: number, parts: number) => {
+    const [a, b] = span(t, parts);
+    for (let r = nLeaves; r < regions; r++) {
+      if (copied[r] && a < b) arrays[r]!.set(heap.subarray(base[r]! / 4 + a, base[r]! / 4 + b), a);
+    }
+  };
+  return (out, ins) => {
+    // Scratch regions, from the scratch start, only for what is not in place.
+    let next = memory.start;
+    let copyOut = false;
+    for (let r = 0; r < regions; r++) {
+      const x = r < nLeaves ? ins[r]! : r === nLeaves ? out : ins[r - 1]!;
+      arrays[r] = x;
+      const broadcast = r < nLeaves && !whole[r];
+      const at = broadcast || !inPlace ? -1 : pointerOf(x);
+      copied[r] = at < 0 ? 1 : 0;
+      base[r] = at < 0 ? next * 4 : at;
+      if (at < 0) {
+        const cycle = p.cycles?.[r];
+        next += broadcast
+          ? Math.ceil((cycle ? Math.min(cycle.length, full) : x.length) / 4) * 4
+          : full;
+      }
+      if (at < 0 && r >= nLeaves) copyOut = true;
+    }
+    heap = memory.reserve(next);
+    // Broadcast leaves are the same for every part: in once.
+    for (let k = 0; k < nLeaves; k++) {
+      const x = ins[k]!;
+      const kind = p.leaves[k];
+      const at = base[k]! / 4;
+      if (kind === 'scalar') heap[at] = x[0]!;
+      else if (kind === 'cycle') {
+        const g = p.cycles![k]!;
+        for (let j = 0, n = Math.min(g.length, full); j < n; j++) heap[at + j] = x[g[j]!]!;
+      } else if (!whole[k]) heap.set(x as Float32Array, at);
+    }
+    parallel(p.size, part, copyOut ? collect : undefined);
   };
 }
 
