@@ -389,6 +389,25 @@ export function parallel(
   const here = runHere(ctl);
   let at = CALLS;
   let published = 0;
+  // This thread copies out the chunks finished (a part's results alias at
+  // most its own operands), between publishing chunks and between running
+  // them: results out while the workers go on.
+  const collected = collect ? new Uint8Array(chunks) : null;
+  let from = 0; // chunks before it are all collected
+  let left = 0; // published, not yet collected
+  const collectDone = (): boolean => {
+    let any = false;
+    for (let t = from; t < published; t++) {
+      if (collected![t] === 0 && Atomics.load(ctl, DONE + t) === job) {
+        collected![t] = 1;
+        left--;
+        any = true;
+        if (Atomics.load(ctl, FAILED) === 0) collect!(t, chunks);
+      }
+      if (t === from && collected![t] === 1) from++;
+    }
+    return any;
+  };
   for (; published < chunks; published++) {
     ctl[TABLE + published] = at;
     const rec = new Recorder(ctl, at);
@@ -398,25 +417,17 @@ export function parallel(
     ctl[TABLE + published + 1] = at;
     Atomics.store(ctl, PUBLISHED, published + 1);
     Atomics.notify(ctl, PUBLISHED);
+    left++;
+    if (collect) collectDone();
   }
   if (published < chunks) {
     Atomics.store(ctl, COUNT, published);
     Atomics.notify(ctl, PUBLISHED);
   }
-  // Between the chunks it runs, this thread copies out those finished.
-  const collected = collect ? new Uint8Array(published) : null;
-  let left = published;
-  const collectDone = () => {
-    for (let t = 0; t < published; t++) {
-      if (collected![t] === 0 && Atomics.load(ctl, DONE + t) === job) {
-        collected![t] = 1;
-        left--;
-        if (Atomics.load(ctl, FAILED) === 0) collect!(t, chunks);
-      }
-    }
-  };
   if (callerClaims) {
-    if (collect) while (claimChunks(ctl, job, here, 1) > 0) collectDone();
+    // With results to copy out, this thread copies out what is finished
+    // first and runs a chunk only when nothing is.
+    if (collect) while (collectDone() || claimChunks(ctl, job, here, 1) > 0);
     else claimChunks(ctl, job, here);
   }
   for (let i = 0; i < SPIN && Atomics.load(ctl, FINISHED) < published; i++);
