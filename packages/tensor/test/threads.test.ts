@@ -17,6 +17,7 @@ import {
 } from '../src/index.js';
 import { packedGemm } from '../src/kernels/dense.js';
 import { gemm } from '../src/kernels/gemm.js';
+import { pinnedArray } from '../src/kernels/memory.js';
 import { DONE } from '../src/kernels/thread-worker.js';
 import {
   parallel,
@@ -138,21 +139,31 @@ describe('kernels on 1 and 2 threads give the same bits', () => {
       const x = floats(rng, g.n * g.c * g.h * g.w);
       const w = floats(rng, (g.o * g.c * g.kh * g.kw) / g.groups);
       const u = floats(rng, g.n * g.o * g.oh * g.ow);
-      const [one, two] = onOneAndTwo(() => {
+      // Plain arrays are copied in and out; arrays in the kernels' memory (as
+      // a compiled plan's are) are read and written in place.
+      const run = (make: (n: number) => Float32Array) => () => {
+        const [xs, ws, us] = [x, w, u].map((a) => make(a.length).fill(Number.NaN));
+        xs!.set(x);
+        ws!.set(w);
+        us!.set(u);
         const out: Float32Array[] = [];
         const fwd = wasmConvForward(g);
-        if (fwd) out.push(new Float32Array(u.length));
-        fwd?.(out[0]!, x, w);
+        if (fwd) out.push(make(u.length).fill(Number.NaN));
+        fwd?.(out[0]!, xs!, ws!);
         const tr = wasmConvTranspose(g);
         if (tr) {
-          out.push(new Float32Array(x.length));
-          tr(out.at(-1)!, u, w);
+          out.push(make(x.length).fill(Number.NaN));
+          tr(out.at(-1)!, us!, ws!);
         }
-        out.push(new Float32Array(w.length));
-        wasmConvWeight(g)!(out.at(-1)!, x, u);
+        out.push(make(w.length));
+        wasmConvWeight(g)!(out.at(-1)!, xs!, us!);
         return out;
-      });
+      };
+      const [one, two] = onOneAndTwo(run((n) => new Float32Array(n)));
       expect(two).toEqual(one);
+      const [pinnedOne, pinnedTwo] = onOneAndTwo(run((n) => pinnedArray('float32', n)));
+      expect(pinnedOne).toEqual(one);
+      expect(pinnedTwo).toEqual(one);
     });
   }
 });
@@ -232,6 +243,11 @@ describe('max pooling 2×2 on 1 and 2 threads', () => {
       for (let i = 0; i < x.size; i += 37) x.data[i] = i % 2 ? Number.NaN : x.data[i + 1]!;
       const [one, two] = onOneAndTwo(() => [maxPool2d(x, 2).data]);
       expect(two).toEqual(one);
+      // Read in place from the kernels' memory, as in a compiled plan.
+      const pinned = x.pinMemory();
+      const [pinnedOne, pinnedTwo] = onOneAndTwo(() => [maxPool2d(pinned, 2).data]);
+      expect(pinnedOne).toEqual(one);
+      expect(pinnedTwo).toEqual(one);
       // The windows' maxima as a plain loop picks them.
       const [oh, ow] = [Math.floor(h / 2), Math.floor(w / 2)];
       const want: number[] = [];

@@ -1,5 +1,6 @@
 import type { ConvGeometry } from './conv.js';
 import { denseAvailable, heap, MR, NR } from './dense.js';
+import { pointerOf } from './memory.js';
 import { type Lane, maxParts, parallel, share } from './threads.js';
 
 /**
@@ -156,26 +157,34 @@ export function wasmConvForward(g: Geometry): F32Kernel | null {
       k.pack_a((oW + q * og * K) * 4, og, K, K * 4, 4, (oPA + q * mp * MR * K) * 4);
     }
     new Int32Array(f.buffer, oOffs * 4, K).set(offs);
-    // Parts take runs of images: each copies its images in and pads them.
+    // x and y in the kernels' memory (a compiled plan's) are read and written
+    // in place; else each part copies its images in and its results out.
+    const px = pointerOf(x);
+    const py = pointerOf(y);
+    const xAt = px >= 0 ? px : oX * 4;
+    const yAt = py >= 0 ? py : oY * 4;
+    // Parts take runs of images: each pads its own.
     parallel(
       N * O * OH * OW * K,
       (lane, t, parts) => {
         const [b0, b1] = share(N, t, parts);
         if (b0 === b1) return;
-        f.set(x.subarray(b0 * inImage, b1 * inImage), oX + b0 * inImage);
+        if (px < 0) f.set(x.subarray(b0 * inImage, b1 * inImage), oX + b0 * inImage);
         if (padded) {
-          const from = (oX + b0 * inImage) * 4;
+          const from = xAt + b0 * inImage * 4;
           const to = (oXP + b0 * C * hp * wp) * 4;
           lane.call('pad', from, (b1 - b0) * C, H, W, to, hp, wp, g.ph, g.pw);
         }
-        const src = (padded ? oXP : oX) * 4;
+        const src = padded ? oXP * 4 : xAt;
         const sc = (end + t * scratch) * 4;
-        runRows(lane, plan, b0, b1, oPA * 4, oOffs * 4, src, sc, oY * 4);
+        runRows(lane, plan, b0, b1, oPA * 4, oOffs * 4, src, sc, yAt);
       },
-      (t, parts) => {
-        const [b0, b1] = share(N, t, parts);
-        y.set(f.subarray(oY + b0 * outImage, oY + b1 * outImage), b0 * outImage);
-      },
+      py >= 0
+        ? undefined
+        : (t, parts) => {
+            const [b0, b1] = share(N, t, parts);
+            y.set(f.subarray(oY + b0 * outImage, oY + b1 * outImage), b0 * outImage);
+          },
     );
   };
 }
@@ -221,16 +230,26 @@ export function wasmConvTranspose(g: Geometry): F32Kernel | null {
     new Int32Array(f.buffer, oOffs * 4, K4).set(offs);
     // The result's images, cropped where padded (else padImage is inImage).
     const from = padded ? oXC : oX;
+    // u and x in the kernels' memory (a compiled plan's) are read and written
+    // in place (a row's last panel may read past u's end: other arrays or the
+    // scratch, into lanes that are dropped); else copied in and out by part.
+    const pu = pointerOf(u);
+    const px = pointerOf(x);
+    const uAt = pu >= 0 ? pu : oU * 4;
+    const inPlace = !padded && px >= 0;
+    const acc = inPlace ? px : oX * 4; // where the images' sums are made
+    const cropAt = px >= 0 ? px : oXC * 4;
     // Parts take runs of images: each image's result is its own region.
     const part = (lane: Lane, t: number, parts: number) => {
       const [b0, b1] = share(N, t, parts);
       if (b0 === b1) return;
-      f.set(u.subarray(b0 * outImage, b1 * outImage), oU + b0 * outImage);
-      f.fill(0, oX + b0 * padImage, oX + b1 * padImage);
+      if (pu < 0) f.set(u.subarray(b0 * outImage, b1 * outImage), oU + b0 * outImage);
+      if (inPlace) x.fill(0, b0 * inImage, b1 * inImage);
+      else f.fill(0, oX + b0 * padImage, oX + b1 * padImage);
       for (let b = b0; b < b1; b++) {
         for (let q = 0; q < groups; q++) {
-          const img = (oX + b * padImage + q * cg * hp * wp) * 4;
-          const ub = (oU + (b * O + q * og) * P) * 4;
+          const img = acc + (b * padImage + q * cg * hp * wp) * 4;
+          const ub = uAt + (b * O + q * og) * P * 4;
           const pa = (oPA + q * K4 * og) * 4;
           lane.call(
             'conv_scatter',
@@ -250,13 +269,14 @@ export function wasmConvTranspose(g: Geometry): F32Kernel | null {
       }
       if (padded) {
         const at = (oX + b0 * padImage) * 4;
-        lane.call('crop', at, (b1 - b0) * C, hp, wp, (oXC + b0 * inImage) * 4, H, W, g.ph, g.pw);
+        lane.call('crop', at, (b1 - b0) * C, hp, wp, cropAt + b0 * inImage * 4, H, W, g.ph, g.pw);
       }
     };
-    parallel(N * C * H * W * O * g.kh * g.kw, part, (t, parts) => {
+    const collect = (t: number, parts: number) => {
       const [b0, b1] = share(N, t, parts);
       x.set(f.subarray(from + b0 * inImage, from + b1 * inImage), b0 * inImage);
-    });
+    };
+    parallel(N * C * H * W * O * g.kh * g.kw, part, px >= 0 ? undefined : collect);
   };
 }
 
@@ -309,34 +329,39 @@ export function wasmConvWeight(g: Geometry): F32Kernel | null {
     const end = oG + runs * runGrad;
     const f = h.reserve(end);
     new Int32Array(f.buffer, oOffs * 4, K4).set(offs);
+    // x and u in the kernels' memory (a compiled plan's) are read in place.
+    const px = pointerOf(x);
+    const pu = pointerOf(u);
+    const xAt = px >= 0 ? px : oX * 4;
+    const uAt = pu >= 0 ? pu : oU * 4;
+    const src = padded ? oXP * 4 : xAt;
     // Parts take runs of images: each copies its images in, pads and packs them.
     parallel(N * O * P * K, (lane, t, parts) => {
       const [r0, r1] = share(runs, t, parts);
       if (r0 === r1) return;
       const b0 = share(N, r0, runs)[0];
       const b1 = share(N, r1 - 1, runs)[1];
-      f.set(x.subarray(b0 * inImage, b1 * inImage), oX + b0 * inImage);
-      f.set(u.subarray(b0 * outImage, b1 * outImage), oU + b0 * outImage);
+      if (px < 0) f.set(x.subarray(b0 * inImage, b1 * inImage), oX + b0 * inImage);
+      if (pu < 0) f.set(u.subarray(b0 * outImage, b1 * outImage), oU + b0 * outImage);
       if (padded) {
-        const from = (oX + b0 * inImage) * 4;
+        const from = xAt + b0 * inImage * 4;
         const to = (oXP + b0 * padImage) * 4;
         lane.call('pad', from, (b1 - b0) * C, H, W, to, hp, wp, g.ph, g.pw);
       }
-      const src = padded ? oXP : oX;
       for (let run = r0; run < r1; run++) {
         const [c0, c1] = share(N, run, runs);
         for (let b = c0; b < c1; b++) {
           for (let q = 0; q < groups; q++) {
-            const pu = (oPU + b * packedImage + q * og8 * P) * 4;
-            lane.call('pack_b', (oU + b * outImage + q * og * P) * 4, og, P, P * 4, 4, pu);
-            const img = (src + b * padImage + q * cg * hp * wp) * 4;
+            const packed = (oPU + b * packedImage + q * og8 * P) * 4;
+            lane.call('pack_b', uAt + (b * outImage + q * og * P) * 4, og, P, P * 4, 4, packed);
+            const img = src + (b * padImage + q * cg * hp * wp) * 4;
             const out = (oG + run * runGrad + q * K4 * og8) * 4;
             lane.call(
               'conv_grad',
               tp,
               oOffs * 4,
               np,
-              pu,
+              packed,
               P * NR * 4,
               img,
               OH,
