@@ -394,7 +394,11 @@ function cutLoop(p: LoopProgram, id: number, unit: number, whole: readonly boole
         for (let j = 0, n = Math.min(g.length, full); j < n; j++) heap[at + j] = x[g[j]!]!;
       } else if (!whole[k]) heap.set(x as Float32Array, at);
     }
-    parallel(p.size, part, copyOut ? collect : undefined);
+    try {
+      parallel(p.size, part, copyOut ? collect : undefined);
+    } finally {
+      arrays.fill(null); // keeps no caller's array alive
+    }
   };
 }
 
