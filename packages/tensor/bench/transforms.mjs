@@ -34,22 +34,29 @@ const emit = (line) => console.log(JSON.stringify({ ...line, threads: getThreads
  * compiling hot code on its own threads, which would otherwise be charged
  * to the first few hundred calls. Then the rounds alternate between the
  * functions, so that other work's load falls on all of them alike; each
- * figure is the function's fastest of five rounds.
+ * figure is the function's fastest of five rounds. `faults` is that round's
+ * minor page faults per call: memory the allocator had handed back to the
+ * system and takes again (a fresh 3 MB result can cost more in faults than
+ * in computing it).
  */
 function timeAll(fns, minTime = quick ? 0.1 : 0.5, warm = quick ? 0.2 : 1) {
   const cpu = () => {
     const { user, system } = process.cpuUsage();
     return (user + system) / 1e6;
   };
+  const faults = () => process.resourceUsage().minorPageFault;
   const names = Object.keys(fns);
   for (const name of names) {
     const start = cpu();
     for (let n = 0; n < 3 || cpu() - start < warm; n++) fns[name]();
   }
-  const best = Object.fromEntries(names.map((name) => [name, Number.POSITIVE_INFINITY]));
+  const best = Object.fromEntries(
+    names.map((name) => [name, { seconds: Number.POSITIVE_INFINITY, faults: 0 }]),
+  );
   for (let r = 0; r < 5; r++) {
     for (const name of names) {
       let n = 0;
+      const faulted = faults();
       const start = cpu();
       let elapsed = 0;
       do {
@@ -57,7 +64,9 @@ function timeAll(fns, minTime = quick ? 0.1 : 0.5, warm = quick ? 0.2 : 1) {
         n++;
         elapsed = cpu() - start;
       } while (elapsed < minTime / 5);
-      best[name] = Math.min(best[name], elapsed / n);
+      if (elapsed / n < best[name].seconds) {
+        best[name] = { seconds: elapsed / n, faults: (faults() - faulted) / n };
+      }
     }
   }
   return best;
@@ -109,23 +118,24 @@ function timeAll(fns, minTime = quick ? 0.1 : 0.5, warm = quick ? 0.2 : 1) {
 
   const compiled = compile(perExample);
   const compiledLoop = compile(g);
-  const {
-    loop: tLoop,
-    vmapped: tVmap,
-    compiled: tCompiled,
-    compiledLoop: tCompiledLoop,
-  } = timeAll({
+  const t = timeAll({
     loop,
     vmapped,
     compiled: () => compiled(...params, x, y),
     compiledLoop: () => rows.map(([xi, yi]) => compiledLoop(...params, xi, yi)),
   });
+  const tLoop = t.loop.seconds;
+  const tVmap = t.vmapped.seconds;
+  const tCompiled = t.compiled.seconds;
+  const tCompiledLoop = t.compiledLoop.seconds;
+  const faults = (mode) => +t[mode].faults.toFixed(1);
   emit({
     bench: 'per-example-gradients',
     network: '784-16-16-10',
     examples: batch,
     mode: 'loop of grad',
     cpu_ms: +(tLoop * 1e3).toFixed(2),
+    page_faults_per_call: faults('loop'),
   });
   emit({
     bench: 'per-example-gradients',
@@ -133,6 +143,7 @@ function timeAll(fns, minTime = quick ? 0.1 : 0.5, warm = quick ? 0.2 : 1) {
     examples: batch,
     mode: 'vmap(grad)',
     cpu_ms: +(tVmap * 1e3).toFixed(2),
+    page_faults_per_call: faults('vmapped'),
     speedup_vs_loop: +(tLoop / tVmap).toFixed(1),
   });
   emit({
@@ -141,6 +152,7 @@ function timeAll(fns, minTime = quick ? 0.1 : 0.5, warm = quick ? 0.2 : 1) {
     examples: batch,
     mode: 'loop of compiled grad',
     cpu_ms: +(tCompiledLoop * 1e3).toFixed(2),
+    page_faults_per_call: faults('compiledLoop'),
   });
   emit({
     bench: 'per-example-gradients',
@@ -148,6 +160,7 @@ function timeAll(fns, minTime = quick ? 0.1 : 0.5, warm = quick ? 0.2 : 1) {
     examples: batch,
     mode: 'compiled vmap(grad)',
     cpu_ms: +(tCompiled * 1e3).toFixed(2),
+    page_faults_per_call: faults('compiled'),
     speedup_vs_loop: +(tLoop / tCompiled).toFixed(1),
     speedup_vs_compiled_loop: +(tCompiledLoop / tCompiled).toFixed(1),
   });
@@ -166,7 +179,8 @@ function timeAll(fns, minTime = quick ? 0.1 : 0.5, warm = quick ? 0.2 : 1) {
     'logSumExp(x·w)': (t) => t.mul(w).logSumExp(),
   };
   for (const [name, f] of Object.entries(fns)) {
-    const { eval: tf, jvp: tj } = timeAll({ eval: () => f(x), jvp: () => jvp(f, [x], [v]) });
+    const pair = timeAll({ eval: () => f(x), jvp: () => jvp(f, [x], [v]) });
+    const [tf, tj] = [pair.eval.seconds, pair.jvp.seconds];
     emit({
       bench: 'jvp',
       f: name,
@@ -179,7 +193,8 @@ function timeAll(fns, minTime = quick ? 0.1 : 0.5, warm = quick ? 0.2 : 1) {
     // Compiled, the tangent's elementwise ops fuse with the primal's.
     const cf = compile((t) => f(t));
     const cj = compile((t, dt) => jvp(f, [t], [dt]));
-    const { eval: tcf, jvp: tcj } = timeAll({ eval: () => cf(x), jvp: () => cj(x, v) });
+    const cpair = timeAll({ eval: () => cf(x), jvp: () => cj(x, v) });
+    const [tcf, tcj] = [cpair.eval.seconds, cpair.jvp.seconds];
     emit({
       bench: 'jvp',
       f: name,
