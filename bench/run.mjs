@@ -64,6 +64,7 @@ const USAGE = `pnpm bench [-- options]        (or: node bench/run.mjs [options])
   --data DIR         MNIST folder (default <repo>/../shared/datasets/mnist; synthetic if absent)
   --settle S         before each run, wait up to S seconds for other work on the machine to stop (default 60)
   --torch-threads L  thread counts PyTorch is run at, comma-separated; the fastest is reported (default 1,2)
+  --threads N        threads neurite's kernels run on (setThreads; default: every core)
   --python PATH      the Python with torch and numpy (default: the first of /usr/bin/python3, python3 that imports it)
   -h, --help         this text`;
 
@@ -81,6 +82,7 @@ function parseOptions() {
       data: { type: 'string' },
       settle: { type: 'string', default: '60' },
       'torch-threads': { type: 'string', default: '1,2' },
+      threads: { type: 'string' },
       python: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -125,6 +127,7 @@ function parseOptions() {
         values['torch-threads'].split(',').map((t) => positive('torch-threads', t.trim())),
       ),
     ],
+    threads: values.threads === undefined ? undefined : positive('threads', values.threads),
     python: values.python,
   };
 }
@@ -285,6 +288,9 @@ async function main() {
     String(BATCH[recipe]),
     ...common,
     ...(impl === 'pytorch' ? ['--threads', String(threads)] : []),
+    ...(impl.startsWith('neurite') && options.threads !== undefined
+      ? ['--threads', String(options.threads)]
+      : []),
   ];
   process.stderr.write(
     `neurite bench: data=${dataKind} (${dataDir}), epochs=${options.epochs}${options.quick ? ' (quick)' : ''}, ` +

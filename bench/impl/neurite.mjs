@@ -6,7 +6,10 @@
 import { main, PIXELS, parseImplArgs, runImplementation } from '../lib/harness.mjs';
 
 main(async () => {
-  const options = parseImplArgs(process.argv.slice(2), { mode: { type: 'string' } });
+  const options = parseImplArgs(process.argv.slice(2), {
+    mode: { type: 'string' },
+    threads: { type: 'string' },
+  });
   const mode = options.mode;
   if (mode !== 'eager' && mode !== 'compiled' && mode !== 'fit') {
     throw new Error(`--mode: '${mode}' is not one of eager, compiled, fit`);
@@ -24,6 +27,7 @@ main(async () => {
     if (mode === 'fit' && typeof nn.fit !== 'function') {
       return { skipped: 'fit is not in the built @neurite/nn' };
     }
+    if (options.threads !== undefined) T.setThreads(Number(options.threads));
     const rng = new T.Rng(seed);
     const cnn = recipe === 'cnn';
     const modern = recipe === 'modern';
@@ -90,7 +94,7 @@ main(async () => {
         });
         return { seconds, loss: history.last.loss };
       };
-      return { trainEpochs, predict, place, batchArray };
+      return { trainEpochs, predict, place, batchArray, info: { threads: T.getThreads() } };
     }
 
     return {
@@ -101,6 +105,7 @@ main(async () => {
       predict,
       place,
       batchArray,
+      info: { threads: T.getThreads() },
     };
   });
 });
