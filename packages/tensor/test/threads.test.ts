@@ -231,6 +231,29 @@ describe('fused elementwise loops on 1 and 2 threads', () => {
   });
 });
 
+describe('sums around a kept block (batch-norm statistics, conv bias gradients) on 1 and 2 threads', () => {
+  it('add each channel in input order in float64, in place or copied: the same bits', () => {
+    const rng = new Rng(14);
+    for (const [n, c, h, w] of [
+      [6, 13, 11, 11],
+      [3, 2, 5, 7],
+      [2, 8, 4, 4],
+    ] as const) {
+      const x = randn([n, c, h, w], { rng }).mul(1e3);
+      const pinned = x.pinMemory();
+      // Float64 sums in row-major order, rounded once to float32.
+      const want = new Float64Array(c);
+      for (let i = 0; i < x.size; i++) want[Math.floor(i / (h * w)) % c]! += x.data[i]!;
+      const [one, two] = onOneAndTwo(() => [
+        pinned.sum([0, 2, 3], true).data,
+        x.sum([0, 2, 3]).data,
+      ]);
+      expect(one[0]).toEqual(Array.from(Float32Array.from(want)));
+      expect(two).toEqual(one);
+    }
+  });
+});
+
 describe('max pooling 2×2 on 1 and 2 threads', () => {
   it('gives the same indices, planes cut into runs, ties and NaNs included', () => {
     const rng = new Rng(11);

@@ -1,5 +1,6 @@
 import { apply } from '../engine.js';
 import { fmt, ShapeError } from '../errors.js';
+import { blockSumKernel } from '../kernels/block-sum.js';
 import { stridedLoop } from '../kernels/strided.js';
 import { defineOp, type Kernel, type Op, type Spec } from '../op.js';
 import { normalizeAxes, normalizeAxis, reducedShape, sizeOf, stridesOf } from '../shape.js';
@@ -72,11 +73,15 @@ function blockSum(inputs: readonly Spec[], out: Spec, attrs: ReduceAttrs): Kerne
   if (kept.slice(a, b).includes(false) || inner < 2) return sumKernel(inputs, out, attrs);
   const outer = sizeOf(shape.slice(0, a));
   const mid = sizeOf(shape.slice(a, b));
+  const x32 = inputs[0]!.dtype === 'float32' && out.dtype === 'float32';
   const acc = new Float64Array(mid);
+  const threaded = x32 ? blockSumKernel(outer, mid, inner) : null;
   // Four outputs' runs at a time: four independent chains of additions, each
   // in its own order, instead of one chain waiting on each addition's latency.
   const quads = mid - (mid % 4);
   return (o, [x]) => {
+    // Big float32 inputs in the kernels' memory: the same sums, on the threads.
+    if (threaded?.(o as Float32Array, x as Float32Array)) return;
     acc.fill(0);
     const X = x!;
     for (let p = 0; p < outer; p++) {
