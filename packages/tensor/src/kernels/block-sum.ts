@@ -13,6 +13,7 @@ import {
   v128store,
   wasmModule,
 } from './wasm/emit.js';
+import { IN_PLACE_WORK } from './wasm-loop.js';
 
 /**
  * Sums around a kept block of axes (a conv bias's gradient, batch-norm
@@ -147,7 +148,9 @@ export function blockSumKernel(
   if (mid === 0 || size === 0) return null;
   const groups = Math.ceil(mid / GROUP);
   return (o, x) => {
-    if (!splits(size)) return false;
+    // In place: weighed as a loop in place is.
+    const work = size * IN_PLACE_WORK;
+    if (!splits(work)) return false;
     const px = pointerOf(x);
     const k = px >= 0 ? sumModule() : null;
     if (!k || k.ids.some((id, lanes) => lanes > 0 && id === null)) return false;
@@ -156,7 +159,7 @@ export function blockSumKernel(
     // Float64 sums (one of junk after the last), 8-byte aligned.
     const sums = Math.ceil(at / 2) * 8;
     const f = a.reserve(sums / 4 + 2 * (mid + 1));
-    parallel(size, (lane, t, parts) => {
+    parallel(work, (lane, t, parts) => {
       const [g0, g1] = share(groups, t, parts);
       for (let g = g0; g < g1; g++) {
         const m = g * GROUP;

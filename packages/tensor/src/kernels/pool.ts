@@ -2,6 +2,7 @@ import type { TypedArray } from '../dtype.js';
 import { denseAvailable, heap } from './dense.js';
 import { pointerOf } from './memory.js';
 import { parallel, share } from './threads.js';
+import { IN_PLACE_WORK } from './wasm-loop.js';
 
 /**
  * Pooling kernels over planes: a tensor [..., H, W] is `planes` = the product
@@ -58,7 +59,7 @@ export function maxPoolArgmax(g: PoolGeometry, x: TypedArray, idx: TypedArray): 
       const dst = pi >= 0 ? pi : (at + planes * H * W) * 4;
       const out = new Int32Array(f.buffer, dst, planes * OH * OW);
       parallel(
-        planes * H * W, // weighed by values: this thread copies each in
+        planes * H * W * (px >= 0 ? IN_PLACE_WORK : 1), // by values, as loops are
         (lane, t, parts) => {
           const [p0, p1] = share(planes, t, parts);
           if (p0 === p1) return;

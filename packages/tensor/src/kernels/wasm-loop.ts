@@ -256,14 +256,25 @@ export function wasmLoop(p: LoopProgram): LoopKernel | null {
    */
   const direct = new Int32Array(regions);
   const inPlace = p.size % 4 === 0;
-  // Big loops may also run cut across the threads: weighed by elements.
-  const work = p.size;
-  const id = splits(work) || p.size >= THREADED_SIZE ? register(module, binary) : null;
+  // Big loops may also run cut across the threads: weighed by elements, and
+  // more when every array is in the kernels' memory (no copy on this thread).
+  const id = splits(p.size) || p.size >= THREADED_SIZE ? register(module, binary) : null;
   const cut = id === null ? null : cutLoop(p, id, unit, whole);
+  const placed = (out: TypedArray, ins: readonly TypedArray[]): boolean => {
+    if (!inPlace || pointerOf(out) < 0) return false;
+    for (let r = 0; r < regions - 1; r++) {
+      const x = r < nLeaves ? (whole[r] ? ins[r]! : null) : ins[r]!;
+      if (x && pointerOf(x) < 0) return false;
+    }
+    return true;
+  };
   return (out, ins) => {
-    if (cut && loopThreads && splits(work)) {
-      cut(out, ins);
-      return;
+    if (cut && loopThreads) {
+      const work = p.size * (placed(out, ins) ? IN_PLACE_WORK : 1);
+      if (splits(work)) {
+        cut(out, ins, work);
+        return;
+      }
     }
     // The arena is every kernel's, laid out from its scratch start by each: reserved per call.
     const s = memory.start;
@@ -309,6 +320,13 @@ export function wasmLoop(p: LoopProgram): LoopKernel | null {
 /** Loops of at least this many elements are made ready to run on the threads. */
 const THREADED_SIZE = 1 << 17;
 
+/**
+ * Work per element of a loop whose arrays are all in the kernels' memory, in
+ * the multiply-adds `parallel` weighs work in: no copy is left to this
+ * thread, so splitting pays from fewer elements (2^17).
+ */
+export const IN_PLACE_WORK = 4;
+
 let loopThreads = true;
 
 /** Lets big loops run on the threads or keeps them on this one (benchmarks compare the two); returns the old. */
@@ -325,7 +343,12 @@ export function setLoopThreads(on = true): boolean {
  * holding all of it, a part copying its run in and its results out as it
  * finishes. Each element is computed as on one thread: the same bits.
  */
-function cutLoop(p: LoopProgram, id: number, unit: number, whole: readonly boolean[]): LoopKernel {
+function cutLoop(
+  p: LoopProgram,
+  id: number,
+  unit: number,
+  whole: readonly boolean[],
+): (out: TypedArray, ins: readonly TypedArray[], work: number) => void {
   const memory = arena()!;
   const full = Math.ceil(p.size / 4) * 4;
   const units = Math.ceil(p.size / unit);
@@ -363,7 +386,7 @@ function cutLoop(p: LoopProgram, id: number, unit: number, whole: readonly boole
       if (copied[r] && a < b) arrays[r]!.set(heap.subarray(base[r]! / 4 + a, base[r]! / 4 + b), a);
     }
   };
-  return (out, ins) => {
+  return (out, ins, work) => {
     // Scratch regions, from the scratch start, only for what is not in place.
     let next = memory.start;
     let copyOut = false;
@@ -395,7 +418,7 @@ function cutLoop(p: LoopProgram, id: number, unit: number, whole: readonly boole
       } else if (!whole[k]) heap.set(x as Float32Array, at);
     }
     try {
-      parallel(p.size, part, copyOut ? collect : undefined);
+      parallel(work, part, copyOut ? collect : undefined);
     } finally {
       arrays.fill(null); // keeps no caller's array alive
     }
