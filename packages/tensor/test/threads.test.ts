@@ -18,6 +18,7 @@ import {
 import { packedGemm } from '../src/kernels/dense.js';
 import { gemm } from '../src/kernels/gemm.js';
 import { pinnedArray } from '../src/kernels/memory.js';
+import { gatherLast, scatterAddLast } from '../src/kernels/pool.js';
 import { DONE } from '../src/kernels/thread-worker.js';
 import {
   parallel,
@@ -251,6 +252,44 @@ describe('sums around a kept block (batch-norm statistics, conv bias gradients) 
       expect(one[0]).toEqual(Array.from(Float32Array.from(want)));
       expect(two).toEqual(one);
     }
+  });
+});
+
+describe('gather and scatter along the last axis (max pooling and its gradient) on 1 and 2 threads', () => {
+  it("in the kernels' memory, give what the plain loops give", () => {
+    const rng = new Rng(15);
+    const [rows, s, q] = [37, 23, 9];
+    const x = floats(rng, rows * s);
+    const g = floats(rng, rows * q);
+    // Indices with repeats, so the scatter adds several values into one place.
+    const idx = Int32Array.from({ length: rows * q }, () => rng.int(s));
+    const plain = () => {
+      const out = new Float32Array(rows * q);
+      gatherLast(x, s, idx, q, rows, out);
+      const back = new Float32Array(rows * s).fill(Number.NaN);
+      scatterAddLast(g, q, idx, s, rows, back);
+      return [out, back];
+    };
+    const pinned = () => {
+      const [px, pg, pidx] = [
+        pinnedArray('float32', x.length),
+        pinnedArray('float32', g.length),
+        pinnedArray('int32', idx.length),
+      ];
+      px.set(x);
+      pg.set(g);
+      pidx.set(idx);
+      const out = pinnedArray('float32', rows * q).fill(Number.NaN);
+      gatherLast(px, s, pidx, q, rows, out);
+      const back = pinnedArray('float32', rows * s).fill(Number.NaN);
+      scatterAddLast(pg, q, pidx, s, rows, back);
+      return [out, back];
+    };
+    setThreads(1);
+    const want = plain().map((d) => Array.from(d));
+    const [one, two] = onOneAndTwo(pinned);
+    expect(one).toEqual(want);
+    expect(two).toEqual(want);
   });
 });
 

@@ -1,7 +1,25 @@
 import type { TypedArray } from '../dtype.js';
 import { denseAvailable, heap } from './dense.js';
-import { pointerOf } from './memory.js';
-import { parallel, share } from './threads.js';
+import { arena, instantiate, memoryShared, pointerOf } from './memory.js';
+import { parallel, register, share, splits } from './threads.js';
+import {
+  type Code,
+  type Func,
+  f32,
+  f32load,
+  f32store,
+  func,
+  get,
+  i32,
+  i32c,
+  i32load,
+  i32store,
+  inc,
+  memoryFill,
+  set,
+  until,
+  wasmModule,
+} from './wasm/emit.js';
 import { IN_PLACE_WORK } from './wasm-loop.js';
 
 /**
@@ -144,6 +162,123 @@ function maxPool2x2(
   }
 }
 
+// ---- gather and scatter on the threads ---------------------------------------
+
+/**
+ * f(src, s, idx, q, r0, r1, dst) over rows [r0, r1): gather,
+ * dst[r, k] = src[r, idx[r, k]] (rows of s and q floats); or scatter, the
+ * rows of dst (s floats) zeroed, then dst[r, idx[r, k]] += src[r, k], each
+ * row's additions in order. Float32 sums as JavaScript's float32 arrays
+ * round them: the same bits.
+ */
+function gatherFunction(scatter: boolean): Func {
+  return func('f', 'iiiiiii', '', 'iiii', (src, s, idx, q, r0, r1, dst, r, k, end, at) => {
+    const row = (n: number) => i32.mul(get(r), get(n)); // r·n
+    const addr = (base: number, n: number, i: number) =>
+      i32.add(get(base), i32.shl(i32.add(row(n), get(i)), i32c(2)));
+    const body: Code[] = [set(r!, get(r0!))];
+    if (scatter) {
+      // Zero the rows first.
+      body.push(
+        memoryFill(
+          i32.add(get(dst!), i32.shl(i32.mul(get(r0!), get(s!)), i32c(2))),
+          i32c(0),
+          i32.shl(i32.mul(i32.sub(get(r1!), get(r0!)), get(s!)), i32c(2)),
+        ),
+      );
+    }
+    body.push(
+      until(i32.geU(get(r!), get(r1!)), [
+        set(k!, i32c(0)),
+        set(end!, get(q!)),
+        until(i32.geU(get(k!), get(end!)), [
+          scatter
+            ? [
+                // at = dst + (r·s + idx[r, k])·4; dst[at] += src[r, k]
+                set(
+                  at!,
+                  i32.add(
+                    get(dst!),
+                    i32.shl(i32.add(row(s!), i32load(addr(idx!, q!, k!))), i32c(2)),
+                  ),
+                ),
+                f32store(get(at!), f32.add(f32load(get(at!)), f32load(addr(src!, q!, k!)))),
+              ]
+            : i32store(
+                addr(dst!, q!, k!),
+                i32load(
+                  i32.add(
+                    get(src!),
+                    i32.shl(i32.add(row(s!), i32load(addr(idx!, q!, k!))), i32c(2)),
+                  ),
+                ),
+              ),
+          inc(k!, 1),
+        ]),
+        inc(r!, 1),
+      ]),
+    );
+    return body;
+  });
+}
+
+/** Gather [0] and scatter [1]: this thread's functions and their numbers for the threads. */
+let gatherKernels:
+  | { fn: ((...args: number[]) => void)[]; id: (number | null)[] }
+  | null
+  | undefined;
+
+function gathers() {
+  if (gatherKernels !== undefined) return gatherKernels;
+  gatherKernels = null;
+  if (!arena()) return gatherKernels;
+  try {
+    const fn: ((...args: number[]) => void)[] = [];
+    const id: (number | null)[] = [];
+    for (const scatter of [false, true]) {
+      const binary = wasmModule([gatherFunction(scatter)], memoryShared());
+      const module = new WebAssembly.Module(binary);
+      fn.push(instantiate(module).exports.f as (...args: number[]) => void);
+      id.push(register(module, binary));
+    }
+    gatherKernels = { fn, id };
+  } catch {
+    gatherKernels = null;
+  }
+  return gatherKernels;
+}
+
+/**
+ * Gather (or scatter) on the threads, split over rows, when every array is
+ * float32 (idx int32) in the kernels' memory and the work is big enough;
+ * false otherwise, for the JavaScript loop to run.
+ */
+function threadedGather(
+  scatter: boolean,
+  src: TypedArray,
+  s: number,
+  idx: TypedArray,
+  q: number,
+  rows: number,
+  dst: TypedArray,
+): boolean {
+  const work = rows * (scatter ? s + q : q) * IN_PLACE_WORK;
+  if (!splits(work) || !(src instanceof Float32Array) || !(dst instanceof Float32Array)) {
+    return false;
+  }
+  if (!(idx instanceof Int32Array)) return false;
+  const [ps, pi, pd] = [pointerOf(src), pointerOf(idx), pointerOf(dst)];
+  if (ps < 0 || pi < 0 || pd < 0) return false;
+  const k = gathers();
+  const id = k?.id[scatter ? 1 : 0];
+  if (id === null || id === undefined) return false;
+  parallel(work, (lane, t, parts) => {
+    const [r0, r1] = share(rows, t, parts);
+    if (r0 < r1) lane.call(id, ps, s, pi, q, r0, r1, pd);
+  });
+  return true;
+}
+
 /** out[r, q] = x[r, idx[r, q]] for `rows` rows: x rows of `s` entries, idx and out rows of `q`. */
 export function gatherLast(
   x: TypedArray,
@@ -153,6 +288,7 @@ export function gatherLast(
   rows: number,
   out: TypedArray,
 ): void {
+  if (threadedGather(false, x, s, idx, q, rows, out)) return;
   for (let r = 0; r < rows; r++) {
     const base = r * s;
     for (let k = r * q, end = k + q; k < end; k++) out[k] = x[base + idx[k]!]!;
@@ -168,6 +304,7 @@ export function scatterAddLast(
   rows: number,
   out: TypedArray,
 ): void {
+  if (threadedGather(true, g, s, idx, q, rows, out)) return;
   out.fill(0);
   for (let r = 0; r < rows; r++) {
     const base = r * s;
