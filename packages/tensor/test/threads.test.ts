@@ -232,6 +232,18 @@ describe('fused elementwise loops on 1 and 2 threads', () => {
   });
 });
 
+describe('a fused loop of many operands on 1 and 2 threads', () => {
+  it('passes all its pointers (more than the 13 arguments read in place)', () => {
+    const rng = new Rng(16);
+    const xs = Array.from({ length: 14 }, () => randn([24, 8, 16], { rng }));
+    const fn = (...t: Tensor[]) => t.slice(1).reduce((acc, x, i) => acc.add(x.mul(i + 1)), t[0]!);
+    const eager = Array.from(fn(...xs).data);
+    const [one, two] = onOneAndTwo(() => [compile(fn)(...xs) as Tensor].map((t) => t.data));
+    expect(one[0]).toEqual(eager);
+    expect(two).toEqual(one);
+  });
+});
+
 describe('sums around a kept block (batch-norm statistics, conv bias gradients) on 1 and 2 threads', () => {
   it('add each channel in input order in float64, in place or copied: the same bits', () => {
     const rng = new Rng(14);

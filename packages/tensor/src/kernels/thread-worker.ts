@@ -124,9 +124,14 @@ const start = ({ modules, names, memory, control, code, index }) => {
   if (!fns) return;
   const run = (at, end) => {
     Atomics.add(ctl, ${BY_WORKERS}, 1); // before FINISHED counts the chunk
+    // Up to 13 arguments a call read in place (a function ignores the rest).
+    const c = ctl;
     while (at < end) {
-      const n = ctl[at + 1];
-      (fns[ctl[at]] ?? load(ctl[at]))(...ctl.subarray(at + 2, at + 2 + n));
+      const n = c[at + 1];
+      const fn = fns[c[at]] ?? load(c[at]);
+      if (n > 13) fn(...c.subarray(at + 2, at + 2 + n));
+      else fn(c[at + 2], c[at + 3], c[at + 4], c[at + 5], c[at + 6], c[at + 7], c[at + 8],
+        c[at + 9], c[at + 10], c[at + 11], c[at + 12], c[at + 13], c[at + 14]);
       at += 2 + n;
     }
   };

@@ -335,13 +335,37 @@ class Recorder implements Lane {
   }
 }
 
-/** Runs the calls of the control block between two offsets on this thread. */
-function runHere(ctl: Int32Array): (at: number, end: number) => void {
-  return (at, end) => {
-    while (at < end) {
-      const n = ctl[at + 1]!;
-      local[ctl[at]!]!(...ctl.subarray(at + 2, at + 2 + n));
-      at += 2 + n;
+/**
+ * Runs the calls of the control block between two offsets on this thread.
+ * A call of at most 13 arguments (every fixed kernel's) gets 13 read in
+ * place, and a WebAssembly function ignores those past its own: no array is
+ * made per call. (A fused loop of more operands takes the general path.)
+ */
+function runHere(c: Int32Array): (at: number, end: number) => void {
+  return (a, end) => {
+    while (a < end) {
+      const n = c[a + 1]!;
+      if (n > 13) {
+        local[c[a]!]!(...c.subarray(a + 2, a + 2 + n));
+        a += 2 + n;
+        continue;
+      }
+      local[c[a]!]!(
+        c[a + 2]!,
+        c[a + 3]!,
+        c[a + 4]!,
+        c[a + 5]!,
+        c[a + 6]!,
+        c[a + 7]!,
+        c[a + 8]!,
+        c[a + 9]!,
+        c[a + 10]!,
+        c[a + 11]!,
+        c[a + 12]!,
+        c[a + 13]!,
+        c[a + 14]!,
+      );
+      a += 2 + n;
     }
   };
 }
