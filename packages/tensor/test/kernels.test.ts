@@ -222,6 +222,20 @@ describe('reductions vs reference loops', () => {
       ),
     ).toEqual([1, 0]);
   });
+
+  it('argmax picks the first NaN, as PyTorch does, wherever it is', () => {
+    const N = Number.NaN;
+    expect(
+      Array.from(
+        tensor([
+          [1, N, 3, N],
+          [N, 5, 2, 1],
+          [4, 2, 1, N],
+          [-1, -3, -Infinity, -2],
+        ]).argmax(1).data,
+      ),
+    ).toEqual([1, 0, 3, 0]);
+  });
 });
 
 describe('movement kernels vs reference loops', () => {
