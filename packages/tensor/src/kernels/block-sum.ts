@@ -1,5 +1,5 @@
 import { arena, instantiate, memoryShared, pointerOf } from './memory.js';
-import { parallel, register, share, splits } from './threads.js';
+import { parallel, register, share } from './threads.js';
 import {
   type Code,
   func,
@@ -40,6 +40,9 @@ const load32Lane = (address: Code, v: Code, lane: number): Code => [
 ];
 /** f64x2.promote_low_f32x4, then f64x2.add: two float64 sums, each plus its float32. */
 const addPromoted = (acc: Code, v: Code): Code => [acc, v, SIMD, 0x5f, SIMD, 0xf0, 0x01];
+
+/** Values below which JavaScript's loop beats the call into WebAssembly. */
+const MIN_WASM = 4096;
 
 /** Channels a call sums: four f64x2 vectors of two. */
 const GROUP = 8;
@@ -135,8 +138,8 @@ function sumModule(): SumModule | null {
 
 /**
  * A kernel summing x [outer, mid, inner] (float32) over outer and inner into
- * `o` [mid], on the threads, when x is in the kernels' memory and big enough
- * to share; it returns false (and does nothing) otherwise, for the caller's
+ * `o` [mid], on the threads when big enough to share, when x is in the kernels' memory;
+ * it returns false (and does nothing) otherwise, for the caller's
  * kernel to sum.
  */
 export function blockSumKernel(
@@ -148,9 +151,9 @@ export function blockSumKernel(
   if (mid === 0 || size === 0) return null;
   const groups = Math.ceil(mid / GROUP);
   return (o, x) => {
-    // In place: weighed as a loop in place is.
+    // In place (weighed as a loop in place is); small sums stay in JavaScript.
     const work = size * IN_PLACE_WORK;
-    if (!splits(work)) return false;
+    if (size < MIN_WASM) return false;
     const px = pointerOf(x);
     const k = px >= 0 ? sumModule() : null;
     if (!k || k.ids.some((id, lanes) => lanes > 0 && id === null)) return false;

@@ -1,7 +1,7 @@
 import type { TypedArray } from '../dtype.js';
 import { denseAvailable, heap } from './dense.js';
 import { arena, instantiate, memoryShared, pointerOf } from './memory.js';
-import { parallel, register, share, splits } from './threads.js';
+import { parallel, register, share } from './threads.js';
 import {
   type Code,
   type Func,
@@ -249,9 +249,9 @@ function gathers() {
 }
 
 /**
- * Gather (or scatter) on the threads, split over rows, when every array is
- * float32 (idx int32) in the kernels' memory and the work is big enough;
- * false otherwise, for the JavaScript loop to run.
+ * Gather (or scatter) in WebAssembly, on the threads (split over rows) when
+ * the work is big enough, when every array is float32 (idx int32) in the
+ * kernels' memory; false otherwise, for the JavaScript loop to run.
  */
 function threadedGather(
   scatter: boolean,
@@ -263,9 +263,10 @@ function threadedGather(
   dst: TypedArray,
 ): boolean {
   const work = rows * (scatter ? s + q : q) * IN_PLACE_WORK;
-  if (!splits(work) || !(src instanceof Float32Array) || !(dst instanceof Float32Array)) {
-    return false;
-  }
+  // In the kernels' memory the WebAssembly loop is faster than JavaScript's
+  // even on one thread (small work stays on this one: parallel decides).
+  if (!(src instanceof Float32Array) || !(dst instanceof Float32Array)) return false;
+  if (rows * q < 4096) return false; // JavaScript's loop beats the call
   if (!(idx instanceof Int32Array)) return false;
   const [ps, pi, pd] = [pointerOf(src), pointerOf(idx), pointerOf(dst)];
   if (ps < 0 || pi < 0 || pd < 0) return false;
