@@ -371,6 +371,7 @@ class Plan {
   private readonly output: (args: readonly Tensor[]) => Traced;
   private readonly signature: { shape: Shape; dtype: DType; requiresGrad: boolean }[];
   /** The arena's whole view: its memory in the kernels' memory is freed once this is collected. */
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: held, not read, so the arena lives as long as the plan
   private readonly arena: Float32Array;
 
   constructor(recorder: Recorder, args: readonly Tensor[], result: Traced) {

@@ -1,6 +1,7 @@
 import { allocate, assertDType, type DType, dtypeOf, type TypedArray } from './dtype.js';
 import { guardFill } from './engine.js';
 import { DTypeError, fmt, IndexError, ShapeError } from './errors.js';
+import { holdBlock } from './kernels/memory.js';
 import { Rng } from './rng.js';
 import { type Shape, sizeOf } from './shape.js';
 import { type NestedArray, Tensor } from './tensor.js';
@@ -76,8 +77,10 @@ export function tensor(
         `tensor: ${flat.length} values cannot fill shape ${fmt(shape)} (${sizeOf(shape)} elements)`,
       );
     }
-    if (isTyped && dtypeOf(data) === dtype) storage = data as TypedArray;
-    else {
+    if (isTyped && dtypeOf(data) === dtype) {
+      storage = data as TypedArray;
+      holdBlock(storage);
+    } else {
       storage = allocate(dtype, flat.length);
       storage.set(flat as ArrayLike<number>);
     }

@@ -163,7 +163,9 @@ export class Tensor {
    * is instead of copying it in first, which for a batch of 1000 images costs
    * as much as the product. Worth it for data read many times (a test set,
    * a data loader's batch buffer). The memory is freed when the copy is
-   * collected; keep the tensor itself alive while using views of its `data`.
+   * collected, and not before any tensor made from a view of its `data` is;
+   * a bare view (`data.subarray`) does not hold it, so keep the tensor alive
+   * while reading one.
    * Where that memory cannot be shared (no SharedArrayBuffer), a plain copy.
    *
    * @example

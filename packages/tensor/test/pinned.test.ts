@@ -52,6 +52,29 @@ describe('pinned memory', () => {
     }
   });
 
+  it('a tensor made from a view of a pinned tensor keeps its memory alive', async () => {
+    let whole: api.Tensor | null = tensor(Float32Array.from({ length: 1000 }, (_, i) => i));
+    whole = whole.pinMemory();
+    const part = tensor(whole.data.subarray(100, 200));
+    expect(part.isPinned()).toBe(true);
+    whole = null;
+    await collect();
+    // Arrays pinned now take freed blocks first: none may land on part's values.
+    const others = Array.from({ length: 4 }, () =>
+      tensor(new Float32Array(1000).fill(-1)).pinMemory(),
+    );
+    expect(Array.from(part.data)).toEqual(Array.from({ length: 100 }, (_, i) => i + 100));
+    expect(others.every((o) => o.isPinned())).toBe(true);
+  });
+
+  it('refuses to wrap a view of a pinned tensor that has been collected', async () => {
+    let whole: api.Tensor | null = tensor(new Float32Array(1000)).pinMemory();
+    const view = whole.data.subarray(10, 20);
+    whole = null;
+    await collect();
+    expect(() => tensor(view)).toThrow(/freed, because the pinned tensor was collected/);
+  });
+
   it('a view of a pinned array is pinned too; a plain array is not', () => {
     const p = pinnedArray('float32', 100);
     expect(pointerOf(p.subarray(10, 20))).toBe(pointerOf(p) + 40);

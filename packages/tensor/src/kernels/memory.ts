@@ -11,6 +11,8 @@
  * `shared`, so worker threads instantiate the same modules over the same
  * bytes and compute parts of one product in place.
  */
+
+import { NeuriteError } from '../errors.js';
 import { MAX_PAGES } from './wasm/emit.js';
 
 /**
@@ -141,9 +143,16 @@ function release(at: number): void {
   const k = used.findIndex(([from]) => from === at);
   if (k < 0) return;
   used.splice(k, 1);
+  owners.delete(at);
   const top = used[used.length - 1];
   arena()!.start = top ? (top[0] + top[1]) / 4 : 0;
 }
+
+/** Each block's own array, by offset: what a part of the block must keep alive. */
+const owners = new Map<number, WeakRef<ArrayBufferView>>();
+
+/** For each view of part of a block that a tensor holds, the block's own array (kept alive by it). */
+const holders = new WeakMap<ArrayBufferView, ArrayBufferView>();
 
 /** Frees a block once the array it was made for is collected. */
 const blocks =
@@ -171,7 +180,28 @@ export function pinnedArray<K extends ArrayKind>(
   const view = new View(arena()!.memory.buffer, at, length);
   view.fill(0);
   blocks.register(view, at);
+  owners.set(at, new WeakRef(view));
   return view;
+}
+
+/**
+ * Ties `x`, a view of part of a pinned array (`data.subarray(...)` of a
+ * pinned tensor) that a tensor is about to hold, to that array, so the block
+ * outlives every tensor reading it in place. Nothing for other arrays.
+ * Throws when the block `x` points into is already freed: its memory may
+ * hold another array's values by now.
+ */
+export function holdBlock(x: ArrayBufferView): void {
+  const at = pointerOf(x);
+  if (at < 0) return;
+  const block = used.find(([from, bytes]) => from <= at && at + x.byteLength <= from + bytes);
+  const owner = block && owners.get(block[0])?.deref();
+  if (!owner) {
+    throw new NeuriteError(
+      `tensor: this array is a view of a pinned tensor's memory (bytes ${at} to ${at + x.byteLength} of the kernels' memory) that has been freed, because the pinned tensor was collected; keep the pinned tensor alive while its views are used`,
+    );
+  }
+  if (owner !== x) holders.set(x, owner);
 }
 
 /**

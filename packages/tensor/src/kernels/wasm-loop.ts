@@ -8,7 +8,6 @@ import {
   f32load,
   f32x4,
   func,
-  get,
   i32,
   i32c,
   iff,

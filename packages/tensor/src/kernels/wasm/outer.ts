@@ -2,7 +2,6 @@ import {
   f32load,
   f32x4,
   func,
-  get,
   i32,
   i32c,
   set,
