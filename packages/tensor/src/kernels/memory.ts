@@ -2,9 +2,10 @@
  * The one WebAssembly memory every kernel module imports (`env.memory`), and
  * the scratch arena the kernels lay their operands out in.
  *
- * Each kernel copies its operands in from byte 0, runs, and copies its
- * result out before the next kernel starts, so one arena, grown to the
- * largest kernel's need, serves all of them: the dense and zero-skipping
+ * Each kernel copies its operands in from the scratch start (`Arena.start`:
+ * pinned blocks sit below it), runs, and copies its result out before the
+ * next kernel starts, so one arena, grown to the largest kernel's need,
+ * serves all of them: the dense and zero-skipping
  * GEMMs, the convolutions, pooling and every fused elementwise loop. (Each
  * used to own a memory grown to its own peak; a compiled CNN step held a
  * dozen of them.) Where SharedArrayBuffer is available the memory is

@@ -30,11 +30,12 @@ export const MAX_CHUNKS = 1024;
 /** DONE + i: the job number once chunk i has run to the end, so its results can be copied out. */
 export const DONE = TABLE + MAX_CHUNKS + 1;
 /**
- * Modules made at run time (fused elementwise loops): module i's binary is
- * the bytes [CODE_TABLE + 2i, + 1] (offset, length) of the code buffer, and
- * its function `f` is function number FIXED + i, FIXED being the count of the
- * fixed kernel functions. A worker compiles a module the first time a chunk
- * calls it. CODE_COUNT holds how many are registered.
+ * Modules made at run time (fused elementwise loops, gathers, block sums):
+ * ints CODE_TABLE + 2i and CODE_TABLE + 2i + 1 hold the offset and length of
+ * module i's binary in the code buffer, and its function `f` is function
+ * number FIXED + i, FIXED being the count of the fixed kernel functions. A
+ * worker compiles a module the first time a chunk calls it. CODE_COUNT holds
+ * how many are registered.
  */
 export const CODE_COUNT = 8;
 export const MAX_CODE = 2048;
