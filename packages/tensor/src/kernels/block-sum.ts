@@ -1,19 +1,20 @@
-import { arena, instantiate, memoryShared, pointerOf } from './memory.js';
-import { parallel, register, share } from './threads.js';
+import { arena, pointerOf } from './memory.js';
+import { IN_PLACE_WORK, parallel, registerFunction, share } from './threads.js';
 import {
   type Code,
+  f64x2,
   func,
   get,
   i32,
   i32c,
   inc,
+  load32Lane,
+  load32Zero,
   set,
   until,
   v128c,
   v128store,
-  wasmModule,
 } from './wasm/emit.js';
-import { IN_PLACE_WORK } from './wasm-loop.js';
 
 /**
  * Sums around a kept block of axes (a conv bias's gradient, batch-norm
@@ -24,22 +25,6 @@ import { IN_PLACE_WORK } from './wasm-loop.js';
  * are independent, so they are cut across the threads by runs of 8; a
  * thread keeps eight channels' sums (four f64x2 vectors) going at once.
  */
-
-const SIMD = 0xfd;
-/** v128.load32_zero: the float at `address` in lane 0, zeros in the others. */
-const load32Zero = (address: Code): Code => [address, SIMD, 0x5c, 2, 0];
-/** v128.load32_lane: `v` with the float at `address` in lane `lane`. */
-const load32Lane = (address: Code, v: Code, lane: number): Code => [
-  address,
-  v,
-  SIMD,
-  0x56,
-  2,
-  0,
-  lane,
-];
-/** f64x2.promote_low_f32x4, then f64x2.add: two float64 sums, each plus its float32. */
-const addPromoted = (acc: Code, v: Code): Code => [acc, v, SIMD, 0x5f, SIMD, 0xf0, 0x01];
 
 /** Values below which JavaScript's loop beats the call into WebAssembly. */
 const MIN_WASM = 4096;
@@ -95,7 +80,7 @@ function sumFunction(lanes: number) {
               2 * k + 1 < lanes
                 ? load32Lane(i32.add(get(q), get(off[2 * k + 1]!)), first, 1)
                 : first;
-            return set(a, addPromoted(get(a), both));
+            return set(a, f64x2.add(get(a), f64x2.promoteLowF32x4(both)));
           }),
           inc(q, 4),
         ),
@@ -108,28 +93,17 @@ function sumFunction(lanes: number) {
   });
 }
 
-interface SumModule {
-  /** By lanes 1 … 8: the function summing that many channels, and its number for the threads. */
-  readonly fns: ((...args: number[]) => void)[];
-  readonly ids: (number | null)[];
-}
+/** By lanes 1 … 8: the number `register` gave the function summing that many channels. */
+let made: (number | null)[] | null | undefined;
 
-let made: SumModule | null | undefined;
-
-function sumModule(): SumModule | null {
+function sumFunctions(): (number | null)[] | null {
   if (made !== undefined) return made;
   made = null;
   if (!arena()) return made;
   try {
-    const fns: ((...args: number[]) => void)[] = [];
     const ids: (number | null)[] = [];
-    for (let lanes = 1; lanes <= GROUP; lanes++) {
-      const binary = wasmModule([sumFunction(lanes)], memoryShared());
-      const module = new WebAssembly.Module(binary);
-      fns[lanes] = instantiate(module).exports.f as (...args: number[]) => void;
-      ids[lanes] = register(module, binary);
-    }
-    made = { fns, ids };
+    for (let lanes = 1; lanes <= GROUP; lanes++) ids[lanes] = registerFunction(sumFunction(lanes));
+    made = ids;
   } catch {
     made = null; // no SIMD here: the JavaScript kernel sums
   }
@@ -138,9 +112,10 @@ function sumModule(): SumModule | null {
 
 /**
  * A kernel summing x [outer, mid, inner] (float32) over outer and inner into
- * `o` [mid], on the threads when big enough to share, when x is in the kernels' memory;
- * it returns false (and does nothing) otherwise, for the caller's
- * kernel to sum.
+ * `o` [mid], on the threads when big enough to share. It runs only when x is
+ * in the kernels' memory and big enough to pay for the call; otherwise it
+ * returns false (and does nothing), for the caller's kernel to sum. Null for
+ * an empty sum.
  */
 export function blockSumKernel(
   outer: number,
@@ -155,8 +130,8 @@ export function blockSumKernel(
     const work = size * IN_PLACE_WORK;
     if (size < MIN_WASM) return false;
     const px = pointerOf(x);
-    const k = px >= 0 ? sumModule() : null;
-    if (!k || k.ids.some((id, lanes) => lanes > 0 && id === null)) return false;
+    const ids = px >= 0 ? sumFunctions() : null;
+    if (!ids || ids.some((id, lanes) => lanes > 0 && id === null)) return false;
     const a = arena()!;
     const at = a.start;
     // Float64 sums (one of junk after the last), 8-byte aligned.
@@ -167,7 +142,7 @@ export function blockSumKernel(
       for (let g = g0; g < g1; g++) {
         const m = g * GROUP;
         const lanes = Math.min(GROUP, mid - m);
-        lane.call(k.ids[lanes]!, px, outer, mid, inner, m, sums);
+        lane.call(ids[lanes]!, px, outer, mid, inner, m, sums);
       }
     });
     o.set(new Float64Array(f.buffer, sums, mid));

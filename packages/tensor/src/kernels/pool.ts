@@ -1,7 +1,7 @@
 import type { TypedArray } from '../dtype.js';
 import { denseAvailable, heap } from './dense.js';
-import { arena, instantiate, memoryShared, pointerOf } from './memory.js';
-import { parallel, register, share } from './threads.js';
+import { arena, pointerOf } from './memory.js';
+import { IN_PLACE_WORK, parallel, registerFunction, share } from './threads.js';
 import {
   type Code,
   type Func,
@@ -18,9 +18,7 @@ import {
   memoryFill,
   set,
   until,
-  wasmModule,
 } from './wasm/emit.js';
-import { IN_PLACE_WORK } from './wasm-loop.js';
 
 /**
  * Pooling kernels over planes: a tensor [..., H, W] is `planes` = the product
@@ -222,30 +220,19 @@ function gatherFunction(scatter: boolean): Func {
   });
 }
 
-/** Gather [0] and scatter [1]: this thread's functions and their numbers for the threads. */
-let gatherKernels:
-  | { fn: ((...args: number[]) => void)[]; id: (number | null)[] }
-  | null
-  | undefined;
+/** Gather [0] and scatter [1]: the numbers `register` gave their functions. */
+let gatherIds: (number | null)[] | null | undefined;
 
-function gathers() {
-  if (gatherKernels !== undefined) return gatherKernels;
-  gatherKernels = null;
-  if (!arena()) return gatherKernels;
+function gathers(): (number | null)[] | null {
+  if (gatherIds !== undefined) return gatherIds;
+  gatherIds = null;
+  if (!arena()) return gatherIds;
   try {
-    const fn: ((...args: number[]) => void)[] = [];
-    const id: (number | null)[] = [];
-    for (const scatter of [false, true]) {
-      const binary = wasmModule([gatherFunction(scatter)], memoryShared());
-      const module = new WebAssembly.Module(binary);
-      fn.push(instantiate(module).exports.f as (...args: number[]) => void);
-      id.push(register(module, binary));
-    }
-    gatherKernels = { fn, id };
+    gatherIds = [false, true].map((scatter) => registerFunction(gatherFunction(scatter)));
   } catch {
-    gatherKernels = null;
+    gatherIds = null;
   }
-  return gatherKernels;
+  return gatherIds;
 }
 
 /**
@@ -270,8 +257,7 @@ function threadedGather(
   if (!(idx instanceof Int32Array)) return false;
   const [ps, pi, pd] = [pointerOf(src), pointerOf(idx), pointerOf(dst)];
   if (ps < 0 || pi < 0 || pd < 0) return false;
-  const k = gathers();
-  const id = k?.id[scatter ? 1 : 0];
+  const id = gathers()?.[scatter ? 1 : 0];
   if (id === null || id === undefined) return false;
   parallel(work, (lane, t, parts) => {
     const [r0, r1] = share(rows, t, parts);

@@ -1,6 +1,6 @@
 import { ThreadError } from '../errors.js';
 import { denseModule } from './dense.js';
-import { kernelMemory, memoryShared } from './memory.js';
+import { instantiate, kernelMemory, memoryShared } from './memory.js';
 import { gemmModule } from './simd.js';
 import {
   ACTIVE,
@@ -25,6 +25,7 @@ import {
   TABLE,
   workerSource,
 } from './thread-worker.js';
+import { type Func, wasmModule } from './wasm/emit.js';
 
 /**
  * Worker threads for the WebAssembly kernels. A big product is cut into
@@ -207,6 +208,19 @@ export function register(module: WebAssembly.Module, binary: Uint8Array): number
   return FUNCTIONS.length + i;
 }
 
+/**
+ * `f` (exported as `f`) encoded as a module of its own and registered: its
+ * number for parts to call, or null as `register` says. It is instantiated
+ * here once so that a module this engine cannot run throws now, where the
+ * caller falls back to JavaScript, not later inside `parallel`.
+ */
+export function registerFunction(f: Func): number | null {
+  const binary = wasmModule([f], memoryShared());
+  const module = new WebAssembly.Module(binary);
+  instantiate(module);
+  return register(module, binary);
+}
+
 function instantiateF(module: WebAssembly.Module): (...args: number[]) => void {
   const instance = new WebAssembly.Instance(module, { env: { memory: kernelMemory()! } });
   return instance.exports.f as (...args: number[]) => void;
@@ -262,6 +276,15 @@ function team(want: number): Int32Array | null {
 
 /** Multiply-adds below which a product stays on the calling thread (a wake-up costs ~20–50 µs). */
 const PARALLEL_WORK = 1 << 19;
+
+/**
+ * Work per value of a pass whose arrays are all in the kernels' memory (a
+ * fused loop, a gather, a block sum), in the multiply-adds `parallel` weighs
+ * work in: no copy is left to this thread, so splitting pays from 4× fewer
+ * values (2^17).
+ */
+export const IN_PLACE_WORK = 4;
+
 let threshold = PARALLEL_WORK;
 
 /** Sets the work below which products stay on one thread (tests split tiny products with 0); returns the old. */

@@ -2,7 +2,7 @@ import type { DType, TypedArray } from '../dtype.js';
 import { type Shape, sizeOf } from '../shape.js';
 import { arena, instantiate, memoryShared, pointerOf } from './memory.js';
 import { broadcastStrides } from './strided.js';
-import { type Lane, parallel, register, share, splits } from './threads.js';
+import { IN_PLACE_WORK, type Lane, parallel, register, share, splits } from './threads.js';
 import {
   type Code,
   f32load,
@@ -223,9 +223,10 @@ function simdSupported(): boolean {
 const CHUNK = 16384;
 
 /**
- * The loop as a kernel over JavaScript buffers (copied in and out of the
- * module's memory a chunk at a time), or null where WebAssembly SIMD is
- * unavailable.
+ * The loop as a kernel over typed arrays, or null where WebAssembly SIMD is
+ * unavailable. Arrays in the kernels' memory are read and written in place;
+ * others are copied in and out a chunk at a time. Big loops are cut across
+ * the threads (`cutLoop`).
  */
 export function wasmLoop(p: LoopProgram): LoopKernel | null {
   if (!simdSupported()) return null;
@@ -268,7 +269,7 @@ export function wasmLoop(p: LoopProgram): LoopKernel | null {
     return true;
   };
   return (out, ins) => {
-    if (cut && loopThreads) {
+    if (cut) {
       const work = p.size * (placed(out, ins) ? IN_PLACE_WORK : 1);
       if (splits(work)) {
         cut(out, ins, work);
@@ -318,22 +319,6 @@ export function wasmLoop(p: LoopProgram): LoopKernel | null {
 
 /** Loops of at least this many elements are made ready to run on the threads. */
 const THREADED_SIZE = 1 << 17;
-
-/**
- * Work per element of a loop whose arrays are all in the kernels' memory, in
- * the multiply-adds `parallel` weighs work in: no copy is left to this
- * thread, so splitting pays from fewer elements (2^17).
- */
-export const IN_PLACE_WORK = 4;
-
-let loopThreads = true;
-
-/** Lets big loops run on the threads or keeps them on this one (benchmarks compare the two); returns the old. */
-export function setLoopThreads(on = true): boolean {
-  const old = loopThreads;
-  loopThreads = on;
-  return old;
-}
 
 /**
  * The loop cut across the threads: parts take runs of whole units (where

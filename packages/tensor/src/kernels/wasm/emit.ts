@@ -150,6 +150,17 @@ export const f32store = store(2, 0x38);
 export const v128load = load(4, 0xfd, 0);
 export const load32Splat = load(2, 0xfd, 9);
 export const v128store = store(4, 0xfd, 0x0b);
+/** v128.load32_zero: the float at `address` in lane 0, zeros in the others. */
+export const load32Zero = load(2, 0xfd, 0x5c);
+/** v128.load32_lane: `v` with the float at `address` in lane `lane`. */
+export const load32Lane = (address: Code, v: Code, lane: number): Code => [
+  operand(address),
+  operand(v),
+  [0xfd, 0x56],
+  2,
+  0,
+  lane,
+];
 export const memoryFill = op(0xfc, 0x0b, 0);
 export const memoryCopy = op(0xfc, 0x0a, 0, 0);
 
@@ -171,6 +182,7 @@ export const f32x4 = {
   max: simd(0xe9),
   extractLane: (lane: number, v: Code): Code => simd(0x1f, lane)(v),
 };
+export const f64x2 = { promoteLowF32x4: simd(0x5f), add: simd(0xf0) };
 export const i32x4 = { splat: simd(0x11), eq: simd(0x37), allTrue: simd(0xa3), add: simd(0xae) };
 export const v128 = { and: simd(0x4e), or: simd(0x50), bitselect: simd(0x52), anyTrue: simd(0x53) };
 /** i8x16.shuffle of the bytes `lanes` (0–31) of a and b. */
