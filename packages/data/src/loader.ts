@@ -35,6 +35,9 @@ export interface DataLoaderOptions<B = Batch> {
    * (PyTorch's `pin_memory`): the first layer's matrix product then reads a
    * batch where it is instead of copying it in. Needs `reuse` (a last,
    * smaller batch gets plain arrays). Default false.
+   *
+   * @example
+   * const loader = new DataLoader(train, { batchSize: 64, shuffle: true, pinMemory: true });
    */
   pinMemory?: boolean;
   /**

@@ -435,7 +435,8 @@ const layerSchema = v.pipe(
 /**
  * The valibot schema of `ModelSpec`, for composing into larger schemas. It
  * checks the fields only; `parseSpec` also infers the shapes through the
- * stack.
+ * stack, and refuses fields named `__proto__`, `constructor` or `prototype`,
+ * which valibot's object schemas pass over.
  *
  * @example
  * import * as v from 'valibot';
@@ -467,14 +468,16 @@ function formatPath(path: readonly PropertyKey[]): string {
   return out || '(the spec itself)';
 }
 
-function show(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (typeof v === 'number' || typeof v === 'boolean' || v === null) return String(v);
+function show(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) {
+    return String(value);
+  }
   let text: string;
   try {
-    text = JSON.stringify(v) ?? String(v);
+    text = JSON.stringify(value) ?? String(value);
   } catch {
-    text = String(v);
+    text = String(value);
   }
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
@@ -523,11 +526,11 @@ const RESERVED = ['__proto__', 'constructor', 'prototype'];
 function reservedFields(value: unknown): string[] {
   const found: string[] = [];
   const path: PropertyKey[] = [];
-  const visit = (v: unknown) => {
-    if (v === null || typeof v !== 'object') return;
-    const list = Array.isArray(v);
-    for (const key of Object.keys(v)) {
-      const child = (v as Record<string, unknown>)[key];
+  const visit = (node: unknown) => {
+    if (node === null || typeof node !== 'object') return;
+    const list = Array.isArray(node);
+    for (const key of Object.keys(node)) {
+      const child = (node as Record<string, unknown>)[key];
       path.push(list ? Number(key) : key);
       if (!list && RESERVED.includes(key))
         found.push(`${formatPath(path)}: unexpected field, got ${show(child)}`);

@@ -180,7 +180,12 @@ export class Tensor {
     return new Tensor(data, this.shape, this.dtype);
   }
 
-  /** Whether the values live in the kernels' memory (`pinMemory`). */
+  /**
+   * Whether the values live in the kernels' memory (`pinMemory`).
+   *
+   * @example
+   * tensor([1, 2, 3]).pinMemory().isPinned(); // true where that memory can be shared
+   */
   isPinned(): boolean {
     return pointerOf(this.storage) >= 0;
   }
