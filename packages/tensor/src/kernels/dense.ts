@@ -224,7 +224,7 @@ export function packedProduct(
 
 let shared: Heap | null | undefined;
 
-/** The instance every dense kernel shares: kernels run one at a time, each laying out its regions from byte 0. */
+/** The instance every dense kernel shares: kernels run one at a time, each laying out its regions from the arena's scratch start. */
 export function heap(): Heap | null {
   if (shared === undefined) {
     const module = denseModule();

@@ -16,7 +16,8 @@ import { outerBinary } from './wasm/outer.js';
  * of a shared memory more slowly than out of a plain one (a 3 MB result,
  * 1.3–1.5× in Node 20 and 24), and the copy out is most of its time. The
  * memory holds one block of result and its rows' operands (about 300 KB);
- * no view of it outlives a call.
+ * no view of it outlives a call. (Nor is it wrapped in an `Arena`: views of
+ * an Arena's memory count as the kernels' memory to `pointerOf`.)
  */
 
 interface Exports {

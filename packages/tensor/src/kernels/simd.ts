@@ -115,7 +115,7 @@ export function setSimdEnabled(on: boolean): void {
 
 function wrap(wasm: Exports, memory: Arena): SimdGemm {
   let heap = memory.f32;
-  /** Makes room for `floats` in the arena; the regions a product uses are laid out back to back from 0. */
+  /** Makes room for `floats` in the arena; the regions a product uses are laid out back to back from `memory.start`. */
   const reserve = (floats: number) => {
     heap = memory.reserve(floats);
   };

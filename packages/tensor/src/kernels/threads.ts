@@ -29,9 +29,9 @@ import { type Func, wasmModule } from './wasm/emit.js';
 
 /**
  * Worker threads for the WebAssembly kernels. A big product is cut into
- * parts that write disjoint outputs; part 0 runs on the calling thread and
- * the others on workers, which run the same kernel modules over the same
- * shared memory. Every output element is computed by the same sequence of
+ * parts that write disjoint outputs, published as chunks that the workers
+ * and the calling thread claim in turn (thread-worker.ts); every thread runs
+ * the same kernel modules over the same shared memory. Every output element is computed by the same sequence of
  * operations whichever part it falls in, so results are bit-identical for
  * every thread count.
  */
@@ -174,7 +174,7 @@ let control: Int32Array | null = null;
 /** The run-time modules' binaries, shared with the workers, and the bytes used. */
 let code: Uint8Array | null = null;
 let codeUsed = 0;
-/** Modules registered, this thread's instances of their functions by number past the fixed ones. */
+/** Modules registered, in order: module i's `f` is function number FUNCTIONS.length + i. */
 const registered: WebAssembly.Module[] = [];
 
 /** The control block and the code buffer, made once. */
