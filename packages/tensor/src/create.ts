@@ -79,6 +79,7 @@ export function tensor(
     }
     if (isTyped && dtypeOf(data) === dtype) {
       storage = data as TypedArray;
+      // Shared, not copied: a view of a pinned array must keep its block alive.
       holdBlock(storage);
     } else {
       storage = allocate(dtype, flat.length);
