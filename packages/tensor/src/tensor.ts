@@ -162,7 +162,9 @@ export class Tensor {
    * (PyTorch's `pin_memory`, for its GPU): matrix products read it where it
    * is instead of copying it in first, which for a batch of 1000 images costs
    * as much as the product. Worth it for data read many times (a test set,
-   * a data loader's batch buffer). The memory is freed when the copy is
+   * a data loader's batch buffer), not for a fresh copy per step: the garbage
+   * collector does not count this memory, so dropped copies can pile up
+   * before it runs. The memory is freed when the copy is
    * collected, and not before any tensor made from a view of its `data` is;
    * a bare view (`data.subarray`) does not hold it, so keep the tensor alive
    * while reading one.
