@@ -2,7 +2,7 @@ import { allocate, type DType, dtypeOf, type TypedArray } from './dtype.js';
 import { isTracing, isTransforming, withTracer } from './engine.js';
 import { CompileError, fmt } from './errors.js';
 import { isGradEnabled } from './grad-mode.js';
-import { pinnedArray } from './kernels/memory.js';
+import { freePinned, pinnedArray } from './kernels/memory.js';
 import { broadcastStrides, stridedLoop } from './kernels/strided.js';
 import { type LoopNode, loopProgram, wasmLoop } from './kernels/wasm-loop.js';
 import type { Kernel, Op, Spec } from './op.js';
@@ -147,9 +147,10 @@ export function compile<F extends (...args: Tensor[]) => Traced>(
     const result = withTracer(recorder, () => fn(...args));
     const fresh = new Plan(recorder, args, result);
     plans.set(key, fresh);
-    for (const old of plans.keys()) {
+    for (const [key, old] of plans) {
       if (plans.size <= maxPlans) break;
-      plans.delete(old);
+      plans.delete(key);
+      old.free();
     }
     last = fresh;
     // Copies, like every later call: the traced buffers are the plan's now.
@@ -370,9 +371,13 @@ class Plan {
   private readonly argBuffers: TypedArray[];
   private readonly output: (args: readonly Tensor[]) => Traced;
   private readonly signature: { shape: Shape; dtype: DType; requiresGrad: boolean }[];
-  /** The arena's whole view: its memory in the kernels' memory is freed once this is collected. */
-  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: held, not read, so the arena lives as long as the plan
+  /** The arena's whole view: its memory in the kernels' memory is freed once this is collected, or by `free`. */
   private readonly arena: Float32Array;
+
+  /** Frees the arena at once: the plan was dropped from its cache and never runs again. */
+  free(): void {
+    freePinned(this.arena);
+  }
 
   constructor(recorder: Recorder, args: readonly Tensor[], result: Traced) {
     const steps = recorder.steps;

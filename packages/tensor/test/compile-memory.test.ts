@@ -18,6 +18,7 @@ import {
   tensor,
   zeros,
 } from '../src/index.js';
+import { arena } from '../src/kernels/memory.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -115,6 +116,20 @@ describe('compile: memory of a plan', () => {
     f(zeros([n]));
     // h and the result of add(1), 16 MB, are garbage once sum has run.
     expect(freed).toBeGreaterThanOrEqual(2 * 4 * n);
+  });
+
+  it('frees a dropped plan’s arena at once, so new shapes reuse its memory', () => {
+    const rng = new Rng(3);
+    const f = compile((x: Tensor) => x.relu().mul(2).add(1).exp().sum(), { maxPlans: 1 });
+    const grown = () => arena()!.bytes;
+    f(randn([100, 2000], { rng }));
+    const before = grown();
+    // Each plan's arena holds about 800 KB of intermediates; no collection
+    // runs in between (finalizers need the event loop), so without freeing
+    // at eviction the memory would grow by one arena per shape.
+    for (let i = 1; i <= 20; i++) f(randn([100 + i, 2000], { rng }));
+    expect(grown() - before).toBeLessThan(4 * 2000 * 120 * 4);
+    expect(f(tensor([-1, 0, 1])).item()).toBeCloseTo(2 * Math.E + Math.E ** 3, 4);
   });
 
   it('keeps at most maxPlans plans, dropping the least recently used', () => {

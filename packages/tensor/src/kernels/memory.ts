@@ -180,9 +180,18 @@ export function pinnedArray<K extends ArrayKind>(
   const at = claim(length * View.prototype.BYTES_PER_ELEMENT);
   const view = new View(arena()!.memory.buffer, at, length);
   view.fill(0);
-  blocks.register(view, at);
+  blocks.register(view, at, view);
   owners.set(at, new WeakRef(view));
   return view;
+}
+
+/**
+ * Frees the block of `view`, a pinned array that nothing will read again,
+ * now rather than at the next collection: the collector cannot see the
+ * kernels' memory, so it may not come before dropped blocks have used it up.
+ */
+export function freePinned(view: ArrayBufferView): void {
+  if (blocks?.unregister(view)) release(view.byteOffset);
 }
 
 /**
