@@ -69,6 +69,18 @@ export interface CompileOptions {
 export type Compiled<F extends (...args: Tensor[]) => Traced> = F & {
   /** Stats of the plans kept (one per signature traced, at most `maxPlans`), least recently used first. */
   plans(): PlanStats[];
+  /**
+   * Drops every plan and frees its memory now (a later call traces again).
+   * For a function that will not be called again: the garbage collector does
+   * not see the kernels' memory that plans keep their intermediates in, so it
+   * may be slow to free a dropped function's.
+   *
+   * @example
+   * const step = compile(trainStep);
+   * for (const [x, y] of batches) step(x, y);
+   * step.clear();
+   */
+  clear(): void;
 };
 
 export { CompileError };
@@ -157,6 +169,11 @@ export function compile<F extends (...args: Tensor[]) => Traced>(
     return fresh.copyOutputs(args);
   }) as Compiled<F>;
   compiled.plans = () => [...plans.values()].map((p) => p.stats);
+  compiled.clear = () => {
+    for (const plan of plans.values()) plan.free();
+    plans.clear();
+    last = undefined;
+  };
   return compiled;
 }
 

@@ -18,7 +18,7 @@ import {
   tensor,
   zeros,
 } from '../src/index.js';
-import { arena } from '../src/kernels/memory.js';
+import { pinnedBytes } from '../src/kernels/memory.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -121,7 +121,7 @@ describe('compile: memory of a plan', () => {
   it('frees a dropped plan’s arena at once, so new shapes reuse its memory', () => {
     const rng = new Rng(3);
     const f = compile((x: Tensor) => x.relu().mul(2).add(1).exp().sum(), { maxPlans: 1 });
-    const grown = () => arena()!.bytes;
+    const grown = pinnedBytes;
     f(randn([100, 2000], { rng }));
     const before = grown();
     // Each plan's arena holds about 800 KB of intermediates; no collection
@@ -130,6 +130,27 @@ describe('compile: memory of a plan', () => {
     for (let i = 1; i <= 20; i++) f(randn([100 + i, 2000], { rng }));
     expect(grown() - before).toBeLessThan(4 * 2000 * 120 * 4);
     expect(f(tensor([-1, 0, 1])).item()).toBeCloseTo(2 * Math.E + Math.E ** 3, 4);
+  });
+
+  it('clear() frees every plan now; the function traces again when called', () => {
+    const rng = new Rng(4);
+    const x = randn([120, 2000], { rng });
+    const step = (t: Tensor) => t.relu().mul(2).add(1).exp().sum();
+    const first = compile(step);
+    const want = first(x).item();
+    const before = pinnedBytes();
+    // Dropped functions' arenas wait for a collection, which no allocation
+    // here brings: without clear() each new function needs a new arena.
+    for (let i = 0; i < 10; i++) {
+      const f = compile(step);
+      expect(f(x).item()).toBe(want);
+      f.clear();
+      expect(f.plans()).toEqual([]);
+    }
+    expect(pinnedBytes() - before).toBeLessThan(4 * 2000 * 120 * 4);
+    first.clear();
+    expect(first(x).item()).toBe(want);
+    expect(first.plans()).toHaveLength(1);
   });
 
   it('keeps at most maxPlans plans, dropping the least recently used', () => {

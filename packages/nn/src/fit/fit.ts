@@ -364,7 +364,8 @@ export async function fit(model: Module, data: FitData, options: FitOptions): Pr
     const detached = output.detach();
     return { loss: loss.detach(), metrics: metrics.map((m) => m.batch(detached, target)) };
   };
-  const step = options.compile === false ? eagerStep : compileStep(eagerStep);
+  const compiled = options.compile === false ? null : compileStep(eagerStep);
+  const step = compiled ?? eagerStep;
 
   model.train();
   for (const cb of callbacks) {
@@ -458,6 +459,8 @@ export async function fit(model: Module, data: FitData, options: FitOptions): Pr
     }
     history.push(logs);
   }
+  // The step is not called again: free its plans' memory now, not at a collection.
+  compiled?.clear();
   history.stopped = ctx.stopTraining;
   history.stopReason = ctx.stopReason;
   history.samplesPerSecond = stepMs > 0 ? (history.samples * 1000) / stepMs : 0;

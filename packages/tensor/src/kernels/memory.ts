@@ -140,6 +140,11 @@ function claim(bytes: number): number {
   return at;
 }
 
+/** Bytes of the kernels' memory held by pinned blocks now (plan arenas included). */
+export function pinnedBytes(): number {
+  return used.reduce((sum, [, bytes]) => sum + bytes, 0);
+}
+
 function release(at: number): void {
   const k = used.findIndex(([from]) => from === at);
   if (k < 0) return;
