@@ -8,7 +8,7 @@ import { IdxError, loadEmbeddedMnist, parseIdx } from '@neurite/data';
 import { readIdxFile } from '@neurite/data/node';
 import { buildModel, SpecError } from '@neurite/nn';
 import { OnnxExportError, toOnnx } from '@neurite/onnx';
-import { bernoulli, grad, matmul, Rng, ShapeError, tensor, zeros } from '@neurite/tensor';
+import { bernoulli, compile, grad, matmul, Rng, ShapeError, tensor, zeros } from '@neurite/tensor';
 
 {
   const cube = (x) => x.pow(3).sum();
@@ -17,6 +17,15 @@ import { bernoulli, grad, matmul, Rng, ShapeError, tensor, zeros } from '@neurit
   // A gradient is a graph, so it differentiates again: d/dx 3x² = 6x.
   assert.deepEqual(grad((y) => grad(cube)(y).sum())(x).toArray(), [6, 12, 18]);
   assert.throws(() => matmul(tensor([[1, 2]]), tensor([[1, 2]])), ShapeError);
+  // The kernels' memory: a pinned input read in place by a compiled step, whose plans clear() frees.
+  const w = tensor([[1, 0], [0, 2], [1, 1]]);
+  const step = compile((a) => matmul(a, w).relu().sum());
+  const pinned = tensor([[1, -2, 3], [4, 5, -6]]).pinMemory();
+  assert.equal(pinned.isPinned(), true);
+  assert.equal(step(pinned).item(), 8);
+  step.clear();
+  assert.deepEqual(step.plans(), []);
+  assert.equal(step(pinned).item(), 8);
   console.log('ok @neurite/tensor');
 }
 
