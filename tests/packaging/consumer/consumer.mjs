@@ -18,9 +18,16 @@ import { bernoulli, compile, grad, matmul, Rng, ShapeError, tensor, zeros } from
   assert.deepEqual(grad((y) => grad(cube)(y).sum())(x).toArray(), [6, 12, 18]);
   assert.throws(() => matmul(tensor([[1, 2]]), tensor([[1, 2]])), ShapeError);
   // The kernels' memory: a pinned input read in place by a compiled step, whose plans clear() frees.
-  const w = tensor([[1, 0], [0, 2], [1, 1]]);
+  const w = tensor([
+    [1, 0],
+    [0, 2],
+    [1, 1],
+  ]);
   const step = compile((a) => matmul(a, w).relu().sum());
-  const pinned = tensor([[1, -2, 3], [4, 5, -6]]).pinMemory();
+  const pinned = tensor([
+    [1, -2, 3],
+    [4, 5, -6],
+  ]).pinMemory();
   assert.equal(pinned.isPinned(), true);
   assert.equal(step(pinned).item(), 8);
   step.clear();
