@@ -3,7 +3,7 @@ import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as api from '../src/index.js';
 import { gemm } from '../src/kernels/gemm.js';
-import { arena, pinnedArray, pointerOf } from '../src/kernels/memory.js';
+import { Arena, arena, pinnedArray, pointerOf } from '../src/kernels/memory.js';
 import { setParallelThreshold, setThreads } from '../src/kernels/threads.js';
 import { loopProgram, wasmLoop } from '../src/kernels/wasm-loop.js';
 import { interleavedKernelsAgree } from './kernel-memory-cases.js';
@@ -73,6 +73,21 @@ describe('pinned memory', () => {
     whole = null;
     await collect();
     expect(() => tensor(view)).toThrow(/freed, because the pinned tensor was collected/);
+  });
+
+  it('says what ran out when the kernels’ memory cannot grow', () => {
+    const full = {
+      buffer: new ArrayBuffer(65536),
+      grow() {
+        throw new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded');
+      },
+    } as unknown as WebAssembly.Memory;
+    const a = new Arena(full);
+    expect(a.reserve(16384).length).toBe(16384);
+    expect(() => a.reserve(2 ** 28)).toThrow(api.NeuriteError);
+    expect(() => a.reserve(2 ** 28)).toThrow(
+      /kernels' memory cannot grow from 0\.1 MiB to 1024\.0 MiB \(WebAssembly\.Memory\.grow\(\): Maximum memory size exceeded\).*clear\(\)/,
+    );
   });
 
   it('a view of a pinned array is pinned too; a plain array is not', () => {

@@ -83,7 +83,17 @@ export class Arena {
     const { memory } = this;
     const need = floats * 4;
     const have = memory.buffer.byteLength;
-    if (need > have) memory.grow(Math.ceil((need - have) / 65536));
+    if (need > have) {
+      try {
+        memory.grow(Math.ceil((need - have) / 65536));
+      } catch (e) {
+        if (!(e instanceof RangeError)) throw e;
+        const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+        throw new NeuriteError(
+          `the WebAssembly kernels' memory cannot grow from ${mib(have)} to ${mib(need)} (${e.message}): pinned tensors and compiled plans live there, so let go of pinned tensors you no longer use and call clear() on compiled functions you are done with`,
+        );
+      }
+    }
     if (this.f32.byteLength !== memory.buffer.byteLength) {
       this.f32 = new Float32Array(memory.buffer);
       seen.add(memory.buffer);
