@@ -184,24 +184,19 @@ export async function runImplementation(impl, options, setup) {
   const batchesPerEpoch = Math.floor(epochSamples / trainBatch);
 
   let lastLoss;
+  /** Batch `b` of `order`, gathered as a data loader does (into the implementation's buffer, if it has one). */
+  const batchAt = (order, b) => {
+    const start = b * trainBatch;
+    return {
+      x: gatherRows(data.trainX, PIXELS, order, start, trainBatch, model.batchArray?.(batchLength)),
+      y: gatherRows(data.trainY, CLASSES, order, start, trainBatch),
+      labels: gatherLabels(data.trainLabels, order, start, trainBatch),
+      size: trainBatch,
+    };
+  };
   /** Batches `order[0 .. count·batch)`, gathered one at a time as the loop below does. */
   function* batchesOf(order, count) {
-    for (let b = 0; b < count; b++) {
-      const start = b * trainBatch;
-      yield {
-        x: gatherRows(
-          data.trainX,
-          PIXELS,
-          order,
-          start,
-          trainBatch,
-          model.batchArray?.(batchLength),
-        ),
-        y: gatherRows(data.trainY, CLASSES, order, start, trainBatch),
-        labels: gatherLabels(data.trainLabels, order, start, trainBatch),
-        size: trainBatch,
-      };
-    }
+    for (let b = 0; b < count; b++) yield batchAt(order, b);
   }
   /**
    * Epochs through the implementation's own loop (`trainEpochs`, as `fit` runs them): each
@@ -214,24 +209,8 @@ export async function runImplementation(impl, options, setup) {
     );
   const trainBatches = (order, count) => {
     for (let b = 0; b < count; b++) {
-      const start = b * trainBatch;
       const wantLoss = b === count - 1;
-      const loss = model.train(
-        {
-          x: gatherRows(
-            data.trainX,
-            PIXELS,
-            order,
-            start,
-            trainBatch,
-            model.batchArray?.(batchLength),
-          ),
-          y: gatherRows(data.trainY, CLASSES, order, start, trainBatch),
-          labels: gatherLabels(data.trainLabels, order, start, trainBatch),
-          size: trainBatch,
-        },
-        wantLoss,
-      );
+      const loss = model.train(batchAt(order, b), wantLoss);
       if (wantLoss) lastLoss = loss;
     }
   };
