@@ -3,7 +3,7 @@ import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as api from '../src/index.js';
 import { gemm } from '../src/kernels/gemm.js';
-import { Arena, arena, pinnedArray, pointerOf } from '../src/kernels/memory.js';
+import { Arena, arena, freePinned, pinnedArray, pointerOf } from '../src/kernels/memory.js';
 import { setParallelThreshold, setThreads } from '../src/kernels/threads.js';
 import { loopProgram, wasmLoop } from '../src/kernels/wasm-loop.js';
 import { interleavedKernelsAgree } from './kernel-memory-cases.js';
@@ -225,6 +225,16 @@ describe('pinned memory', () => {
     const plain = f(x).data;
     expect(Array.from(f(x.pinMemory()).data)).toEqual(Array.from(plain));
     expect(Array.from(f(x).data)).toEqual(Array.from(plain));
+  });
+
+  it('a pinned array is zero, in memory used before and in memory just grown', () => {
+    const first = pinnedArray('float32', 1 << 16).fill(7);
+    const at = first.byteOffset;
+    freePinned(first);
+    const again = pinnedArray('float32', (1 << 16) + (1 << 20));
+    expect(again.byteOffset).toBe(at);
+    expect(again.every((v) => v === 0)).toBe(true);
+    freePinned(again);
   });
 
   it('frees a pinned array’s memory once the array is collected', async () => {

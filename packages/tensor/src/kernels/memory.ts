@@ -192,9 +192,11 @@ export function pinnedArray<K extends ArrayKind>(
     ...args: [ArrayBufferLike, number, number] | [number]
   ) => InstanceType<(typeof ARRAYS)[K]>;
   if (!memoryShared() || !blocks || length === 0) return new View(length);
+  // Memory the claim grows is zero already: only the part below the old end may hold old values.
+  const grownFrom = arena()!.bytes;
   const at = claim(length * View.prototype.BYTES_PER_ELEMENT);
   const view = new View(arena()!.memory.buffer, at, length);
-  view.fill(0);
+  if (at < grownFrom) view.fill(0, 0, Math.ceil((grownFrom - at) / View.prototype.BYTES_PER_ELEMENT));
   blocks.register(view, at, view);
   owners.set(at, new WeakRef(view));
   return view;

@@ -254,7 +254,7 @@ export function wasmLoop(p: LoopProgram): LoopKernel | null {
    * read or written there; else −1. Only when whole vectors cover the loop:
    * a last partial one would write past the array.
    */
-  const direct = new Int32Array(regions);
+  const direct = new Float64Array(regions);
   const inPlace = p.size % 4 === 0;
   // Big loops may also run cut across the threads: weighed by elements, and
   // more when every array is in the kernels' memory (no copy on this thread).
@@ -345,7 +345,7 @@ function cutLoop(
   };
   /** Per region: its array, and the byte offset of its element 0 (in place or in scratch). */
   const arrays: (TypedArray | null)[] = new Array(regions).fill(null);
-  const base = new Int32Array(regions);
+  const base = new Float64Array(regions);
   const copied = new Uint8Array(regions);
   let heap = memory.f32;
   const part = (lane: Lane, t: number, parts: number) => {
