@@ -196,7 +196,8 @@ export function pinnedArray<K extends ArrayKind>(
   const grownFrom = arena()!.bytes;
   const at = claim(length * View.prototype.BYTES_PER_ELEMENT);
   const view = new View(arena()!.memory.buffer, at, length);
-  if (at < grownFrom) view.fill(0, 0, Math.ceil((grownFrom - at) / View.prototype.BYTES_PER_ELEMENT));
+  if (at < grownFrom)
+    view.fill(0, 0, Math.ceil((grownFrom - at) / View.prototype.BYTES_PER_ELEMENT));
   blocks.register(view, at, view);
   owners.set(at, new WeakRef(view));
   return view;
