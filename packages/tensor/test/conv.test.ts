@@ -279,6 +279,44 @@ describe('gradients (float64, central differences)', () => {
   }
 });
 
+describe('arguments', () => {
+  it('takes the options third when there is no bias, as with a null bias', () => {
+    const x = uniform([2, 3, 9, 9], 1);
+    const w = uniform([4, 3, 3, 3], 2);
+    const same = (a: Tensor, b: Tensor) => expect(Array.from(a.data)).toEqual(Array.from(b.data));
+    same(conv2d(x, w, { stride: 2, padding: 1 }), conv2d(x, w, null, { stride: 2, padding: 1 }));
+    const x1 = uniform([2, 3, 11], 3);
+    const w1 = uniform([4, 3, 3], 4);
+    same(conv1d(x1, w1, { stride: 2 }), conv1d(x1, w1, null, { stride: 2 }));
+    const wt = uniform([3, 2, 3, 3], 5);
+    same(
+      convTranspose2d(x, wt, { stride: 2, outputPadding: 1 }),
+      convTranspose2d(x, wt, null, { stride: 2, outputPadding: 1 }),
+    );
+    same(
+      convTranspose1d(x1, uniform([3, 2, 3], 6), { stride: 3 }),
+      convTranspose1d(x1, uniform([3, 2, 3], 6), null, { stride: 3 }),
+    );
+    expect(conv2d(x, w, { stride: 2 }).shape).toEqual([2, 4, 4, 4]);
+  });
+
+  it('refuses a third argument that is neither a bias nor options', () => {
+    const x = uniform([1, 1, 4, 4], 1);
+    const w = uniform([1, 1, 3, 3], 2);
+    const bad = (f: () => unknown) => {
+      const e = thrown(f);
+      expect(e).toBeInstanceOf(OptionError);
+      return e.message;
+    };
+    expect(bad(() => conv2d(x, w, new Float32Array(1) as never))).toBe(
+      'conv2d: the third argument is the bias (a Tensor or null) or the options, got Float32Array',
+    );
+    expect(bad(() => conv1d(uniform([1, 1, 4], 1), uniform([1, 1, 3], 2), { stride: 1 }, {}))).toBe(
+      'conv1d: the third argument is the bias (a Tensor or null) or the options, got options in both the third and the fourth place',
+    );
+  });
+});
+
 describe('errors', () => {
   const x = uniform([64, 3, 28, 28], 1);
   it('names the op and every shape', () => {

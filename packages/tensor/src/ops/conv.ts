@@ -327,6 +327,32 @@ function checkOperands(
   }
 }
 
+/**
+ * A call's bias and options: `conv2d(x, w, { padding: 1 })` reads as
+ * `conv2d(x, w, null, { padding: 1 })`, as callers write it without a bias.
+ */
+function biasAndOptions<O extends object>(
+  op: string,
+  x: Tensor,
+  biasOrOptions: Tensor | null | undefined | O,
+  options: O | undefined,
+): [Tensor | null | undefined, O] {
+  const isTensor = biasOrOptions instanceof (x.constructor as new () => Tensor);
+  if (biasOrOptions == null || isTensor)
+    return [biasOrOptions as Tensor | null | undefined, options ?? ({} as O)];
+  const plain =
+    typeof biasOrOptions === 'object' && Object.getPrototypeOf(biasOrOptions) === Object.prototype;
+  if (!plain || options !== undefined) {
+    const got = plain
+      ? 'options in both the third and the fourth place'
+      : `${(biasOrOptions as object).constructor?.name ?? typeof biasOrOptions}`;
+    throw new OptionError(
+      `${op}: the third argument is the bias (a Tensor or null) or the options, got ${got}`,
+    );
+  }
+  return [null, biasOrOptions as O];
+}
+
 /** Resolved per-axis settings of a convolution over `dims` spatial axes. */
 interface Resolved {
   stride: number[];
@@ -443,6 +469,7 @@ const as1d = (t: Tensor): Tensor => t.reshape([t.shape[0]!, t.shape[1]!, t.shape
 /**
  * 2-D convolution (cross-correlation, as in every framework) of x[N, C, H, W]
  * with w[O, C/groups, kH, kW], plus an optional bias[O]: [N, O, OH, OW].
+ * Without a bias, the options may come third: `conv2d(x, w, { stride: 2 })`.
  *
  * @example
  * const x = randn([64, 1, 28, 28]);
@@ -452,10 +479,11 @@ const as1d = (t: Tensor): Tensor => t.reshape([t.shape[0]!, t.shape[1]!, t.shape
 export function conv2d(
   x: Tensor,
   w: Tensor,
-  bias?: Tensor | null,
-  options: Conv2dOptions = {},
+  biasOrOptions?: Tensor | null | Conv2dOptions,
+  options?: Conv2dOptions,
 ): Tensor {
-  const r = resolveConv('conv2d', x, w, bias, 2, options);
+  const [bias, o] = biasAndOptions('conv2d', x, biasOrOptions, options);
+  const r = resolveConv('conv2d', x, w, bias, 2, o);
   return withBias(apply(conv2dOp, [x, w], attrsOf(r)), bias, 2);
 }
 
@@ -464,15 +492,16 @@ export function conv2d(
  * bias[O]: [N, O, OL]. Runs as conv2d over a unit height.
  *
  * @example
- * conv1d(randn([4, 2, 100]), randn([6, 2, 3]), null, { stride: 2 }); // [4, 6, 49]
+ * conv1d(randn([4, 2, 100]), randn([6, 2, 3]), { stride: 2 }); // [4, 6, 49]
  */
 export function conv1d(
   x: Tensor,
   w: Tensor,
-  bias?: Tensor | null,
-  options: Conv1dOptions = {},
+  biasOrOptions?: Tensor | null | Conv1dOptions,
+  options?: Conv1dOptions,
 ): Tensor {
-  const r = resolveConv('conv1d', x, w, bias, 1, options);
+  const [bias, o] = biasAndOptions('conv1d', x, biasOrOptions, options);
+  const r = resolveConv('conv1d', x, w, bias, 1, o);
   return withBias(as1d(apply(conv2dOp, [as2d(x), as2d(w)], attrsOf(r))), bias, 1);
 }
 
@@ -487,10 +516,11 @@ export function conv1d(
 export function convTranspose2d(
   x: Tensor,
   w: Tensor,
-  bias?: Tensor | null,
-  options: ConvTranspose2dOptions = {},
+  biasOrOptions?: Tensor | null | ConvTranspose2dOptions,
+  options?: ConvTranspose2dOptions,
 ): Tensor {
-  const r = resolveConvTranspose('convTranspose2d', x, w, bias, 2, options);
+  const [bias, o] = biasAndOptions('convTranspose2d', x, biasOrOptions, options);
+  const r = resolveConvTranspose('convTranspose2d', x, w, bias, 2, o);
   return withBias(apply(convTranspose2dOp, [x, w], attrsOf(r)), bias, 2);
 }
 
@@ -503,9 +533,10 @@ export function convTranspose2d(
 export function convTranspose1d(
   x: Tensor,
   w: Tensor,
-  bias?: Tensor | null,
-  options: ConvTranspose1dOptions = {},
+  biasOrOptions?: Tensor | null | ConvTranspose1dOptions,
+  options?: ConvTranspose1dOptions,
 ): Tensor {
-  const r = resolveConvTranspose('convTranspose1d', x, w, bias, 1, options);
+  const [bias, o] = biasAndOptions('convTranspose1d', x, biasOrOptions, options);
+  const r = resolveConvTranspose('convTranspose1d', x, w, bias, 1, o);
   return withBias(as1d(apply(convTranspose2dOp, [as2d(x), as2d(w)], attrsOf(r))), bias, 1);
 }
