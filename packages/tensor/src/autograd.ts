@@ -1,5 +1,5 @@
 import { allocate, isFloat } from './dtype.js';
-import { DTypeError, fmt, GradError } from './errors.js';
+import { DTypeError, fmt, GradError, TransformError } from './errors.js';
 import { isGradEnabled, withGradMode } from './grad-mode.js';
 import { type Shape, sameShape } from './shape.js';
 import { Tensor } from './tensor.js';
@@ -129,9 +129,18 @@ type TensorFn = (...args: Tensor[]) => Tensor;
  */
 export function valueAndGrad(f: TensorFn): (...args: Tensor[]) => [Tensor, Tensor[]] {
   return (...args) => {
+    args.forEach((a, k) => {
+      if (!(a instanceof Tensor)) {
+        throw new TransformError(`grad: argument ${k} is ${kindOf(a)}, not a Tensor`);
+      }
+    });
     const leaves = args.map((a) => (a.requiresGrad ? a : freshLeaf(a)));
-    const value = withGradMode(true, () => f(...leaves));
+    const value: unknown = withGradMode(true, () => f(...leaves));
+    if (!(value instanceof Tensor)) {
+      throw new TransformError(`grad: f returned ${kindOf(value)}, not a Tensor`);
+    }
     if (!value.requiresGrad) {
+      seedFor(value, undefined, 'grad'); // the same checks as when f depends on its arguments
       for (let k = 0; k < args.length; k++) if (leaves[k] !== args[k]) retired.add(leaves[k]!);
       return [value, leaves.map((a) => zerosLike(a))];
     }
@@ -146,6 +155,13 @@ export function valueAndGrad(f: TensorFn): (...args: Tensor[]) => [Tensor, Tenso
     for (let k = 0; k < args.length; k++) if (leaves[k] !== args[k]) retired.add(leaves[k]!);
     return [value, leaves.map((a) => grads.get(a) ?? zerosLike(a))];
   };
+}
+
+/** What `v` is, for an error message about a value that should have been a Tensor. */
+function kindOf(v: unknown): string {
+  if (Array.isArray(v)) return 'an array';
+  if (v === null) return 'null';
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
 /**

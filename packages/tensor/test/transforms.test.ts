@@ -371,6 +371,21 @@ describe('bad input names the transform, the argument and the shapes', () => {
     expect(() => jacfwd(bad)(x0)).toThrow(/jacfwd: f returned a number, not a Tensor/);
     expect(() => hessian(bad)(x0)).toThrow(/hessian: f returned a number, not a Tensor/);
     expect(() => vmap(bad)(u([2, 3], 1))).toThrow(/vmap: f returned a number, not a Tensor/);
+    // grad too, even though nothing is left to differentiate
+    expect(() => grad(bad)(x0)).toThrow(/grad: f returned a number, not a Tensor/);
+    expect(() => grad(f)(a0, [1, 2] as unknown as Tensor)).toThrow(
+      /grad: argument 1 is an array, not a Tensor/,
+    );
+  });
+
+  it('grad of a function that does not depend on its arguments is zero, if it is a float scalar', () => {
+    expect(flat(grad(() => tensor(2))(x0) as Tensor)).toEqual([0, 0, 0]);
+    expect(() => grad(() => tensor([1, 2]))(x0)).toThrow(
+      /grad: output has shape \[2\]; only a scalar/,
+    );
+    expect(() => grad(() => tensor(1, { dtype: 'int32' }))(x0)).toThrow(
+      /grad: cannot differentiate an int32 tensor/,
+    );
   });
 
   it('tangents whose shapes differ from the primals', () => {
