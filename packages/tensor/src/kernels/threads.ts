@@ -177,6 +177,21 @@ let codeUsed = 0;
 /** Modules registered, in order: module i's `f` is function number FUNCTIONS.length + i. */
 const registered: WebAssembly.Module[] = [];
 
+/**
+ * Each registered binary's function number. Kernel caches are bounded and
+ * rebuild what they evicted; the rebuilt module is the same code, so it
+ * takes its old number instead of another slot of the fixed room.
+ */
+const numbers = new Map<string, number>();
+
+function bytesKey(binary: Uint8Array): string {
+  let key = '';
+  for (let at = 0; at < binary.length; at += 4096) {
+    key += String.fromCharCode(...binary.subarray(at, at + 4096));
+  }
+  return key;
+}
+
 /** The control block and the code buffer, made once. */
 function controlBlock(): Int32Array {
   if (!control) {
@@ -195,9 +210,13 @@ function controlBlock(): Int32Array {
 export function register(module: WebAssembly.Module, binary: Uint8Array): number | null {
   reason ??= unsupported();
   if (reason !== null) return null;
+  const key = bytesKey(binary);
+  const known = numbers.get(key);
+  if (known !== undefined) return known;
   const ctl = controlBlock();
   const i = registered.length;
   if (i >= MAX_CODE || codeUsed + binary.length > CODE_BYTES) return null;
+  numbers.set(key, FUNCTIONS.length + i);
   code!.set(binary, codeUsed);
   ctl[CODE_TABLE + 2 * i] = codeUsed;
   ctl[CODE_TABLE + 2 * i + 1] = binary.length;
