@@ -252,6 +252,8 @@ describe('sums around a kept block (batch-norm statistics, conv bias gradients) 
       [4, 5, 30, 31],
       [3, 2, 5, 7],
       [2, 8, 4, 4],
+      // a conv's 8 bias channels: four a call, one call a thread
+      [4, 8, 24, 24],
     ] as const) {
       const x = randn([n, c, h, w], { rng }).mul(1e3);
       const pinned = x.pinMemory();

@@ -1,5 +1,5 @@
 import { arena, pointerOf } from './memory.js';
-import { IN_PLACE_WORK, parallel, registerFunction, share } from './threads.js';
+import { getThreads, IN_PLACE_WORK, parallel, registerFunction, share, splits } from './threads.js';
 import {
   type Code,
   f64x2,
@@ -22,8 +22,9 @@ import {
  * input already in the kernels' memory (a compiled plan's arena): each
  * output channel is a float64 sum of its values in input order, as
  * `sum`'s JavaScript kernel adds them, so the bits are the same. Channels
- * are independent, so they are cut across the threads by runs of 8; a
- * thread keeps eight channels' sums (four f64x2 vectors) going at once.
+ * are independent, so they are cut across the threads by runs of up to 8
+ * (fewer when there are few channels); a call keeps up to eight channels'
+ * sums (four f64x2 vectors) going at once.
  */
 
 /** Values below which JavaScript's loop beats the call into WebAssembly. */
@@ -124,7 +125,6 @@ export function blockSumKernel(
 ): ((o: Float32Array | Float64Array, x: Float32Array) => boolean) | null {
   const size = outer * mid * inner;
   if (mid === 0 || size === 0) return null;
-  const groups = Math.ceil(mid / GROUP);
   return (o, x) => {
     // In place (weighed as a loop in place is); small sums stay in JavaScript.
     const work = size * IN_PLACE_WORK;
@@ -137,11 +137,16 @@ export function blockSumKernel(
     // Float64 sums (one of junk after the last), 8-byte aligned.
     const sums = Math.ceil(at / 2) * 8;
     const f = a.reserve(sums / 4 + 2 * (mid + 1));
+    // Fewer channels a call when there are too few groups of 8 to go round
+    // the threads (a conv's 8 bias channels were one call, on one thread):
+    // each channel's sum is the same whichever call makes it.
+    const per = splits(work) ? Math.min(GROUP, Math.ceil(mid / getThreads())) : GROUP;
+    const groups = Math.ceil(mid / per);
     parallel(work, (lane, t, parts) => {
       const [g0, g1] = share(groups, t, parts);
       for (let g = g0; g < g1; g++) {
-        const m = g * GROUP;
-        const lanes = Math.min(GROUP, mid - m);
+        const m = g * per;
+        const lanes = Math.min(per, mid - m);
         lane.call(ids[lanes]!, px, outer, mid, inner, m, sums);
       }
     });

@@ -1,7 +1,8 @@
 import type { ConvGeometry } from './conv.js';
 import { denseAvailable, heap, MR, NR } from './dense.js';
 import { pointerOf } from './memory.js';
-import { type Lane, maxParts, parallel, share } from './threads.js';
+import { type Lane, maxParts, parallel, registerFunction, share } from './threads.js';
+import { f32x4, func, i32, i32c, inc, set, until, v128load, v128store } from './wasm/emit.js';
 
 /**
  * Float32 convolutions on the dense WebAssembly SIMD kernels, as implicit
@@ -310,6 +311,46 @@ export function wasmConvTranspose(g: Geometry): F32Kernel | null {
  */
 const IMAGE_RUNS = 8;
 
+/**
+ * f(src, runs, stride, bytes, dst): dst[i] = src[i] + src[i + stride] + …
+ * over `runs` arrays `stride` bytes apart, added in order, four floats at a
+ * time (`bytes` a multiple of 16): the float32 sums JavaScript's float32
+ * arrays round to, so the same bits. dst may be src.
+ */
+const sumRunsFunction = func(
+  'f',
+  'iiiii',
+  '',
+  'iiiv',
+  (src, runs, stride, bytes, dst, i, r, p, acc) =>
+    until(i32.geU(i, bytes), [
+      set(p, i32.add(src, i)),
+      set(acc, v128load(p)),
+      set(r, i32c(1)),
+      until(i32.geU(r, runs), [
+        set(p, i32.add(p, stride)),
+        set(acc, f32x4.add(acc, v128load(p))),
+        inc(r, 1),
+      ]),
+      v128store(i32.add(dst, i), acc),
+      inc(i, 16),
+    ]),
+);
+
+/** The number `register` gave sumRunsFunction; null where it cannot run (then JavaScript adds). */
+let sumRunsId: number | null | undefined;
+
+function sumRuns(): number | null {
+  if (sumRunsId === undefined) {
+    try {
+      sumRunsId = registerFunction(sumRunsFunction);
+    } catch {
+      sumRunsId = null;
+    }
+  }
+  return sumRunsId;
+}
+
 /** The weight gradient of the geometry (w-shaped, from x and a y-shaped u); null without the kernels. */
 export function wasmConvWeight(g: Geometry): F32Kernel | null {
   if (!denseAvailable()) return null;
@@ -398,18 +439,33 @@ export function wasmConvWeight(g: Geometry): F32Kernel | null {
         }
       }
     });
-    // The runs' gradients added in order (float32 sums: the array rounds each)...
-    sum.set(f.subarray(oG, oG + runGrad));
-    for (let run = 1; run < runs; run++) {
-      const base = oG + run * runGrad;
-      for (let i = 0; i < runGrad; i++) sum[i]! += f[base + i]!;
+    // The runs' gradients added in order (float32 sums), into the first run's
+    // place (a few microseconds: below the work that wakes a worker)...
+    const id = sumRuns();
+    let total: Float32Array = f;
+    let at = oG;
+    if (id !== null) {
+      parallel(runs * runGrad, (lane, t, parts) => {
+        // Parts (where tests cut even this small) take runs of vectors.
+        const [v0, v1] = share(runGrad / 4, t, parts);
+        const from = (oG + 4 * v0) * 4;
+        if (v0 < v1) lane.call(id, from, runs, runGrad * 4, (v1 - v0) * 16, from);
+      });
+    } else {
+      sum.set(f.subarray(oG, oG + runGrad));
+      for (let run = 1; run < runs; run++) {
+        const base = oG + run * runGrad;
+        for (let i = 0; i < runGrad; i++) sum[i]! += f[base + i]!;
+      }
+      total = sum;
+      at = 0;
     }
     // ... and transposed: dw[q·og + o, r] = G_q[r, o]
     for (let q = 0; q < groups; q++) {
-      const base = q * K4 * og8;
+      const base = at + q * K4 * og8;
       for (let o = 0; o < og; o++) {
         const row = (q * og + o) * K;
-        for (let r = 0; r < K; r++) dw[row + r] = sum[base + r * og8 + o]!;
+        for (let r = 0; r < K; r++) dw[row + r] = total[base + r * og8 + o]!;
       }
     }
   };
