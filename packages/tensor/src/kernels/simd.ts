@@ -42,7 +42,7 @@ export interface SimdGemm {
   tn: Product<Float32Array>;
   /**
    * C[m×n] = A[m×k] · op(B) for n small (a layer's outputs): rows of A
-   * against 16-column panels, zero quads of A skipped, each output summed
+   * against 16-column panels, zero values of A skipped, each output summed
    * over k in order as the dense kernel sums it. Returns false, writing
    * nothing, when B holds a NaN or ±∞ (a skipped zero would have to make NaN).
    */
@@ -206,28 +206,23 @@ function wrap(wasm: Exports, memory: Arena): SimdGemm {
       }
     },
     rows(transB, m, n, k, A, a, B, b, C, c) {
-      // Regions: B as given, its panels, a block of A's rows (an even count, a
-      // zero row after an odd one), C with room for a part's last row's spill
-      // after each part's rows, and a list of quads for each part. Parts take
-      // runs of row pairs, so every pair is the one a single thread makes.
+      // Regions: B as given, its panels, a block of A's rows, C with room for a
+      // part's last row's spill after each part's rows, and each part's 16
+      // totals. Parts take runs of rows; a row's sums do not depend on which.
       const k4 = (k + 3) & ~3;
       const panels = Math.ceil(n / COLS);
-      const block = Math.min(m + (m & 1), ROWS * BLOCKS);
+      const block = Math.min(m, ROWS * BLOCKS);
       const threads = maxParts();
       const ob = memory.start;
       const op = ob + n * k;
       const oa = op + panels * k4 * COLS;
-      const oc = oa + (block + 1) * k4;
-      const ol = oc + (block + 1) * n + threads * COLS;
-      // Per thread: two rows' totals over the blocks of k (32 floats), then the list of quads.
-      const list = 32 + k4 / 4 + 4;
-      reserve(ol + threads * list);
-      // Operands where they are (in bytes), or −1 to copy them in. Rows of A
-      // are read in pairs, so in place only when no pair is left half empty.
-      const pa = k4 === k && m % 2 === 0 ? pointerOf(A) : -1;
-      // C where it is when whole panels cover its rows (nothing spills past a
-      // row) and rows come in pairs (no padding row to write); else copied out.
-      const pc = n % COLS === 0 && m % 2 === 0 ? pointerOf(C) : -1;
+      const oc = oa + block * k4;
+      const ot = oc + block * n + threads * COLS;
+      reserve(ot + threads * COLS);
+      // Operands where they are (in bytes), or −1 to copy them in.
+      const pa = k4 === k ? pointerOf(A) : -1;
+      // C where it is when whole panels cover its rows (nothing spills past a row); else copied out.
+      const pc = n % COLS === 0 ? pointerOf(C) : -1;
       let pb = pointerOf(B);
       if (pb < 0) {
         heap.set(B.subarray(b, b + n * k), ob);
@@ -239,26 +234,21 @@ function wrap(wasm: Exports, memory: Arena): SimdGemm {
       }
       for (let r0 = 0; r0 < m; r0 += block) {
         const rows = Math.min(block, m - r0);
-        const pairs = (rows + 1) >> 1;
         const done: [number, number, number][] = [];
         parallel(rows * n * k, (lane, t, parts) => {
-          const [p0, p1] = share(pairs, t, parts);
-          const [i0, i1] = [2 * p0, Math.min(2 * p1, rows)];
+          const [i0, i1] = share(rows, t, parts);
           if (i0 === i1) return;
-          if (pa < 0) {
-            copyRows(A, a + (r0 + i0) * k, i1 - i0, k, oa + i0 * k4, k4);
-            if (2 * p1 > i1) heap.fill(0, oa + i1 * k4, oa + (i1 + 1) * k4);
-          }
+          if (pa < 0) copyRows(A, a + (r0 + i0) * k, i1 - i0, k, oa + i0 * k4, k4);
           const ct = oc + i0 * n + t * COLS;
-          for (let s = i0; s < 2 * p1; s += ROWS) {
-            const even = Math.min(ROWS, 2 * p1 - s);
+          for (let s = i0; s < i1; s += ROWS) {
+            const count = Math.min(ROWS, i1 - s);
             const from = pa < 0 ? (oa + s * k4) * 4 : pa + (a + (r0 + s) * k) * 4;
             const to = pc < 0 ? (ct + (s - i0) * n) * 4 : pc + (c + (r0 + s) * n) * 4;
             // Right to left: a panel's spill past n lands on the next row's first
             // columns, which the panels to its left write afterwards.
             for (let q = panels - 1; q >= 0; q--) {
               const pq = (op + q * k4 * COLS) * 4;
-              lane.call('rows16', even, k4, from, pq, to + q * COLS * 4, n, (ol + t * list) * 4);
+              lane.call('rows16', count, k4, from, pq, to + q * COLS * 4, n, (ot + t * COLS) * 4);
             }
           }
           if (pc < 0) done.push([ct, i0, i1]);

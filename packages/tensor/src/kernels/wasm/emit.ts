@@ -124,8 +124,23 @@ export const i32 = {
   divU: op(0x6e),
   and: op(0x71),
   or: op(0x72),
+  xor: op(0x73),
   shl: op(0x74),
+  wrapI64: op(0xa7),
 };
+/** 64-bit integers: a bit per value of a row, found in turn by counting trailing zeros. */
+export const i64 = {
+  eqz: op(0x50),
+  ctz: op(0x7a),
+  and: op(0x83),
+  or: op(0x84),
+  xor: op(0x85),
+  shl: op(0x86),
+  sub: op(0x7d),
+  extendI32U: op(0xad),
+};
+/** i64.const of an int32 value (sleb's arithmetic is 32-bit). */
+export const i64c = (n: number): Code => [0x42, sleb(n)];
 export const f32 = { eq: op(0x5b), ne: op(0x5c), gt: op(0x5e), add: op(0x92), mul: op(0x94) };
 export const select = op(0x1b);
 
@@ -183,7 +198,16 @@ export const f32x4 = {
   extractLane: (lane: number, v: Code): Code => simd(0x1f, lane)(v),
 };
 export const f64x2 = { promoteLowF32x4: simd(0x5f), add: simd(0xf0) };
-export const i32x4 = { splat: simd(0x11), eq: simd(0x37), allTrue: simd(0xa3), add: simd(0xae) };
+export const i32x4 = {
+  splat: simd(0x11),
+  eq: simd(0x37),
+  allTrue: simd(0xa3),
+  bitmask: simd(0xa4),
+  add: simd(0xae),
+};
+/** Saturating narrowings (all-ones and zero lanes stay so) and the byte lanes' sign bits. */
+export const i16x8 = { narrowI32x4S: simd(0x85) };
+export const i8x16 = { narrowI16x8S: simd(0x65), bitmask: simd(0x64) };
 export const v128 = { and: simd(0x4e), or: simd(0x50), bitselect: simd(0x52), anyTrue: simd(0x53) };
 /** i8x16.shuffle of the bytes `lanes` (0–31) of a and b. */
 export const shuffle = (lanes: readonly number[], a: Code, b: Code): Code =>
@@ -222,8 +246,8 @@ export const until = (done: Code, ...body: Code[]): Code => {
   return block(exit, loop(again, brIf(exit, done), body, br(again)));
 };
 
-/** Value types by letter: i32, f32, v128. */
-const TYPES: Record<string, number> = { i: 0x7f, f: 0x7d, v: 0x7b };
+/** Value types by letter: i32, i64, f32, v128. */
+const TYPES: Record<string, number> = { i: 0x7f, l: 0x7e, f: 0x7d, v: 0x7b };
 const types = (letters: string): number[] => [...letters].map((t) => TYPES[t]!);
 
 /** A function of a module: exported under `name` unless null. */

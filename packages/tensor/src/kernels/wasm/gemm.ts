@@ -1,23 +1,23 @@
 import {
   type Code,
-  call,
   f32,
   f32c,
   f32load,
   f32store,
   f32x4,
   func,
-  get,
+  i8x16,
+  i16x8,
   i32,
   i32c,
-  i32load,
-  i32store,
   i32x4,
+  i64,
+  i64c,
   iff,
   inc,
+  load32Splat,
   madd,
   memoryFill,
-  pick,
   select,
   set,
   transpose,
@@ -170,107 +170,122 @@ export function gemmBinary(shared: boolean, relaxed: boolean): Uint8Array<ArrayB
     },
   );
 
-  // Totals at tot (two rows of 16 floats) become the sums given (first = 1)
-  // or have them added: one block of k joining those before it.
-  const FLUSH = 3;
-  const flush = func(null, `ii${'v'.repeat(8)}`, '', '', (tot, first, ...sums) => [
-    iff(
-      i32.eqz(first),
-      sums.map((s, j) => set(s, f32x4.add(v128load(tot, 16 * j), s))),
-    ),
-    sums.map((s, j) => v128store(tot, s, 16 * j)),
-  ]);
+  // Which of the 16 float32 values at `at` are not zero (bit l for value l):
+  // each quad compared as integers (so -0 and NaN count as values), the
+  // four masks narrowed to bytes and their sign bits gathered.
+  const nonzero16 = (at: Code): Code => {
+    const zeros = (o: number) => i32x4.eq(v128load(at, o), v128c());
+    return i32.xor(
+      i8x16.bitmask(
+        i8x16.narrowI16x8S(
+          i16x8.narrowI32x4S(zeros(0), zeros(16)),
+          i16x8.narrowI32x4S(zeros(32), zeros(48)),
+        ),
+      ),
+      i32c(0xffff),
+    );
+  };
 
   // C[i, 0 .. 16) = Σ_p A[i,p] · P[p, 0 .. 16) for m rows of A (k floats a row,
   // k a multiple of 4) against a panel P[k×16] of B's columns, into C with
-  // ldc floats a row. Two rows at a time, so each panel vector loaded serves
-  // both and eight sums are in flight. The quads (four values of k) that are
-  // zero in both rows, most of a batch of images, are first left out of a
-  // list of the quads to multiply; every listed quad takes all its products
-  // in order. Each output is summed in float32 exactly as the dense
-  // kernel sums it: each block of 256 values of k in order from zero, the
-  // blocks' sums added in order (a skipped product is a zero, which changes
-  // no sum: callers check P is finite), so which of the two kernels runs
-  // never changes a bit. m is even (callers pad A with a zero row), and 16
-  // floats of each row are stored: a narrower C's spill into the next row is
-  // overwritten by it, so callers go through panels right to left and leave
-  // 16 floats of room after the last row, and at list 128 bytes for the
-  // totals, then k / 4 words for the list.
+  // ldc floats a row. A row is read 64 values at a time into a bit mask of
+  // its non-zeros, without a branch (most of an image is zeros); then each
+  // set bit, lowest first, adds its value times P's row into 16 sums held in
+  // registers: a branch per 64 values, not per value, and no product with a
+  // zero. Each output is summed in float32 exactly as the dense kernel sums
+  // it: each block of 256 values of k in order from zero, the blocks' sums
+  // added in order (a skipped product is a zero, which changes no sum:
+  // callers check P is finite), so which of the two kernels runs never
+  // changes a bit. 16 floats of each row are stored: a narrower C's spill
+  // into the next row is overwritten by it, so callers go through panels
+  // right to left and leave 16 floats of room after the last row. tot: 64
+  // bytes of scratch for a row's totals over the blocks of k done so far.
   const rows16 = func(
     'rows16',
     'iiiiiii',
     '',
-    `${'i'.repeat(13)}vvvvv${'v'.repeat(8)}`,
-    (m, k, a, p, c, ldc, list, i, q, kb, ra, rb, pp, ci, ldcb, end, t, bend, tot, first, ...vs) => {
-      const [xa, xb, va, vb, w] = vs as [number, number, number, number, number];
-      const sums = vs.slice(5);
-      const flushed = call(FLUSH, tot, first, ...sums.map(get));
-      return [
-        set(kb, i32.shl(k, i32c(2))),
-        set(ldcb, i32.shl(ldc, i32c(2))),
-        set(ra, a),
-        set(ci, c),
-        // The two rows' totals over the blocks of k done so far, then the list.
-        set(tot, list),
-        set(list, i32.add(list, i32c(128))),
-        until(i32.geU(i, m), [
-          set(rb, i32.add(ra, kb)),
-          set(bend, i32c(1024)),
-          set(first, i32c(1)),
+    `${'i'.repeat(11)}lv${'v'.repeat(4)}`,
+    (
+      m,
+      k,
+      a,
+      p,
+      c,
+      ldc,
+      tot,
+      i,
+      kb,
+      ldcb,
+      q,
+      bend,
+      wend,
+      sh,
+      at,
+      pq,
+      bit,
+      wp,
+      mask,
+      x,
+      ...sums
+    ) => [
+      set(kb, i32.shl(k, i32c(2))),
+      set(ldcb, i32.shl(ldc, i32c(2))),
+      until(i32.geU(i, m), [
+        range(4).map((j) => v128store(tot, v128c(), 16 * j)),
+        set(q, i32c(0)),
+        // Blocks of 256 values of k (1 KB of a row), each of up to four words of 64.
+        until(i32.geU(q, kb), [
           zero(sums),
-          // The byte offsets of the quads with a non-zero, listed without a branch
-          // (an unpredictable one per quad would cost more than the products).
-          set(q, i32c(0)),
-          set(end, list),
-          until(i32.geU(q, kb), [
-            i32store(end, q),
-            set(
-              end,
-              i32.add(
-                end,
-                i32.shl(
-                  v128.anyTrue(v128.or(v128load(i32.add(ra, q)), v128load(i32.add(rb, q)))),
-                  i32c(2),
+          set(bend, i32.add(q, i32c(1024))),
+          iff(i32.gtU(bend, kb), set(bend, kb)),
+          until(i32.geU(q, bend), [
+            set(wend, i32.add(q, i32c(256))),
+            iff(i32.gtU(wend, bend), set(wend, bend)),
+            set(at, i32.add(a, q)),
+            set(pq, i32.add(p, i32.shl(q, i32c(4)))),
+            set(mask, i64c(0)),
+            set(sh, i32c(0)),
+            // The word's mask: 16 values at a time, then the quads left of a short row.
+            until(i32.gtU(i32.add(q, i32c(64)), wend), [
+              set(
+                mask,
+                i64.or(mask, i64.shl(i64.extendI32U(nonzero16(i32.add(a, q))), i64.extendI32U(sh))),
+              ),
+              inc(sh, 16),
+              inc(q, 64),
+            ]),
+            until(i32.geU(q, wend), [
+              set(
+                mask,
+                i64.or(
+                  mask,
+                  i64.shl(
+                    i64.extendI32U(
+                      i32.xor(i32x4.bitmask(i32x4.eq(v128load(i32.add(a, q)), v128c())), i32c(15)),
+                    ),
+                    i64.extendI32U(sh),
+                  ),
                 ),
               ),
-            ),
-            inc(q, 16),
-          ]),
-          set(t, list),
-          until(i32.geU(t, end), [
-            set(q, i32load(t)),
-            // A listed quad past the current block of 256 values of k: the block's
-            // sums join the totals (the first block's become them), and start again.
-            iff(i32.geU(q, bend), [
-              flushed,
-              set(first, i32c(0)),
-              zero(sums),
-              set(bend, i32.and(i32.add(q, i32c(1024)), i32c(-1024))),
+              inc(sh, 4),
+              inc(q, 16),
             ]),
-            set(pp, i32.add(p, i32.shl(q, i32c(4)))),
-            set(xa, v128load(i32.add(ra, q))),
-            set(xb, v128load(i32.add(rb, q))),
-            range(4).map((l) => [
-              set(va, pick([l, l, l, l], xa, xa)),
-              set(vb, pick([l, l, l, l], xb, xb)),
-              range(4).map((j) => [
-                set(w, v128load(pp, 64 * l + 16 * j)),
-                set(sums[j]!, fma(sums[j]!, va, w)),
-                set(sums[4 + j]!, fma(sums[4 + j]!, vb, w)),
-              ]),
+            until(i64.eqz(mask), [
+              set(bit, i32.wrapI64(i64.ctz(mask))),
+              set(mask, i64.and(mask, i64.sub(mask, i64c(1)))),
+              set(x, load32Splat(i32.add(at, i32.shl(bit, i32c(2))))),
+              set(wp, i32.add(pq, i32.shl(bit, i32c(6)))),
+              sums.map((s, j) => set(s, fma(s, x, v128load(wp, 16 * j)))),
             ]),
-            inc(t, 4),
           ]),
-          flushed,
-          range(2).map((r) => [
-            range(4).map((j) => v128store(ci, v128load(tot, 64 * r + 16 * j), 16 * j)),
-            set(ci, i32.add(ci, ldcb)),
-          ]),
-          set(ra, i32.add(rb, kb)),
-          inc(i, 2),
+          sums.map((s, j) => v128store(tot, f32x4.add(v128load(tot, 16 * j), s), 16 * j)),
         ]),
-      ];
-    },
+        range(4).map((j) => v128store(c, v128load(tot, 16 * j), 16 * j)),
+        set(c, i32.add(c, ldcb)),
+        set(a, i32.add(a, kb)),
+        inc(i, 1),
+      ]),
+    ],
   );
 
   // P[p, j - j0] = B[j·k + p] (trans = 1: B is n×k, as a layer's weights) or
@@ -368,5 +383,5 @@ export function gemmBinary(shared: boolean, relaxed: boolean): Uint8Array<ArrayB
     ]),
   ]);
 
-  return wasmModule([nt8, tn16, ab16, flush, rows16, panel16, finite, add], shared);
+  return wasmModule([nt8, tn16, ab16, rows16, panel16, finite, add], shared);
 }
