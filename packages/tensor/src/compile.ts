@@ -32,8 +32,10 @@ import { Tensor } from './tensor.js';
  *    arena lives in the WebAssembly kernels' memory where that is shared, so
  *    products and SIMD loops read and write results there in place;
  *  - every kernel is specialised to its shapes once.
- * Later calls run the kernels in order: no graph, no allocation but the copy
- * of the returned values.
+ * Later calls run the kernels in order: no graph, no allocation but the
+ * returned values' arrays (a result computed by the plan is written straight
+ * into the array handed over; arguments and outside tensors returned are
+ * copied).
  */
 
 /** What a compiled function may return: tensors, arrays or plain objects of them. */
@@ -108,7 +110,9 @@ export { CompileError };
  *    `full`, `linspace`, `rand`, `randn`, `randint`) throws a `CompileError`:
  *    make it outside and pass it in; random values inside a step come from
  *    random ops such as `bernoulli`, which draw afresh on every replay.
- * The returned tensors are fresh copies. Called while another function is
+ * The returned tensors hold new arrays on every call, which later calls never
+ * write (a result the plan computes is written straight into its new array;
+ * a returned gradient, argument or outside tensor is copied). Called while another function is
  * being traced, or inside `jvp` or `vmap`, a compiled function runs as
  * written, so it becomes part of that trace and the transform sees its ops.
  *
@@ -165,7 +169,7 @@ export function compile<F extends (...args: Tensor[]) => Traced>(
       old.free();
     }
     last = fresh;
-    // Copies, like every later call: the traced buffers are the plan's now.
+    // Copies: the traced buffers are the plan's now (later calls write new arrays).
     return fresh.copyOutputs(args);
   }) as Compiled<F>;
   compiled.plans = () => [...plans.values()].map((p) => p.stats);
@@ -386,7 +390,14 @@ class Plan {
   /** Per argument: the launches' input arrays (and positions) that read it. */
   private readonly bindings: { ins: TypedArray[]; at: number }[][];
   private readonly argBuffers: TypedArray[];
-  private readonly output: (args: readonly Tensor[]) => Traced;
+  private readonly output: Output;
+  /** Returned results written into a new array each call: where the launches hold them. */
+  private readonly fresh: {
+    dtype: DType;
+    length: number;
+    outs: Launch[];
+    sites: { ins: TypedArray[]; at: number }[];
+  }[];
   private readonly signature: { shape: Shape; dtype: DType; requiresGrad: boolean }[];
   /** The arena's whole view: its memory in the kernels' memory is freed once this is collected, or by `free`. */
   private readonly arena: Float32Array;
@@ -413,11 +424,14 @@ class Plan {
       const b = recorder.buf(t.storage);
       escaping.add(b);
       if (b instanceof Slot) kept.set(b, t.storage);
+      return b;
     };
-    forEachTensor(result, keep);
+    const returned = new Set<Buf>();
+    forEachTensor(result, (t) => returned.add(keep(t)));
+    const grads = new Set<Buf>();
     for (const s of steps) {
       for (const t of [...reads(s), ...(s.kind === 'assign' ? [s.target] : [])]) {
-        if (t.leaf?.grad) keep(t.leaf.grad);
+        if (t.leaf?.grad) grads.add(keep(t.leaf.grad));
       }
     }
 
@@ -590,6 +604,7 @@ class Plan {
 
     let inPlaceAssigns = 0;
     let simdLoops = 0;
+    const writes = new Set<TypedArray>();
     merged.forEach((item, i) => {
       if (item.kind === 'copy') {
         this.launches.push({
@@ -597,12 +612,14 @@ class Plan {
           out: resolve(item.target.storage),
           ins: [resolve(item.value)],
         });
+        writes.add(resolve(item.target.storage));
       } else if (item.kind === 'call') {
         const s = item.step;
         // Kernels see shapes and dtypes only, so none keeps a traced buffer alive.
         const kernel = s.op.kernel(s.inputs.map(specOf), specOf(s.out), s.attrs);
         const ins = s.inputs.map((t) => resolve(t.storage));
         this.launches.push({ kernel, out: resolve(s.out.storage), ins });
+        writes.add(resolve(s.out.storage));
       } else if (item.kind === 'loop') {
         const ins = item.leaves.map((l) => resolve(l.buffer));
         const live = stored[i]!;
@@ -611,6 +628,7 @@ class Plan {
           inPlaceAssigns++;
           return resolve(st.target.storage);
         });
+        for (const o of outs) writes.add(o);
         const kernel = live.length > 0 ? loopKernel(item, live) : null;
         if (kernel?.simd) simdLoops++;
         if (kernel)
@@ -632,7 +650,30 @@ class Plan {
       return sites;
     });
 
-    this.output = rebuild(result, this.argBuffers, (b) => resolve(recorder.buf(b)));
+    // A returned result that the launches write (not a gradient, which keeps
+    // its array) is written into a new array on each call and handed over as
+    // it is: copying it out of the plan's array would write it twice (3 MB per
+    // call for vmap(grad)'s per-example weight gradients). Every launch
+    // holding it is rebound before any runs, so no call writes an array a
+    // caller holds.
+    const fresh = [...returned].filter(
+      (b): b is Slot => b instanceof Slot && !grads.has(b) && writes.has(resolve(b)),
+    );
+    this.fresh = fresh.map((slot) => {
+      const traced = resolve(slot);
+      const outs = this.launches.filter((l) => l.out === traced);
+      const sites: { ins: TypedArray[]; at: number }[] = [];
+      for (const l of this.launches) {
+        l.ins.forEach((x, at) => {
+          if (x === traced) sites.push({ ins: l.ins, at });
+        });
+      }
+      return { dtype: slot.dtype, length: slot.length, outs, sites };
+    });
+    this.output = rebuild(result, this.argBuffers, (b) => {
+      const slot = recorder.buf(b);
+      return { buffer: resolve(slot), fresh: fresh.indexOf(slot as Slot) };
+    });
     this.stats = {
       traced: steps.length,
       launches: this.launches.length,
@@ -662,7 +703,7 @@ class Plan {
   }
 
   copyOutputs(args: readonly Tensor[]): Traced {
-    return this.output(args);
+    return this.output(args, null);
   }
 
   run(args: readonly Tensor[]): Traced {
@@ -670,8 +711,14 @@ class Plan {
       const data = args[k]!.storage;
       for (const site of sites) site.ins[site.at] = data;
     });
+    const made = this.fresh.map(({ dtype, length, outs, sites }) => {
+      const data = allocate(dtype, length);
+      for (const l of outs) l.out = data;
+      for (const site of sites) site.ins[site.at] = data;
+      return data;
+    });
     for (const l of this.launches) l.kernel(l.out, l.ins);
-    return this.output(args);
+    return this.output(args, made);
   }
 }
 
@@ -803,17 +850,20 @@ function forEachTensor(value: Traced, visit: (t: Tensor) => void): void {
 
 /**
  * A function that rebuilds the traced result's structure from the plan's
- * buffers, copying each tensor. The closures it returns hold the buffers
- * they copy and nothing of the trace.
+ * buffers: a result written into a new array this call (`fresh`, its index
+ * in the call's `made`) is handed over, any other copied. The closures it
+ * returns hold the buffers they copy and nothing of the trace.
  */
 function rebuild(
   value: Traced,
   argBuffers: readonly TypedArray[],
-  resolve: (b: TypedArray) => TypedArray,
+  resolve: (b: TypedArray) => { buffer: TypedArray; fresh: number },
 ): Output {
   if (value instanceof Tensor) {
     const k = argBuffers.indexOf(value.storage);
-    return copyOut(k, k >= 0 ? null : resolve(value.storage), value.shape, value.dtype);
+    if (k >= 0) return copyOut(k, null, -1, value.shape, value.dtype);
+    const { buffer, fresh } = resolve(value.storage);
+    return copyOut(-1, buffer, fresh, value.shape, value.dtype);
   }
   if (Array.isArray(value)) return arrayOut(value.map((v) => rebuild(v, argBuffers, resolve)));
   if (value && typeof value === 'object') {
@@ -826,16 +876,26 @@ function rebuild(
   return () => undefined;
 }
 
-type Output = (args: readonly Tensor[]) => Traced;
+/** The result of a call from its arguments and the arrays it wrote results into (null: copy every result). */
+type Output = (args: readonly Tensor[], made: readonly TypedArray[] | null) => Traced;
 
-function copyOut(k: number, buffer: TypedArray | null, shape: Shape, dtype: DType): Output {
-  return (args) => new Tensor((buffer ?? args[k]!.storage).slice(), shape, dtype);
+function copyOut(
+  k: number,
+  buffer: TypedArray | null,
+  fresh: number,
+  shape: Shape,
+  dtype: DType,
+): Output {
+  return (args, made) =>
+    made && fresh >= 0
+      ? new Tensor(made[fresh]!, shape, dtype)
+      : new Tensor((buffer ?? args[k]!.storage).slice(), shape, dtype);
 }
 
 function arrayOut(parts: Output[]): Output {
-  return (args) => parts.map((p) => p(args));
+  return (args, made) => parts.map((p) => p(args, made));
 }
 
 function objectOut(parts: (readonly [string, Output])[]): Output {
-  return (args) => Object.fromEntries(parts.map(([k, p]) => [k, p(args)]));
+  return (args, made) => Object.fromEntries(parts.map(([k, p]) => [k, p(args, made)]));
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   assignInPlace,
   bernoulli,
@@ -113,6 +113,46 @@ describe('compile', () => {
     expect(first[0]!.toArray()).toEqual([4, 9]);
     expect(second[0]!.toArray()).toEqual([36, 49]);
     expect(Array.from(first[1]!.data)).toEqual(Array.from(tensor([1 - 3, 2 - 4]).exp().data));
+  });
+
+  it('hands over the array a returned result was written into: no copy, and never an array handed over before', () => {
+    const fn = (a: Tensor, b: Tensor) => {
+      const h = a.matmul(b); // a kernel's result, read again below
+      return [h, h.reshape([-1]), h.relu().sum().add(h.sum()), h] as Tensor[];
+    };
+    const f = compile(fn);
+    const inputs = [0, 1, 2].map((s) => [randn([3, 4], { rng: s }), randn([4, 5], { rng: s + 9 })]);
+    f(inputs[0]![0]!, inputs[0]![1]!); // traces
+    const slice = vi.spyOn(Float32Array.prototype, 'slice');
+    const got = inputs.map(([a, b]) => f(a!, b!) as Tensor[]);
+    expect(slice).not.toHaveBeenCalled();
+    slice.mockRestore();
+    got.forEach((r, s) => {
+      const want = fn(inputs[s]![0]!, inputs[s]![1]!);
+      r.forEach((t, j) => {
+        expect(t.shape).toEqual(want[j]!.shape);
+        expect(Array.from(t.data)).toEqual(Array.from(want[j]!.data));
+      });
+      // As eager returns them: the same result twice, and a reshape of it, share one array.
+      expect(r[3]!.storage).toBe(r[0]!.storage);
+      expect(r[1]!.storage).toBe(r[0]!.storage);
+      if (s > 0) expect(r[0]!.storage).not.toBe(got[s - 1]![0]!.storage);
+    });
+  });
+
+  it('copies a returned gradient, whose array the plan keeps writing as .grad', () => {
+    const w = tensor([1, 2, 3], { requiresGrad: true });
+    const f = compile((x: Tensor) => {
+      w.grad = null;
+      w.mul(x).square().sum().backward();
+      return w.grad!;
+    });
+    const first = f(tensor([1, 1, 1])) as Tensor;
+    const second = f(tensor([2, 2, 2])) as Tensor;
+    expect(first.toArray()).toEqual([2, 4, 6]);
+    expect(second.toArray()).toEqual([8, 16, 24]);
+    expect(w.grad!.toArray()).toEqual([8, 16, 24]);
+    expect(second.storage).not.toBe(w.grad!.storage);
   });
 
   it('reads external tensors by reference, so values written between calls are seen', () => {
