@@ -1,4 +1,5 @@
-import { type Rng, type Shape, Tensor, zeros } from '@neurite/tensor';
+import { type Rng, type Shape, type Tensor, zeros } from '@neurite/tensor';
+import { parameter } from './parameter.js';
 import { toRng } from './random.js';
 
 /**
@@ -47,7 +48,7 @@ function draw(shape: Shape, options: InitOptions, sample: (rng: Rng) => number):
   const rng = toRng(options.rng);
   const t = zeros(shape, { dtype: options.dtype ?? 'float32' });
   for (let i = 0; i < t.data.length; i++) t.data[i] = sample(rng);
-  return new Tensor(t.data, t.shape, t.dtype, { requiresGrad: options.requiresGrad ?? false });
+  return options.requiresGrad ? parameter(t) : t;
 }
 
 /**

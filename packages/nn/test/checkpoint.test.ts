@@ -29,7 +29,8 @@ const spec: ModelSpec = {
     { type: 'dense', units: 3, activation: 'softmax' },
   ],
 };
-const bytesOf = (t: Tensor) => new Uint8Array(t.data.buffer.slice(0));
+const bytesOf = (t: Tensor) =>
+  new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength).slice();
 const paramBytes = (m: { parameters(): Tensor[] }) => m.parameters().map(bytesOf);
 
 const dir = mkdtempSync(join(tmpdir(), 'nn-ckpt-'));

@@ -48,7 +48,9 @@ function blobs(n: number): [Tensor, Tensor] {
 const mlp = (seed = 1) =>
   new Sequential(new Linear(2, 8, { rng: seed }), new ReLU(), new Linear(8, 3, { rng: seed + 1 }));
 const bits = (m: Module) =>
-  m.parameters().map((p) => Array.from(new Uint32Array(p.data.buffer.slice(0))));
+  m
+    .parameters()
+    .map((p) => Array.from(new Uint32Array(p.data.buffer, p.data.byteOffset, p.data.length)));
 
 describe('fit', () => {
   it('trains a classifier and records loss, metrics and validation per epoch', async () => {

@@ -32,7 +32,8 @@ function problem(dtype: 'float32' | 'float64' = 'float32') {
 }
 
 /** The raw bytes of a tensor's values: equal arrays of these are bit-identical. */
-const bytesOf = (t: Tensor) => new Uint8Array(t.data.buffer.slice(0));
+const bytesOf = (t: Tensor) =>
+  new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength).slice();
 
 function run(make: (w: Tensor) => Optimizer, steps = 3, dtype: 'float32' | 'float64' = 'float32') {
   const { w, loss } = problem(dtype);

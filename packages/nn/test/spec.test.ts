@@ -57,7 +57,7 @@ describe('buildModel', () => {
     const bytes = (seed: number) =>
       buildModel(classic, { seed })
         .parameters()
-        .map((p) => new Uint8Array(p.data.buffer.slice(0)));
+        .map((p) => new Uint8Array(p.data.buffer, p.data.byteOffset, p.data.byteLength).slice());
     expect(bytes(42)).toEqual(bytes(42));
     expect(bytes(42)).not.toEqual(bytes(43));
   });

@@ -2,7 +2,7 @@ import { allocate, type DType, dtypeOf, type TypedArray } from './dtype.js';
 import { isTracing, isTransforming, withTracer } from './engine.js';
 import { CompileError, fmt } from './errors.js';
 import { isGradEnabled } from './grad-mode.js';
-import { freePinned, pinnedArray } from './kernels/memory.js';
+import { freePinned, pinnedArray, pointerOf } from './kernels/memory.js';
 import { broadcastStrides, stridedLoop } from './kernels/strided.js';
 import { type LoopNode, loopProgram, wasmLoop } from './kernels/wasm-loop.js';
 import type { Kernel, Op, Spec } from './op.js';
@@ -31,6 +31,9 @@ import { Tensor } from './tensor.js';
  *    memory is reused once a result's last reader has run (planArena); the
  *    arena lives in the WebAssembly kernels' memory where that is shared, so
  *    products and SIMD loops read and write results there in place;
+ *  - a gradient the step leaves in a leaf's `.grad` moves there too (the
+ *    leaf's `.grad` becomes a tensor over it), so that with pinned
+ *    parameters and optimiser buffers the update loop copies nothing;
  *  - every kernel is specialised to its shapes once.
  * Later calls run the kernels in order: no graph, no allocation but the
  * returned values' arrays (a result computed by the plan is written straight
@@ -428,10 +431,34 @@ class Plan {
     };
     const returned = new Set<Buf>();
     forEachTensor(result, (t) => returned.add(keep(t)));
+    // A gradient the step leaves in a leaf's `.grad` moves into the kernels'
+    // memory: the product making it writes it there and the optimiser's loop
+    // reads it there, every replay, with no copy out or in.
     const grads = new Set<Buf>();
+    const homes = new Map<Slot, TypedArray>();
     for (const s of steps) {
       for (const t of [...reads(s), ...(s.kind === 'assign' ? [s.target] : [])]) {
-        if (t.leaf?.grad) grads.add(keep(t.leaf.grad));
+        const g = t.leaf?.grad;
+        if (!g) continue;
+        const b = recorder.buf(g.storage);
+        if (!(b instanceof Slot) || g.node || pointerOf(g.storage) >= 0) {
+          grads.add(keep(g));
+          continue;
+        }
+        let home = homes.get(b);
+        if (!home) {
+          home = pinnedArray(g.dtype, g.storage.length);
+          home.set(g.storage);
+          homes.set(b, home);
+        }
+        if (pointerOf(home) < 0) {
+          grads.add(keep(g)); // the memory cannot be shared here: the traced buffer it is
+          continue;
+        }
+        t.leaf!.grad = new Tensor(home, g.shape, g.dtype);
+        grads.add(b);
+        escaping.add(b);
+        kept.set(b, home);
       }
     }
 

@@ -1,6 +1,7 @@
 import { type Rng, ShapeError, type Tensor, zeros } from '@neurite/tensor';
 import { glorotUniform, heNormal, heUniform, normal, uniform } from '../init.js';
 import { Module } from '../module.js';
+import { parameter } from '../parameter.js';
 import { toRng } from '../random.js';
 import { type ActivationName, activate } from './activations.js';
 
@@ -71,11 +72,11 @@ export class Linear extends Module {
       }
       case 'glorot':
         this.weight = glorotUniform(shape, leaf);
-        this.bias = bias ? zeros([outFeatures], { dtype, requiresGrad: true }) : null;
+        this.bias = bias ? parameter(zeros([outFeatures], { dtype })) : null;
         break;
       case 'he':
         this.weight = heNormal(shape, leaf);
-        this.bias = bias ? zeros([outFeatures], { dtype, requiresGrad: true }) : null;
+        this.bias = bias ? parameter(zeros([outFeatures], { dtype })) : null;
         break;
       case 'normal':
         this.weight = normal(shape, leaf);

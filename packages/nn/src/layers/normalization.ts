@@ -1,5 +1,6 @@
 import { assignInPlace, noGrad, ones, ShapeError, type Tensor, zeros } from '@neurite/tensor';
 import { Module } from '../module.js';
+import { parameter } from '../parameter.js';
 
 const fmt = (shape: readonly number[]) => `[${shape.join(', ')}]`;
 
@@ -89,8 +90,8 @@ export abstract class BatchNorm extends Module {
     this.momentum = momentum;
     this.affine = affine;
     this.trackRunningStats = trackRunningStats;
-    this.weight = affine ? ones([numFeatures], { dtype, requiresGrad: true }) : null;
-    this.bias = affine ? zeros([numFeatures], { dtype, requiresGrad: true }) : null;
+    this.weight = affine ? parameter(ones([numFeatures], { dtype })) : null;
+    this.bias = affine ? parameter(zeros([numFeatures], { dtype })) : null;
     if (trackRunningStats) {
       this.runningMean = this.registerBuffer('running_mean', zeros([numFeatures], { dtype }));
       this.runningVar = this.registerBuffer('running_var', ones([numFeatures], { dtype }));
@@ -243,8 +244,8 @@ export class LayerNorm extends Module {
     positive('LayerNorm', 'eps', eps);
     this.normalizedShape = shape;
     this.eps = eps;
-    this.weight = elementwiseAffine ? ones(shape, { dtype, requiresGrad: true }) : null;
-    this.bias = elementwiseAffine && bias ? zeros(shape, { dtype, requiresGrad: true }) : null;
+    this.weight = elementwiseAffine ? parameter(ones(shape, { dtype })) : null;
+    this.bias = elementwiseAffine && bias ? parameter(zeros(shape, { dtype })) : null;
   }
 
   forward(x: Tensor): Tensor {

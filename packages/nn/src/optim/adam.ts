@@ -1,4 +1,4 @@
-import { assignInPlace, type DType, Tensor, zerosLike } from '@neurite/tensor';
+import { assignInPlace, type DType, Tensor } from '@neurite/tensor';
 import { checkRange, type Hyperparameters, numberIn, Optimizer } from './optimizer.js';
 
 /** Options of `Adam` and `AdamW`. */
@@ -44,8 +44,8 @@ abstract class AdamBase extends Optimizer {
     this.weightDecay = options.weightDecay ?? 0;
     this.decoupled = decoupled;
     this.validate();
-    this.m = this.params.map((p) => zerosLike(p));
-    this.v = this.params.map((p) => zerosLike(p));
+    this.m = this.params.map((p) => this.zerosFor(p));
+    this.v = this.params.map((p) => this.zerosFor(p));
   }
 
   private validate(): void {

@@ -1,4 +1,12 @@
-import { assignInPlace, type Compiled, compile, isTracing, noGrad, Tensor } from '@neurite/tensor';
+import {
+  assignInPlace,
+  type Compiled,
+  compile,
+  isTracing,
+  noGrad,
+  Tensor,
+  zerosLike,
+} from '@neurite/tensor';
 import { OptimizerError, StateDictError } from '../errors.js';
 
 /** Hyperparameters as plain values: what a state dict stores besides tensors. */
@@ -21,7 +29,10 @@ const fmt = (shape: readonly number[]) => `[${shape.join(', ')}]`;
  * Base of the optimisers. Parameters are updated in place with
  * `assignInPlace`, from values computed with tensor ops, and every value
  * that changes between steps (buffers, the learning rate, step counters)
- * lives in a tensor, so a traced training step replays exactly.
+ * lives in a tensor, so a traced training step replays exactly. Per-parameter
+ * buffers (moments, momentum) live in the kernels' memory, as layers'
+ * parameters and a compiled step's gradients do, so the fused update reads
+ * and writes every one of them in place.
  */
 export abstract class Optimizer {
   readonly params: readonly Tensor[];
@@ -120,6 +131,14 @@ export abstract class Optimizer {
    * `assignInPlace`; it must not read tensor values into numbers.
    */
   protected abstract update(grads: readonly (Tensor | null)[]): void;
+
+  /**
+   * A zero buffer of `p`'s shape and dtype in the kernels' memory
+   * (`pinMemory`), where the fused update works on it in place.
+   */
+  protected zerosFor(p: Tensor): Tensor {
+    return zerosLike(p).pinMemory();
+  }
 
   /** Forgets every parameter's gradient. */
   zeroGrad(): void {

@@ -1,4 +1,4 @@
-import { assignInPlace, Tensor, zerosLike } from '@neurite/tensor';
+import { assignInPlace, Tensor } from '@neurite/tensor';
 import { StateDictError } from '../errors.js';
 import { checkRange, type Hyperparameters, numberIn, Optimizer } from './optimizer.js';
 
@@ -51,9 +51,9 @@ export class RMSprop extends Optimizer {
     this.centered = options.centered ?? false;
     this.validate();
     this.stepCount = Tensor.scalar(0, 'float64');
-    this.squareAvg = this.params.map((p) => zerosLike(p));
-    this.momentumBuffers = this.momentum > 0 ? this.params.map((p) => zerosLike(p)) : [];
-    this.gradAvg = this.centered ? this.params.map((p) => zerosLike(p)) : [];
+    this.squareAvg = this.params.map((p) => this.zerosFor(p));
+    this.momentumBuffers = this.momentum > 0 ? this.params.map((p) => this.zerosFor(p)) : [];
+    this.gradAvg = this.centered ? this.params.map((p) => this.zerosFor(p)) : [];
   }
 
   private validate(): void {

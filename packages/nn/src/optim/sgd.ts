@@ -1,4 +1,4 @@
-import { assignInPlace, type Tensor, zerosLike } from '@neurite/tensor';
+import { assignInPlace, type Tensor } from '@neurite/tensor';
 import { OptimizerError, StateDictError } from '../errors.js';
 import { checkRange, type Hyperparameters, numberIn, Optimizer } from './optimizer.js';
 
@@ -41,7 +41,7 @@ export class SGD extends Optimizer {
     this.nesterov = nesterov;
     this.weightDecay = weightDecay;
     // Zero buffers make the first update b = g, as PyTorch's first step does.
-    this.momentumBuffers = momentum > 0 ? this.params.map((p) => zerosLike(p)) : [];
+    this.momentumBuffers = momentum > 0 ? this.params.map((p) => this.zerosFor(p)) : [];
   }
 
   protected update(grads: readonly (Tensor | null)[]): void {

@@ -216,6 +216,17 @@ function simdSupported(): boolean {
   return supported;
 }
 
+let copiedCount = 0;
+
+/**
+ * Floats the fused loops have copied into or out of the kernels' memory so
+ * far: arrays living there (pinned, or a plan's) are worked on in place and
+ * add nothing. For tests.
+ */
+export function loopCopies(): number {
+  return copiedCount;
+}
+
 /**
  * Elements per pass: every region of a pass stays in L2 instead of the whole
  * operands streaming through memory three times (in, loop, out).
@@ -302,16 +313,21 @@ export function wasmLoop(p: LoopProgram): LoopKernel | null {
       for (let k = 0; k < nLeaves; k++) {
         if (whole[k] && direct[k]! < 0) {
           heap.set((ins[k] as Float32Array).subarray(at, at + n), s + k * span);
+          copiedCount += n;
         }
       }
       args[0] = Math.ceil(n / 4);
       f(...args);
       const o = s + nLeaves * span;
-      if (direct[nLeaves]! < 0) out.set(heap.subarray(o, o + n), at);
+      if (direct[nLeaves]! < 0) {
+        out.set(heap.subarray(o, o + n), at);
+        copiedCount += n;
+      }
       for (let j = 1; j < p.stores.length; j++) {
         if (direct[nLeaves + j]! >= 0) continue;
         const from = s + (nLeaves + j) * span;
         ins[nLeaves + j - 1]!.set(heap.subarray(from, from + n), at);
+        copiedCount += n;
       }
     }
   };
@@ -359,6 +375,7 @@ function cutLoop(
       }
       if (r < nLeaves && copied[r]) {
         heap.set((arrays[r] as Float32Array).subarray(a, b), base[r]! / 4 + a);
+        copiedCount += b - a;
       }
       args.push(base[r]! + a * 4);
     }
@@ -367,7 +384,10 @@ function cutLoop(
   const collect = (t: number, parts: number) => {
     const [a, b] = span(t, parts);
     for (let r = nLeaves; r < regions; r++) {
-      if (copied[r] && a < b) arrays[r]!.set(heap.subarray(base[r]! / 4 + a, base[r]! / 4 + b), a);
+      if (copied[r] && a < b) {
+        arrays[r]!.set(heap.subarray(base[r]! / 4 + a, base[r]! / 4 + b), a);
+        copiedCount += b - a;
+      }
     }
   };
   return (out, ins, work) => {
