@@ -1,8 +1,10 @@
 // 1 → 2 threads on neurite's kernels, in one process: inference at batch 1000
-// (784-16-16-10, ReLU) and the training step of the CNN example
+// (784-16-16-10, ReLU), the training step of the CNN example
 // (examples/src/cnn-model.ts: conv 3×3×32 → batch norm → ReLU → max pool →
 // conv 3×3×64 → batch norm → ReLU → max pool → dropout → dense 10; Adam,
-// cross-entropy, batch 64), both compiled, on MNIST (synthetic if absent).
+// cross-entropy, batch 64) and that of bench/run.mjs's small CNN (conv 5×5×8
+// → ReLU → max pool → conv 5×5×16 → ReLU → max pool → dense 10; the same
+// training), all compiled, on MNIST (synthetic if absent).
 // The thread counts alternate round by round (1, 2, then 2, 1, …) so that
 // other work on a shared machine falls on both alike; the figure is the ratio
 // of the medians. CPU time per step says whether the second thread was used.
@@ -73,8 +75,25 @@ function inference() {
   return { samples: 1000, step: () => classify(batches[i++ % batches.length]) };
 }
 
-function cnnTraining() {
-  const model = nn.buildModel(cnnSpec, { seed: 1 });
+/**
+ * The small CNN of bench/run.mjs's cnn recipe (bench/impl/neurite.mjs): conv
+ * 5×5×8 → ReLU → max pool → conv 5×5×16 → ReLU → max pool → dense 10.
+ */
+function smallCnn() {
+  const rng = new T.Rng(1);
+  return new nn.Sequential(
+    new nn.Conv2d(1, 8, 5, { rng }),
+    new nn.ReLU(),
+    new nn.MaxPool2d(2),
+    new nn.Conv2d(8, 16, 5, { rng }),
+    new nn.ReLU(),
+    new nn.MaxPool2d(2),
+    new nn.Flatten(),
+    new nn.Linear(16 * 4 * 4, 10, { rng }),
+  );
+}
+
+function cnnTraining(model = nn.buildModel(cnnSpec, { seed: 1 })) {
   model.train();
   const optimizer = new nn.Adam(model.parameters(), { lr: 1e-3 });
   const step = T.compile((x, y) => {
@@ -123,7 +142,11 @@ function measure(run) {
 
 for (const [name, make] of [
   ['inference, batch 1000 (784-16-16-10)', inference],
-  ['CNN training step, batch 64 (examples/src/cnn-model.ts)', cnnTraining],
+  ['CNN training step, batch 64 (examples/src/cnn-model.ts)', () => cnnTraining()],
+  [
+    'small CNN training step, batch 64 (bench/run.mjs --recipes cnn)',
+    () => cnnTraining(smallCnn()),
+  ],
 ]) {
   const run = make();
   const threads = [1, Math.min(2, cores)];

@@ -83,4 +83,28 @@ describe('compile of a CNN training step', () => {
     for (let s = 0; s < 30; s++) last = (step(x, y) as Tensor).item();
     expect(last).toBeLessThan(first * 0.5);
   });
+
+  it("keeps only relu's output for the gradient: conv + bias is fused into relu's loop, not stored", () => {
+    // Sigmoid's gradient reads its output: relu's plan must hold no more than sigmoid's.
+    const plan = (act: (t: Tensor) => Tensor) => {
+      const rng = new Rng(5);
+      const w = randn([4, 2, 3, 3], { rng }).requireGrad();
+      const b = randn([4], { rng }).requireGrad();
+      const step = compile((x: Tensor) => {
+        w.grad = null;
+        b.grad = null;
+        const loss = act(conv2d(x, w, b))
+          .square()
+          .sum();
+        loss.backward();
+        return loss;
+      });
+      step(randn([3, 2, 12, 11], { rng }));
+      return step.plans()[0]!;
+    };
+    const relu = plan((t) => t.relu());
+    const sigmoid = plan((t) => t.sigmoid());
+    expect(relu.launches).toBe(sigmoid.launches);
+    expect(relu.bufferBytes).toBeLessThanOrEqual(sigmoid.bufferBytes);
+  });
 });

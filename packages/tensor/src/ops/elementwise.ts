@@ -157,14 +157,17 @@ export const ops = {
     ([t], _x, y, r) => r(`${t} * ${r(`${y} * ${r(`${r(`-${y}`)} + 1`)}`)}`),
   ),
   // Math.max, not a ternary: no branch to mispredict on the half of activations
-  // that are negative. relu(−∞) = 0 and NaN stays NaN.
+  // that are negative. relu(−∞) = 0 and NaN stays NaN. The gradient's mask is
+  // read off the output (y > 0 exactly where x > 0, NaN included), so a
+  // compiled step keeps only y: the input (a conv or dense result plus its
+  // bias) is fused into relu's loop instead of stored for the backward pass.
   relu: elementwise(
     'relu',
     'Math.max(x0, 0)',
-    (g, [x]) => [() => g.mul(x!.gt(0))],
+    (g, _x, out) => [() => g.mul(out.gt(0))],
     undefined,
-    ([t], [x]) => t!.mul(x!.gt(0)),
-    ([t], [x], _y, r) => r(`${t} * ${r(`+(${x} > 0)`)}`),
+    ([t], _x, out) => t!.mul(out.gt(0)),
+    ([t], _x, y, r) => r(`${t} * ${r(`+(${y} > 0)`)}`),
   ),
   // d/dx erf(x) = 2/√π · e^(−x²), in tensor ops, so every higher order follows.
   erf: elementwise(
