@@ -313,13 +313,17 @@ describe('narrow rows kernel (a layer of up to 32 outputs)', () => {
     const simd = simdGemm()!;
     const [m, n, k] = [4, 10, 9];
     const A = new Float32Array(m * k).fill(1);
+    // Where the panels read B: a 4×4 transpose, the last k mod 4 values of a group of four
+    // rows, a row past the last group, and each of an untransposed B's one at a time.
     for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
-      for (const at of [0, n * k - 1]) {
-        const B = new Float32Array(n * k).fill(0.5);
-        B[at] = bad;
-        const C = new Float32Array(m * n).fill(7);
-        expect(simd.rows(true, m, n, k, A, 0, B, 0, C, 0)).toBe(false);
-        expect(C.every((v) => v === 7)).toBe(true);
+      for (const transB of [true, false]) {
+        for (const at of [0, 2 * k + 8, n * k - 1]) {
+          const B = new Float32Array(n * k).fill(0.5);
+          B[at] = bad;
+          const C = new Float32Array(m * n).fill(7);
+          expect(simd.rows(transB, m, n, k, A, 0, B, 0, C, 0), `${bad} at ${at}`).toBe(false);
+          expect(C.every((v) => v === 7)).toBe(true);
+        }
       }
     }
   });

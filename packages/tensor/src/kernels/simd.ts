@@ -62,8 +62,7 @@ interface Exports {
     trans: number,
     j0: number,
     dst: number,
-  ): void;
-  finite(x: number, count: number): number;
+  ): number;
   add(dst: number, src: number, count: number): void;
 }
 
@@ -228,10 +227,11 @@ function wrap(wasm: Exports, memory: Arena): SimdGemm {
         heap.set(B.subarray(b, b + n * k), ob);
         pb = ob * 4;
       } else pb += b * 4;
-      if (!wasm.finite(pb, n * k)) return false;
+      let finite = 1;
       for (let t = 0; t < panels; t++) {
-        wasm.panel16(pb, n, k, k4, transB ? 1 : 0, t * COLS, (op + t * k4 * COLS) * 4);
+        finite &= wasm.panel16(pb, n, k, k4, transB ? 1 : 0, t * COLS, (op + t * k4 * COLS) * 4);
       }
+      if (!finite) return false;
       for (let r0 = 0; r0 < m; r0 += block) {
         const rows = Math.min(block, m - r0);
         const done: [number, number, number][] = [];

@@ -291,13 +291,16 @@ export function gemmBinary(shared: boolean, relaxed: boolean): Uint8Array<ArrayB
   // P[p, j - j0] = B[j·k + p] (trans = 1: B is n×k, as a layer's weights) or
   // B[p·n + j] (trans = 0: B is k×n), for p < k and j0 ≤ j < min(n, j0 + 16),
   // as rows of 16 floats; the other columns, and rows k ≤ p < k4, are zeros.
-  // Four rows of a transposed B at a time go through 4×4 transposes.
+  // Four rows of a transposed B at a time go through 4×4 transposes. Returns
+  // whether every value read is finite (1) or some is NaN or ±∞ (0), checked
+  // by adding x·0 (0 for finite x, NaN otherwise, and NaN sticks), on the
+  // way through: the panels read all of B once.
   const panel16 = func(
     'panel16',
     'iiiiiii',
-    '',
-    `iiiiii${'v'.repeat(8)}`,
-    (b, n, k, k4, trans, j0, dst, p, j, jn, kb, r, to, ...vs) => {
+    'i',
+    `iiiiiiif${'v'.repeat(9)}`,
+    (b, n, k, k4, trans, j0, dst, p, j, jn, kb, r, to, end, t, fin, ...vs) => {
       const q = vs.slice(0, 4);
       const u = vs.slice(4);
       /** Row `n` of the four from r: r + n·kb. */
@@ -306,35 +309,62 @@ export function gemmBinary(shared: boolean, relaxed: boolean): Uint8Array<ArrayB
           ? r
           : i32.add(r, n === 1 ? kb : n === 2 ? i32.shl(kb, i32c(1)) : i32.mul(kb, i32c(3)));
       const column = set(to, i32.add(dst, i32.shl(i32.sub(j, j0), i32c(2))));
+      /** t += x·0 for a value read one at a time (NaN for NaN and ±∞, which sticks). */
+      const check = (x: Code): Code => set(t, f32.add(t, f32.mul(x, f32c(0))));
       return [
-        memoryFill(dst, i32c(0), i32.shl(k4, i32c(6))),
         set(jn, select(n, i32.add(j0, i32c(16)), i32.ltU(n, i32.add(j0, i32c(16))))),
+        // Zeros where no value of B goes: every column of a narrow panel, else the padding rows.
+        iff(
+          i32.ltU(i32.sub(jn, j0), i32c(16)),
+          memoryFill(dst, i32c(0), i32.shl(k4, i32c(6))),
+          memoryFill(i32.add(dst, i32.shl(k, i32c(6))), i32c(0), i32.shl(i32.sub(k4, k), i32c(6))),
+        ),
         set(kb, i32.shl(k, i32c(2))),
         set(j, j0),
-        iff(
-          trans,
-          until(i32.gtU(i32.add(j, i32c(4)), jn), [
-            set(r, i32.add(b, i32.mul(j, kb))),
-            column,
-            set(p, i32c(0)),
-            until(i32.gtU(i32.add(p, i32c(4)), k), [
+        // A transposed B: four values of k at a time, every group of four rows
+        // of B in turn, so that each row of the panel is written whole at once.
+        iff(trans, [
+          set(p, i32c(0)),
+          until(i32.gtU(i32.add(p, i32c(4)), k), [
+            set(j, j0),
+            until(i32.gtU(i32.add(j, i32c(4)), jn), [
+              set(r, i32.add(b, i32.add(i32.mul(j, kb), i32.shl(p, i32c(2))))),
+              set(to, i32.add(dst, i32.add(i32.shl(i32.sub(j, j0), i32c(2)), i32.shl(p, i32c(6))))),
               q.map((x, n) => set(x, v128load(row(n)))),
+              // One sum of four joins the running one: no chain of four dependent adds.
+              set(
+                fin,
+                f32x4.add(
+                  fin,
+                  f32x4.add(
+                    f32x4.add(f32x4.mul(q[0]!, v128c()), f32x4.mul(q[1]!, v128c())),
+                    f32x4.add(f32x4.mul(q[2]!, v128c()), f32x4.mul(q[3]!, v128c())),
+                  ),
+                ),
+              ),
               transpose(q, u),
               q.map((x, n) => v128store(to, x, 64 * n)),
-              inc(r, 16),
-              inc(to, 256),
-              inc(p, 4),
+              inc(j, 4),
             ]),
-            // The last k mod 4 columns of these four rows, one at a time.
-            until(i32.geU(p, k), [
-              range(4).map((n) => f32store(to, f32load(row(n)), 4 * n)),
+            inc(p, 4),
+          ]),
+          // The last k mod 4 columns of the groups of four rows, one at a time.
+          set(j, j0),
+          until(i32.gtU(i32.add(j, i32c(4)), jn), [
+            set(r, i32.add(b, i32.add(i32.mul(j, kb), i32.shl(p, i32c(2))))),
+            set(to, i32.add(dst, i32.add(i32.shl(i32.sub(j, j0), i32c(2)), i32.shl(p, i32c(6))))),
+            set(end, i32.add(to, i32.shl(i32.sub(k, p), i32c(6)))),
+            until(i32.geU(to, end), [
+              range(4).map((n) => [
+                f32store(to, f32load(row(n)), 4 * n),
+                check(f32load(to, 4 * n)),
+              ]),
               inc(r, 4),
               inc(to, 64),
-              inc(p, 1),
             ]),
             inc(j, 4),
           ]),
-        ),
+        ]),
         // What is left (rows of a transposed B past the last group of four, or
         // all of an untransposed B), one value at a time.
         until(i32.geU(j, jn), [
@@ -353,24 +383,16 @@ export function gemmBinary(shared: boolean, relaxed: boolean): Uint8Array<ArrayB
                 ),
               ),
             ),
+            check(f32load(to)),
             inc(to, 64),
             inc(p, 1),
           ]),
           inc(j, 1),
         ]),
+        i32.and(i32x4.allTrue(i32x4.eq(fin, v128c())), f32.eq(t, f32c(0))),
       ];
     },
   );
-
-  // Whether every float32 of X[0 .. count) is finite (1) or some is NaN or ±∞
-  // (0): x·0 is 0 exactly for finite x, NaN otherwise, and NaN sticks in a sum.
-  const finite = func('finite', 'ii', 'i', 'ivf', (x, count, end, s, t) => [
-    set(end, i32.add(x, i32.shl(i32.and(count, i32c(-4)), i32c(2)))),
-    until(i32.geU(x, end), [set(s, fma(s, v128load(x), v128c())), inc(x, 16)]),
-    set(end, i32.add(end, i32.shl(i32.and(count, i32c(3)), i32c(2)))),
-    until(i32.geU(x, end), [set(t, f32.add(t, f32.mul(f32load(x), f32c(0)))), inc(x, 4)]),
-    i32.and(i32x4.allTrue(i32x4.eq(s, v128c())), f32.eq(t, f32c(0))),
-  ]);
 
   // dst[i] += src[i] for i < count, a multiple of 4: a later block of k's sums
   // joining the earlier ones.
@@ -383,5 +405,5 @@ export function gemmBinary(shared: boolean, relaxed: boolean): Uint8Array<ArrayB
     ]),
   ]);
 
-  return wasmModule([nt8, tn16, ab16, rows16, panel16, finite, add], shared);
+  return wasmModule([nt8, tn16, ab16, rows16, panel16, add], shared);
 }
