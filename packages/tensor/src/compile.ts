@@ -1,4 +1,11 @@
-import { allocate, type DType, dtypeOf, type TypedArray } from './dtype.js';
+import {
+  allocate,
+  type DType,
+  dtypeOf,
+  kernelOutput,
+  poisonOutputs,
+  type TypedArray,
+} from './dtype.js';
 import { isTracing, isTransforming, withTracer } from './engine.js';
 import { CompileError, fmt } from './errors.js';
 import { isGradEnabled } from './grad-mode.js';
@@ -739,7 +746,7 @@ class Plan {
       for (const site of sites) site.ins[site.at] = data;
     });
     const made = this.fresh.map(({ dtype, length, outs, sites }) => {
-      const data = allocate(dtype, length);
+      const data = kernelOutput(dtype, length);
       for (const l of outs) l.out = data;
       for (const site of sites) site.ins[site.at] = data;
       return data;
@@ -812,6 +819,7 @@ let poison = false;
  */
 export function poisonArenas(on: boolean): void {
   poison = on;
+  poisonOutputs(on);
 }
 
 const VIEWS = { float32: Float32Array, float64: Float64Array, int32: Int32Array } as const;

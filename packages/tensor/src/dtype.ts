@@ -32,6 +32,47 @@ export function allocate(
   return new constructors[dtype](size);
 }
 
+/**
+ * From this many bytes on, a kernel's output skips zero-filling where it can:
+ * filling costs as much as the kernel writing it (a 3 MB per-example weight
+ * gradient), below it too little to matter.
+ */
+const UNFILLED_BYTES = 1 << 20;
+
+/**
+ * Node's allocation that skips zero-filling, looked up rather than imported
+ * so that a browser runs this module as it is (there, outputs are filled).
+ */
+const node = globalThis as {
+  Buffer?: { allocUnsafeSlow?: (bytes: number) => Uint8Array<ArrayBuffer> };
+};
+
+let poison = false;
+
+/** Fills every unfilled output with NaN (int32 reads 2143289344), so a kernel that leaves an element unwritten shows. For tests. */
+export function poisonOutputs(on: boolean): void {
+  poison = on;
+}
+
+/**
+ * The buffer an op's kernel writes its result into. A kernel writes every
+ * element of its output (compile's plans reuse memory on that promise), so
+ * a large one is left unfilled where the platform allows (Node): its memory
+ * is written once, by the kernel, instead of zero-filled first.
+ */
+export function kernelOutput(dtype: DType, size: number): TypedArray {
+  const View = constructors[dtype];
+  const bytes = size * View.BYTES_PER_ELEMENT;
+  if (bytes >= UNFILLED_BYTES && typeof node.Buffer?.allocUnsafeSlow === 'function') {
+    const { buffer, byteOffset } = node.Buffer.allocUnsafeSlow(bytes);
+    if (byteOffset === 0 && buffer.byteLength === bytes) {
+      if (poison) new (dtype === 'float64' ? Float64Array : Float32Array)(buffer).fill(Number.NaN);
+      return new View(buffer, 0, size);
+    }
+  }
+  return new View(size);
+}
+
 /** The dtype whose storage `data` is, or undefined for anything else. */
 export function dtypeOf(data: unknown): DType | undefined {
   if (data instanceof Float32Array) return 'float32';

@@ -1,5 +1,5 @@
 import { checkAnomaly, isAnomalyDetectionEnabled } from './anomaly.js';
-import { allocate } from './dtype.js';
+import { kernelOutput } from './dtype.js';
 import { isGradEnabled } from './grad-mode.js';
 import type { Op } from './op.js';
 import { sizeOf } from './shape.js';
@@ -99,7 +99,7 @@ export function applyPlain<A>(op: Op<A>, inputs: readonly Tensor[], attrs: A): T
   if (op.alias) {
     data = inputs[0]!.storage;
   } else {
-    data = allocate(spec.dtype, sizeOf(spec.shape));
+    data = kernelOutput(spec.dtype, sizeOf(spec.shape));
     op.kernel(
       inputs,
       spec,

@@ -8,7 +8,11 @@ export interface Spec {
   readonly dtype: DType;
 }
 
-/** Writes an op's result into `out`, reading the inputs' storage. Never allocates per element. */
+/**
+ * Writes an op's result into every element of `out`, whatever `out` held
+ * before (a plan's reused memory, or a large output left unfilled), reading
+ * the inputs' storage. Never allocates per element.
+ */
 export type Kernel = (out: TypedArray, inputs: readonly TypedArray[]) => void;
 
 /** A gradient contribution for one input, computed only if that input needs it. */
