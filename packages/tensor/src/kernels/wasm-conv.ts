@@ -388,7 +388,7 @@ export function wasmConvWeight(g: Geometry): F32Kernel | null {
     const oU = oXP + (padded ? N * padImage : 0);
     const oPU = oU + N * outImage;
     // One gradient per run of images: the runs' sums, added in order at the end.
-    const oG = oPU + N * packedImage;
+    const oG = oPU + runs * packedImage;
     const end = oG + runs * runGrad;
     const f = h.reserve(end);
     new Int32Array(f.buffer, oOffs * 4, K4).set(offs);
@@ -415,7 +415,9 @@ export function wasmConvWeight(g: Geometry): F32Kernel | null {
         const [c0, c1] = share(N, run, runs);
         for (let b = c0; b < c1; b++) {
           for (let q = 0; q < groups; q++) {
-            const packed = (oPU + b * packedImage + q * og8 * P) * 4;
+            // One image's packed gradient a run, reused image after image:
+            // it stays in cache instead of a whole batch of it streaming out.
+            const packed = (oPU + run * packedImage + q * og8 * P) * 4;
             lane.call('pack_b', uAt + (b * outImage + q * og * P) * 4, og, P, P * 4, 4, packed);
             const img = src + (b * padImage + q * cg * hp * wp) * 4;
             const out = (oG + run * runGrad + q * K4 * og8) * 4;
