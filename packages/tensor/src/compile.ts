@@ -179,8 +179,7 @@ export function compile<F extends (...args: Tensor[]) => Traced>(
       old.free();
     }
     last = fresh;
-    // Copies: the traced buffers are the plan's now (later calls write new arrays).
-    return fresh.copyOutputs(args);
+    return fresh.tracedOutputs(args);
   }) as Compiled<F>;
   compiled.plans = () => [...plans.values()].map((p) => p.stats);
   compiled.clear = () => {
@@ -401,6 +400,8 @@ class Plan {
   private readonly bindings: { ins: TypedArray[]; at: number }[][];
   private readonly argBuffers: TypedArray[];
   private readonly output: Output;
+  /** The traced arrays of the `fresh` results, until `tracedOutputs` hands them over. */
+  private traced: TypedArray[];
   /** Returned results written into a new array each call: where the launches hold them. */
   private readonly fresh: {
     dtype: DType;
@@ -706,8 +707,10 @@ class Plan {
     });
     this.output = rebuild(result, this.argBuffers, (b) => {
       const slot = recorder.buf(b);
-      return { buffer: resolve(slot), fresh: fresh.indexOf(slot as Slot) };
+      const k = fresh.indexOf(slot as Slot);
+      return { buffer: k < 0 ? resolve(slot) : null, fresh: k };
     });
+    this.traced = fresh.map(resolve);
     this.stats = {
       traced: steps.length,
       launches: this.launches.length,
@@ -736,8 +739,15 @@ class Plan {
     return true;
   }
 
-  copyOutputs(args: readonly Tensor[]): Traced {
-    return this.output(args, null);
+  /**
+   * The results of the call that traced the plan: the arrays the trace wrote
+   * its returned results into are handed over (no launch writes them once
+   * `run` has rebound new ones), the rest copied.
+   */
+  tracedOutputs(args: readonly Tensor[]): Traced {
+    const made = this.traced;
+    this.traced = [];
+    return this.output(args, made);
   }
 
   run(args: readonly Tensor[]): Traced {
@@ -892,7 +902,7 @@ function forEachTensor(value: Traced, visit: (t: Tensor) => void): void {
 function rebuild(
   value: Traced,
   argBuffers: readonly TypedArray[],
-  resolve: (b: TypedArray) => { buffer: TypedArray; fresh: number },
+  resolve: (b: TypedArray) => { buffer: TypedArray | null; fresh: number },
 ): Output {
   if (value instanceof Tensor) {
     const k = argBuffers.indexOf(value.storage);
@@ -911,8 +921,8 @@ function rebuild(
   return () => undefined;
 }
 
-/** The result of a call from its arguments and the arrays it wrote results into (null: copy every result). */
-type Output = (args: readonly Tensor[], made: readonly TypedArray[] | null) => Traced;
+/** The result of a call from its arguments and the arrays it wrote results into. */
+type Output = (args: readonly Tensor[], made: readonly TypedArray[]) => Traced;
 
 function copyOut(
   k: number,
@@ -922,7 +932,7 @@ function copyOut(
   dtype: DType,
 ): Output {
   return (args, made) =>
-    made && fresh >= 0
+    fresh >= 0
       ? new Tensor(made[fresh]!, shape, dtype)
       : new Tensor((buffer ?? args[k]!.storage).slice(), shape, dtype);
 }

@@ -140,6 +140,20 @@ describe('compile', () => {
     });
   });
 
+  it('never writes the arrays of the tracing call: its results, and a result the step kept, keep their values', () => {
+    let kept: Tensor | undefined;
+    const f = compile((x: Tensor) => {
+      kept = x.mul(2);
+      return kept;
+    });
+    const first = f(tensor([1, 2])) as Tensor;
+    const traced = kept!;
+    const second = f(tensor([3, 4])) as Tensor;
+    expect(first.toArray()).toEqual([2, 4]);
+    expect(traced.toArray()).toEqual([2, 4]);
+    expect(second.toArray()).toEqual([6, 8]);
+  });
+
   it('copies a returned gradient, whose array the plan keeps writing as .grad', () => {
     const w = tensor([1, 2, 3], { requiresGrad: true });
     const f = compile((x: Tensor) => {
