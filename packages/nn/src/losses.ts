@@ -1,4 +1,4 @@
-import { arange, isTracing, type Tensor, where } from '@neurite/tensor';
+import { arange, isTracing, softmaxCrossEntropy, type Tensor, where } from '@neurite/tensor';
 import { LossError } from './errors.js';
 
 /**
@@ -174,7 +174,8 @@ export function crossEntropy(
   expectFloat('crossEntropy', 'logits', logits);
   if (target.dtype === 'int32') {
     checkLabels('crossEntropy', target, logits, 'logits');
-    return nll(logits.logSoftmax(-1), target, { reduction });
+    // One fused op; nll(logits.logSoftmax(-1), target) is its oracle in the tests.
+    return reduce(softmaxCrossEntropy(logits, target), reduction, 'crossEntropy');
   }
   if (!sameShape(logits.shape, target.shape)) {
     throw new LossError(

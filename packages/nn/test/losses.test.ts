@@ -129,6 +129,18 @@ describe('gradients', () => {
     for (let i = 0; i < 20; i++) expect(logits.grad!.data[i]).toBeCloseTo(expected.data[i]!, 12);
   });
 
+  it('crossEntropy of labels is one fused op with the bits of nll(logSoftmax), every reduction', () => {
+    const logits = x.mul(40).cast('float32');
+    for (const reduction of ['mean', 'sum', 'none'] as const) {
+      const fused = crossEntropy(logits, y, { reduction });
+      const composed = nll(logits.logSoftmax(-1), y, { reduction });
+      expect(Array.from(fused.data)).toEqual(Array.from(composed.data));
+    }
+    const ops = crossEntropy(logits.requireGrad(), y, { reduction: 'none' }).graph();
+    expect(ops).toContain('softmaxCrossEntropy');
+    expect(ops).not.toContain('logSoftmax');
+  });
+
   it('binaryCrossEntropyWithLogits has the gradient σ(x) − t even at x = 0', () => {
     const logits = tensor([0, 0, 3, -3], { dtype: 'float64', requiresGrad: true });
     const targets = tensor([0, 1, 1, 0], { dtype: 'float64' });

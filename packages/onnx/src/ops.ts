@@ -502,4 +502,6 @@ export const refusals: Record<string, string> = {
   scatterAddLast: 'it occurs in gradients of max pooling, not in forward passes',
   conv2dWeightGrad: 'it occurs in gradients of convolutions, not in forward passes',
   avgPool2dGrad: 'it occurs in gradients of average pooling, not in forward passes',
+  softmaxCrossEntropy:
+    'it is a training loss over labels, not a forward pass; export the function giving the logits',
 };

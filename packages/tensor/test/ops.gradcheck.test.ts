@@ -11,6 +11,7 @@ import {
   oneHot,
   pow,
   softmax,
+  softmaxCrossEntropy,
   stack,
   sub,
   type Tensor,
@@ -114,6 +115,16 @@ const cases: Case[] = [
         .sum()
         .neg(),
     [u([3, 4], 88, -3, 3)],
+  ],
+  [
+    'softmaxCrossEntropy, each row weighted',
+    (a) => softmaxCrossEntropy(a, labels).mul(u([3], 89)),
+    [u([3, 4], 89, -3, 3)],
+  ],
+  [
+    'softmaxCrossEntropy over a 3-D batch',
+    (a) => softmaxCrossEntropy(a, indices([2, 3], 4, 8)).square(),
+    [u([2, 3, 4], 87, -3, 3)],
   ],
 
   // matmul: 2-D, every transpose flag, batched, broadcast batch axes, vectors

@@ -24,6 +24,7 @@ import {
   pad,
   Rng,
   softmax,
+  softmaxCrossEntropy,
   stack,
   type Tensor,
   tensor,
@@ -84,6 +85,7 @@ const cases: Case[] = [
   ['argmax over all', (a) => a.mul(a.argmax().cast('float64')), [u([2, 3], 19)]],
   ['logSumExp', (a) => a.logSumExp(-1), [u([3, 4], 20, -3, 3)]],
   ['softmax, logSoftmax', (a) => softmax(a).add(logSoftmax(a, 0)), [u([3, 4], 21, -3, 3)]],
+  ['softmaxCrossEntropy', (a) => softmaxCrossEntropy(a, idx), [u([5, 4], 30, -3, 3)]],
   ['matmul', (a, b) => matmul(a, b), [u([3, 4], 22), u([4, 5], 23)]],
   [
     'matmul A·Bᵀ, batched',

@@ -79,5 +79,5 @@ export {
   multinomialOp,
 } from './random.js';
 export { argmax, argmin, logSumExp, max, mean, min, sum } from './reduce.js';
-export { logSoftmax, softmax } from './softmax.js';
+export { logSoftmax, softmax, softmaxCrossEntropy } from './softmax.js';
 export { where };

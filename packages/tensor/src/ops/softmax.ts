@@ -1,8 +1,10 @@
+import { arange } from '../create.js';
 import { apply } from '../engine.js';
-import { DTypeError } from '../errors.js';
+import { DTypeError, fmt, ShapeError } from '../errors.js';
 import { defineOp, type Kernel, type Op, type Spec } from '../op.js';
 import { normalizeAxis, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { batchAll } from '../transforms/rules.js';
 
 /**
  * softmax and logSoftmax along one axis, each a single fused pass per row,
@@ -16,6 +18,8 @@ function rowKernel(log: boolean) {
     const n = x!.shape[axis]!;
     const inner = sizeOf(x!.shape.slice(axis + 1));
     const outer = sizeOf(x!.shape.slice(0, axis));
+    // Each row's exponentials, kept in float64 so softmax divides the very values it summed.
+    const e = log ? null : new Float64Array(n);
     return (o, [a]) => {
       for (let i = 0; i < outer; i++) {
         for (let j = 0; j < inner; j++) {
@@ -28,15 +32,20 @@ function rowKernel(log: boolean) {
           // An infinite maximum would turn x − m into NaN for the finite entries.
           if (m === Number.NEGATIVE_INFINITY || m === Number.POSITIVE_INFINITY) m = 0;
           let s = 0;
-          for (let k = 0; k < n; k++) s += Math.exp(a![base + k * inner]! - m);
+          if (e) {
+            for (let k = 0; k < n; k++) {
+              const v = Math.exp(a![base + k * inner]! - m);
+              e[k] = v;
+              s += v;
+            }
+          } else for (let k = 0; k < n; k++) s += Math.exp(a![base + k * inner]! - m);
           if (log) {
             // (x − m) − log s, not x − (m + log s): at |m| ≈ 1e16 the sum m + log s
             // rounds to m and every log-probability would come out 0.
             const ls = Math.log(s);
             for (let k = 0; k < n; k++) o[base + k * inner] = a![base + k * inner]! - m - ls;
           } else {
-            for (let k = 0; k < n; k++)
-              o[base + k * inner] = Math.exp(a![base + k * inner]! - m) / s;
+            for (let k = 0; k < n; k++) o[base + k * inner] = e![k]! / s;
           }
         }
       }
@@ -79,4 +88,89 @@ export function softmax(x: Tensor, axis = -1): Tensor {
 /** x − log Σ exp(x) along `axis` (last by default). */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   return apply(logSoftmaxOp, [x], normalizeAxis('logSoftmax', axis, x.ndim));
+}
+
+/**
+ * Each row's cross-entropy against its int32 label, from the row's maximum
+ * as the logSoftmax kernel works: log Σ exp(x − m) − (x[label] − m), in
+ * float64 and rounded once, the value −logSoftmax(x)[label] has. A label
+ * outside [0, classes) gives NaN (labels cannot be checked while a step is
+ * traced; a NaN loss shows, where a zero would not).
+ */
+function crossEntropyKernel([x]: readonly Spec[]): Kernel {
+  const n = x!.shape[x!.shape.length - 1]!;
+  const rows = n === 0 ? 0 : sizeOf(x!.shape) / n;
+  return (o, [a, labels]) => {
+    for (let r = 0; r < rows; r++) {
+      const base = r * n;
+      let m = Number.NEGATIVE_INFINITY;
+      for (let k = 0; k < n; k++) {
+        const v = a![base + k]!;
+        if (v > m || v !== v) m = v;
+      }
+      if (m === Number.NEGATIVE_INFINITY || m === Number.POSITIVE_INFINITY) m = 0;
+      let s = 0;
+      for (let k = 0; k < n; k++) s += Math.exp(a![base + k]! - m);
+      const label = labels![r]!;
+      o[r] = label >= 0 && label < n ? Math.log(s) - (a![base + label]! - m) : Number.NaN;
+    }
+  };
+}
+
+/** 1 where the class (last axis) is the row's label, else 0, in `dtype`. */
+const labelMask = (labels: Tensor, classes: number, dtype: Tensor['dtype']) =>
+  labels.expandDims(-1).eq(arange(classes)).cast(dtype);
+
+export const softmaxCrossEntropyOp: Op<undefined> = defineOp({
+  name: 'softmaxCrossEntropy',
+  infer: ([x, labels]) => {
+    const name = 'softmaxCrossEntropy';
+    if (x!.dtype === 'int32') throw new DTypeError(`${name}: logits must be float, got int32`);
+    if (labels!.dtype !== 'int32') {
+      throw new DTypeError(`${name}: labels must be int32 class indices, got ${labels!.dtype}`);
+    }
+    const rows = x!.shape.slice(0, -1);
+    if (
+      x!.ndim === 0 ||
+      labels!.ndim !== rows.length ||
+      rows.some((d, i) => d !== labels!.shape[i])
+    ) {
+      throw new ShapeError(
+        `${name}: logits ${fmt(x!.shape)} (classes on the last axis) need labels of shape ${fmt(rows)}, got ${fmt(labels!.shape)}`,
+      );
+    }
+    return { shape: rows, dtype: x!.dtype };
+  },
+  kernel: crossEntropyKernel,
+  // d/dx = softmax(x) − onehot(label), times each row's incoming gradient.
+  vjp: (g, [x, labels]) => [
+    () =>
+      softmax(x!)
+        .sub(labelMask(labels!, x!.shape[x!.ndim - 1]!, x!.dtype))
+        .mul(g.expandDims(-1)),
+    null,
+  ],
+  jvp: ([t], [x, labels]) =>
+    t
+      ? softmax(x!)
+          .sub(labelMask(labels!, x!.shape[x!.ndim - 1]!, x!.dtype))
+          .mul(t)
+          .sum(-1)
+      : null,
+  batch: (inputs, batched, _a, size) =>
+    apply(softmaxCrossEntropyOp, batchAll(inputs, batched, size), undefined),
+});
+
+/**
+ * The cross-entropy of each row of `logits` (classes on the last axis)
+ * against int32 `labels` of the rows' shape: −logSoftmax(logits)[label],
+ * PyTorch's `F.cross_entropy(logits, labels, reduction='none')`, as one
+ * fused pass per row (and one for its gradient, softmax − one-hot) instead
+ * of logSoftmax, a mask and a sum. A label outside [0, classes) gives NaN.
+ *
+ * @example
+ * softmaxCrossEntropy(tensor([[2, 0, -1]]), tensor([0], { dtype: 'int32' })); // [0.1698]
+ */
+export function softmaxCrossEntropy(logits: Tensor, labels: Tensor): Tensor {
+  return apply(softmaxCrossEntropyOp, [logits, labels], undefined);
 }
