@@ -208,7 +208,14 @@ export const i32x4 = {
 /** Saturating narrowings (all-ones and zero lanes stay so) and the byte lanes' sign bits. */
 export const i16x8 = { narrowI32x4S: simd(0x85) };
 export const i8x16 = { narrowI16x8S: simd(0x65), bitmask: simd(0x64) };
-export const v128 = { and: simd(0x4e), or: simd(0x50), bitselect: simd(0x52), anyTrue: simd(0x53) };
+export const v128 = {
+  and: simd(0x4e),
+  /** a & ~b */
+  andnot: simd(0x4f),
+  or: simd(0x50),
+  bitselect: simd(0x52),
+  anyTrue: simd(0x53),
+};
 /** i8x16.shuffle of the bytes `lanes` (0–31) of a and b. */
 export const shuffle = (lanes: readonly number[], a: Code, b: Code): Code =>
   simd(0x0d, ...lanes)(a, b);
