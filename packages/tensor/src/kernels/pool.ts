@@ -170,54 +170,45 @@ function maxPool2x2(
  * round them: the same bits.
  */
 function gatherFunction(scatter: boolean): Func {
-  return func('f', 'iiiiiii', '', 'iiii', (src, s, idx, q, r0, r1, dst, r, k, end, at) => {
-    const row = (n: number) => i32.mul(get(r), get(n)); // r·n
-    const addr = (base: number, n: number, i: number) =>
-      i32.add(get(base), i32.shl(i32.add(row(n), get(i)), i32c(2)));
-    const body: Code[] = [set(r!, get(r0!))];
-    if (scatter) {
-      // Zero the rows first.
+  return func(
+    'f',
+    'iiiiiii',
+    '',
+    'iiiiiii',
+    (src, s, idx, q, r0, r1, dst, r, ip, lin, base, rowEnd, at, sb) => {
+      // Pointers stepped along, no index arithmetic per element: ip over the
+      // indices, lin over the side read or written in order (gather's dst,
+      // scatter's src), base at the row of the side indexed (src, dst).
+      const [linear, indexed] = scatter ? [src!, dst!] : [dst!, src!];
+      const body: Code[] = [
+        set(sb!, i32.shl(get(s!), i32c(2))),
+        set(ip!, i32.add(get(idx!), i32.shl(i32.mul(get(r0!), get(q!)), i32c(2)))),
+        set(lin!, i32.add(get(linear), i32.shl(i32.mul(get(r0!), get(q!)), i32c(2)))),
+        set(base!, i32.add(get(indexed), i32.mul(get(r0!), get(sb!)))),
+        set(r!, get(r0!)),
+      ];
+      if (scatter) {
+        // Zero the rows first.
+        body.push(memoryFill(get(base!), i32c(0), i32.mul(i32.sub(get(r1!), get(r0!)), get(sb!))));
+      }
       body.push(
-        memoryFill(
-          i32.add(get(dst!), i32.shl(i32.mul(get(r0!), get(s!)), i32c(2))),
-          i32c(0),
-          i32.shl(i32.mul(i32.sub(get(r1!), get(r0!)), get(s!)), i32c(2)),
-        ),
-      );
-    }
-    body.push(
-      until(i32.geU(get(r!), get(r1!)), [
-        set(k!, i32c(0)),
-        set(end!, get(q!)),
-        until(i32.geU(get(k!), get(end!)), [
-          scatter
-            ? [
-                // at = dst + (r·s + idx[r, k])·4; dst[at] += src[r, k]
-                set(
-                  at!,
-                  i32.add(
-                    get(dst!),
-                    i32.shl(i32.add(row(s!), i32load(addr(idx!, q!, k!))), i32c(2)),
-                  ),
-                ),
-                f32store(get(at!), f32.add(f32load(get(at!)), f32load(addr(src!, q!, k!)))),
-              ]
-            : i32store(
-                addr(dst!, q!, k!),
-                i32load(
-                  i32.add(
-                    get(src!),
-                    i32.shl(i32.add(row(s!), i32load(addr(idx!, q!, k!))), i32c(2)),
-                  ),
-                ),
-              ),
-          inc(k!, 1),
+        until(i32.geU(get(r!), get(r1!)), [
+          set(rowEnd!, i32.add(get(ip!), i32.shl(get(q!), i32c(2)))),
+          until(i32.geU(get(ip!), get(rowEnd!)), [
+            set(at!, i32.add(get(base!), i32.shl(i32load(get(ip!)), i32c(2)))),
+            scatter
+              ? f32store(get(at!), f32.add(f32load(get(at!)), f32load(get(lin!))))
+              : i32store(get(lin!), i32load(get(at!))),
+            inc(ip!, 4),
+            inc(lin!, 4),
+          ]),
+          set(base!, i32.add(get(base!), get(sb!))),
+          inc(r!, 1),
         ]),
-        inc(r!, 1),
-      ]),
-    );
-    return body;
-  });
+      );
+      return body;
+    },
+  );
 }
 
 /** Gather [0] and scatter [1]: the numbers `register` gave their functions. */
