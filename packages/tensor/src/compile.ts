@@ -393,6 +393,12 @@ function readTargetsAfterAssign(steps: Step[]): void {
   });
 }
 
+/**
+ * Each leaf's gradient array in the kernels' memory, made by the first plan
+ * that leaves it a gradient and written by every later one.
+ */
+const gradHomes = new WeakMap<Tensor, TypedArray>();
+
 class Plan {
   readonly stats: PlanStats;
   private readonly launches: Launch[] = [];
@@ -441,9 +447,13 @@ class Plan {
     forEachTensor(result, (t) => returned.add(keep(t)));
     // A gradient the step leaves in a leaf's `.grad` moves into the kernels'
     // memory: the product making it writes it there and the optimiser's loop
-    // reads it there, every replay, with no copy out or in.
+    // reads it there, every replay, with no copy out or in. A leaf keeps one
+    // such array across plans (a new signature writes the same `.grad`),
+    // unless this step reads it (a gradient accumulated onto the last one).
     const grads = new Set<Buf>();
     const homes = new Map<Slot, TypedArray>();
+    const read = new Set<Buf>();
+    for (const s of steps) for (const t of reads(s)) read.add(t.storage);
     for (const s of steps) {
       for (const t of [...reads(s), ...(s.kind === 'assign' ? [s.target] : [])]) {
         const g = t.leaf?.grad;
@@ -455,9 +465,14 @@ class Plan {
         }
         let home = homes.get(b);
         if (!home) {
-          home = pinnedArray(g.dtype, g.storage.length);
+          const last = gradHomes.get(t.leaf!);
+          home =
+            last && last.length === g.storage.length && dtypeOf(last) === g.dtype && !read.has(last)
+              ? last
+              : pinnedArray(g.dtype, g.storage.length);
           home.set(g.storage);
           homes.set(b, home);
+          if (pointerOf(home) >= 0) gradHomes.set(t.leaf!, home);
         }
         if (pointerOf(home) < 0) {
           grads.add(keep(g)); // the memory cannot be shared here: the traced buffer it is

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { assignInPlace, compile, noGrad, Rng, type Tensor, tensor, zeros } from '../src/index.js';
+import { pinnedBytes } from '../src/kernels/memory.js';
 import { loopCopies } from '../src/kernels/wasm-loop.js';
 
 // A compiled step moves the gradients it leaves in `.grad` into the kernels'
@@ -97,5 +98,37 @@ describe('compile: gradients in the kernels’ memory', () => {
     ] as const) {
       expect(bytesOf(a)).toEqual(bytesOf(b));
     }
+  });
+
+  it('keeps one gradient array per leaf across signatures: .grad is current, memory flat', () => {
+    const { w, m, step } = setup(true);
+    const eager = setup(true);
+    const f = compile(step, { maxPlans: 2 });
+    const rng = new Rng(4);
+    const batch = (n: number) =>
+      tensor(
+        Float32Array.from({ length: n * 64 }, () => rng.normal()),
+        { shape: [n, 64] },
+      );
+    const first = batch(8);
+    f(first);
+    eager.step(first);
+    const home = w.grad!.data;
+    let held = 0;
+    for (let round = 0; round < 3; round++) {
+      for (const n of [3, 5, 8, 11, 8, 3]) {
+        const x = batch(n);
+        f(x);
+        eager.step(x);
+        // Every plan writes the one array `.grad` holds, whichever traced it.
+        expect(w.grad!.data).toBe(home);
+        expect(bytesOf(w.grad!)).toEqual(bytesOf(eager.w.grad!));
+      }
+      if (round === 0) held = pinnedBytes();
+    }
+    expect(bytesOf(w)).toEqual(bytesOf(eager.w));
+    expect(bytesOf(m)).toEqual(bytesOf(eager.m));
+    // New plans replace dropped ones; no new gradient array per signature.
+    expect(pinnedBytes()).toBeLessThanOrEqual(held);
   });
 });
