@@ -132,6 +132,16 @@ function wrap(wasm: Exports, memory: Arena): SimdGemm {
       heap.set(X.subarray(from, from + rows * cols), to);
       return;
     }
+    // Short rows (a small batch of a few activations): a loop costs less than two calls a row.
+    if (cols < 64) {
+      for (let r = 0; r < rows; r++) {
+        const src = from + r * cols;
+        const dst = to + r * stride;
+        for (let j = 0; j < cols; j++) heap[dst + j] = X[src + j]!;
+        for (let j = cols; j < stride; j++) heap[dst + j] = 0;
+      }
+      return;
+    }
     for (let r = 0; r < rows; r++) {
       heap.set(X.subarray(from + r * cols, from + (r + 1) * cols), to + r * stride);
       heap.fill(0, to + r * stride + cols, to + (r + 1) * stride);
@@ -295,10 +305,19 @@ function wrap(wasm: Exports, memory: Arena): SimdGemm {
   };
 }
 
-/** Whether a product of this size on these arrays should take the SIMD path. */
-export function useSimd(A: TypedArray, B: TypedArray, C: TypedArray, work: number): boolean {
+/**
+ * Whether a product of `work` multiply-adds on these arrays should take the
+ * SIMD path: float32, and at least `least` of them (2,048 by default).
+ */
+export function useSimd(
+  A: TypedArray,
+  B: TypedArray,
+  C: TypedArray,
+  work: number,
+  least = 2048,
+): boolean {
   return (
-    work >= 2048 &&
+    work >= least &&
     A instanceof Float32Array &&
     B instanceof Float32Array &&
     C instanceof Float32Array
