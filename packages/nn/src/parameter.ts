@@ -6,7 +6,7 @@ import type { Tensor } from '@neurite/tensor';
  * products then read it where it is, and an optimiser updates it there in
  * one fused loop, with no copy in or out. `loadStateDict` and optimisers
  * write parameters in place, so it stays there. (Where that memory cannot
- * be shared, a plain copy: the same numbers, read through copies.)
+ * be shared or is full, a plain copy: the same numbers, read through copies.)
  */
 export function parameter(t: Tensor): Tensor {
   const p = t.pinMemory();

@@ -168,7 +168,8 @@ export class Tensor {
    * collected, and not before any tensor made from a view of its `data` is;
    * a bare view (`data.subarray`) does not hold it, so keep the tensor alive
    * while reading one.
-   * Where that memory cannot be shared (no SharedArrayBuffer), a plain copy.
+   * Where that memory cannot be shared (no SharedArrayBuffer) or is full
+   * (4 GiB, or the engine's limit), a plain copy: `isPinned()` says which.
    *
    * @example
    * const test = tensor(pixels, { shape: [10000, 784] }).pinMemory();

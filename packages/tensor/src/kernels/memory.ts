@@ -132,6 +132,7 @@ const used: [number, number][] = [];
  * Bytes at `at` in the kernels' memory that no kernel's scratch touches until
  * `release`: the first gap among the blocks that fits, else the top, which
  * moves the scratch region up (kernels lay it out anew at every call).
+ * −1, with nothing changed, when the memory cannot grow to hold them.
  */
 function claim(bytes: number): number {
   const a = arena()!;
@@ -143,10 +144,16 @@ function claim(bytes: number): number {
     if (at + size <= from) break;
     at = from + length;
   }
+  const top = used[used.length - 1];
+  const end = Math.max(top ? top[0] + top[1] : 0, at + size);
+  try {
+    a.reserve(end / 4);
+  } catch (e) {
+    if (e instanceof NeuriteError) return -1;
+    throw e;
+  }
   used.splice(k, 0, [at, size]);
-  const top = used[used.length - 1]!;
-  a.start = (top[0] + top[1]) / 4;
-  a.reserve(a.start);
+  a.start = end / 4;
   return at;
 }
 
@@ -181,8 +188,9 @@ type ArrayKind = keyof typeof ARRAYS;
  * A zero-filled array of `length` elements living in the kernels' memory,
  * where the GEMMs read it in place instead of copying it in; its memory is
  * freed once the array is collected. Where the memory is not shared (it
- * could not grow without detaching the array) or blocks cannot be freed,
- * a plain array.
+ * could not grow without detaching the array), blocks cannot be freed, or
+ * the memory is full (4 GiB, or the engine's limit), a plain array: the
+ * same values, read through copies.
  */
 export function pinnedArray<K extends ArrayKind>(
   kind: K,
@@ -195,6 +203,7 @@ export function pinnedArray<K extends ArrayKind>(
   // Memory the claim grows is zero already: only the part below the old end may hold old values.
   const grownFrom = arena()!.bytes;
   const at = claim(length * View.prototype.BYTES_PER_ELEMENT);
+  if (at < 0) return new View(length);
   const view = new View(arena()!.memory.buffer, at, length);
   if (at < grownFrom)
     view.fill(0, 0, Math.ceil((grownFrom - at) / View.prototype.BYTES_PER_ELEMENT));
