@@ -291,22 +291,26 @@ describe('narrow rows kernel (a layer of up to 32 outputs)', () => {
   it('takes −0 in A as a value, as the dense kernel does, and skips nothing else that counts', () => {
     const simd = simdGemm()!;
     const rng = new Rng(15);
-    // Non-zeros at the edges of a 64-value mask word and of a 256-value block of k.
-    const [m, n, k] = [3, 16, 300];
-    const A = new Float32Array(m * k);
-    for (const at of [0, 63, 64, 255, 256, 299]) A[k + at] = rng.normal();
-    A[2 * k + 5] = -0; // a row of −0 and zeros: every product is ±0, and the sums stay +0
-    A[2 * k + 200] = -0;
-    const B = Float32Array.from({ length: n * k }, () => rng.normal());
-    B[0] = -1;
-    const C = new Float32Array(m * n).fill(Number.NaN);
-    simd.rows(true, m, n, k, A, 0, B, 0, C, 0);
-    const dense = new Float32Array(m * n);
-    packedGemm(false, true, m, n, k, A, 0, B, 0, dense, 0);
-    expect(C).toEqual(sequentialF32(false, true, m, n, k, A, B));
-    expect(C).toEqual(dense);
-    expect(Array.from(C.subarray(2 * n)).every((v) => Object.is(v, 0))).toBe(true);
-    expect(C.subarray(n, 2 * n).every((v) => v !== 0)).toBe(true);
+    // Rows masked 64 values at a time (k = 300: non-zeros at the edges of a mask word and of a
+    // 256-value block of k), and rows of at most 64 values, taken whole (k = 40).
+    for (const k of [300, 40]) {
+      const [m, n] = [3, 16];
+      const A = new Float32Array(m * k);
+      for (const at of [0, 63, 64, 255, 256, 299]) if (at < k) A[k + at] = rng.normal();
+      A[2 * k + 5] = -0; // a row of −0 and zeros: every product is ±0, and the sums stay +0
+      A[2 * k + (k > 200 ? 200 : 30)] = -0;
+      const B = Float32Array.from({ length: n * k }, () => rng.normal());
+      B[0] = -1;
+      const C = new Float32Array(m * n).fill(Number.NaN);
+      simd.rows(true, m, n, k, A, 0, B, 0, C, 0);
+      const dense = new Float32Array(m * n);
+      packedGemm(false, true, m, n, k, A, 0, B, 0, dense, 0);
+      expect(C, `k = ${k}`).toEqual(sequentialF32(false, true, m, n, k, A, B));
+      expect(C, `k = ${k}`).toEqual(dense);
+      expect(Array.from(C.subarray(0, n)).every((v) => Object.is(v, 0))).toBe(true);
+      expect(Array.from(C.subarray(2 * n)).every((v) => Object.is(v, 0))).toBe(true);
+      expect(C.subarray(n, 2 * n).every((v) => v !== 0)).toBe(true);
+    }
   });
 
   it('returns false and writes nothing when B holds a NaN or ±∞', () => {

@@ -192,7 +192,8 @@ export function gemmBinary(shared: boolean, relaxed: boolean): Uint8Array<ArrayB
   // its non-zeros, without a branch (most of an image is zeros); then each
   // set bit, lowest first, adds its value times P's row into 16 sums held in
   // registers: a branch per 64 values, not per value, and no product with a
-  // zero. Each output is summed in float32 exactly as the dense kernel sums
+  // zero (a row of at most 64 values, a hidden layer's, is taken whole: see
+  // below). Each output is summed in float32 exactly as the dense kernel sums
   // it: each block of 256 values of k in order from zero, the blocks' sums
   // added in order (a skipped product is a zero, which changes no sum:
   // callers check P is finite), so which of the two kernels runs never
@@ -243,40 +244,64 @@ export function gemmBinary(shared: boolean, relaxed: boolean): Uint8Array<ArrayB
             iff(i32.gtU(wend, bend), set(wend, bend)),
             set(at, i32.add(a, q)),
             set(pq, i32.add(p, i32.shl(q, i32c(4)))),
-            set(mask, i64c(0)),
-            set(sh, i32c(0)),
-            // The word's mask: 16 values at a time, then the quads left of a short row.
-            until(i32.gtU(i32.add(q, i32c(64)), wend), [
-              set(
-                mask,
-                i64.or(mask, i64.shl(i64.extendI32U(nonzero16(i32.add(a, q))), i64.extendI32U(sh))),
-              ),
-              inc(sh, 16),
-              inc(q, 64),
-            ]),
-            until(i32.geU(q, wend), [
-              set(
-                mask,
-                i64.or(
-                  mask,
-                  i64.shl(
-                    i64.extendI32U(
-                      i32.xor(i32x4.bitmask(i32x4.eq(v128load(i32.add(a, q)), v128c())), i32c(15)),
+            // A row of at most 64 values (a hidden layer's activations, about half
+            // zeros after ReLU): every value, zero or not, in a loop of fixed length
+            // (a zero adds ±0, which changes no sum); a branch on which are non-zero
+            // would be mispredicted once a row.
+            iff(
+              i32.leU(kb, i32c(256)),
+              [
+                set(wp, pq),
+                until(i32.geU(q, wend), [
+                  set(x, load32Splat(i32.add(a, q))),
+                  sums.map((s, j) => set(s, fma(s, x, v128load(wp, 16 * j)))),
+                  inc(q, 4),
+                  inc(wp, 64),
+                ]),
+              ],
+              [
+                set(mask, i64c(0)),
+                set(sh, i32c(0)),
+                // The word's mask: 16 values at a time, then the quads left of a short row.
+                until(i32.gtU(i32.add(q, i32c(64)), wend), [
+                  set(
+                    mask,
+                    i64.or(
+                      mask,
+                      i64.shl(i64.extendI32U(nonzero16(i32.add(a, q))), i64.extendI32U(sh)),
                     ),
-                    i64.extendI32U(sh),
                   ),
-                ),
-              ),
-              inc(sh, 4),
-              inc(q, 16),
-            ]),
-            until(i64.eqz(mask), [
-              set(bit, i32.wrapI64(i64.ctz(mask))),
-              set(mask, i64.and(mask, i64.sub(mask, i64c(1)))),
-              set(x, load32Splat(i32.add(at, i32.shl(bit, i32c(2))))),
-              set(wp, i32.add(pq, i32.shl(bit, i32c(6)))),
-              sums.map((s, j) => set(s, fma(s, x, v128load(wp, 16 * j)))),
-            ]),
+                  inc(sh, 16),
+                  inc(q, 64),
+                ]),
+                until(i32.geU(q, wend), [
+                  set(
+                    mask,
+                    i64.or(
+                      mask,
+                      i64.shl(
+                        i64.extendI32U(
+                          i32.xor(
+                            i32x4.bitmask(i32x4.eq(v128load(i32.add(a, q)), v128c())),
+                            i32c(15),
+                          ),
+                        ),
+                        i64.extendI32U(sh),
+                      ),
+                    ),
+                  ),
+                  inc(sh, 4),
+                  inc(q, 16),
+                ]),
+                until(i64.eqz(mask), [
+                  set(bit, i32.wrapI64(i64.ctz(mask))),
+                  set(mask, i64.and(mask, i64.sub(mask, i64c(1)))),
+                  set(x, load32Splat(i32.add(at, i32.shl(bit, i32c(2))))),
+                  set(wp, i32.add(pq, i32.shl(bit, i32c(6)))),
+                  sums.map((s, j) => set(s, fma(s, x, v128load(wp, 16 * j)))),
+                ]),
+              ],
+            ),
           ]),
           sums.map((s, j) => v128store(tot, f32x4.add(v128load(tot, 16 * j), s), 16 * j)),
         ]),
