@@ -119,7 +119,13 @@ export { CompileError };
  *  - filling a tensor from JavaScript values while tracing (`tensor`,
  *    `full`, `linspace`, `rand`, `randn`, `randint`) throws a `CompileError`:
  *    make it outside and pass it in; random values inside a step come from
- *    random ops such as `bernoulli`, which draw afresh on every replay.
+ *    random ops such as `bernoulli`, which draw afresh on every replay;
+ *  - a plan writes each gradient its `backward()` makes into `.grad` as the
+ *    trace did: where the trace found `.grad` empty, every replay overwrites
+ *    it, and does not add to a gradient an earlier call left there (eager
+ *    `backward()` would). Clear gradients (`opt.zeroGrad()`) in or before
+ *    each call; to accumulate over calls, return the gradients and add them
+ *    outside, or pass the running sum in as an argument.
  * The returned tensors hold new arrays on every call, which later calls never
  * write (a result the plan computes is written straight into its new array;
  * a returned gradient, argument or outside tensor is copied). Called while another function is
