@@ -120,12 +120,12 @@ export { CompileError };
  *    `full`, `linspace`, `rand`, `randn`, `randint`) throws a `CompileError`:
  *    make it outside and pass it in; random values inside a step come from
  *    random ops such as `bernoulli`, which draw afresh on every replay;
- *  - a plan writes each gradient its `backward()` makes into `.grad` as the
- *    trace did: where the trace found `.grad` empty, every replay overwrites
- *    it, and does not add to a gradient an earlier call left there (eager
- *    `backward()` would). Clear gradients (`opt.zeroGrad()`) in or before
- *    each call; to accumulate over calls, return the gradients and add them
- *    outside, or pass the running sum in as an argument.
+ *  - `.grad`: each call leaves in a leaf's `.grad` what the traced call left
+ *    there (the same tensor, its values rewritten). A plan cannot add to a
+ *    gradient from before the call, as eager `backward()` would: a step whose
+ *    `backward()` finds a gradient it did not clear throws a `CompileError`.
+ *    Clear gradients (`opt.zeroGrad()`) before each call or inside the step;
+ *    to accumulate over calls, add the gradients up outside the step.
  * The returned tensors hold new arrays on every call, which later calls never
  * write (a result the plan computes is written straight into its new array;
  * a returned gradient, argument or outside tensor is copied). Called while another function is
@@ -258,6 +258,14 @@ interface AssignStep {
 
 type Step = OpStep | AssignStep;
 
+/** How a step that accumulates into `.grad` becomes one a plan can replay. */
+const CLEAR_GRADS =
+  'Clear gradients before each call (opt.zeroGrad(), or .grad = null) or inside the step before backward(); to accumulate over calls, add the gradients up outside the step';
+
+function leafName(t: Tensor): string {
+  return `${t.name === undefined ? 'a leaf' : `'${t.name}'`} of shape ${fmt(t.shape)}`;
+}
+
 class Recorder {
   readonly steps: Step[] = [];
   /** The op that made each traced result, and each buffer, for read errors. */
@@ -267,6 +275,27 @@ class Recorder {
   /** Tensors numbered above this one were made while tracing. */
   private readonly firstId = Tensor.scalar(0).id;
   constructor(readonly args: readonly Tensor[]) {}
+
+  /** Leaves whose `.grad` the step assigned (`backward()`, `zeroGrad()`), in order. */
+  readonly gradLeaves = new Set<Tensor>();
+  /**
+   * Leaves whose gradient `backward()` put into an empty `.grad` the step had
+   * not cleared: every call must find it empty, since eager would add to it.
+   */
+  readonly emptyGrads: Tensor[] = [];
+
+  grad(t: Tensor, from: Tensor | null, to: Tensor | null): void {
+    if (this.gradLeaves.has(t)) return;
+    this.gradLeaves.add(t);
+    if (to === null) return; // cleared by the step: whatever a call finds there is replaced
+    if (from === null) {
+      this.emptyGrads.push(t);
+      return;
+    }
+    throw new CompileError(
+      `compile: this step adds to the .grad of ${leafName(t)}, which holds a gradient from before the call; a plan would add to the values it traced on every call. ${CLEAR_GRADS}`,
+    );
+  }
 
   op(op: Op<unknown>, inputs: readonly Tensor[], attrs: unknown, out: Tensor): void {
     this.made.set(out, op.name);
@@ -422,6 +451,10 @@ class Plan {
     sites: { ins: TypedArray[]; at: number }[];
   }[];
   private readonly signature: { shape: Shape; dtype: DType; requiresGrad: boolean }[];
+  /** The leaves whose `.grad` the step sets, and what it sets them to (the plan rewrites its values). */
+  private readonly gradsAfter: [Tensor, Tensor | null][];
+  /** Leaves whose `.grad` must be empty when a call starts (see `Recorder.emptyGrads`). */
+  private readonly emptyGrads: readonly Tensor[];
   /** The arena's whole view: its memory in the kernels' memory is freed once this is collected, or by `free`. */
   private readonly arena: Float32Array;
 
@@ -490,6 +523,10 @@ class Plan {
         kept.set(b, home);
       }
     }
+
+    // Each call leaves in `.grad` what the traced call left there.
+    this.gradsAfter = [...recorder.gradLeaves].map((t) => [t, t.grad]);
+    this.emptyGrads = recorder.emptyGrads;
 
     const uses = new Map<Buf, number>();
     for (const s of steps)
@@ -772,6 +809,13 @@ class Plan {
   }
 
   run(args: readonly Tensor[]): Traced {
+    for (const t of this.emptyGrads) {
+      if (t.grad !== null) {
+        throw new CompileError(
+          `compile: the .grad of ${leafName(t)} holds a gradient from an earlier call, and this step's backward() adds to it; a plan replays the gradient it traced and would replace it. ${CLEAR_GRADS}`,
+        );
+      }
+    }
     this.bindings.forEach((sites, k) => {
       const data = args[k]!.storage;
       for (const site of sites) site.ins[site.at] = data;
@@ -783,6 +827,7 @@ class Plan {
       return data;
     });
     for (const l of this.launches) l.kernel(l.out, l.ins);
+    for (const [t, g] of this.gradsAfter) t.grad = g;
     return this.output(args, made);
   }
 }

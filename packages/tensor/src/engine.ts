@@ -15,6 +15,8 @@ export interface Tracer {
   read?(t: Tensor, how: string): void;
   /** Called before a constructor fills a new tensor from JavaScript values (`what`: its name); may throw. */
   fill?(what: string): void;
+  /** Called before `t.grad` changes from `from` to `to` (`backward()`, `zeroGrad()`); may throw. */
+  grad?(t: Tensor, from: Tensor | null, to: Tensor | null): void;
 }
 
 let tracer: Tracer | null = null;
@@ -22,6 +24,11 @@ let tracer: Tracer | null = null;
 /** Whether a tracer is recording: a compiled function called now runs eagerly, so it is recorded too. */
 export function isTracing(): boolean {
   return tracer !== null;
+}
+
+/** Tells the tracer that `t.grad` is about to change from `from` to `to`. */
+export function traceGrad(t: Tensor, from: Tensor | null, to: Tensor | null): void {
+  tracer?.grad?.(t, from, to);
 }
 
 /** Checks that transforms install for the duration of a call (vmap refuses reads of a batched tensor). */

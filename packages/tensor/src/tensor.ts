@@ -1,6 +1,6 @@
 import { backward } from './autograd.js';
 import { allocate, type DType, type TypedArray } from './dtype.js';
-import { detachHooks, guardRead, readsGuarded } from './engine.js';
+import { detachHooks, guardRead, isTracing, readsGuarded, traceGrad } from './engine.js';
 import { fmt, IndexError } from './errors.js';
 import { formatGraph, toDot } from './graph.js';
 import { pinnedArray, pointerOf } from './kernels/memory.js';
@@ -72,8 +72,15 @@ export class Tensor {
   readonly node: Node | null;
   /** Whether gradients flow to (and, for a leaf, accumulate in) this tensor. */
   requiresGrad: boolean;
+  private gradient: Tensor | null = null;
   /** The accumulated gradient of a leaf after `backward()`. */
-  grad: Tensor | null = null;
+  get grad(): Tensor | null {
+    return this.gradient;
+  }
+  set grad(g: Tensor | null) {
+    if (isTracing()) traceGrad(this, this.gradient, g);
+    this.gradient = g;
+  }
   /** An optional label shown by `graph()` and `toDot()`. */
   name: string | undefined;
 
