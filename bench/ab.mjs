@@ -13,6 +13,7 @@
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { smallCnn } from './lib/small-cnn.mjs';
 
 const { values: flag } = parseArgs({
   options: {
@@ -35,16 +36,7 @@ async function load(root) {
   const nn = await import(dist('nn'));
   T.setThreads(threads);
   const rng = new T.Rng(1);
-  const model = new nn.Sequential(
-    new nn.Conv2d(1, 8, 5, { rng }),
-    new nn.ReLU(),
-    new nn.MaxPool2d(2),
-    new nn.Conv2d(8, 16, 5, { rng }),
-    new nn.ReLU(),
-    new nn.MaxPool2d(2),
-    new nn.Flatten(),
-    new nn.Linear(16 * 4 * 4, 10, { rng }),
-  );
+  const model = smallCnn(nn, rng);
   const optimizer = new nn.Adam(model.parameters(), { lr: 1e-3 });
   const step = T.compile((x, y) => {
     optimizer.zeroGrad();

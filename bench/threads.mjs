@@ -17,6 +17,7 @@ import * as nn from '@neurite/nn';
 import * as T from '@neurite/tensor';
 import { loadData } from './lib/harness.mjs';
 import { hasMnist } from './lib/idx.mjs';
+import { smallCnn } from './lib/small-cnn.mjs';
 import { ensureSyntheticMnist } from './lib/synthetic.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -75,24 +76,6 @@ function inference() {
   return { samples: 1000, step: () => classify(batches[i++ % batches.length]) };
 }
 
-/**
- * The small CNN of bench/run.mjs's cnn recipe (bench/impl/neurite.mjs): conv
- * 5×5×8 → ReLU → max pool → conv 5×5×16 → ReLU → max pool → dense 10.
- */
-function smallCnn() {
-  const rng = new T.Rng(1);
-  return new nn.Sequential(
-    new nn.Conv2d(1, 8, 5, { rng }),
-    new nn.ReLU(),
-    new nn.MaxPool2d(2),
-    new nn.Conv2d(8, 16, 5, { rng }),
-    new nn.ReLU(),
-    new nn.MaxPool2d(2),
-    new nn.Flatten(),
-    new nn.Linear(16 * 4 * 4, 10, { rng }),
-  );
-}
-
 function cnnTraining(model = nn.buildModel(cnnSpec, { seed: 1 })) {
   model.train();
   const optimizer = new nn.Adam(model.parameters(), { lr: 1e-3 });
@@ -145,7 +128,7 @@ for (const [name, make] of [
   ['CNN training step, batch 64 (examples/src/cnn-model.ts)', () => cnnTraining()],
   [
     'small CNN training step, batch 64 (bench/run.mjs --recipes cnn)',
-    () => cnnTraining(smallCnn()),
+    () => cnnTraining(smallCnn(nn, new T.Rng(1))),
   ],
 ]) {
   const run = make();

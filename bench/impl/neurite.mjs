@@ -4,6 +4,7 @@
 // loop written by hand; --mode fit trains with fit of @neurite/nn (which
 // compiles the same step) on the same batches, to show what fit costs.
 import { main, PIXELS, parseImplArgs, runImplementation } from '../lib/harness.mjs';
+import { smallCnn } from '../lib/small-cnn.mjs';
 
 main(async () => {
   const options = parseImplArgs(process.argv.slice(2), {
@@ -123,20 +124,6 @@ function mlp(nn, modern, rng) {
   ];
   if (!modern) layers.push(new nn.Sigmoid());
   return new nn.Sequential(...layers);
-}
-
-/** The small CNN with PyTorch's layer names and arguments, each layer's default init. */
-function smallCnn(nn, rng) {
-  return new nn.Sequential(
-    new nn.Conv2d(1, 8, 5, { rng }),
-    new nn.ReLU(),
-    new nn.MaxPool2d(2),
-    new nn.Conv2d(8, 16, 5, { rng }),
-    new nn.ReLU(),
-    new nn.MaxPool2d(2),
-    new nn.Flatten(),
-    new nn.Linear(16 * 4 * 4, 10, { rng }),
-  );
 }
 
 /** The package's module, or why it cannot be used yet (not written or not built). */

@@ -8,6 +8,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { bestCpuMicros } from './alternate.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: flag } = parseArgs({
@@ -74,27 +75,7 @@ async function kernels(root) {
 
 const builds = [await kernels(flag.a)];
 if (flag.b) builds.push(await kernels(flag.b));
-const cpuUs = () => {
-  const { user, system } = process.cpuUsage();
-  return user + system;
-};
-const best = builds.map(() => ({}));
-for (let r = 0; r < Number(flag.rounds); r++) {
-  for (const name of Object.keys(builds[0])) {
-    for (const k of r % 2 ? [...builds.keys()].reverse() : builds.keys()) {
-      const run = builds[k][name];
-      run();
-      let n = 0;
-      const c0 = cpuUs();
-      const t0 = performance.now();
-      do {
-        run();
-        n++;
-      } while (performance.now() - t0 < 100);
-      best[k][name] = Math.min(best[k][name] ?? Infinity, (cpuUs() - c0) / n);
-    }
-  }
-}
+const best = bestCpuMicros(builds, Number(flag.rounds));
 for (const name of Object.keys(builds[0])) {
   const line = { kernel: name, 'µs CPU (a)': Math.round(best[0][name]) };
   if (flag.b) {
