@@ -62,14 +62,16 @@ async function products(root) {
   const x = T.allocate('float32', 1000 * 784, { pinMemory: true });
   x.set(data.pixels);
   const x10 = x.subarray(0, 10 * 784);
+  const x64 = x.subarray(0, 64 * 784);
   const [w1, w2, w3] = [pinned(16 * 784), pinned(16 * 16), pinned(10 * 16)];
   const [h1, h2, logits] = [pinned(1000 * 16, 0.5), pinned(1000 * 16, 0.5), pinned(1000 * 10)];
-  const [g1, g3, dw1, dh2, dw3] = [
+  const [g1, g3, dw1, dh2, dw3, g64] = [
     pinned(160),
-    pinned(100),
+    pinned(640),
     pinned(12544),
-    pinned(160),
-    pinned(160),
+    pinned(1024),
+    pinned(256),
+    pinned(1024, 0.5),
   ];
   return {
     'inference: images·W1ᵀ (1000×784 · 784×16)': () =>
@@ -78,6 +80,17 @@ async function products(root) {
       gemm(false, true, 1000, 16, 16, h1, 0, w2, 0, h2, 0),
     'inference: h2·W3ᵀ (1000×16 · 16×10)': () =>
       gemm(false, true, 1000, 10, 16, h2, 0, w3, 0, logits, 0),
+    'batch 64: x·W1ᵀ (64×784 · 784×16)': () => gemm(false, true, 64, 16, 784, x64, 0, w1, 0, h1, 0),
+    'batch 64: gᵀ·x (16×64 · 64×784)': () => gemm(true, false, 16, 784, 64, g64, 0, x64, 0, dw1, 0),
+    'batch 64: h1·W2ᵀ (64×16 · 16×16)': () => gemm(false, true, 64, 16, 16, h1, 0, w2, 0, h2, 0),
+    'batch 64: h2·W3ᵀ (64×16 · 16×10)': () =>
+      gemm(false, true, 64, 10, 16, h2, 0, w3, 0, logits, 0),
+    'batch 64: g·W3 (64×10 · 10×16)': () => gemm(false, false, 64, 16, 10, g3, 0, w3, 0, dh2, 0),
+    'batch 64: g·W2 (64×16 · 16×16)': () => gemm(false, false, 64, 16, 16, g64, 0, w2, 0, dh2, 0),
+    'batch 64: gᵀ·h2 (10×64 · 64×16)': () => gemm(true, false, 10, 16, 64, g3, 0, h2, 0, dw3, 0),
+    'batch 64: gᵀ·h1 (16×64 · 64×16)': () => gemm(true, false, 16, 16, 64, g64, 0, h1, 0, dw3, 0),
+    'batch 32: gᵀ·x (16×32 · 32×784)': () => gemm(true, false, 16, 784, 32, g64, 0, x, 0, dw1, 0),
+    'batch 20: gᵀ·x (16×20 · 20×784)': () => gemm(true, false, 16, 784, 20, g64, 0, x, 0, dw1, 0),
     'batch 10: x·W1ᵀ (10×784 · 784×16)': () => gemm(false, true, 10, 16, 784, x10, 0, w1, 0, h1, 0),
     'batch 10: gᵀ·x (16×10 · 10×784)': () => gemm(true, false, 16, 784, 10, g1, 0, x10, 0, dw1, 0),
     'batch 10: h2·W3ᵀ (10×16 · 16×10)': () =>

@@ -335,15 +335,23 @@ describe('narrow rows kernel (a layer of up to 32 outputs)', () => {
   it('a narrow weight gradient Aᵀ·B sums as the dense kernel does, bit for bit', () => {
     const simd = simdGemm()!;
     const rng = new Rng(14);
+    // Both kernels: tn16 (under 20 rows) and tn_cols, whose sums are transposed after.
     for (const [m, n, k] of [
       [16, 784, 64],
       [10, 30, 7],
       [17, 13, 64],
       [12, 20, 600],
+      [10, 30, 40],
+      [16, 784, 19],
+      [16, 784, 20],
     ] as const) {
       for (const density of [0.15, 1]) {
         const A = Float32Array.from({ length: k * m }, () => rng.normal());
         const B = sparse(rng, k * n, density);
+        // A NaN, an ∞ and a −0 among B's values: each is multiplied, not skipped as a zero.
+        B[n + 3] = Number.NaN;
+        B[2 * n + 1] = Number.POSITIVE_INFINITY;
+        B[3 * n + 2] = -0;
         const C = new Float32Array(m * n);
         simd.tn(m, n, k, A, 0, B, 0, C, 0);
         const dense = new Float32Array(m * n);

@@ -90,6 +90,22 @@ export function gemmBinary(shared: boolean, relaxed: boolean): Uint8Array<ArrayB
     },
   );
 
+  // Which of the 16 float32 values at `at` are not zero (bit l for value l):
+  // each quad compared as integers (so -0 and NaN count as values), the
+  // four masks narrowed to bytes and their sign bits gathered.
+  const nonzero16 = (at: Code): Code => {
+    const zeros = (o: number) => i32x4.eq(v128load(at, o), v128c());
+    return i32.xor(
+      i8x16.bitmask(
+        i8x16.narrowI16x8S(
+          i16x8.narrowI32x4S(zeros(0), zeros(16)),
+          i16x8.narrowI32x4S(zeros(32), zeros(48)),
+        ),
+      ),
+      i32c(0xffff),
+    );
+  };
+
   // C[j, ·] = Σ_i G[i, j0+j] · X[i, ·] for j < 16: the transposed product
   // Gᵀ·X of G[k×ldg] (16 of its columns) and X[k×n] (n a multiple of 4), into
   // C[16×n], row-major as the caller wants it. Each non-zero quad of X's row
@@ -126,6 +142,107 @@ export function gemmBinary(shared: boolean, relaxed: boolean): Uint8Array<ArrayB
           inc(i, 1),
         ]),
       ];
+    },
+  );
+
+  // CT[p, j] = Σ_i G[i, j0+j] · X[i, p] for j < 16: the transposed product
+  // Gᵀ·X of G[k×ldg] (16 of its columns) and X[k×n] (n a multiple of 4), into
+  // CT[n×16], a row of 16 sums for each column of X (tn_out turns it into
+  // C[16×n]). A row of X is read 64 values at a time into a bit mask of its
+  // non-zeros, without a branch (most of an image is zeros); each set bit,
+  // lowest first, adds its value times G's row (16 values in registers) into
+  // its row of CT. Each output is one float32 sum over i in order from zero,
+  // a skipped zero adding nothing (callers check G is finite), as the dense
+  // kernel sums it.
+  const tnCols = func(
+    'tn_cols',
+    'iiiiii',
+    '',
+    `${'i'.repeat(8)}l${'v'.repeat(5)}`,
+    (k, n, g, ldg, x, ct, i, q, nb, wend, sh, at, bit, cp, mask, xv, ...d) => [
+      set(nb, i32.shl(n, i32c(2))),
+      memoryFill(ct, i32c(0), i32.shl(n, i32c(6))),
+      until(i32.geU(i, k), [
+        d.map((v, j) => set(v, v128load(g, 16 * j))),
+        set(q, i32c(0)),
+        // Words of up to 64 values (256 bytes of the row).
+        until(i32.geU(q, nb), [
+          set(wend, i32.add(q, i32c(256))),
+          iff(i32.gtU(wend, nb), set(wend, nb)),
+          set(at, q),
+          set(mask, i64c(0)),
+          set(sh, i32c(0)),
+          until(i32.gtU(i32.add(q, i32c(64)), wend), [
+            set(
+              mask,
+              i64.or(mask, i64.shl(i64.extendI32U(nonzero16(i32.add(x, q))), i64.extendI32U(sh))),
+            ),
+            inc(sh, 16),
+            inc(q, 64),
+          ]),
+          until(i32.geU(q, wend), [
+            set(
+              mask,
+              i64.or(
+                mask,
+                i64.shl(
+                  i64.extendI32U(
+                    i32.xor(i32x4.bitmask(i32x4.eq(v128load(i32.add(x, q)), v128c())), i32c(15)),
+                  ),
+                  i64.extendI32U(sh),
+                ),
+              ),
+            ),
+            inc(sh, 4),
+            inc(q, 16),
+          ]),
+          until(i64.eqz(mask), [
+            set(bit, i32.add(at, i32.shl(i32.wrapI64(i64.ctz(mask)), i32c(2)))),
+            set(mask, i64.and(mask, i64.sub(mask, i64c(1)))),
+            set(xv, load32Splat(i32.add(x, bit))),
+            set(cp, i32.add(ct, i32.shl(bit, i32c(4)))),
+            d.map((v, j) => v128store(cp, fma(v128load(cp, 16 * j), xv, v), 16 * j)),
+          ]),
+        ]),
+        set(x, i32.add(x, nb)),
+        set(g, i32.add(g, i32.shl(ldg, i32c(2)))),
+        inc(i, 1),
+      ]),
+    ],
+  );
+
+  // C[j, p] = CT[p, j] for j < 16 and p < n (a multiple of 4), C with ldc
+  // floats a row: 4×4 transposes. acc = 1 adds them to what C holds (a later
+  // block of k's sums joining the earlier ones).
+  const tnOut = func(
+    'tn_out',
+    'iiiii',
+    '',
+    `iii${'v'.repeat(8)}`,
+    (ct, n, c, ldc, acc, p, j, to, ...vs) => {
+      const q = vs.slice(0, 4);
+      const u = vs.slice(4);
+      return until(i32.geU(p, n), [
+        set(j, i32c(0)),
+        until(i32.geU(j, i32c(16)), [
+          // Columns j .. j+3 of rows p .. p+3 of CT.
+          q.map((v, r) =>
+            set(
+              v,
+              v128load(
+                i32.add(i32.add(ct, i32.shl(i32.add(p, i32c(r)), i32c(6))), i32.shl(j, i32c(2))),
+              ),
+            ),
+          ),
+          transpose(q, u),
+          q.map((v, r) => [
+            set(to, i32.add(c, i32.shl(i32.add(i32.mul(i32.add(j, i32c(r)), ldc), p), i32c(2)))),
+            iff(acc, v128store(to, f32x4.add(v128load(to), v)), v128store(to, v)),
+          ]),
+          inc(j, 4),
+        ]),
+        inc(p, 4),
+      ]);
     },
   );
 
@@ -169,22 +286,6 @@ export function gemmBinary(shared: boolean, relaxed: boolean): Uint8Array<ArrayB
       ];
     },
   );
-
-  // Which of the 16 float32 values at `at` are not zero (bit l for value l):
-  // each quad compared as integers (so -0 and NaN count as values), the
-  // four masks narrowed to bytes and their sign bits gathered.
-  const nonzero16 = (at: Code): Code => {
-    const zeros = (o: number) => i32x4.eq(v128load(at, o), v128c());
-    return i32.xor(
-      i8x16.bitmask(
-        i8x16.narrowI16x8S(
-          i16x8.narrowI32x4S(zeros(0), zeros(16)),
-          i16x8.narrowI32x4S(zeros(32), zeros(48)),
-        ),
-      ),
-      i32c(0xffff),
-    );
-  };
 
   // C[i, 0 .. 16) = Σ_p A[i,p] · P[p, 0 .. 16) for m rows of A (k floats a row,
   // k a multiple of 4) against a panel P[k×16] of B's columns, into C with
@@ -430,5 +531,5 @@ export function gemmBinary(shared: boolean, relaxed: boolean): Uint8Array<ArrayB
     ]),
   ]);
 
-  return wasmModule([nt8, tn16, ab16, rows16, panel16, add], shared);
+  return wasmModule([nt8, tn16, ab16, rows16, panel16, add, tnCols, tnOut], shared);
 }
