@@ -59,12 +59,18 @@ export function lifted(x: Tensor, rank: number): Tensor {
  */
 export function broadcasting<A>(op: () => Op<A>): Batch<A> {
   return (inputs, batched, attrs) => {
-    const rank = Math.max(...inputs.map((x, k) => x.ndim - (batched[k] ? 1 : 0)));
-    return apply(
-      op(),
-      inputs.map((x, k) => (batched[k] ? lifted(x, rank) : x)),
-      attrs,
-    );
+    let rank = 0;
+    for (let k = 0; k < inputs.length; k++) {
+      rank = Math.max(rank, inputs[k]!.ndim - (batched[k] ? 1 : 0));
+    }
+    // Inputs already of that rank (most often all of them) are passed as they are.
+    let lifts: Tensor[] | null = null;
+    for (let k = 0; k < inputs.length; k++) {
+      if (!batched[k] || inputs[k]!.ndim - 1 >= rank) continue;
+      lifts ??= inputs.slice();
+      lifts[k] = lifted(inputs[k]!, rank);
+    }
+    return apply(op(), lifts ?? inputs, attrs);
   };
 }
 

@@ -3,7 +3,6 @@ import { apply, detachHooks, withReadCheck } from '../engine.js';
 import { fmt, TransformError } from '../errors.js';
 import { isGradEnabled } from '../grad-mode.js';
 import type { Op } from '../op.js';
-import { sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { type Below, type Frame, withFrame } from './interpreter.js';
 
@@ -22,29 +21,32 @@ class BatchFrame implements Frame {
   constructor(readonly size: number) {}
 
   process<A>(op: Op<A>, inputs: readonly Tensor[], attrs: A, below: Below): Tensor {
-    let any = false;
-    const batched = inputs.map((t) => {
-      const v = this.values.get(t);
-      if (v) any = true;
-      return v;
-    });
-    if (!any) return below(() => apply(op, inputs, attrs));
+    // Most ops of a vmapped function see a batched input: one lookup per
+    // input, and no arrays at all for an op on unbatched tensors only.
+    let values: Tensor[] | null = null;
+    let batched: boolean[] | null = null;
+    for (let k = 0; k < inputs.length; k++) {
+      const v = this.values.get(inputs[k]!);
+      if (v === undefined) continue;
+      if (values === null) {
+        values = inputs.slice();
+        batched = new Array<boolean>(inputs.length).fill(false);
+      }
+      values[k] = v;
+      batched![k] = true;
+    }
+    if (values === null) return below(() => apply(op, inputs, attrs));
     if (!op.batch) {
       throw new TransformError(`vmap: op ${op.name} has no batching rule`);
     }
     // The shape rule on the examples' shapes: errors name the shapes f sees.
     const spec = op.infer(inputs, attrs);
-    const value = below(() =>
-      op.batch!(
-        inputs.map((t, k) => batched[k] ?? t),
-        batched.map((v) => v !== undefined),
-        attrs,
-        this.size,
-      ),
-    );
-    if (value.shape[0] !== this.size || !sameShape(value.shape.slice(1), spec.shape)) {
+    const rule = op.batch;
+    const size = this.size;
+    const value = below(() => rule(values, batched!, attrs, size));
+    if (!isBatchOf(value.shape, size, spec.shape)) {
       throw new TransformError(
-        `vmap: the batching rule of ${op.name} gave ${fmt(value.shape)} for a batch of ${this.size} results of shape ${fmt(spec.shape)}`,
+        `vmap: the batching rule of ${op.name} gave ${fmt(value.shape)} for a batch of ${size} results of shape ${fmt(spec.shape)}`,
       );
     }
     const tracked = op.vjp !== undefined && isGradEnabled() && inputs.some((t) => t.requiresGrad);
@@ -57,6 +59,13 @@ class BatchFrame implements Frame {
     this.values.set(t, value);
     return t;
   }
+}
+
+/** Whether `shape` is `size` results of shape `example`, batch axis first. */
+function isBatchOf(shape: readonly number[], size: number, example: readonly number[]): boolean {
+  if (shape.length !== example.length + 1 || shape[0] !== size) return false;
+  for (let d = 0; d < example.length; d++) if (shape[d + 1] !== example[d]) return false;
+  return true;
 }
 
 const live: BatchFrame[] = [];
