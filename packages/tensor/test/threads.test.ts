@@ -17,16 +17,20 @@ import {
 } from '../src/index.js';
 import { packedGemm } from '../src/kernels/dense.js';
 import { gemm } from '../src/kernels/gemm.js';
-import { pinnedArray } from '../src/kernels/memory.js';
+import { pinnedArray, pointerOf } from '../src/kernels/memory.js';
 import { gatherLast, scatterAddLast } from '../src/kernels/pool.js';
 import { DONE } from '../src/kernels/thread-worker.js';
 import {
+  maxParts,
   parallel,
+  registerFunction,
   setCallerClaims,
   setChunksPerThread,
+  setIdleSpin,
   setParallelThreshold,
   workerParts,
 } from '../src/kernels/threads.js';
+import { func, get, i32, i32c, i32load, i32store } from '../src/kernels/wasm/emit.js';
 import {
   type Geometry,
   wasmConvForward,
@@ -195,7 +199,70 @@ describe('parts copied out as they finish', () => {
         },
       );
       expect(collected.sort((a, b) => a - b)).toEqual(Array.from({ length: parts }, (_, t) => t));
-      expect(parts).toBe(threads === 1 ? 1 : 8);
+      expect(parts).toBe(threads === 1 ? 1 : 16);
+    }
+  });
+});
+
+/** f(counter, slot): *slot = *counter, then *counter += 1: the order calls ran in. */
+const stamp = func('f', 'ii', '', '', (counter, slot) => [
+  i32store(get(slot!), i32load(get(counter!))),
+  i32store(get(counter!), i32.add(i32load(get(counter!)), i32c(1))),
+]);
+
+/** Runs a job of stamping chunks on 2 threads, the worker alone; the order its chunks ran in. */
+function claimOrder(): number[] {
+  const id = registerFunction(stamp)!;
+  const at = pinnedArray('int32', 1 + maxParts());
+  const base = pointerOf(at);
+  setThreads(2);
+  let parts = 0;
+  parallel(1, (lane, t, n) => {
+    parts = n;
+    lane.call(id, base, base + 4 * (1 + t));
+  });
+  return Array.from(at.subarray(1, 1 + parts));
+}
+
+describe('claiming chunks', () => {
+  it('workers claim from the last chunk back, as it is published (this thread claims from the first)', () => {
+    // Each thread so takes the same end of every job: images one pass wrote
+    // are in the cache of the core that reads them in the next.
+    const order = claimOrder();
+    expect(order).toEqual(Array.from({ length: 16 }, (_, t) => 15 - t));
+  });
+
+  it('runs every part once when the calls overflow the control block (those not published, here)', () => {
+    setThreads(2);
+    const ran = new Array<number>(maxParts()).fill(0);
+    const collected = new Array<number>(maxParts()).fill(0);
+    // 10,000 calls a part: the control block holds fewer than 100,000.
+    parallel(
+      1,
+      (lane, t) => {
+        ran[t]!++;
+        for (let i = 0; i < 10000; i++) lane.call('pad', 0, 0, 1, 1, 0, 1, 1, 0, 0);
+      },
+      (t) => collected[t]!++,
+    );
+    expect(collected).toEqual(ran.map(() => 1));
+    // The first parts did not fit: each was given calls once, then run here.
+    expect(ran[0]).toBe(1);
+    expect(ran.at(-1)).toBe(1);
+    expect(ran.some((n) => n === 2)).toBe(true);
+  });
+
+  it('a worker asleep between jobs wakes for the next', async () => {
+    const old = setIdleSpin(0); // no polling: asleep as soon as a job ends
+    try {
+      for (let job = 0; job < 3; job++) {
+        await new Promise((done) => setTimeout(done, 5));
+        const before = workerParts();
+        expect(claimOrder()).toEqual(Array.from({ length: 16 }, (_, t) => 15 - t));
+        expect(workerParts()).toBe(before + 16);
+      }
+    } finally {
+      setIdleSpin(old);
     }
   });
 });

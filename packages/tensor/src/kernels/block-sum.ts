@@ -139,8 +139,11 @@ export function blockSumKernel(
     const f = a.reserve(sums / 4 + 2 * (mid + 1));
     // Fewer channels a call when there are too few groups of 8 to go round
     // the threads (a conv's 8 bias channels were one call, on one thread):
-    // each channel's sum is the same whichever call makes it.
-    const per = splits(work) ? Math.min(GROUP, Math.ceil(mid / getThreads())) : GROUP;
+    // each channel's sum is the same whichever call makes it. An even count,
+    // so that only the last call can end on an odd channel: its float64 of
+    // junk would land on the next call's first sum, wherever that ran first.
+    const even = (n: number) => 2 * Math.ceil(n / 2);
+    const per = splits(work) ? Math.min(GROUP, even(Math.ceil(mid / getThreads()))) : GROUP;
     const groups = Math.ceil(mid / per);
     parallel(work, (lane, t, parts) => {
       const [g0, g1] = share(groups, t, parts);

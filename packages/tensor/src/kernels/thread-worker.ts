@@ -5,30 +5,35 @@
  * argument count, arguments…]`, all i32: byte offsets and sizes) writing
  * outputs no other chunk writes. The calling thread copies a chunk's
  * operands in, writes its calls to the control block (an Int32Array over a
- * SharedArrayBuffer) and publishes it; the workers claim the next published
- * chunk with a compare-and-swap on NEXT and run it, and so does the calling
- * thread once it has published them all. So the calling thread's copies
+ * SharedArrayBuffer) and publishes it, the last chunk first; the workers
+ * claim the last unclaimed published chunk with a compare-and-swap on NEXT
+ * and run it, and the calling thread claims the first once it has published
+ * them all. So the calling thread's copies
  * overlap the workers' work, and a worker that is slow to wake (a busy
  * machine) takes fewer chunks instead of holding the others up. Which thread runs a chunk changes no bit.
  */
 
 /** Ints of the control block's header. */
 export const SEQ = 0; // the job's number: the calling thread bumps it to start a job
-export const NEXT = 1; // (job number mod 2048) << 20 | index of the next chunk to claim
-export const PUBLISHED = 2; // chunks whose operands are in memory and whose calls are written
-export const COUNT = 3; // chunks of the job (lowered to PUBLISHED if the calls overflow)
+/**
+ * (job number mod 2048) << 20 | lo << 10 | hi: the chunks [lo, hi) are not
+ * yet claimed. The calling thread claims from the front (lo), workers from
+ * the back (hi − 1).
+ */
+export const NEXT = 1;
+export const PUBLISHED = 2; // the first chunk published: chunks are published from the last down
 export const FINISHED = 4; // chunks run to the end
 export const FAILED = 5; // 1 if a call threw
 export const ACTIVE = 6; // workers taking part: those numbered below it
 export const BY_WORKERS = 7; // chunks run by workers, ever (a statistic)
 /** READY + w: 1 once worker w is instantiated, −1 if that failed. */
 export const READY = 16;
-/** Where chunk i's calls start (an offset into the control block) is at TABLE + i; its end at TABLE + i + 1. */
+/** Chunk i's calls run from the offset at TABLE + 2i (into the control block) to the one at TABLE + 2i + 1. */
 export const TABLE = 64;
-/** Chunks a job may have. */
-export const MAX_CHUNKS = 1024;
+/** Chunks a job may have (lo and hi of NEXT take 10 bits each). */
+export const MAX_CHUNKS = 512;
 /** DONE + i: the job number once chunk i has run to the end, so its results can be copied out. */
-export const DONE = TABLE + MAX_CHUNKS + 1;
+export const DONE = TABLE + 2 * MAX_CHUNKS + 1;
 /**
  * Modules made at run time (fused elementwise loops, gathers, block sums):
  * ints CODE_TABLE + 2i and CODE_TABLE + 2i + 1 hold the offset and length of
@@ -47,35 +52,46 @@ export const CALLS = CODE_TABLE + 2 * MAX_CODE;
 export const CONTROL_INTS = 1 << 20;
 /** Polls of a flag before sleeping on it: a wake-up costs tens of microseconds. */
 export const SPIN = 20000;
+/** Microseconds an idle worker polls for the next job before it sleeps (the calling thread sets it). */
+export const IDLE_SPIN = 9;
 
 /**
  * Claims and runs published chunks of the current job until none is left
  * to claim or `most` have run; returns how many it ran. `job` is the job's
- * number; `run(at, end)` runs the calls between two offsets. The same code
- * runs on every thread: it is spliced into the worker's source as text, so
- * it names the header's ints (and DONE, 1089) by number.
+ * number; `run(at, end)` runs the calls between two offsets; `front` claims
+ * from the front (the calling thread, once every chunk is published), else
+ * from the back, waiting for a chunk to be published. The same code runs on
+ * every thread: it is spliced into the worker's source as text, so it names
+ * the header's ints (and DONE, 1089) by number.
  */
 export function claimChunks(
   ctl: Int32Array,
   job: number,
   run: (at: number, end: number) => void,
   most = 1 << 30,
+  front = false,
 ): number {
   const tag = (job & 2047) << 20;
   let ran = 0;
   while (ran < most) {
     const cur = Atomics.load(ctl, 1);
     if ((cur & ~0xfffff) !== tag) return ran; // the job is over
-    const idx = cur & 0xfffff;
-    if (idx >= Atomics.load(ctl, 3)) return ran;
-    const published = Atomics.load(ctl, 2);
-    if (idx >= published) {
-      Atomics.wait(ctl, 2, published, 1);
+    const lo = (cur >> 10) & 0x3ff;
+    const hi = cur & 0x3ff;
+    if (lo >= hi) return ran;
+    const idx = front ? lo : hi - 1;
+    const first = Atomics.load(ctl, 2);
+    if (idx < first) {
+      if (front) return ran;
+      // The first chunk is being written: a few microseconds, unless its
+      // operands are being copied in.
+      for (let i = 0; i < 4096 && Atomics.load(ctl, 2) === first; i++);
+      Atomics.wait(ctl, 2, first, 1);
       continue;
     }
-    if (Atomics.compareExchange(ctl, 1, cur, cur + 1) !== cur) continue;
+    if (Atomics.compareExchange(ctl, 1, cur, front ? cur + 1024 : cur - 1) !== cur) continue;
     try {
-      run(ctl[64 + idx]!, ctl[64 + idx + 1]!);
+      run(ctl[64 + 2 * idx]!, ctl[65 + 2 * idx]!);
     } catch {
       Atomics.store(ctl, 5, 1);
     }
@@ -139,7 +155,10 @@ const start = ({ modules, names, memory, control, code, index }) => {
   // From 0, not from SEQ: a job posted while this worker was starting is one to join.
   let seen = 0;
   for (;;) {
-    for (let i = 0; i < ${SPIN} && Atomics.load(ctl, ${SEQ}) === seen; i++);
+    const until = performance.now() + Atomics.load(ctl, ${IDLE_SPIN}) / 1000;
+    while (Atomics.load(ctl, ${SEQ}) === seen && performance.now() < until) {
+      for (let i = 0; i < 256 && Atomics.load(ctl, ${SEQ}) === seen; i++);
+    }
     Atomics.wait(ctl, ${SEQ}, seen);
     seen = Atomics.load(ctl, ${SEQ});
     if (index >= Atomics.load(ctl, ${ACTIVE})) continue;

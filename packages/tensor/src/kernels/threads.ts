@@ -10,11 +10,11 @@ import {
   CODE_COUNT,
   CODE_TABLE,
   CONTROL_INTS,
-  COUNT,
   claimChunks,
   DONE,
   FAILED,
   FINISHED,
+  IDLE_SPIN,
   MAX_CHUNKS,
   MAX_CODE,
   NEXT,
@@ -197,10 +197,25 @@ function bytesKey(binary: Uint8Array): string {
   return key;
 }
 
+/**
+ * Microseconds an idle worker polls for the next job before it sleeps. A
+ * training step's passes too small to share leave gaps of a few hundred
+ * microseconds between shared ones: a worker asleep across one took ~50 µs
+ * to wake for the next.
+ */
+const IDLE_SPIN_US = 300;
+
+/** Sets how long an idle worker polls before sleeping, in microseconds; returns the old. */
+export function setIdleSpin(us: number = IDLE_SPIN_US): number {
+  const ctl = controlBlock();
+  return Atomics.exchange(ctl, IDLE_SPIN, us);
+}
+
 /** The control block and the code buffer, made once. */
 function controlBlock(): Int32Array {
   if (!control) {
     control = new Int32Array(new SharedArrayBuffer(CONTROL_INTS * 4));
+    control[IDLE_SPIN] = IDLE_SPIN_US;
     code = new Uint8Array(new SharedArrayBuffer(CODE_BYTES));
   }
   return control;
@@ -333,7 +348,7 @@ export function setCallerClaims(on = true): boolean {
 }
 
 /** Chunks per thread: enough that a thread slow to start costs little, few enough to keep calls long. */
-const CHUNKS_PER_THREAD = 4;
+const CHUNKS_PER_THREAD = 8;
 let chunksPerThread = CHUNKS_PER_THREAD;
 
 /**
@@ -445,61 +460,70 @@ export function parallel(
   // A job number is never 0 mod 2048: NEXT = 0 means no job takes claims.
   do job = (job % 0x3fffffff) + 1;
   while ((job & 2047) === 0);
+  const tag = (job & 2047) << 20;
   Atomics.store(ctl, ACTIVE, threads - 1);
-  Atomics.store(ctl, COUNT, chunks);
-  Atomics.store(ctl, PUBLISHED, 0);
+  Atomics.store(ctl, PUBLISHED, chunks);
   Atomics.store(ctl, FINISHED, 0);
   Atomics.store(ctl, FAILED, 0);
-  Atomics.store(ctl, NEXT, (job & 2047) << 20);
+  Atomics.store(ctl, NEXT, tag | chunks); // every chunk [0, chunks) unclaimed
   Atomics.store(ctl, SEQ, job);
   Atomics.notify(ctl, SEQ);
-  // Publish chunk by chunk: workers start on the first while the next is
-  // copied in. This thread claims chunks only once all are published: a
-  // worker takes ~50 µs to wake, so claiming each chunk as soon as it is
-  // copied left the workers nothing (a 1024³ product ran 1.0× on 2 threads).
+  // Publish chunk by chunk, the last first: workers claim from the back and
+  // start on it while the next is copied in. This thread claims from the
+  // front, only once all are published: a worker takes ~50 µs to wake, so
+  // claiming each chunk as soon as it is copied left the workers nothing (a
+  // 1024³ product ran 1.0× on 2 threads). On 2 threads each thread so takes
+  // the same end of every job: most of the images one pass wrote are still
+  // in the cache of the core that reads them in the next (a pass reading
+  // what the other core wrote runs at its speed on one thread or slower).
   const here = runHere(ctl);
   let at = CALLS;
-  let published = 0;
+  let first = chunks; // the chunks [first, chunks) are published
   // This thread copies out the chunks finished (a part's results alias at
   // most its own operands), between publishing chunks and between running
   // them: results out while the workers go on.
   const collected = collect ? new Uint8Array(chunks) : null;
-  let from = 0; // chunks before it are all collected
   let left = 0; // published, not yet collected
   const collectDone = (): boolean => {
     let any = false;
-    for (let t = from; t < published; t++) {
+    for (let t = first; t < chunks; t++) {
       if (collected![t] === 0 && Atomics.load(ctl, DONE + t) === job) {
         collected![t] = 1;
         left--;
         any = true;
         if (Atomics.load(ctl, FAILED) === 0) collect!(t, chunks);
       }
-      if (t === from && collected![t] === 1) from++;
     }
     return any;
   };
-  for (; published < chunks; published++) {
-    ctl[TABLE + published] = at;
+  while (first > 0) {
+    const t = first - 1;
+    ctl[TABLE + 2 * t] = at;
     const rec = new Recorder(ctl, at);
-    part(rec, published, chunks);
-    if (rec.end < 0) break; // no room for its calls: it and the rest run here, below
+    part(rec, t, chunks);
+    if (rec.end < 0) break; // no room for its calls: it and those before run here, below
     at = rec.end;
-    ctl[TABLE + published + 1] = at;
-    Atomics.store(ctl, PUBLISHED, published + 1);
+    ctl[TABLE + 2 * t + 1] = at;
+    first = t;
+    Atomics.store(ctl, PUBLISHED, first);
     Atomics.notify(ctl, PUBLISHED);
     left++;
     if (collect) collectDone();
   }
-  if (published < chunks) {
-    Atomics.store(ctl, COUNT, published);
-    Atomics.notify(ctl, PUBLISHED);
+  if (first > 0) {
+    // The unpublished chunks are taken off the front, for this thread below.
+    for (;;) {
+      const cur = Atomics.load(ctl, NEXT);
+      const next = tag | (first << 10) | (cur & 0x3ff);
+      if (Atomics.compareExchange(ctl, NEXT, cur, next) === cur) break;
+    }
   }
+  const published = chunks - first;
   if (callerClaims) {
     // With results to copy out, this thread copies out what is finished
     // first and runs a chunk only when nothing is.
-    if (collect) while (collectDone() || claimChunks(ctl, job, here, 1) > 0);
-    else claimChunks(ctl, job, here);
+    if (collect) while (collectDone() || claimChunks(ctl, job, here, 1, true) > 0);
+    else claimChunks(ctl, job, here, undefined, true);
   }
   for (let i = 0; i < SPIN && Atomics.load(ctl, FINISHED) < published; i++);
   for (;;) {
@@ -512,7 +536,7 @@ export function parallel(
   Atomics.store(ctl, NEXT, 0); // no chunk of this job may be claimed any more
   if (Atomics.load(ctl, FAILED) !== 0) throw new ThreadError('a kernel failed on a worker thread');
   if (collect && left !== 0) throw new ThreadError('a finished chunk was not marked done');
-  for (let t = published; t < chunks; t++) {
+  for (let t = 0; t < first; t++) {
     part(direct, t, chunks);
     collect?.(t, chunks);
   }

@@ -2,7 +2,19 @@ import type { ConvGeometry } from './conv.js';
 import { denseAvailable, heap, MR, NR } from './dense.js';
 import { pointerOf } from './memory.js';
 import { type Lane, maxParts, parallel, registerFunction, share } from './threads.js';
-import { f32x4, func, i32, i32c, inc, set, until, v128load, v128store } from './wasm/emit.js';
+import {
+  f32x4,
+  func,
+  get,
+  i32,
+  i32c,
+  inc,
+  memoryFill,
+  set,
+  until,
+  v128load,
+  v128store,
+} from './wasm/emit.js';
 
 /**
  * Float32 convolutions on the dense WebAssembly SIMD kernels, as implicit
@@ -267,8 +279,11 @@ export function wasmConvTranspose(g: Geometry): F32Kernel | null {
       const [b0, b1] = share(N, t, parts);
       if (b0 === b1) return;
       if (pu < 0) f.set(u.subarray(b0 * outImage, b1 * outImage), oU + b0 * outImage);
-      if (inPlace) x.fill(0, b0 * inImage, b1 * inImage);
-      else f.fill(0, oX + b0 * padImage, oX + b1 * padImage);
+      // The images' sums start at zero: zeroed on the thread that makes them.
+      const zero = zeroing();
+      const z = acc + b0 * padImage * 4;
+      if (zero !== null) lane.call(zero, z, (b1 - b0) * padImage * 4);
+      else f.fill(0, z / 4, z / 4 + (b1 - b0) * padImage);
       for (let b = b0; b < b1; b++) {
         for (let q = 0; q < groups; q++) {
           const img = acc + (b * padImage + q * cg * hp * wp) * 4;
@@ -301,6 +316,25 @@ export function wasmConvTranspose(g: Geometry): F32Kernel | null {
     };
     parallel(N * C * H * W * O * g.kh * g.kw, part, px >= 0 ? undefined : collect);
   };
+}
+
+/** f(dst, bytes): zeroes `bytes` bytes from dst. */
+const zeroFunction = func('f', 'ii', '', '', (dst, bytes) => [
+  memoryFill(get(dst!), i32c(0), get(bytes!)),
+]);
+
+/** The number `register` gave zeroFunction; null where it cannot run (then this thread zeroes). */
+let zeroId: number | null | undefined;
+
+function zeroing(): number | null {
+  if (zeroId === undefined) {
+    try {
+      zeroId = registerFunction(zeroFunction);
+    } catch {
+      zeroId = null;
+    }
+  }
+  return zeroId;
 }
 
 /**
