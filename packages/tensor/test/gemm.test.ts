@@ -335,15 +335,19 @@ describe('narrow rows kernel (a layer of up to 32 outputs)', () => {
   it('a narrow weight gradient Aᵀ·B sums as the dense kernel does, bit for bit', () => {
     const simd = simdGemm()!;
     const rng = new Rng(14);
-    // Both kernels: tn16 (under 20 rows) and tn_cols, whose sums are transposed after.
+    // Both kernels: tn16 (under 32 rows, or B under 64 columns) and tn_cols, whose
+    // sums are transposed after (in place, into scratch for 10 or 17 rows, and in
+    // blocks of 256 rows added in order).
     for (const [m, n, k] of [
       [16, 784, 64],
       [10, 30, 7],
       [17, 13, 64],
       [12, 20, 600],
-      [10, 30, 40],
-      [16, 784, 19],
-      [16, 784, 20],
+      [12, 100, 600],
+      [10, 100, 40],
+      [17, 68, 33],
+      [16, 784, 31],
+      [16, 784, 32],
     ] as const) {
       for (const density of [0.15, 1]) {
         const A = Float32Array.from({ length: k * m }, () => rng.normal());

@@ -80,7 +80,7 @@ const COLS = 16;
 /** Steps of k whose sums are added up apart, then joined in order (the dense kernel's KC). */
 const KC = 256;
 /** Rows of Aᵀ·B's k from which tn_cols beats tn16 (MNIST images as B). */
-const COLUMNS_FROM = 20;
+const COLUMNS_FROM = 32;
 /** Blocks of ROWS rows copied in per pass of A·Bᵀ, cut among the threads. */
 const BLOCKS = 16;
 let cached: SimdGemm | null | undefined;
@@ -283,9 +283,10 @@ function wrap(wasm: Exports, memory: Arena): SimdGemm {
       const m16 = (m + GROUP_TN - 1) & ~(GROUP_TN - 1);
       // tn_cols skips each zero of B, where tn16 skips only quads of zeros,
       // but its sums (a row of 16 per column of B) are transposed into C
-      // after: that pays from about 20 rows (16×20 · 20×784 of MNIST images:
-      // 0.97×; batch 64: 0.78×; batch 10: 1.25×, so tn16 there).
-      const byColumns = k >= COLUMNS_FROM;
+      // after: that pays for a wide B over enough rows (16×64 · 64×784 of
+      // MNIST images: 0.78× in Node 20, 0.87× in Node 24; 32 rows: 0.85×,
+      // 0.96×; 20 rows: 0.95×, 1.07×; a hidden layer's 64×16: 0.97×, 1.07×).
+      const byColumns = k >= COLUMNS_FROM && n >= 64;
       // A's rows are read 16 columns at a time: the last group may read past a
       // row into the next one, into sums of rows that are never copied out.
       // Blocks of KC steps of k are summed apart (a later one into scratch at
