@@ -240,7 +240,11 @@ function threadedGather(
   rows: number,
   dst: TypedArray,
 ): boolean {
-  const work = rows * (scatter ? s + q : q) * IN_PLACE_WORK;
+  // A gather reads each value through its index, often from rows that max
+  // pooling, split across the threads, left in the other core's cache: it is
+  // weighed 4× a loop's value, so it splits from 2^15 values (max pooling's
+  // gather in the small CNN, 64×8×144: 34 µs on one thread, 22 µs on two).
+  const work = rows * (scatter ? s + q : 4 * q) * IN_PLACE_WORK;
   // In the kernels' memory the WebAssembly loop is faster than JavaScript's
   // even on one thread (small work stays on this one: parallel decides).
   if (!(src instanceof Float32Array) || !(dst instanceof Float32Array)) return false;

@@ -390,10 +390,12 @@ class Recorder implements Lane {
       return;
     }
     const { ctl } = this;
-    ctl[this.end] = typeof fn === 'number' ? fn : NUMBER.get(fn)!;
-    ctl[this.end + 1] = args.length;
-    ctl.set(args, this.end + 2);
-    this.end += 2 + args.length;
+    const at = this.end;
+    ctl[at] = typeof fn === 'number' ? fn : NUMBER.get(fn)!;
+    ctl[at + 1] = args.length;
+    // A loop: set() from an array into shared memory took ~10× as long.
+    for (let i = 0; i < args.length; i++) ctl[at + 2 + i] = args[i]!;
+    this.end = at + 2 + args.length;
   }
 }
 
