@@ -82,6 +82,24 @@ describe('gemm kernels', () => {
     }
   }
 
+  it("a hidden layer's weight gradient Aᵀ·B (both narrow) takes the dense kernel's bits", () => {
+    const rng = new Rng(21);
+    for (const [m, n] of [
+      [16, 16],
+      [10, 16],
+    ] as const) {
+      const k = 64;
+      const A = Float32Array.from({ length: k * m }, () => rng.normal());
+      const B = sparse(rng, k * n, 0.5);
+      B[5] = Number.POSITIVE_INFINITY; // times a zero of A it is NaN: nothing is skipped
+      A[0] = 0;
+      const C = new Float32Array(m * n);
+      gemm(true, false, m, n, k, A, 0, B, 0, C, 0);
+      expect(C).toEqual(sequentialF32(true, false, m, n, k, A, B));
+      expect(Number.isNaN(C[5]!)).toBe(true);
+    }
+  });
+
   it('float64 operands stay exact to float64 rounding', () => {
     const rng = new Rng(2);
     const A = Float64Array.from({ length: 64 * 784 }, () => rng.normal());
