@@ -1,3 +1,4 @@
+import type { TypedArray } from '../dtype.js';
 import { apply } from '../engine.js';
 import { fmt, ShapeError } from '../errors.js';
 import { blockSumKernel } from '../kernels/block-sum.js';
@@ -82,36 +83,53 @@ function blockSum(inputs: readonly Spec[], out: Spec, attrs: ReduceAttrs): Kerne
   return (o, [x]) => {
     // Big float32 inputs in the kernels' memory: the same sums, on the threads.
     if (threaded?.(o as Float32Array, x as Float32Array)) return;
-    acc.fill(0);
-    const X = x!;
-    for (let p = 0; p < outer; p++) {
-      const row = p * mid * inner;
-      let m = 0;
-      for (; m < quads; m += 4) {
-        let s0 = acc[m]!;
-        let s1 = acc[m + 1]!;
-        let s2 = acc[m + 2]!;
-        let s3 = acc[m + 3]!;
-        const a = row + m * inner;
-        for (let i = a, end = a + inner; i < end; i++) {
-          s0 += X[i]!;
-          s1 += X[i + inner]!;
-          s2 += X[i + 2 * inner]!;
-          s3 += X[i + 3 * inner]!;
-        }
-        acc[m] = s0;
-        acc[m + 1] = s1;
-        acc[m + 2] = s2;
-        acc[m + 3] = s3;
-      }
-      for (; m < mid; m++) {
-        let s = acc[m]!;
-        for (let i = row + m * inner, end = i + inner; i < end; i++) s += X[i]!;
-        acc[m] = s;
-      }
-    }
-    o.set(acc);
+    sumBlocks(o, x!, acc, outer, mid, inner, quads);
   };
+}
+
+/**
+ * The loops of `blockSum`, one function for every kernel it builds: eager
+ * mode builds a kernel per call, and an engine that compiles each new
+ * closure's hot loops on its own (Node 24) would otherwise compile these on
+ * every call, running them unoptimised meanwhile.
+ */
+function sumBlocks(
+  o: TypedArray,
+  X: TypedArray,
+  acc: Float64Array,
+  outer: number,
+  mid: number,
+  inner: number,
+  quads: number,
+): void {
+  acc.fill(0);
+  for (let p = 0; p < outer; p++) {
+    const row = p * mid * inner;
+    let m = 0;
+    for (; m < quads; m += 4) {
+      let s0 = acc[m]!;
+      let s1 = acc[m + 1]!;
+      let s2 = acc[m + 2]!;
+      let s3 = acc[m + 3]!;
+      const a = row + m * inner;
+      for (let i = a, end = a + inner; i < end; i++) {
+        s0 += X[i]!;
+        s1 += X[i + inner]!;
+        s2 += X[i + 2 * inner]!;
+        s3 += X[i + 3 * inner]!;
+      }
+      acc[m] = s0;
+      acc[m + 1] = s1;
+      acc[m + 2] = s2;
+      acc[m + 3] = s3;
+    }
+    for (; m < mid; m++) {
+      let s = acc[m]!;
+      for (let i = row + m * inner, end = i + inner; i < end; i++) s += X[i]!;
+      acc[m] = s;
+    }
+  }
+  o.set(acc);
 }
 
 export const sumOp: Op<ReduceAttrs> = defineOp<ReduceAttrs>({

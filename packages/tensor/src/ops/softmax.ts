@@ -1,4 +1,5 @@
 import { arange } from '../create.js';
+import type { TypedArray } from '../dtype.js';
 import { apply } from '../engine.js';
 import { DTypeError, fmt, ShapeError } from '../errors.js';
 import { defineOp, type Kernel, type Op, type Spec } from '../op.js';
@@ -20,37 +21,51 @@ function rowKernel(log: boolean) {
     const outer = sizeOf(x!.shape.slice(0, axis));
     // Each row's exponentials, kept in float64 so softmax divides the very values it summed.
     const e = log ? null : new Float64Array(n);
-    return (o, [a]) => {
-      for (let i = 0; i < outer; i++) {
-        for (let j = 0; j < inner; j++) {
-          const base = i * n * inner + j;
-          let m = Number.NEGATIVE_INFINITY;
-          for (let k = 0; k < n; k++) {
-            const v = a![base + k * inner]!;
-            if (v > m || v !== v) m = v;
-          }
-          // An infinite maximum would turn x − m into NaN for the finite entries.
-          if (m === Number.NEGATIVE_INFINITY || m === Number.POSITIVE_INFINITY) m = 0;
-          let s = 0;
-          if (e) {
-            for (let k = 0; k < n; k++) {
-              const v = Math.exp(a![base + k * inner]! - m);
-              e[k] = v;
-              s += v;
-            }
-          } else for (let k = 0; k < n; k++) s += Math.exp(a![base + k * inner]! - m);
-          if (log) {
-            // (x − m) − log s, not x − (m + log s): at |m| ≈ 1e16 the sum m + log s
-            // rounds to m and every log-probability would come out 0.
-            const ls = Math.log(s);
-            for (let k = 0; k < n; k++) o[base + k * inner] = a![base + k * inner]! - m - ls;
-          } else {
-            for (let k = 0; k < n; k++) o[base + k * inner] = e![k]! / s;
-          }
-        }
-      }
-    };
+    return (o, [a]) => rows(o, a!, outer, inner, n, e);
   };
+}
+
+/**
+ * The loops of every softmax (`e` given) and logSoftmax (`e` null) kernel,
+ * in one function: eager mode builds a kernel per call, and an engine that
+ * compiles each new closure's hot loops on its own (Node 24) would otherwise
+ * compile these on every call, running them unoptimised meanwhile.
+ */
+function rows(
+  o: TypedArray,
+  a: TypedArray,
+  outer: number,
+  inner: number,
+  n: number,
+  e: Float64Array | null,
+): void {
+  for (let i = 0; i < outer; i++) {
+    for (let j = 0; j < inner; j++) {
+      const base = i * n * inner + j;
+      let m = Number.NEGATIVE_INFINITY;
+      for (let k = 0; k < n; k++) {
+        const v = a[base + k * inner]!;
+        if (v > m || v !== v) m = v;
+      }
+      // An infinite maximum would turn x − m into NaN for the finite entries.
+      if (m === Number.NEGATIVE_INFINITY || m === Number.POSITIVE_INFINITY) m = 0;
+      let s = 0;
+      if (e) {
+        for (let k = 0; k < n; k++) {
+          const v = Math.exp(a[base + k * inner]! - m);
+          e[k] = v;
+          s += v;
+        }
+        for (let k = 0; k < n; k++) o[base + k * inner] = e[k]! / s;
+      } else {
+        for (let k = 0; k < n; k++) s += Math.exp(a[base + k * inner]! - m);
+        // (x − m) − log s, not x − (m + log s): at |m| ≈ 1e16 the sum m + log s
+        // rounds to m and every log-probability would come out 0.
+        const ls = Math.log(s);
+        for (let k = 0; k < n; k++) o[base + k * inner] = a[base + k * inner]! - m - ls;
+      }
+    }
+  }
 }
 
 function inferFloat(name: string) {
