@@ -154,12 +154,19 @@ const start = ({ modules, names, memory, control, code, index }) => {
   };
   // From 0, not from SEQ: a job posted while this worker was starting is one to join.
   let seen = 0;
+  // Microseconds to poll for the next job before sleeping: the calling
+  // thread's limit after a job that came within it, else halved (jobs far
+  // apart, or the calling thread short of a core: polling would take it).
+  let idle = 0;
   for (;;) {
-    const until = performance.now() + Atomics.load(ctl, ${IDLE_SPIN}) / 1000;
+    const limit = Atomics.load(ctl, ${IDLE_SPIN});
+    const since = performance.now();
+    const until = since + Math.min(idle, limit) / 1000;
     while (Atomics.load(ctl, ${SEQ}) === seen && performance.now() < until) {
       for (let i = 0; i < 256 && Atomics.load(ctl, ${SEQ}) === seen; i++);
     }
     Atomics.wait(ctl, ${SEQ}, seen);
+    idle = (performance.now() - since) * 1000 < limit ? limit : idle / 2;
     seen = Atomics.load(ctl, ${SEQ});
     if (index >= Atomics.load(ctl, ${ACTIVE})) continue;
     claimChunks(ctl, seen, run);

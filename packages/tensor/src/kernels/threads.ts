@@ -347,6 +347,14 @@ export function setCallerClaims(on = true): boolean {
   return old;
 }
 
+/**
+ * Polls of FINISHED before this thread sleeps until the workers finish a
+ * job: SPIN after a wait shorter than FINISH_MS, else halved. On a busy
+ * machine a worker may wait for this very core, and polling keeps it off.
+ */
+let finishPolls = SPIN;
+const FINISH_MS = 0.5;
+
 /** Chunks per thread: enough that a thread slow to start costs little, few enough to keep calls long. */
 const CHUNKS_PER_THREAD = 8;
 let chunksPerThread = CHUNKS_PER_THREAD;
@@ -527,12 +535,16 @@ export function parallel(
     if (collect) while (collectDone() || claimChunks(ctl, job, here, 1, true) > 0);
     else claimChunks(ctl, job, here, undefined, true);
   }
-  for (let i = 0; i < SPIN && Atomics.load(ctl, FINISHED) < published; i++);
-  for (;;) {
-    if (collect) collectDone();
-    const finished = Atomics.load(ctl, FINISHED);
-    if (finished >= published) break;
-    Atomics.wait(ctl, FINISHED, finished);
+  for (let i = 0; i < finishPolls && Atomics.load(ctl, FINISHED) < published; i++);
+  if (Atomics.load(ctl, FINISHED) < published) {
+    const since = performance.now();
+    for (;;) {
+      if (collect) collectDone();
+      const finished = Atomics.load(ctl, FINISHED);
+      if (finished >= published) break;
+      Atomics.wait(ctl, FINISHED, finished);
+    }
+    finishPolls = performance.now() - since < FINISH_MS ? SPIN : Math.max(256, finishPolls >> 1);
   }
   if (collect) collectDone();
   Atomics.store(ctl, NEXT, 0); // no chunk of this job may be claimed any more
