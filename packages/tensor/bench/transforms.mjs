@@ -118,12 +118,19 @@ function timeAll(fns, minTime = quick ? 0.1 : 0.5, warm = quick ? 0.2 : 1) {
 
   const compiled = compile(perExample);
   const compiledLoop = compile(g);
-  const t = timeAll({
-    loop,
-    vmapped,
-    compiled: () => compiled(...params, x, y),
-    compiledLoop: () => rows.map(([xi, yi]) => compiledLoop(...params, xi, yi)),
-  });
+  // Three seconds of warm-up each: eager vmap(grad) runs 61 ops a call, and the
+  // engine keeps optimising their code for the first ~4,000 calls (about 2.5 s;
+  // bench/vmap-warmup.mjs shows it settle). Each mode is timed once it has.
+  const t = timeAll(
+    {
+      loop,
+      vmapped,
+      compiled: () => compiled(...params, x, y),
+      compiledLoop: () => rows.map(([xi, yi]) => compiledLoop(...params, xi, yi)),
+    },
+    undefined,
+    quick ? 0.2 : 3,
+  );
   const tLoop = t.loop.seconds;
   const tVmap = t.vmapped.seconds;
   const tCompiled = t.compiled.seconds;
