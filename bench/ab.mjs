@@ -16,6 +16,7 @@
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { adamStep } from './lib/adam-step.mjs';
 import { findIdx, MNIST_FILES, readIdx } from './lib/idx.mjs';
 import { smallCnn } from './lib/small-cnn.mjs';
 
@@ -86,14 +87,7 @@ async function load(root) {
         new nn.Linear(16, 10, { rng, init: 'he' }),
       )
     : smallCnn(nn, rng);
-  const optimizer = new nn.Adam(model.parameters(), { lr: 1e-3 });
-  const step = T.compile((x, y) => {
-    optimizer.zeroGrad();
-    const loss = nn.crossEntropy(model.forward(x), y);
-    loss.backward();
-    optimizer.step();
-    return loss;
-  });
+  const step = adamStep(T, nn, model);
   const batches = batchesOf(T);
   let i = 0;
   const run = () => {

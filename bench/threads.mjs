@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as nn from '@neurite/nn';
 import * as T from '@neurite/tensor';
+import { adamStep } from './lib/adam-step.mjs';
 import { loadData } from './lib/harness.mjs';
 import { hasMnist } from './lib/idx.mjs';
 import { smallCnn } from './lib/small-cnn.mjs';
@@ -86,14 +87,7 @@ function inference() {
 
 function cnnTraining(model = nn.buildModel(cnnSpec, { seed: 1 })) {
   model.train();
-  const optimizer = new nn.Adam(model.parameters(), { lr: 1e-3 });
-  const step = T.compile((x, y) => {
-    optimizer.zeroGrad();
-    const loss = nn.crossEntropy(model.forward(x), y);
-    loss.backward();
-    optimizer.step();
-    return loss;
-  });
+  const step = adamStep(T, nn, model);
   const batches = Array.from({ length: 20 }, (_, i) => ({
     x: T.tensor(data.trainX.subarray(i * 64 * 784, (i + 1) * 64 * 784), {
       shape: [64, 1, 28, 28],

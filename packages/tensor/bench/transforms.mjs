@@ -3,19 +3,8 @@
 //  - per-example gradients of the 784-16-16-10 network over 64 examples:
 //    vmap(grad(loss)) against a loop of 64 grad calls;
 //  - jvp of f: Rⁿ → R at n = 10,000 against one evaluation of f.
-import {
-  compile,
-  getThreads,
-  grad,
-  jvp,
-  matmul,
-  Rng,
-  randn,
-  setThreads,
-  tensor,
-  vmap,
-  zeros,
-} from '../dist/index.js';
+import { compile, getThreads, jvp, Rng, randn, setThreads } from '../dist/index.js';
+import { perExampleSetup } from './per-example.mjs';
 
 // One thread: the figures are CPU time, which counts every thread, so the
 // GEMMs that vmap batches (big enough for the worker pool, unlike the
@@ -74,33 +63,7 @@ function timeAll(fns, minTime = quick ? 0.1 : 0.5, warm = quick ? 0.2 : 1) {
 
 // ---- per-example gradients ----------------------------------------------------
 {
-  const rng = new Rng(7);
-  const sizes = [784, 16, 16, 10];
-  const params = [];
-  for (let l = 0; l < 3; l++) {
-    params.push(randn([sizes[l + 1], sizes[l]], { rng }).mul(1 / Math.sqrt(sizes[l])));
-    params.push(zeros([sizes[l + 1]]));
-  }
-  const batch = 64;
-  const x = zeros([batch, 784]);
-  for (let i = 0; i < x.data.length; i++) x.data[i] = rng.float() < 0.19 ? rng.float() : 0;
-  const labels = new Float32Array(batch * 10);
-  for (let i = 0; i < batch; i++) labels[i * 10 + rng.int(10)] = 1;
-  const y = tensor(labels, { shape: [batch, 10] });
-
-  /** Cross-entropy of one example: x [784], one-hot y [10], parameters as nn.Linear lays them out. */
-  const loss = (w1, b1, w2, b2, w3, b3, xi, yi) => {
-    let h = matmul(xi, w1, { transB: true }).add(b1).relu();
-    h = matmul(h, w2, { transB: true }).add(b2).relu();
-    const logits = matmul(h, w3, { transB: true }).add(b3);
-    return logits.logSoftmax().mul(yi).sum().neg();
-  };
-  const g = grad(loss);
-  const perExample = vmap(g, { inAxes: [null, null, null, null, null, null, 0, 0] });
-  const rows = Array.from({ length: batch }, (_, i) => [
-    x.narrow(0, i, 1).reshape([784]),
-    y.narrow(0, i, 1).reshape([10]),
-  ]);
+  const { params, x, y, g, perExample, rows, batch } = perExampleSetup();
   const loop = () => rows.map(([xi, yi]) => g(...params, xi, yi));
   const vmapped = () => perExample(...params, x, y);
 
