@@ -106,6 +106,38 @@ export function gemmBinary(shared: boolean, relaxed: boolean): Uint8Array<ArrayB
     );
   };
 
+  // The mask of the non-zero values of a row's bytes [q, wend) (at most 64
+  // values), bit l for the l-th: 16 values at a time, then the quads left of
+  // a short row. Leaves q at wend.
+  const wordMask = (row: number, q: number, wend: number, mask: number, sh: number): Code[] => [
+    set(mask, i64c(0)),
+    set(sh, i32c(0)),
+    until(i32.gtU(i32.add(q, i32c(64)), wend), [
+      set(
+        mask,
+        i64.or(mask, i64.shl(i64.extendI32U(nonzero16(i32.add(row, q))), i64.extendI32U(sh))),
+      ),
+      inc(sh, 16),
+      inc(q, 64),
+    ]),
+    until(i32.geU(q, wend), [
+      set(
+        mask,
+        i64.or(
+          mask,
+          i64.shl(
+            i64.extendI32U(
+              i32.xor(i32x4.bitmask(i32x4.eq(v128load(i32.add(row, q)), v128c())), i32c(15)),
+            ),
+            i64.extendI32U(sh),
+          ),
+        ),
+      ),
+      inc(sh, 4),
+      inc(q, 16),
+    ]),
+  ];
+
   // C[j, ·] = Σ_i G[i, j0+j] · X[i, ·] for j < 16: the transposed product
   // Gᵀ·X of G[k×ldg] (16 of its columns) and X[k×n] (n a multiple of 4), into
   // C[16×n], row-major as the caller wants it. Each non-zero quad of X's row
@@ -170,32 +202,7 @@ export function gemmBinary(shared: boolean, relaxed: boolean): Uint8Array<ArrayB
           set(wend, i32.add(q, i32c(256))),
           iff(i32.gtU(wend, nb), set(wend, nb)),
           set(at, q),
-          set(mask, i64c(0)),
-          set(sh, i32c(0)),
-          until(i32.gtU(i32.add(q, i32c(64)), wend), [
-            set(
-              mask,
-              i64.or(mask, i64.shl(i64.extendI32U(nonzero16(i32.add(x, q))), i64.extendI32U(sh))),
-            ),
-            inc(sh, 16),
-            inc(q, 64),
-          ]),
-          until(i32.geU(q, wend), [
-            set(
-              mask,
-              i64.or(
-                mask,
-                i64.shl(
-                  i64.extendI32U(
-                    i32.xor(i32x4.bitmask(i32x4.eq(v128load(i32.add(x, q)), v128c())), i32c(15)),
-                  ),
-                  i64.extendI32U(sh),
-                ),
-              ),
-            ),
-            inc(sh, 4),
-            inc(q, 16),
-          ]),
+          wordMask(x, q, wend, mask, sh),
           until(i64.eqz(mask), [
             set(bit, i32.add(at, i32.shl(i32.wrapI64(i64.ctz(mask)), i32c(2)))),
             set(mask, i64.and(mask, i64.sub(mask, i64c(1)))),
@@ -361,39 +368,7 @@ export function gemmBinary(shared: boolean, relaxed: boolean): Uint8Array<ArrayB
                 ]),
               ],
               [
-                set(mask, i64c(0)),
-                set(sh, i32c(0)),
-                // The word's mask: 16 values at a time, then the quads left of a short row.
-                until(i32.gtU(i32.add(q, i32c(64)), wend), [
-                  set(
-                    mask,
-                    i64.or(
-                      mask,
-                      i64.shl(i64.extendI32U(nonzero16(i32.add(a, q))), i64.extendI32U(sh)),
-                    ),
-                  ),
-                  inc(sh, 16),
-                  inc(q, 64),
-                ]),
-                until(i32.geU(q, wend), [
-                  set(
-                    mask,
-                    i64.or(
-                      mask,
-                      i64.shl(
-                        i64.extendI32U(
-                          i32.xor(
-                            i32x4.bitmask(i32x4.eq(v128load(i32.add(a, q)), v128c())),
-                            i32c(15),
-                          ),
-                        ),
-                        i64.extendI32U(sh),
-                      ),
-                    ),
-                  ),
-                  inc(sh, 4),
-                  inc(q, 16),
-                ]),
+                wordMask(a, q, wend, mask, sh),
                 until(i64.eqz(mask), [
                   set(bit, i32.wrapI64(i64.ctz(mask))),
                   set(mask, i64.and(mask, i64.sub(mask, i64c(1)))),
