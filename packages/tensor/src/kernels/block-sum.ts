@@ -1,5 +1,13 @@
 import { arena, pointerOf } from './memory.js';
-import { getThreads, IN_PLACE_WORK, parallel, registerFunction, share, splits } from './threads.js';
+import {
+  getThreads,
+  IN_PLACE_WORK,
+  onceRegistered,
+  parallel,
+  registerFunction,
+  share,
+  splits,
+} from './threads.js';
 import {
   type Code,
   f64x2,
@@ -94,22 +102,16 @@ function sumFunction(lanes: number) {
   });
 }
 
-/** By lanes 1 … 8: the number `register` gave the function summing that many channels. */
-let made: (number | null)[] | null | undefined;
-
-function sumFunctions(): (number | null)[] | null {
-  if (made !== undefined) return made;
-  made = null;
-  if (!arena()) return made;
-  try {
-    const ids: (number | null)[] = [];
-    for (let lanes = 1; lanes <= GROUP; lanes++) ids[lanes] = registerFunction(sumFunction(lanes));
-    made = ids;
-  } catch {
-    made = null; // no SIMD here: the JavaScript kernel sums
-  }
-  return made;
-}
+/**
+ * By lanes 1 … 8: the number `register` gave the function summing that many
+ * channels (null without SIMD: the JavaScript kernel sums).
+ */
+const sumFunctions = onceRegistered(() => {
+  if (!arena()) return null;
+  const ids: (number | null)[] = [];
+  for (let lanes = 1; lanes <= GROUP; lanes++) ids[lanes] = registerFunction(sumFunction(lanes));
+  return ids;
+});
 
 /**
  * A kernel summing x [outer, mid, inner] (float32) over outer and inner into

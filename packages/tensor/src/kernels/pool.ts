@@ -1,7 +1,7 @@
 import type { TypedArray } from '../dtype.js';
 import { denseAvailable, heap } from './dense.js';
 import { arena, pointerOf } from './memory.js';
-import { IN_PLACE_WORK, parallel, registerFunction, share } from './threads.js';
+import { IN_PLACE_WORK, onceRegistered, parallel, registerFunction, share } from './threads.js';
 import {
   type Code,
   type Func,
@@ -212,19 +212,9 @@ function gatherFunction(scatter: boolean): Func {
 }
 
 /** Gather [0] and scatter [1]: the numbers `register` gave their functions. */
-let gatherIds: (number | null)[] | null | undefined;
-
-function gathers(): (number | null)[] | null {
-  if (gatherIds !== undefined) return gatherIds;
-  gatherIds = null;
-  if (!arena()) return gatherIds;
-  try {
-    gatherIds = [false, true].map((scatter) => registerFunction(gatherFunction(scatter)));
-  } catch {
-    gatherIds = null;
-  }
-  return gatherIds;
-}
+const gathers = onceRegistered(() =>
+  arena() ? [false, true].map((scatter) => registerFunction(gatherFunction(scatter))) : null,
+);
 
 /**
  * Gather (or scatter) in WebAssembly, on the threads (split over rows) when

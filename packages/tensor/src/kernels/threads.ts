@@ -260,6 +260,25 @@ export function registerFunction(f: Func): number | null {
   return register(module, binary);
 }
 
+/**
+ * A getter of what `register` returns (registerFunction's numbers), made on
+ * its first call and kept: null where making it throws (an engine without
+ * SIMD), and the caller's JavaScript runs instead.
+ */
+export function onceRegistered<T>(register: () => T | null): () => T | null {
+  let made: T | null | undefined;
+  return () => {
+    if (made === undefined) {
+      try {
+        made = register();
+      } catch {
+        made = null;
+      }
+    }
+    return made;
+  };
+}
+
 function instantiateF(module: WebAssembly.Module): (...args: number[]) => void {
   const instance = new WebAssembly.Instance(module, { env: { memory: kernelMemory()! } });
   return instance.exports.f as (...args: number[]) => void;

@@ -1,7 +1,14 @@
 import type { ConvGeometry } from './conv.js';
 import { denseAvailable, heap, MR, NR } from './dense.js';
 import { pointerOf } from './memory.js';
-import { type Lane, maxParts, parallel, registerFunction, share } from './threads.js';
+import {
+  type Lane,
+  maxParts,
+  onceRegistered,
+  parallel,
+  registerFunction,
+  share,
+} from './threads.js';
 import {
   f32x4,
   func,
@@ -324,18 +331,7 @@ const zeroFunction = func('f', 'ii', '', '', (dst, bytes) => [
 ]);
 
 /** The number `register` gave zeroFunction; null where it cannot run (then this thread zeroes). */
-let zeroId: number | null | undefined;
-
-function zeroing(): number | null {
-  if (zeroId === undefined) {
-    try {
-      zeroId = registerFunction(zeroFunction);
-    } catch {
-      zeroId = null;
-    }
-  }
-  return zeroId;
-}
+const zeroing = onceRegistered(() => registerFunction(zeroFunction));
 
 /**
  * Images per part of a weight gradient: the images are cut into this many
@@ -372,18 +368,7 @@ const sumRunsFunction = func(
 );
 
 /** The number `register` gave sumRunsFunction; null where it cannot run (then JavaScript adds). */
-let sumRunsId: number | null | undefined;
-
-function sumRuns(): number | null {
-  if (sumRunsId === undefined) {
-    try {
-      sumRunsId = registerFunction(sumRunsFunction);
-    } catch {
-      sumRunsId = null;
-    }
-  }
-  return sumRunsId;
-}
+const sumRuns = onceRegistered(() => registerFunction(sumRunsFunction));
 
 /** The weight gradient of the geometry (w-shaped, from x and a y-shaped u); null without the kernels. */
 export function wasmConvWeight(g: Geometry): F32Kernel | null {
