@@ -26,6 +26,20 @@ function rowKernel(log: boolean) {
 }
 
 /**
+ * What a row's exponentials are taken relative to: its largest value (NaN
+ * if it holds one), or 0 where that is infinite, since x − m would then be
+ * NaN for the finite entries.
+ */
+function rowShift(a: TypedArray, base: number, n: number, inner: number): number {
+  let m = Number.NEGATIVE_INFINITY;
+  for (let k = 0; k < n; k++) {
+    const v = a[base + k * inner]!;
+    if (v > m || v !== v) m = v;
+  }
+  return m === Number.NEGATIVE_INFINITY || m === Number.POSITIVE_INFINITY ? 0 : m;
+}
+
+/**
  * The loops of every softmax (`e` given) and logSoftmax (`e` null) kernel,
  * in one function: eager mode builds a kernel per call, and an engine that
  * compiles each new closure's hot loops on its own (Node 24) would otherwise
@@ -42,13 +56,7 @@ function rows(
   for (let i = 0; i < outer; i++) {
     for (let j = 0; j < inner; j++) {
       const base = i * n * inner + j;
-      let m = Number.NEGATIVE_INFINITY;
-      for (let k = 0; k < n; k++) {
-        const v = a[base + k * inner]!;
-        if (v > m || v !== v) m = v;
-      }
-      // An infinite maximum would turn x − m into NaN for the finite entries.
-      if (m === Number.NEGATIVE_INFINITY || m === Number.POSITIVE_INFINITY) m = 0;
+      const m = rowShift(a, base, n, inner);
       let s = 0;
       if (e) {
         for (let k = 0; k < n; k++) {
@@ -115,21 +123,25 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
 function crossEntropyKernel([x]: readonly Spec[]): Kernel {
   const n = x!.shape[x!.shape.length - 1]!;
   const rows = n === 0 ? 0 : sizeOf(x!.shape) / n;
-  return (o, [a, labels]) => {
-    for (let r = 0; r < rows; r++) {
-      const base = r * n;
-      let m = Number.NEGATIVE_INFINITY;
-      for (let k = 0; k < n; k++) {
-        const v = a![base + k]!;
-        if (v > m || v !== v) m = v;
-      }
-      if (m === Number.NEGATIVE_INFINITY || m === Number.POSITIVE_INFINITY) m = 0;
-      let s = 0;
-      for (let k = 0; k < n; k++) s += Math.exp(a![base + k]! - m);
-      const label = labels![r]!;
-      o[r] = label >= 0 && label < n ? Math.log(s) - (a![base + label]! - m) : Number.NaN;
-    }
-  };
+  return (o, [a, labels]) => crossEntropyRows(o, a!, labels!, rows, n);
+}
+
+/** The loops of every cross-entropy kernel, in one function (see `rows`). */
+function crossEntropyRows(
+  o: TypedArray,
+  a: TypedArray,
+  labels: TypedArray,
+  rows: number,
+  n: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const base = r * n;
+    const m = rowShift(a, base, n, 1);
+    let s = 0;
+    for (let k = 0; k < n; k++) s += Math.exp(a[base + k]! - m);
+    const label = labels[r]!;
+    o[r] = label >= 0 && label < n ? Math.log(s) - (a[base + label]! - m) : Number.NaN;
+  }
 }
 
 /** 1 where the class (last axis) is the row's label, else 0, in `dtype`. */
