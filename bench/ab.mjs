@@ -28,12 +28,21 @@ const { values: flag } = parseArgs({
     rounds: { type: 'string', default: '30' },
     slice: { type: 'string', default: '150' },
     model: { type: 'string', default: 'cnn' },
+    help: { type: 'boolean', short: 'h', default: false },
     data: {
       type: 'string',
       default: join(import.meta.dirname, '..', '..', 'shared', 'datasets', 'mnist'),
     },
   },
 });
+if (flag.help) {
+  console.log(
+    'node bench/ab.mjs --a DIR --b DIR [--model cnn|mlp] [--threads N] [--rounds N] [--slice MS] [--data DIR]\n\n' +
+      'Times the compiled training step of two built checkouts alternately in one process and\n' +
+      "prints B's CPU and wall time over A's (median over rounds), and whether their losses agree.",
+  );
+  process.exit(0);
+}
 if (flag.model !== 'cnn' && flag.model !== 'mlp')
   throw new Error(`--model: '${flag.model}' is not cnn or mlp`);
 const mlp = flag.model === 'mlp';

@@ -35,8 +35,18 @@ const { values: flag } = parseArgs({
     quiet: { type: 'boolean', default: false },
     patience: { type: 'string', default: '120' },
     data: { type: 'string', default: join(here, '..', '..', 'shared', 'datasets', 'mnist') },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+if (flag.help) {
+  console.log(
+    'node bench/threads.mjs [--rounds N] [--quick] [--quiet] [--patience S] [--data DIR]\n\n' +
+      'Times inference at batch 1000, the example CNN and the small CNN, compiled, on 1 and 2\n' +
+      'threads alternately in one process, and prints the speed-up of each (the median ratio).\n' +
+      '--quiet measures a slice again when other processes kept more than 0.15 of a core busy.',
+  );
+  process.exit(0);
+}
 const rounds = flag.quick ? 3 : Number(flag.rounds);
 /** Seconds of steps per thread count per round. */
 const slice = flag.quick ? 0.3 : 1.5;
