@@ -1,4 +1,12 @@
-import { type DType, Rng, Tensor, type TypedArray } from '@neurite/tensor';
+import {
+  type DType,
+  gatherRows,
+  isPinned,
+  pinArray,
+  Rng,
+  Tensor,
+  type TypedArray,
+} from '@neurite/tensor';
 import { DataError } from './errors.js';
 
 /**
@@ -75,6 +83,8 @@ export class TensorDataset implements GatherDataset {
   readonly length: number;
   readonly fields: readonly SampleField[];
   private readonly sizes: number[];
+  /** Each tensor's values in the kernels' memory (`pinArray`), once a gather into a pinned buffer asked. */
+  private readonly pinned: (TypedArray | undefined)[];
 
   constructor(...tensors: Tensor[]) {
     if (tensors.length === 0) throw new DataError('TensorDataset: needs at least one tensor');
@@ -99,6 +109,7 @@ export class TensorDataset implements GatherDataset {
     this.length = length;
     this.fields = tensors.map((t) => ({ shape: t.shape.slice(1), dtype: t.dtype }));
     this.sizes = tensors.map((t) => (length === 0 ? 0 : t.size / length));
+    this.pinned = tensors.map(() => undefined);
   }
 
   /** Sample `i`: one tensor per dataset tensor, row `i` of each (copies). */
@@ -110,26 +121,22 @@ export class TensorDataset implements GatherDataset {
     });
   }
 
+  /**
+   * Writes rows `indices` of every tensor into `out[k]`, one array per
+   * tensor. Into a pinned `out[k]` (a `DataLoader` with `pinMemory`), the
+   * first call copies tensor k's values into the kernels' memory once
+   * (`pinArray`: they are then held twice) and every call copies the rows
+   * there with a WebAssembly kernel (`gatherRows`); where nothing can be
+   * pinned, and into plain arrays, JavaScript does, with the same bits.
+   */
   gather(indices: ArrayLike<number>, out: readonly TypedArray[]): void {
-    const n = indices.length;
     for (let k = 0; k < this.tensors.length; k++) {
-      const src = this.tensors[k]!.data;
-      const dst = out[k]!;
       const s = this.sizes[k]!;
-      if (s === 1) {
-        for (let j = 0; j < n; j++) dst[j] = src[indices[j]!]!;
-      } else if (s < 16) {
-        for (let j = 0; j < n; j++) {
-          const from = indices[j]! * s;
-          const to = j * s;
-          for (let c = 0; c < s; c++) dst[to + c] = src[from + c]!;
-        }
-      } else {
-        for (let j = 0; j < n; j++) {
-          const from = indices[j]! * s;
-          dst.set(src.subarray(from, from + s), j * s);
-        }
-      }
+      if (s === 0) continue;
+      const dst = out[k]!;
+      let src = this.tensors[k]!.data;
+      if (isPinned(dst)) src = this.pinned[k] ??= pinArray(src);
+      gatherRows(src, s, indices, dst);
     }
   }
 }

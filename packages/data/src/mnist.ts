@@ -1,4 +1,4 @@
-import { Tensor, type TypedArray, tensor } from '@neurite/tensor';
+import { gatherRows, isPinned, pinArray, Tensor, type TypedArray, tensor } from '@neurite/tensor';
 import { checkIndex, type GatherDataset, type SampleField } from './dataset.js';
 import { DataError, IdxError } from './errors.js';
 import { type IdxData, parseIdx } from './idx.js';
@@ -31,6 +31,8 @@ export class MnistSplit implements GatherDataset {
   /** Image width in pixels (28 for MNIST). */
   readonly cols: number;
   private cachedImages: Tensor | undefined;
+  /** `pixels` in the kernels' memory (`pinArray`), once a gather into a pinned batch asked. */
+  private pinnedPixels: Uint8Array | undefined;
 
   constructor(pixels: Uint8Array, labels: Tensor | Int32Array, rows = 28, cols = 28) {
     if (!(pixels instanceof Uint8Array)) {
@@ -95,20 +97,22 @@ export class MnistSplit implements GatherDataset {
     return [new Tensor(image, [this.features], 'float32'), new Tensor(label, [], 'int32')];
   }
 
-  /** Writes images `indices` scaled to [0, 1] into `out[0]` and their labels into `out[1]`. */
+  /**
+   * Writes images `indices` scaled to [0, 1] (pixel / 255 as float32) into
+   * `out[0]` and their labels into `out[1]`. Into a pinned `out[0]` (a
+   * `DataLoader` with `pinMemory`), the first call copies `pixels` into the
+   * kernels' memory once (`pinArray`: the images' bytes are then held twice)
+   * and every call scales the bytes there with a WebAssembly kernel
+   * (`gatherRows`); where nothing can be pinned, and into plain arrays,
+   * JavaScript does, with the same bits.
+   */
   gather(indices: ArrayLike<number>, out: readonly TypedArray[]): void {
     const [images, targets] = out as [Float32Array, Int32Array];
-    const f = this.features;
-    const pixels = this.pixels;
+    let pixels = this.pixels;
+    if (isPinned(images)) pixels = this.pinnedPixels ??= pinArray(this.pixels);
+    gatherRows(pixels, this.features, indices, images);
     const labels = this.labels.data;
-    const scale = pixelScale();
-    for (let j = 0; j < indices.length; j++) {
-      const sample = indices[j]!;
-      targets[j] = labels[sample]!;
-      const from = sample * f;
-      const to = j * f;
-      for (let k = 0; k < f; k++) images[to + k] = scale[pixels[from + k]!]!;
-    }
+    for (let j = 0; j < indices.length; j++) targets[j] = labels[indices[j]!]!;
   }
 
   /**

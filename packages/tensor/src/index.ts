@@ -67,6 +67,7 @@ export {
 } from './op.js';
 export * from './ops/functions.js';
 export { Rng } from './rng.js';
+export { gatherRows, isPinned, pinArray, type RowArray } from './rows.js';
 export { broadcastShapes, type Shape, sizeOf, stridesOf } from './shape.js';
 export { type NestedArray, type Node, Tensor } from './tensor.js';
 export * from './transforms/index.js';

@@ -181,8 +181,13 @@ const holders = new WeakMap<ArrayBufferView, ArrayBufferView>();
 const blocks =
   typeof FinalizationRegistry === 'function' ? new FinalizationRegistry<number>(release) : null;
 
-const ARRAYS = { float32: Float32Array, float64: Float64Array, int32: Int32Array } as const;
-type ArrayKind = keyof typeof ARRAYS;
+const ARRAYS = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int32: Int32Array,
+  uint8: Uint8Array,
+} as const;
+export type ArrayKind = keyof typeof ARRAYS;
 
 /**
  * A zero-filled array of `length` elements living in the kernels' memory,

@@ -141,7 +141,15 @@ export const i64 = {
 };
 /** i64.const of an int32 value (sleb's arithmetic is 32-bit). */
 export const i64c = (n: number): Code => [0x42, sleb(n)];
-export const f32 = { eq: op(0x5b), ne: op(0x5c), gt: op(0x5e), add: op(0x92), mul: op(0x94) };
+export const f32 = {
+  eq: op(0x5b),
+  ne: op(0x5c),
+  gt: op(0x5e),
+  add: op(0x92),
+  mul: op(0x94),
+  div: op(0x95),
+  convertI32S: op(0xb2),
+};
 export const select = op(0x1b);
 
 /** A load of natural alignment 2^align: load(address, offset). */
@@ -159,8 +167,10 @@ const store =
     uleb(offset),
   ];
 export const i32load = load(2, 0x28);
+export const i32load8U = load(0, 0x2d);
 export const f32load = load(2, 0x2a);
 export const i32store = store(2, 0x36);
+export const i32store8 = store(0, 0x3a);
 export const f32store = store(2, 0x38);
 export const v128load = load(4, 0xfd, 0);
 export const load32Splat = load(2, 0xfd, 9);
@@ -195,6 +205,7 @@ export const f32x4 = {
   mul: simd(0xe6),
   div: simd(0xe7),
   max: simd(0xe9),
+  convertI32x4S: simd(0xfa),
   extractLane: (lane: number, v: Code): Code => simd(0x1f, lane)(v),
 };
 export const f64x2 = { promoteLowF32x4: simd(0x5f), add: simd(0xf0) };
@@ -204,9 +215,15 @@ export const i32x4 = {
   allTrue: simd(0xa3),
   bitmask: simd(0xa4),
   add: simd(0xae),
+  extendLowI16x8U: simd(0xa9),
+  extendHighI16x8U: simd(0xaa),
 };
 /** Saturating narrowings (all-ones and zero lanes stay so) and the byte lanes' sign bits. */
-export const i16x8 = { narrowI32x4S: simd(0x85) };
+export const i16x8 = {
+  narrowI32x4S: simd(0x85),
+  extendLowI8x16U: simd(0x89),
+  extendHighI8x16U: simd(0x8a),
+};
 export const i8x16 = { narrowI16x8S: simd(0x65), bitmask: simd(0x64) };
 export const v128 = {
   and: simd(0x4e),
