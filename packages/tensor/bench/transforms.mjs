@@ -26,7 +26,12 @@ const emit = (line) => console.log(JSON.stringify({ ...line, threads: getThreads
  * figure is the function's fastest of five rounds. `faults` is that round's
  * minor page faults per call: memory the allocator had handed back to the
  * system and takes again (a fresh 3 MB result can cost more in faults than
- * in computing it).
+ * in computing it). `mainSeconds` is that round's CPU time of this thread
+ * alone, where Node has `process.threadCpuUsage` (24, not 20): the rest is
+ * the engine's other threads, mostly the collector marking and sweeping
+ * (Node 24 frees ArrayBuffers only in full collections, one every few tens
+ * of megabytes of them, so each fresh 3 MB result costs collector CPU
+ * there; bench/fresh-result.mjs measures that floor).
  */
 function timeAll(fns, minTime = quick ? 0.1 : 0.5, warm = quick ? 0.2 : 1) {
   const cpu = () => {
@@ -34,18 +39,25 @@ function timeAll(fns, minTime = quick ? 0.1 : 0.5, warm = quick ? 0.2 : 1) {
     return (user + system) / 1e6;
   };
   const faults = () => process.resourceUsage().minorPageFault;
+  const thread = process.threadCpuUsage
+    ? () => {
+        const { user, system } = process.threadCpuUsage();
+        return (user + system) / 1e6;
+      }
+    : () => Number.NaN;
   const names = Object.keys(fns);
   for (const name of names) {
     const start = cpu();
     for (let n = 0; n < 3 || cpu() - start < warm; n++) fns[name]();
   }
   const best = Object.fromEntries(
-    names.map((name) => [name, { seconds: Number.POSITIVE_INFINITY, faults: 0 }]),
+    names.map((name) => [name, { seconds: Number.POSITIVE_INFINITY, faults: 0, mainSeconds: 0 }]),
   );
   for (let r = 0; r < 5; r++) {
     for (const name of names) {
       let n = 0;
       const faulted = faults();
+      const mainStart = thread();
       const start = cpu();
       let elapsed = 0;
       do {
@@ -54,7 +66,11 @@ function timeAll(fns, minTime = quick ? 0.1 : 0.5, warm = quick ? 0.2 : 1) {
         elapsed = cpu() - start;
       } while (elapsed < minTime / 5);
       if (elapsed / n < best[name].seconds) {
-        best[name] = { seconds: elapsed / n, faults: (faults() - faulted) / n };
+        best[name] = {
+          seconds: elapsed / n,
+          faults: (faults() - faulted) / n,
+          mainSeconds: (thread() - mainStart) / n,
+        };
       }
     }
   }
@@ -99,12 +115,18 @@ function timeAll(fns, minTime = quick ? 0.1 : 0.5, warm = quick ? 0.2 : 1) {
   const tCompiled = t.compiled.seconds;
   const tCompiledLoop = t.compiledLoop.seconds;
   const faults = (mode) => +t[mode].faults.toFixed(1);
+  // Only where this Node can measure one thread (omitted from the line elsewhere).
+  const mainMs = (mode) =>
+    Number.isNaN(t[mode].mainSeconds)
+      ? {}
+      : { main_thread_cpu_ms: +(t[mode].mainSeconds * 1e3).toFixed(2) };
   emit({
     bench: 'per-example-gradients',
     network: '784-16-16-10',
     examples: batch,
     mode: 'loop of grad',
     cpu_ms: +(tLoop * 1e3).toFixed(2),
+    ...mainMs('loop'),
     page_faults_per_call: faults('loop'),
   });
   emit({
@@ -113,6 +135,7 @@ function timeAll(fns, minTime = quick ? 0.1 : 0.5, warm = quick ? 0.2 : 1) {
     examples: batch,
     mode: 'vmap(grad)',
     cpu_ms: +(tVmap * 1e3).toFixed(2),
+    ...mainMs('vmapped'),
     page_faults_per_call: faults('vmapped'),
     speedup_vs_loop: +(tLoop / tVmap).toFixed(1),
   });
@@ -122,6 +145,7 @@ function timeAll(fns, minTime = quick ? 0.1 : 0.5, warm = quick ? 0.2 : 1) {
     examples: batch,
     mode: 'loop of compiled grad',
     cpu_ms: +(tCompiledLoop * 1e3).toFixed(2),
+    ...mainMs('compiledLoop'),
     page_faults_per_call: faults('compiledLoop'),
   });
   emit({
@@ -130,6 +154,7 @@ function timeAll(fns, minTime = quick ? 0.1 : 0.5, warm = quick ? 0.2 : 1) {
     examples: batch,
     mode: 'compiled vmap(grad)',
     cpu_ms: +(tCompiled * 1e3).toFixed(2),
+    ...mainMs('compiled'),
     page_faults_per_call: faults('compiled'),
     speedup_vs_loop: +(tLoop / tCompiled).toFixed(1),
     speedup_vs_compiled_loop: +(tCompiledLoop / tCompiled).toFixed(1),
