@@ -18,10 +18,12 @@ main(async () => {
   const impl = `neurite-${mode}`;
   const T = await importBuilt('@neurite/tensor');
   const nn = await importBuilt('@neurite/nn');
+  const D = await importBuilt('@neurite/data');
 
-  await runImplementation(impl, options, ({ recipe, batch, seed }) => {
+  await runImplementation(impl, options, ({ recipe, batch, seed, trainImages, trainLabels }) => {
     if (typeof T === 'string') return { skipped: T };
     if (typeof nn === 'string') return { skipped: nn };
+    if (typeof D === 'string') return { skipped: D };
     if (mode === 'compiled' && typeof T.compile !== 'function') {
       return { skipped: 'compile() not available' };
     }
@@ -61,18 +63,26 @@ main(async () => {
         : T.tensor(batch.labels, { shape: [batch.size] });
     const predict = (xs, size) => predictStep(T.tensor(xs, { shape: inputShape(size) })).data;
 
-    // Pinned memory, where the products read images in place (the test set once; each
-    // batch gathered into one reused buffer, as DataLoader({ pinMemory: true }) does).
-    const pinning = typeof T.Tensor.prototype.pinMemory === 'function';
-    const place = pinning ? (array) => T.tensor(array).pinMemory().data : undefined;
-    let pinnedBatch;
-    const batchArray = pinning
-      ? (length) => {
-          if (pinnedBatch?.length !== length)
-            pinnedBatch = T.allocate('float32', length, { pinMemory: true });
-          return pinnedBatch;
+    // Pinned memory, where the products read images in place: the test set placed once, and
+    // each training batch gathered as users' loaders do, by DataLoader({ pinMemory: true }) of
+    // @neurite/data from the images' bytes (pinned once, on the first batch), in the harness's
+    // order (a Subset of the training split in that order, not shuffled by the loader).
+    const place = (array) => T.tensor(array).pinMemory().data;
+    const train = new D.MnistSplit(trainImages, trainLabels, 28, 28);
+    const imageBatches = (order, count) => {
+      const loader = new D.DataLoader(new D.Subset(train, order), {
+        batchSize: batch,
+        dropLast: true,
+        pinMemory: true,
+      });
+      return (function* () {
+        let b = 0;
+        for (const [images] of loader.epoch(0)) {
+          if (b++ === count) return;
+          yield images.data;
         }
-      : undefined;
+      })();
+    };
     if (mode === 'fit') {
       // One fit call over every epoch (warm-up first), its data a loader of the harness's
       // batches: each epoch is timed from its first batch to its last, fit's work between
@@ -95,7 +105,7 @@ main(async () => {
         });
         return { seconds, loss: history.last.loss };
       };
-      return { trainEpochs, predict, place, batchArray, info: { threads: T.getThreads() } };
+      return { trainEpochs, predict, place, imageBatches, info: { threads: T.getThreads() } };
     }
 
     return {
@@ -105,7 +115,7 @@ main(async () => {
       },
       predict,
       place,
-      batchArray,
+      imageBatches,
       info: { threads: T.getThreads() },
     };
   });

@@ -83,7 +83,11 @@ async function readMnist(dir) {
   };
 }
 
-/** MNIST as the networks read it: pixels scaled to [0, 1] as float32, one-hot targets. */
+/**
+ * MNIST as the networks read it: pixels scaled to [0, 1] as float32 (`trainX`, made on first
+ * read: an implementation that gathers its batches from the bytes never makes it), one-hot
+ * targets; and the training images' bytes as read (`trainImages`), for a loader of one's own.
+ */
 export async function loadData(dir) {
   const raw = await readMnist(dir);
   const scale = (bytes) => {
@@ -96,8 +100,13 @@ export async function loadData(dir) {
     for (let i = 0; i < labels.length; i++) out[i * CLASSES + labels[i]] = 1;
     return out;
   };
+  let trainX;
   return {
-    trainX: scale(raw.trainImages),
+    get trainX() {
+      trainX ??= scale(raw.trainImages);
+      return trainX;
+    },
+    trainImages: raw.trainImages,
     trainY: oneHot(raw.trainLabels),
     trainLabels: Int32Array.from(raw.trainLabels),
     testX: scale(raw.testImages),
@@ -137,6 +146,26 @@ export function gatherRows(
   return out;
 }
 
+/** Throws unless `x` holds rows order[start …] of the bytes as float32 in [0, 1], as `trainX` does. */
+function checkImages(x, bytes, order, start, size) {
+  if (!(x instanceof Float32Array) || x.length !== size * PIXELS) {
+    throw new Error(
+      `imageBatches: a batch is a ${x?.constructor?.name} of ${x?.length}, not ${size}×${PIXELS} float32`,
+    );
+  }
+  for (let i = 0; i < size; i++) {
+    const row = order[start + i];
+    for (let k = 0; k < PIXELS; k++) {
+      const want = Math.fround(bytes[row * PIXELS + k] / 255);
+      if (!Object.is(x[i * PIXELS + k], want)) {
+        throw new Error(
+          `imageBatches: row ${i} (image ${row}) pixel ${k} is ${x[i * PIXELS + k]}, trainX holds ${want}`,
+        );
+      }
+    }
+  }
+}
+
 function gatherLabels(labels, order, start, size) {
   const out = new Int32Array(size);
   for (let i = 0; i < size; i++) out[i] = labels[order[start + i]];
@@ -155,14 +184,16 @@ const peakRssMb = () => Math.round((process.resourceUsage().maxRSS / 1024) * 10)
 /**
  * Runs one implementation and prints its result as one JSON line on stdout.
  *
- * `setup({ recipe, batch, seed })` builds the network and returns
+ * `setup({ recipe, batch, seed, trainImages, trainLabels })` builds the network and returns
  * `{ train(batch, wantLoss) -> number|undefined, predict(x, size) -> ArrayLike<number>, info? }`,
  * or, for a library's own training loop, `trainEpochs(epochs) -> Promise<{ seconds, loss }>`
  * in place of `train`, where each epoch is `{ count, batches() }` (an iterable of batches)
  * and `seconds[i]` times epoch i from its first batch to its last;
  * optionally `place(array)`, giving the test images where the library's kernels read them
- * (once, untimed, as a framework's own tensor holds a data set), and `batchArray(length)`,
- * the buffer each batch's images are gathered into (a loader's reused, pinned buffer);
+ * (once, untimed, as a framework's own tensor holds a data set), and `imageBatches(order, count)`,
+ * the images of batches 0 … count−1 of `order` (rows order[b·batch …]) gathered by the
+ * library's own data loader from `trainImages` (the training images' bytes, 0–255) as float32
+ * arrays, each holding what `gatherRows` of `trainX` would (the first batch is checked);
  * where `batch` is `{ x, y, labels, size }` (x: size×784 float32, y: size×10 one-hot);
  * the cnn recipe reads each row of x as a 1×28×28 image.
  */
@@ -173,30 +204,46 @@ export async function runImplementation(impl, options, setup) {
   const perms = loadPermutations(options.perm, trainN);
   const trainRecipe = options.recipe === 'inference' ? 'modern' : options.recipe;
   const trainBatch = options.recipe === 'inference' ? 64 : options.batch;
-  const model = await setup({ recipe: trainRecipe, batch: trainBatch, seed: options.seed });
+  const model = await setup({
+    recipe: trainRecipe,
+    batch: trainBatch,
+    seed: options.seed,
+    trainImages: data.trainImages,
+    trainLabels: data.trainLabels,
+  });
   if (model.skipped) {
     line({ impl, recipe: options.recipe, skipped: model.skipped });
     return;
   }
   if (model.place) data.testX = model.place(data.testX);
-  const batchLength = trainBatch * PIXELS;
   const epochSamples = Math.min(options.quick ? QUICK_SAMPLES : trainN, trainN);
   const batchesPerEpoch = Math.floor(epochSamples / trainBatch);
 
   let lastLoss;
-  /** Batch `b` of `order`, gathered as a data loader does (into the implementation's buffer, if it has one). */
-  const batchAt = (order, b) => {
-    const start = b * trainBatch;
-    return {
-      x: gatherRows(data.trainX, PIXELS, order, start, trainBatch, model.batchArray?.(batchLength)),
-      y: gatherRows(data.trainY, CLASSES, order, start, trainBatch),
-      labels: gatherLabels(data.trainLabels, order, start, trainBatch),
-      size: trainBatch,
-    };
-  };
-  /** Batches `order[0 .. count·batch)`, gathered one at a time as the loop below does. */
+  let checked = false;
+  /**
+   * Batches `order[0 .. count·batch)`, one at a time, as a data loader gives them: the images
+   * from the implementation's loader (`imageBatches`), else gathered here into a fresh array.
+   */
   function* batchesOf(order, count) {
-    for (let b = 0; b < count; b++) yield batchAt(order, b);
+    const images = model.imageBatches?.(order, count)[Symbol.iterator]();
+    for (let b = 0; b < count; b++) {
+      const start = b * trainBatch;
+      let x;
+      if (images) {
+        x = images.next().value;
+        if (!checked) {
+          checkImages(x, data.trainImages, order, start, trainBatch);
+          checked = true;
+        }
+      } else x = gatherRows(data.trainX, PIXELS, order, start, trainBatch);
+      yield {
+        x,
+        y: gatherRows(data.trainY, CLASSES, order, start, trainBatch),
+        labels: gatherLabels(data.trainLabels, order, start, trainBatch),
+        size: trainBatch,
+      };
+    }
   }
   /**
    * Epochs through the implementation's own loop (`trainEpochs`, as `fit` runs them): each
@@ -208,9 +255,10 @@ export async function runImplementation(impl, options, setup) {
       plan.map(([order, count]) => ({ count, batches: () => batchesOf(order, count) })),
     );
   const trainBatches = (order, count) => {
-    for (let b = 0; b < count; b++) {
-      const wantLoss = b === count - 1;
-      const loss = model.train(batchAt(order, b), wantLoss);
+    let b = 0;
+    for (const batch of batchesOf(order, count)) {
+      const wantLoss = ++b === count;
+      const loss = model.train(batch, wantLoss);
       if (wantLoss) lastLoss = loss;
     }
   };
