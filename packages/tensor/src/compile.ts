@@ -10,6 +10,7 @@ import { isTracing, isTransforming, withTracer } from './engine.js';
 import { CompileError, fmt } from './errors.js';
 import { isGradEnabled } from './grad-mode.js';
 import { freePinned, pinnedArray, pointerOf } from './kernels/memory.js';
+import { runRowChain } from './kernels/row-split.js';
 import { broadcastStrides, stridedLoop } from './kernels/strided.js';
 import { type LoopNode, loopProgram, wasmLoop } from './kernels/wasm-loop.js';
 import type { Kernel, Op, Spec } from './op.js';
@@ -437,6 +438,8 @@ const gradHomes = new WeakMap<Tensor, TypedArray>();
 class Plan {
   readonly stats: PlanStats;
   private readonly launches: Launch[] = [];
+  /** The launches in the order a replay runs them, each chain of row-local ones as one. */
+  private readonly schedule: Launch[] = [];
   /** Per argument: the launches' input arrays (and positions) that read it. */
   private readonly bindings: { ins: TypedArray[]; at: number }[][];
   private readonly argBuffers: TypedArray[];
@@ -690,48 +693,80 @@ class Plan {
         if (!escaping.has(b)) lifetimes.push({ buffer: b, from: i, to: lastUse.get(b) ?? i });
       }
     });
+    // 6. Kernels, each specialised to its shapes (they see shapes and dtypes
+    // only, so none keeps a traced buffer alive), and the chains of row-local
+    // ones a replay runs as one job per block of rows: every buffer such a
+    // chain touches lives through the whole chain, since a block of rows may
+    // run its last step while another has not run its first.
+    let simdLoops = 0;
+    const kernels = merged.map((item, i): Kernel | null => {
+      if (item.kind === 'copy') return copy;
+      if (item.kind === 'call') {
+        const s = item.step;
+        return s.op.kernel(s.inputs.map(specOf), specOf(s.out), s.attrs);
+      }
+      const kernel = stored[i]!.length > 0 ? loopKernel(item, stored[i]!) : null;
+      if (kernel?.simd) simdLoops++;
+      return kernel?.run ?? null;
+    });
+    const chains = rowChains(merged, kernels, stored);
+    for (const [from, to] of chains) {
+      for (const l of lifetimes) {
+        if ((l.from >= from && l.from <= to) || (l.to >= from && l.to <= to)) {
+          l.from = Math.min(l.from, from);
+          l.to = Math.max(l.to, to);
+        }
+      }
+    }
     const { views: planned, bytes: bufferBytes, arena } = planArena(lifetimes);
     this.arena = arena;
     const resolve = (b: Buf): TypedArray =>
       b instanceof Slot ? (planned.get(b) ?? kept.get(b) ?? b.sink()) : b;
 
     let inPlaceAssigns = 0;
-    let simdLoops = 0;
     const writes = new Set<TypedArray>();
+    const launchOf = new Map<number, Launch>();
     merged.forEach((item, i) => {
+      const kernel = kernels[i];
+      if (!kernel) return;
+      let launch: Launch;
       if (item.kind === 'copy') {
-        this.launches.push({
-          kernel: copy,
-          out: resolve(item.target.storage),
-          ins: [resolve(item.value)],
-        });
-        writes.add(resolve(item.target.storage));
+        launch = { kernel, out: resolve(item.target.storage), ins: [resolve(item.value)] };
       } else if (item.kind === 'call') {
         const s = item.step;
-        // Kernels see shapes and dtypes only, so none keeps a traced buffer alive.
-        const kernel = s.op.kernel(s.inputs.map(specOf), specOf(s.out), s.attrs);
-        const ins = s.inputs.map((t) => resolve(t.storage));
-        this.launches.push({ kernel, out: resolve(s.out.storage), ins });
-        writes.add(resolve(s.out.storage));
-      } else if (item.kind === 'loop') {
+        launch = {
+          kernel,
+          out: resolve(s.out.storage),
+          ins: s.inputs.map((t) => resolve(t.storage)),
+        };
+      } else {
         const ins = item.leaves.map((l) => resolve(l.buffer));
-        const live = stored[i]!;
-        const outs = live.map((st) => {
+        const outs = stored[i]!.map((st) => {
           if (!st.target) return resolve(st.buffer);
           inPlaceAssigns++;
           return resolve(st.target.storage);
         });
-        for (const o of outs) writes.add(o);
-        const kernel = live.length > 0 ? loopKernel(item, live) : null;
-        if (kernel?.simd) simdLoops++;
-        if (kernel)
-          this.launches.push({
-            kernel: kernel.run,
-            out: outs[0]!,
-            ins: [...ins, ...outs.slice(1)],
-          });
+        launch = { kernel, out: outs[0]!, ins: [...ins, ...outs.slice(1)] };
+        for (const o of outs.slice(1)) writes.add(o);
       }
+      writes.add(launch.out);
+      this.launches.push(launch);
+      launchOf.set(i, launch);
     });
+    // What a replay runs in order: launches, and chains of them run by runRowChain.
+    const chained = new Map<number, [number, number]>(chains.map((c) => [c[0], c]));
+    for (let i = 0; i < merged.length; i++) {
+      const chain = chained.get(i);
+      if (!chain) {
+        const l = launchOf.get(i);
+        if (l) this.schedule.push(l);
+        continue;
+      }
+      const steps: Launch[] = [];
+      for (let j = chain[0]; j <= chain[1]; j++) steps.push(launchOf.get(j)!);
+      this.schedule.push({ kernel: () => runRowChain(steps), out: steps[0]!.out, ins: [] });
+      i = chain[1];
+    }
 
     this.bindings = this.argBuffers.map((b) => {
       const sites: { ins: TypedArray[]; at: number }[] = [];
@@ -826,7 +861,7 @@ class Plan {
       for (const site of sites) site.ins[site.at] = data;
       return data;
     });
-    for (const l of this.launches) l.kernel(l.out, l.ins);
+    for (const l of this.schedule) l.kernel(l.out, l.ins);
     for (const [t, g] of this.gradsAfter) t.grad = g;
     return this.output(args, made);
   }
@@ -834,6 +869,68 @@ class Plan {
 
 /** An assignment left as a copy. */
 const copy: Kernel = (o, [v]) => o.set(v!);
+
+/**
+ * The chains of row-local kernels (row-split.ts) among the items, as
+ * [first, last] item numbers: neighbours over the same rows, where a step
+ * reads what an earlier step of the chain wrote only row by row, and writes
+ * nothing an earlier step read or wrote (so a block of rows may run the
+ * whole chain while another block has not started it). Two steps at least.
+ */
+function rowChains(
+  items: readonly Item[],
+  kernels: readonly (Kernel | null)[],
+  stored: readonly Loop['stores'][],
+): [number, number][] {
+  const chains: [number, number][] = [];
+  let from = -1;
+  const read = new Set<Buf>();
+  const written = new Set<Buf>();
+  const splits = new Set<unknown>();
+  const close = (to: number) => {
+    if (from >= 0 && to > from) chains.push([from, to]);
+    from = -1;
+    read.clear();
+    written.clear();
+    splits.clear();
+  };
+  items.forEach((item, i) => {
+    const rows = kernels[i]?.rows;
+    if (!rows || item.kind === 'copy') {
+      close(i - 1);
+      return;
+    }
+    const reads =
+      item.kind === 'call'
+        ? item.step.inputs.map((t) => t.storage)
+        : item.leaves.map((l) => l.buffer);
+    const writes =
+      item.kind === 'call'
+        ? [item.step.out.storage]
+        : stored[i]!.map((st) => st.target?.storage ?? st.buffer);
+    const whole = reads.filter((_, k) => !rows.rowInputs.includes(k));
+    // A step reading whole what it writes cannot run in blocks at all.
+    if (whole.some((b) => writes.includes(b))) {
+      close(i - 1);
+      return;
+    }
+    const joins =
+      from >= 0 &&
+      rows.rows === kernels[from]!.rows!.rows &&
+      !splits.has(rows) &&
+      !whole.some((b) => written.has(b)) &&
+      !writes.some((b) => read.has(b) || written.has(b));
+    if (!joins) {
+      close(i - 1);
+      from = i;
+    }
+    splits.add(rows);
+    for (const b of reads) read.add(b);
+    for (const b of writes) written.add(b);
+  });
+  close(items.length - 1);
+  return chains;
+}
 
 const specOf = ({ shape, dtype }: Value): Spec => ({ shape, dtype });
 

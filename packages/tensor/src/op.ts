@@ -1,4 +1,5 @@
 import type { DType, TypedArray } from './dtype.js';
+import type { RowSplit } from './kernels/row-split.js';
 import type { Shape } from './shape.js';
 import type { Tensor } from './tensor.js';
 
@@ -13,7 +14,14 @@ export interface Spec {
  * before (a plan's reused memory, or a large output left unfilled), reading
  * the inputs' storage. Never allocates per element.
  */
-export type Kernel = (out: TypedArray, inputs: readonly TypedArray[]) => void;
+export type Kernel = ((out: TypedArray, inputs: readonly TypedArray[]) => void) & {
+  /**
+   * Present when each row of the output (its leading axis) is computed from
+   * the same row of some inputs and the whole of the rest: a compiled plan
+   * runs a chain of such kernels as one job per block of rows (row-split.ts).
+   */
+  readonly rows?: RowSplit;
+};
 
 /** A gradient contribution for one input, computed only if that input needs it. */
 export type Pullback = (() => Tensor) | null;

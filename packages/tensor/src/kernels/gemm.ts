@@ -1,5 +1,6 @@
 import type { TypedArray } from '../dtype.js';
 import { denseAvailable, packedGemm } from './dense.js';
+import type { RowSplit } from './row-split.js';
 import { type Product, simdGemm, useSimd } from './simd.js';
 
 /** A product with each operand possibly read transposed: `Product` with two flags first. */
@@ -89,6 +90,22 @@ export const gemm: TransposedProduct = (transA, transB, m, n, k, A, a, B, b, C, 
     else gemmTN(m, n, k, A, a, B, b, C, c);
   } else denseGemm(true, true, m, n, k, A, a, B, b, C, c); // Aᵀ·Bᵀ: rare, strided but correct
 };
+
+/**
+ * The float32 product as a row-local kernel (row-split.ts) when `gemm` takes
+ * the narrow zero-skipping path for it (A not transposed, a layer of at most
+ * NARROW outputs), so that a row's bits are those `gemm` gives; else null.
+ */
+export function gemmRowSplit(
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+): RowSplit | null {
+  if (transA || n > NARROW || m * n * k < 1) return null;
+  return simdGemm()?.rowSplit(transB, m, n, k) ?? null;
+}
 
 /** A[m×k] · B[k×n]: row i of C accumulates A[i,p] · row p of B. */
 const gemmNN: Product = (m, n, k, A, a, B, b, C, c) => {

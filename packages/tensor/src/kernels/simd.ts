@@ -1,6 +1,7 @@
 import type { TypedArray } from '../dtype.js';
 import { type Arena, arena, instantiate, memoryShared, pointerOf } from './memory.js';
 import { relaxedSimd } from './relaxed.js';
+import type { RowSplit } from './row-split.js';
 import { maxParts, parallel, share } from './threads.js';
 import { gemmBinary } from './wasm/gemm.js';
 
@@ -47,6 +48,11 @@ export interface SimdGemm {
    * nothing, when B holds a NaN or ±∞ (a skipped zero would have to make NaN).
    */
   rows(transB: boolean, ...product: Parameters<Product<Float32Array>>): boolean;
+  /**
+   * `rows` as a row-local kernel of C[m×n] = A[m×k] · op(B) (row-split.ts):
+   * the same calls for each row, blocks of rows run by any thread.
+   */
+  rowSplit(transB: boolean, m: number, n: number, k: number): RowSplit;
 }
 
 interface Exports {
@@ -278,6 +284,81 @@ function wrap(wasm: Exports, memory: Arena): SimdGemm {
       }
       return true;
     },
+    rowSplit(transB, m, n, k) {
+      // Regions as `rows` lays them out, from the scratch given: B's panels,
+      // A's rows when they must be copied in, C with each block's spill room
+      // when C's rows are not whole panels (then copied into C by `compact`),
+      // and each block's 16 totals.
+      const k4 = (k + 3) & ~3;
+      const panels = Math.ceil(n / COLS);
+      const spill = n % COLS !== 0;
+      let A: Float32Array | null = null;
+      let [pa, pc, op, oa, oc, ot] = [0, 0, 0, 0, 0, 0];
+      return {
+        rows: m,
+        align: 1,
+        rowInputs: [0],
+        outInputs: [],
+        bound: m * n * k,
+        // 32 samples: this runs on every call of a chain, most of them (a
+        // training step's batch of 64) to find the work too small to split.
+        work: (C, [x]) =>
+          pointerOf(C) < 0
+            ? 0
+            : m * n * k * (k > 64 ? nonzeroShare(x as Float32Array, 0, m * k, 32) : 1),
+        prepare(C, [a, B], at, parts) {
+          pa = k4 === k ? pointerOf(a!) : -1;
+          pc = pointerOf(C);
+          op = at;
+          oa = op + panels * k4 * COLS;
+          oc = oa + (pa < 0 ? m * k4 : 0);
+          ot = oc + (spill ? m * n + parts * COLS : 0);
+          const end = ot + parts * COLS;
+          reserve(end);
+          let pb = pointerOf(B!);
+          if (pb < 0) {
+            // Past the region, read once by panel16 here, before any later step lays its region out.
+            reserve(end + n * k);
+            heap.set(B!.subarray(0, n * k), end);
+            pb = end * 4;
+          }
+          let finite = 1;
+          for (let t = 0; t < panels; t++) {
+            finite &= wasm.panel16(
+              pb,
+              n,
+              k,
+              k4,
+              transB ? 1 : 0,
+              t * COLS,
+              (op + t * k4 * COLS) * 4,
+            );
+          }
+          A = pa < 0 ? (a as Float32Array) : null;
+          return finite ? end : -1;
+        },
+        part(lane, r0, r1, t) {
+          if (A) {
+            heap = memory.reserve(0);
+            copyRows(A, r0 * k, r1 - r0, k, oa + r0 * k4, k4);
+          }
+          const ct = oc + r0 * n + t * COLS;
+          for (let s = r0; s < r1; s += ROWS) {
+            const count = Math.min(ROWS, r1 - s);
+            const from = A ? (oa + s * k4) * 4 : pa + s * k * 4;
+            const to = spill ? (ct + (s - r0) * n) * 4 : pc + s * n * 4;
+            for (let q = panels - 1; q >= 0; q--) {
+              const pq = (op + q * k4 * COLS) * 4;
+              lane.call('rows16', count, k4, from, pq, to + q * COLS * 4, n, (ot + t * COLS) * 4);
+            }
+          }
+          if (spill) lane.call('compact', ct * 4, 1, (r1 - r0) * n, 0, pc + r0 * n * 4);
+        },
+        finish() {
+          A = null; // keeps no caller's array alive
+        },
+      };
+    },
     tn(m, n, k, A, a, B, b, C, c) {
       const n4 = (n + 3) & ~3;
       const m16 = (m + GROUP_TN - 1) & ~(GROUP_TN - 1);
@@ -326,10 +407,12 @@ function wrap(wasm: Exports, memory: Arena): SimdGemm {
 
 /**
  * The share of X[at, at + n) that is not zero, from a fixed sample of at
- * most 256 values spread over it (at least 1/16: the zeros are read too).
+ * most `samples` values spread over it (at least 1/16: the zeros are read
+ * too). Fewer than 256 are taken an odd stride apart, so that they do not
+ * all fall in one column of rows of an even length (images).
  */
-function nonzeroShare(X: Float32Array, at: number, n: number): number {
-  const step = Math.max(1, Math.floor(n / 256));
+function nonzeroShare(X: Float32Array, at: number, n: number, samples = 256): number {
+  const step = Math.max(1, Math.floor(n / samples)) | (samples < 256 ? 1 : 0);
   let nonzero = 0;
   let seen = 0;
   for (let p = at; p < at + n; p += step, seen++) if (X[p] !== 0) nonzero++;

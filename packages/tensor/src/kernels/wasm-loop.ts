@@ -1,6 +1,7 @@
 import type { DType, TypedArray } from '../dtype.js';
 import { type Shape, sizeOf } from '../shape.js';
 import { arena, instantiate, memoryShared, pointerOf } from './memory.js';
+import type { RowSplit } from './row-split.js';
 import { broadcastStrides } from './strided.js';
 import { IN_PLACE_WORK, type Lane, parallel, register, share, splits } from './threads.js';
 import {
@@ -76,6 +77,8 @@ export interface LoopProgram {
   readonly cycles?: readonly (Int32Array | undefined)[];
   /** Result names stored, in order: the first to `out`, the rest after the inputs. */
   readonly stores: readonly string[];
+  /** The extent of the loop's leading axis: the rows a plan may run it in blocks of. */
+  readonly rows?: number;
 }
 
 type Lower = (args: Code[]) => Code;
@@ -193,7 +196,9 @@ function assemble(p: LoopProgram): Uint8Array<ArrayBuffer> {
   return wasmModule([f], memoryShared());
 }
 
-type LoopKernel = (out: TypedArray, ins: readonly TypedArray[]) => void;
+type LoopKernel = ((out: TypedArray, ins: readonly TypedArray[]) => void) & {
+  readonly rows?: RowSplit;
+};
 
 let supported: boolean | undefined;
 
@@ -279,7 +284,11 @@ export function wasmLoop(p: LoopProgram): LoopKernel | null {
     }
     return true;
   };
-  return (out, ins) => {
+  const rows =
+    inPlace && p.rows !== undefined && p.rows > 0 && p.size % p.rows === 0
+      ? loopRows(p, module, binary, unit, whole, placed)
+      : undefined;
+  const run = (out: TypedArray, ins: readonly TypedArray[]) => {
     if (cut) {
       const work = p.size * (placed(out, ins) ? IN_PLACE_WORK : 1);
       if (splits(work)) {
@@ -331,6 +340,79 @@ export function wasmLoop(p: LoopProgram): LoopKernel | null {
       }
     }
   };
+  return rows ? Object.assign(run, { rows }) : run;
+}
+
+/**
+ * The loop as a row-local kernel (row-split.ts): a block of rows is a run
+ * of whole units (where rows, planes and cycles start), its arrays read and
+ * written in place in the kernels' memory, broadcast leaves laid out once.
+ */
+function loopRows(
+  p: LoopProgram,
+  module: WebAssembly.Module,
+  binary: Uint8Array,
+  unit: number,
+  whole: readonly boolean[],
+  placed: (out: TypedArray, ins: readonly TypedArray[]) => boolean,
+): RowSplit {
+  const memory = arena()!;
+  const rows = p.rows!;
+  const rowSize = p.size / rows;
+  const nLeaves = p.leaves.length;
+  const regions = nLeaves + p.stores.length;
+  const full = Math.ceil(p.size / 4) * 4;
+  /** Per region: the byte offset of its element 0, in place or (a broadcast leaf) in scratch. */
+  const base = new Float64Array(regions);
+  const args = Array.from({ length: 1 + regions }, () => 0);
+  // Registered on first use: a loop too small to split on its own is made callable by the workers only when a chain runs it.
+  let id: number | null | undefined;
+  return {
+    rows,
+    align: unit / gcd(unit, rowSize),
+    rowInputs: p.leaves.flatMap((_, k) => (whole[k] ? [k] : [])),
+    outInputs: Array.from({ length: p.stores.length - 1 }, (_, j) => nLeaves + j),
+    bound: p.size * IN_PLACE_WORK,
+    work: (out, ins) => (placed(out, ins) ? p.size * IN_PLACE_WORK : 0),
+    prepare(out, ins, at) {
+      id ??= register(module, binary);
+      if (id === null) return -1;
+      let next = at;
+      for (let r = 0; r < regions; r++) {
+        const x = r < nLeaves ? ins[r]! : r === nLeaves ? out : ins[r - 1]!;
+        if (r >= nLeaves || whole[r]) {
+          base[r] = pointerOf(x);
+          continue;
+        }
+        const cycle = p.cycles?.[r];
+        const size = Math.ceil((cycle ? Math.min(cycle.length, full) : x.length) / 4) * 4;
+        const heap = memory.reserve(next + size);
+        if (p.leaves[r] === 'scalar') heap[next] = x[0]!;
+        else if (cycle) {
+          for (let j = 0, n = Math.min(cycle.length, full); j < n; j++)
+            heap[next + j] = x[cycle[j]!]!;
+        } else heap.set(x as Float32Array, next);
+        base[r] = next * 4;
+        next += size;
+      }
+      return next;
+    },
+    part(lane, r0, r1) {
+      const a = r0 * rowSize;
+      args[0] = Math.ceil((r1 * rowSize - a) / 4);
+      for (let r = 0; r < regions; r++) {
+        args[1 + r] = r < nLeaves && !whole[r] ? base[r]! : base[r]! + a * 4;
+      }
+      lane.call(id!, ...args);
+    },
+  };
+}
+
+function gcd(a: number, b: number): number {
+  let x = a;
+  let y = b;
+  while (y) [x, y] = [y, x % y];
+  return x;
 }
 
 /** Loops of at least this many elements are made ready to run on the threads. */
@@ -430,10 +512,7 @@ function cutLoop(
 }
 
 function lcm(a: number, b: number): number {
-  let x = a;
-  let y = b;
-  while (y) [x, y] = [y, x % y];
-  return (a / x) * b;
+  return (a / gcd(a, b)) * b;
 }
 
 /** Below this many elements the copies in and out and the call cost more than SIMD saves. */
@@ -482,6 +561,7 @@ export function loopProgram(
   }
   return {
     size,
+    rows: shape[0] ?? 1,
     cols: leaves.includes('row') ? cols : size,
     nodes,
     leaves,

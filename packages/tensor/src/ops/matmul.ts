@@ -1,7 +1,7 @@
-import { promote } from '../dtype.js';
+import { promote, type TypedArray } from '../dtype.js';
 import { apply } from '../engine.js';
 import { DTypeError, fmt, ShapeError } from '../errors.js';
-import { gemm } from '../kernels/gemm.js';
+import { gemm, gemmRowSplit } from '../kernels/gemm.js';
 import { simdOuter } from '../kernels/outer-simd.js';
 import { broadcastStrides } from '../kernels/strided.js';
 import { defineOp, type Op } from '../op.js';
@@ -84,11 +84,16 @@ export const matmulOp: Op<MatmulAttrs> = defineOp<MatmulAttrs>({
       offsets[2 * t] = oa * aMat;
       offsets[2 * t + 1] = ob * bMat;
     }
-    return (o, [A, B]) => {
+    const run = (o: TypedArray, [A, B]: readonly TypedArray[]) => {
       for (let t = 0; t < batches; t++) {
         gemm(transA, transB, m, n, k, A!, offsets[2 * t]!, B!, offsets[2 * t + 1]!, o, t * m * n);
       }
     };
+    // A layer's product over a batch of rows: a compiled plan may run it in
+    // blocks of rows with the steps after it (row-split.ts).
+    const float32 = [a!, b!, out].every((s) => s.dtype === 'float32');
+    const rows = float32 && out.shape.length === 2 ? gemmRowSplit(transA, transB, m, n, k) : null;
+    return rows ? Object.assign(run, { rows }) : run;
   },
   vjp: (g, [a, b], _out, { transA, transB }) => {
     if (!transA && !transB) return [() => mm(g, b!, false, true), () => mm(a!, g, true, false)];

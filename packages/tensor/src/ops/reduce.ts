@@ -1,6 +1,7 @@
 import type { TypedArray } from '../dtype.js';
 import { apply } from '../engine.js';
 import { fmt, ShapeError } from '../errors.js';
+import { argmaxRows } from '../kernels/argmax.js';
 import { blockSumKernel } from '../kernels/block-sum.js';
 import { stridedLoop } from '../kernels/strided.js';
 import { defineOp, type Kernel, type Op, type Spec } from '../op.js';
@@ -186,7 +187,7 @@ export const argmaxOp: Op<{ axis: number | null; keepdims: boolean }> = defineOp
     const n = shape[ax]!;
     const inner = sizeOf(shape.slice(ax + 1));
     const outer = sizeOf(shape.slice(0, ax));
-    return (o, [a]) => {
+    const run: Kernel = (o, [a]) => {
       for (let i = 0; i < outer; i++) {
         for (let j = 0; j < inner; j++) {
           const base = i * n * inner + j;
@@ -205,6 +206,12 @@ export const argmaxOp: Op<{ axis: number | null; keepdims: boolean }> = defineOp
         }
       }
     };
+    // Over the last axis each row of the leading one is its own: a compiled
+    // plan may run it in blocks of rows with the steps before it (row-split.ts).
+    const rowLocal = axis !== null && inner === 1 && shape.length >= 2 && x!.dtype === 'float32';
+    return rowLocal && n > 0 && outer > 0
+      ? Object.assign(run, { rows: argmaxRows(shape[0]!, outer / shape[0]!, n) })
+      : run;
   },
   jvp: noTangent,
   // Over all axes of each example: its values as one row.
