@@ -1,13 +1,16 @@
-// The bench's two ways of gathering neurite's modern-recipe batches, against
-// each other in one process on one compiled 784-16-16-10 training step (Adam,
-// cross-entropy, batch 64, the MNIST training set in a seeded random order):
-// A, each float32 row of the scaled training set copied into a reused pinned
-// buffer by TypedArray.set (the harness before the loader path); B, the
-// images gathered from the bytes by DataLoader({ pinMemory: true }) over a
-// Subset in that order (what impl/neurite.mjs runs now). The two take turns
-// slice by slice, in alternating order, so other work on a shared machine
-// falls on both alike; the figure to read is the median over rounds of B's
-// CPU time per step over A's. Both feed the step the same bits (checked).
+// Ways of gathering neurite's modern-recipe batches, against each other in one
+// process on one compiled 784-16-16-10 training step (Adam, cross-entropy,
+// batch 64, the MNIST training set in a seeded random order):
+// set: each float32 row of the scaled training set copied into a reused pinned
+// buffer by TypedArray.set (the bench's harness before the loader path);
+// loader: DataLoader(…) of the bytes, not pinned (JavaScript scales the bytes;
+// a DataLoader's default, and the app's loader before it pinned);
+// pinned loader: DataLoader({ pinMemory: true }) of the bytes (gathered in
+// WebAssembly: what impl/neurite.mjs and the app run now). The loaders read a
+// Subset in that order. The ways take turns slice by slice, in alternating
+// order, so other work on a shared machine falls on all alike; the figures to
+// read are the medians over rounds of the pinned loader's CPU time per step
+// over each other way's. All feed the step the same bits (checked).
 // Usage, after `pnpm build`:
 //   node bench/gather-ab.mjs [--threads N] [--rounds N] [--slice MS] [--data DIR]
 import { join } from 'node:path';
@@ -61,36 +64,36 @@ function* setRows() {
     }
   }
 }
-/** B: the loader's path, pinned, over the same order. */
-function* loaderRows() {
+/** The loader's path over the same order, pinned or not. */
+function* loaderRows(pinMemory) {
   const split = new MnistSplit(train.pixels, train.labels, 28, 28);
   const loader = new DataLoader(new Subset(split, order), {
     batchSize: B,
     dropLast: true,
-    pinMemory: true,
+    pinMemory,
   });
   for (;;) for (const [images] of loader.epoch(0)) yield images.data;
 }
-const ways = [setRows(), loaderRows()];
-const at = [0, 0];
+const names = ['set', 'loader', 'pinned loader'];
+const ways = [setRows(), loaderRows(false), loaderRows(true)];
+const at = names.map(() => 0);
 const next = (k) => {
   const x = ways[k].next().value;
   const start = at[k];
   at[k] = (at[k] + B) % (Math.floor(n / B) * B);
   return { x, y: labels.subarray(start, start + B) };
 };
+const bitsOf = (x) => new Uint32Array(x.buffer, x.byteOffset, x.length);
 for (let b = 0; b < 50; b++) {
-  const [a, l] = [next(0), next(1)];
-  const same = new Uint32Array(a.x.buffer, a.x.byteOffset, a.x.length).every(
-    (v, i) => v === new Uint32Array(l.x.buffer, l.x.byteOffset, l.x.length)[i],
-  );
-  if (!same) throw new Error(`batch ${b}: the two ways gathered different bits`);
+  const [want, ...others] = names.map((_, k) => bitsOf(next(k).x));
+  if (!others.every((got) => got.every((v, i) => v === want[i])))
+    throw new Error(`batch ${b}: the ways gathered different bits`);
 }
 const run = (k, withStep) => {
   const { x, y } = next(k);
   if (withStep) step(T.tensor(x, { shape: [B, W] }), T.tensor(Int32Array.from(y), { shape: [B] }));
 };
-for (let i = 0; i < 100; i++) run(i % 2, true);
+for (let i = 0; i < 150; i++) run(i % names.length, true);
 
 const cpuUs = () => {
   const { user, system } = process.cpuUsage();
@@ -103,10 +106,12 @@ const median = (xs) => {
 const rounds = Number(flag.rounds);
 const slice = Number(flag.slice);
 const result = {};
+const pinned = names.length - 1;
 for (const withStep of [false, true]) {
-  const times = [[], []];
+  const times = names.map(() => []);
   for (let r = 0; r < rounds; r++) {
-    for (const k of r % 2 ? [1, 0] : [0, 1]) {
+    const turn = names.map((_, k) => k);
+    for (const k of r % 2 ? turn.reverse() : turn) {
       let count = 0;
       const c0 = cpuUs();
       const t0 = performance.now();
@@ -117,11 +122,14 @@ for (const withStep of [false, true]) {
       times[k].push((cpuUs() - c0) / count);
     }
   }
-  const what = withStep ? 'gather + compiled step' : 'gather alone';
-  result[what] = {
-    'A: set() of float32 rows, µs CPU': +median(times[0]).toFixed(1),
-    'B: pinned DataLoader from bytes, µs CPU': +median(times[1]).toFixed(1),
-    'B÷A (median of rounds)': +median(times[1].map((b, r) => b / times[0][r])).toFixed(3),
-  };
+  const figures = {};
+  names.forEach((name, k) => {
+    figures[`${name}: µs CPU`] = +median(times[k]).toFixed(1);
+  });
+  names.slice(0, pinned).forEach((name, k) => {
+    const ratio = median(times[pinned].map((p, r) => p / times[k][r]));
+    figures[`pinned loader ÷ ${name}`] = +ratio.toFixed(3);
+  });
+  result[withStep ? 'gather + compiled step' : 'gather alone'] = figures;
 }
 console.log(JSON.stringify({ node: process.version, threads: T.getThreads(), rounds, ...result }));

@@ -16,20 +16,29 @@ export interface StorageOf {
 const constructors = { float32: Float32Array, float64: Float64Array, int32: Int32Array } as const;
 
 /**
- * A zero-filled buffer of `size` elements of `dtype`; with `pinMemory`, in
- * the kernels' memory, where matrix products read it in place (see
- * `Tensor.pinMemory`; a plain array where that memory cannot be shared).
+ * A zero-filled buffer of `size` elements of `dtype`, or of bytes
+ * (`'uint8'`, for images a loader scales as it gathers them); with
+ * `pinMemory`, in the kernels' memory, where matrix products read it in
+ * place and `gatherRows` gathers from it (see `Tensor.pinMemory`; a plain
+ * array where that memory cannot be shared).
  *
  * @example
  * const batch = allocate('float32', 64 * 784, { pinMemory: true }); // a loader's reused buffer
+ * const pixels = allocate('uint8', 60000 * 784, { pinMemory: true }); // images, filled once
  */
 export function allocate(
-  dtype: DType,
+  dtype: 'uint8',
+  size: number,
+  options?: { pinMemory?: boolean },
+): Uint8Array;
+export function allocate(dtype: DType, size: number, options?: { pinMemory?: boolean }): TypedArray;
+export function allocate(
+  dtype: DType | 'uint8',
   size: number,
   options: { pinMemory?: boolean } = {},
-): TypedArray {
+): TypedArray | Uint8Array {
   if (options.pinMemory) return pinnedArray(dtype, size);
-  return new constructors[dtype](size);
+  return dtype === 'uint8' ? new Uint8Array(size) : new constructors[dtype](size);
 }
 
 /**

@@ -17,6 +17,9 @@ describe('gatherRows without SharedArrayBuffer', () => {
     expect(pinned).toBe(bytes);
     expect(isPinned(pinned)).toBe(false);
     expect(isPinned(allocate('float32', 16, { pinMemory: true }))).toBe(false);
+    const pinnedBytes = allocate('uint8', 16, { pinMemory: true });
+    expect(pinnedBytes).toBeInstanceOf(Uint8Array);
+    expect(isPinned(pinnedBytes)).toBe(false);
   });
 
   it('scales every byte value as b / 255 rounded to float32, and copies rows', () => {

@@ -136,6 +136,17 @@ describe('gatherRows', () => {
     expect(() => pinArray([1, 2] as unknown as Float32Array)).toThrow(DTypeError);
   });
 
+  it('allocate makes pinned bytes, zero-filled, that pinArray leaves where they are', () => {
+    const bytes = allocate('uint8', 1000, { pinMemory: true });
+    expect(bytes).toBeInstanceOf(Uint8Array);
+    expect(isPinned(bytes)).toBe(true);
+    expect(bytes.every((b) => b === 0)).toBe(true);
+    expect(pinArray(bytes)).toBe(bytes);
+    const plain = allocate('uint8', 10);
+    expect(plain).toBeInstanceOf(Uint8Array);
+    expect(isPinned(plain)).toBe(false);
+  });
+
   it('pinArray leaves a pinned or empty array as it is', () => {
     const pinned = allocate('float32', 8, { pinMemory: true });
     expect(pinArray(pinned)).toBe(pinned);

@@ -44,6 +44,7 @@ export async function benchCommand(options: BenchOptions, out: Output): Promise<
       shuffle: true,
       seed: 1,
       dropLast: true,
+      pinMemory: true,
     });
     // Timed from the end of the warm-up batches (the trace among them) to the last batch: the
     // whole of fit's loop, batches gathered and figures read, as `train` runs it.

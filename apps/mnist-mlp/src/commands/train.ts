@@ -1,13 +1,13 @@
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { buildModel, TrainingError } from '@neurite/nn';
+import { buildModel, type ModelSpec, TrainingError } from '@neurite/nn';
 import { writeCheckpoint } from '../checkpoint.js';
 import { InputError } from '../core/errors.js';
 import type { TrainingMeta } from '../core/meta.js';
 import { architecture } from '../core/spec-info.js';
-import { carveValidation } from '../core/split.js';
+import { carveValidation, type ImageSet } from '../core/split.js';
 import { train } from '../core/train.js';
-import { checkFits, loadDataset } from '../dataset.js';
+import { checkFits, type Dataset, loadDataset } from '../dataset.js';
 import { modelSpec } from '../model.js';
 import { count, duration, type Output, percent } from '../output.js';
 import { EpochBar } from '../progress.js';
@@ -56,6 +56,24 @@ async function checkWritable(path: string): Promise<void> {
  * current batch and still saves (the best weights so far); a second Ctrl-C
  * quits at once.
  */
+/**
+ * The data of a run: the training and validation splits carved from the
+ * training set, and the test set. The whole training set is not kept: its
+ * images (47 MB for MNIST) are copied into the two splits, and the loader
+ * pins a copy of the training split's, so holding the set as well through
+ * training would hold them three times.
+ */
+async function splitsOf(
+  source: string,
+  spec: ModelSpec,
+  validation: number,
+): Promise<{ dataset: Omit<Dataset, 'train'>; train: ImageSet; val: ImageSet | null }> {
+  const loaded = await loadDataset(source);
+  checkFits(spec, loaded, source);
+  const { train, val } = carveValidation(loaded.train, validation);
+  return { dataset: { test: loaded.test, source: loaded.source }, train, val };
+}
+
 export async function runTraining(options: TrainOptions, out: Output): Promise<TrainReport> {
   const recipe = recipes[options.recipe];
   const epochs = options.epochs ?? recipe.epochs;
@@ -63,9 +81,7 @@ export async function runTraining(options: TrainOptions, out: Output): Promise<T
   const lr = options.lr ?? recipe.lr;
   const spec = modelSpec(recipe);
   await checkWritable(options.out);
-  const dataset = await loadDataset(options.data);
-  checkFits(spec, dataset, options.data);
-  const { train: trainSet, val } = carveValidation(dataset.train, recipe.validation);
+  const { dataset, train: trainSet, val } = await splitsOf(options.data, spec, recipe.validation);
   if (batch > trainSet.count) {
     throw new InputError(`--batch ${batch}: larger than the ${trainSet.count} training examples`);
   }

@@ -1,5 +1,5 @@
 import type { BatchSource } from '@neurite/data';
-import { Rng, tensor } from '@neurite/tensor';
+import { allocate, Rng, tensor } from '@neurite/tensor';
 
 /** A labelled image set: what batches, evaluation and augmentation read. */
 export interface ImageSet extends BatchSource {
@@ -14,10 +14,18 @@ export interface ImageSet extends BatchSource {
  */
 const VALIDATION_SEED = 20_260_101;
 
-/** `count` images of `set` picked by `indices` into a new set (pixels copied). */
-export function subset(set: ImageSet, indices: ArrayLike<number>): ImageSet {
+/**
+ * `count` images of `set` picked by `indices` into a new set (pixels copied);
+ * with `pinMemory`, copied into the kernels' memory, where a pinned
+ * `DataLoader` gathers from them without a copy of its own.
+ */
+export function subset(
+  set: ImageSet,
+  indices: ArrayLike<number>,
+  { pinMemory = false }: { pinMemory?: boolean } = {},
+): ImageSet {
   const features = set.rows * set.cols;
-  const pixels = new Uint8Array(indices.length * features);
+  const pixels = allocate('uint8', indices.length * features, { pinMemory });
   const labels = new Int32Array(indices.length);
   for (let i = 0; i < indices.length; i++) {
     const j = indices[i]!;
@@ -30,7 +38,8 @@ export function subset(set: ImageSet, indices: ArrayLike<number>): ImageSet {
 /**
  * Holds out `round(fraction · count)` examples of a training set, chosen by
  * a fixed seeded permutation, as a validation split: model selection looks
- * at it, never at the test set.
+ * at it, never at the test set. The training split's pixels are pinned
+ * (`subset` with `pinMemory`), as `train`'s loader reads them.
  *
  * @example
  * const { train, val } = carveValidation(mnist.train, 1 / 12); // 55,000 + 5,000
@@ -47,5 +56,6 @@ export function carveValidation(
   // Sorted so the remaining training set keeps the original order of its files.
   const val = order.subarray(0, held).slice().sort();
   const train = order.subarray(held).slice().sort();
-  return { train: subset(set, train), val: subset(set, val) };
+  // The training split is what the pinned loader gathers batches from.
+  return { train: subset(set, train, { pinMemory: true }), val: subset(set, val) };
 }

@@ -113,11 +113,14 @@ export async function train(
 ): Promise<TrainOutcome> {
   const { recipe, epochs, batch, lr, seed } = config;
   const optimiser = recipe.optimiser(model.parameters(), lr);
+  // Pinned: the loader copies the training images into the kernels' memory once and gathers
+  // each batch there in WebAssembly, where the first layer reads it in place (same bits).
   const loader = new DataLoader(asSplit(data.train), {
     batchSize: batch,
     shuffle: true,
     seed,
     dropLast: true,
+    pinMemory: true,
     ...(recipe.maxShift > 0 ? { transform: randomShift(recipe.maxShift) } : {}),
   });
   if (loader.length === 0) {
