@@ -9,9 +9,10 @@
 // The difference is the floor under vmap(grad)'s figure that no kernel can
 // lower: page faults where the allocator returned freed memory to the
 // system, cache misses on memory last written many calls ago, and the
-// collector's work (Node 20 frees young ArrayBuffers in cheap minor
-// collections; Node 24 only in full ones, one every few tens of megabytes of
-// them, marking and sweeping on other threads). A result's memory is never
+// collector's work (in Node 20 a few megabytes of new ArrayBuffers start a
+// cheap minor collection that frees them; in Node 24 they start a full one,
+// every few tens of megabytes, marking and sweeping on other threads, as
+// --trace-gc shows). A result's memory is never
 // reused (a user may still hold it or a view of it, and a synchronous loop
 // never lets a FinalizationRegistry report it free), so vmap(grad) pays this.
 const floats = 64 * 16 * 784;

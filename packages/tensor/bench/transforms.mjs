@@ -29,9 +29,10 @@ const emit = (line) => console.log(JSON.stringify({ ...line, threads: getThreads
  * in computing it). `mainSeconds` is that round's CPU time of this thread
  * alone, where Node has `process.threadCpuUsage` (24, not 20): the rest is
  * the engine's other threads, mostly the collector marking and sweeping
- * (Node 24 frees ArrayBuffers only in full collections, one every few tens
- * of megabytes of them, so each fresh 3 MB result costs collector CPU
- * there; bench/fresh-result.mjs measures that floor).
+ * (in Node 24 new ArrayBuffers start a full collection every few tens of
+ * megabytes, where Node 20 runs a cheap minor one, so each fresh 3 MB
+ * result costs collector CPU there; bench/fresh-result.mjs measures that
+ * floor).
  */
 function timeAll(fns, minTime = quick ? 0.1 : 0.5, warm = quick ? 0.2 : 1) {
   const cpu = () => {
