@@ -3,7 +3,9 @@ import {
   assignInPlace,
   availableCores,
   compile,
+  conv2d,
   matmul,
+  maxPool2d,
   noGrad,
   Rng,
   randn,
@@ -105,6 +107,12 @@ describe('chains of row-local steps on 1 and 2 threads', () => {
       const [one, two] = onOneAndTwo(() => [logits(x).data, classify(x).data, classify(x).data]);
       expect(one).toEqual([eager[0], eager[1], eager[1]]);
       expect(two).toEqual(one);
+      // The logits are handed back in a new array, outside the kernels'
+      // memory: the steps before the last still run as one job.
+      setThreads(2);
+      const jobs = rowChainJobs();
+      logits(x);
+      expect(rowChainJobs()).toBe(jobs + 1);
     }
   });
 
@@ -127,6 +135,35 @@ describe('chains of row-local steps on 1 and 2 threads', () => {
       expect(one).toEqual([eager]);
       expect(two).toEqual(one);
     }
+  });
+
+  it('a CNN training step: conv bias and ReLU, max pooling and its gather, a dense layer, and back through the scatter', () => {
+    const run = (compiled: boolean) => {
+      const rng = new Rng(11);
+      const w1 = randn([4, 2, 3, 3], { rng }).mul(0.3).requireGrad();
+      const b1 = randn([4], { rng }).mul(0.1).requireGrad();
+      const w2 = randn([10, 64], { rng }).mul(0.1).requireGrad();
+      const b2 = randn([10], { rng }).requireGrad();
+      const params = [w1, b1, w2, b2];
+      const f = (x: Tensor) => {
+        for (const p of params) p.grad = null;
+        const h = maxPool2d(conv2d(x, w1, b1).relu(), 2);
+        const logits = matmul(h.reshape([x.shape[0]!, 64]), w2, { transB: true }).add(b2);
+        const loss = logits.mul(logits).mean();
+        loss.backward();
+        return [loss, ...params.map((p) => p.grad!)];
+      };
+      const step = compiled ? compile(f) : f;
+      const x = randn([24, 2, 10, 10], { rng: new Rng(12) }).relu();
+      const out: ArrayLike<number>[] = [];
+      for (let i = 0; i < 2; i++) out.push(...step(x).map((t) => t.data));
+      return out;
+    };
+    setThreads(1);
+    const eager = run(false).map((d) => Array.from(d));
+    const [one, two] = onOneAndTwo(() => run(true));
+    expect(one).toEqual(eager);
+    expect(two).toEqual(one);
   });
 
   it('a weight that is not finite: the chain runs step by step, as eager', () => {

@@ -1,6 +1,7 @@
 import type { TypedArray } from '../dtype.js';
 import { denseAvailable, heap } from './dense.js';
 import { arena, pointerOf } from './memory.js';
+import type { RowSplit } from './row-split.js';
 import { IN_PLACE_WORK, onceRegistered, parallel, registerFunction, share } from './threads.js';
 import {
   type Code,
@@ -119,6 +120,46 @@ export function maxPoolArgmax(g: PoolGeometry, x: TypedArray, idx: TypedArray): 
       }
     }
   }
+}
+
+/**
+ * maxPoolArgmax as a row-local kernel (row-split.ts) over `rows` (the
+ * leading extent; planes a multiple of it), when the WebAssembly kernel
+ * runs the geometry (2×2 windows at stride 2, no padding): blocks of rows
+ * are runs of planes, read and written in place in the kernels' memory.
+ */
+export function maxPoolRows(g: PoolGeometry, rows: number): RowSplit | null {
+  const { planes, h: H, w: W, oh: OH, ow: OW } = g;
+  const two = g.kh === 2 && g.kw === 2 && g.sh === 2 && g.sw === 2;
+  const plain = g.ph === 0 && g.pw === 0 && g.dh === 1 && g.dw === 1;
+  if (!two || !plain || 2 * OH > H || 2 * OW > W || rows < 1 || planes % rows !== 0) return null;
+  const per = planes / rows;
+  let px = 0;
+  let pi = 0;
+  return {
+    rows,
+    align: 1,
+    rowInputs: [0],
+    outInputs: [],
+    bound: planes * H * W * IN_PLACE_WORK,
+    work: (o, [x]) =>
+      x instanceof Float32Array &&
+      o instanceof Int32Array &&
+      denseAvailable() &&
+      pointerOf(x) >= 0 &&
+      pointerOf(o) >= 0
+        ? planes * H * W * IN_PLACE_WORK
+        : 0,
+    prepare(o, [x], at) {
+      px = pointerOf(x!);
+      pi = pointerOf(o);
+      return at;
+    },
+    part(lane, r0, r1) {
+      const [p0, p1] = [r0 * per, r1 * per];
+      lane.call('maxpool2', px + p0 * H * W * 4, p1 - p0, H, W, OH, OW, pi + p0 * OH * OW * 4);
+    },
+  };
 }
 
 /**
@@ -249,6 +290,54 @@ function threadedGather(
     if (r0 < r1) lane.call(id, ps, s, pi, q, r0, r1, pd);
   });
   return true;
+}
+
+/**
+ * gatherLast (or, `scatter`, scatterAddLast) as a row-local kernel
+ * (row-split.ts): `lines` rows of the last axis (gatherLast's rows) are
+ * `rows` rows of the leading axis, each `lines / rows` of them; float32
+ * values and int32 indices in the kernels' memory, each line as the
+ * WebAssembly loop computes it (the JavaScript loop's bits).
+ */
+export function gatherRows(
+  scatter: boolean,
+  s: number,
+  q: number,
+  lines: number,
+  rows: number,
+): RowSplit | null {
+  if (rows < 1 || lines % rows !== 0) return null;
+  const per = lines / rows;
+  const weight = lines * (scatter ? s + q : 4 * q) * IN_PLACE_WORK;
+  const at = [0, 0, 0];
+  let id: number | null | undefined;
+  return {
+    rows,
+    align: 1,
+    rowInputs: [0, 1],
+    outInputs: [],
+    bound: weight,
+    work: (o, [x, idx]) =>
+      o instanceof Float32Array &&
+      x instanceof Float32Array &&
+      idx instanceof Int32Array &&
+      pointerOf(o) >= 0 &&
+      pointerOf(x!) >= 0 &&
+      pointerOf(idx) >= 0
+        ? weight
+        : 0,
+    prepare(o, [x, idx], from) {
+      id = gathers()?.[scatter ? 1 : 0];
+      if (id === null || id === undefined) return -1;
+      at[0] = pointerOf(x!);
+      at[1] = pointerOf(idx!);
+      at[2] = pointerOf(o);
+      return from;
+    },
+    part(lane, r0, r1) {
+      lane.call(id!, at[0]!, s, at[1]!, q, r0 * per, r1 * per, at[2]!);
+    },
+  };
 }
 
 /** out[r, q] = x[r, idx[r, q]] for `rows` rows: x rows of `s` entries, idx and out rows of `q`. */

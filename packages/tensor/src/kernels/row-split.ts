@@ -63,12 +63,14 @@ function gcd(a: number, b: number): number {
 /**
  * Runs a chain of row-local steps over the same rows, in order: as one job
  * cut into blocks of rows when there are threads and the chain's work is
- * big enough to split, else (or when a step cannot run in blocks) step by
- * step, as a plan runs any other step.
+ * big enough to split, else step by step, as a plan runs any other step.
+ * From a step that cannot run in blocks over its arrays (a result handed
+ * back to the caller, outside the kernels' memory) the chain runs step by
+ * step after the job of those before it.
  */
 export function runRowChain(steps: readonly RowStep[]): void {
-  if (getThreads() > 1 && splitChain(steps)) return;
-  for (const s of steps) s.kernel(s.out, s.ins);
+  const ran = getThreads() > 1 ? splitChain(steps) : 0;
+  for (let i = ran; i < steps.length; i++) steps[i]!.kernel(steps[i]!.out, steps[i]!.ins);
 }
 
 let chainJobs = 0;
@@ -78,30 +80,34 @@ export function rowChainJobs(): number {
   return chainJobs;
 }
 
-function splitChain(steps: readonly RowStep[]): boolean {
+/** Runs the steps that can as one job; returns how many it ran (0: none). */
+function splitChain(steps: readonly RowStep[]): number {
   // Most calls of a small chain (a training step's batch of 64) find it too
   // small to split: the bounds of the steps not yet weighed stop that early.
   let rest = 0;
   for (const s of steps) rest += s.kernel.rows!.bound;
-  if (!splits(rest)) return false;
+  if (!splits(rest)) return 0;
   let work = 0;
   let align = 1;
+  let count = 0;
   for (const { kernel, out, ins } of steps) {
     const w = kernel.rows!.work(out, ins);
-    if (!(w > 0)) return false;
+    if (!(w > 0)) break;
     work += w;
     rest -= kernel.rows!.bound;
-    if (!splits(work + rest)) return false;
+    if (!splits(work + rest)) return 0;
     const a = kernel.rows!.align;
     align = (align / gcd(align, a)) * a;
+    count++;
   }
   const memory = arena();
-  if (!memory) return false;
+  if (!splits(work) || !memory) return 0;
+  const run = steps.slice(0, count);
   const parts = maxParts();
   let at = memory.start;
-  for (const { kernel, out, ins } of steps) {
+  for (const { kernel, out, ins } of run) {
     at = kernel.rows!.prepare(out, ins, at, parts);
-    if (at < 0) return false;
+    if (at < 0) return 0;
   }
   const rows = steps[0]!.kernel.rows!.rows;
   const units = Math.ceil(rows / align);
@@ -110,9 +116,9 @@ function splitChain(steps: readonly RowStep[]): boolean {
     const r0 = u0 * align;
     const r1 = Math.min(u1 * align, rows);
     if (r0 >= r1) return;
-    for (const s of steps) s.kernel.rows!.part(lane, r0, r1, t);
+    for (const s of run) s.kernel.rows!.part(lane, r0, r1, t);
   });
-  for (const s of steps) s.kernel.rows!.finish?.();
+  for (const s of run) s.kernel.rows!.finish?.();
   chainJobs++;
-  return true;
+  return count;
 }

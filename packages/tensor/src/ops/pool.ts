@@ -5,12 +5,14 @@ import {
   avgPool,
   avgPoolAdjoint,
   gatherLast,
+  gatherRows,
   maxPoolArgmax,
+  maxPoolRows,
   type PoolGeometry,
   scatterAddLast,
   type Windows,
 } from '../kernels/pool.js';
-import { defineOp, type Op } from '../op.js';
+import { defineOp, type Kernel, type Op } from '../op.js';
 import { sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { batchAll, linear, noTangent } from '../transforms/rules.js';
@@ -56,7 +58,11 @@ export const maxPool2dArgmaxOp: Op<MaxPoolAttrs> = defineOp<MaxPoolAttrs>({
       dh: a.dilation[0],
       dw: a.dilation[1],
     };
-    return (o, [x]) => maxPoolArgmax(g, x!, o);
+    const run: Kernel = (o, [x]) => maxPoolArgmax(g, x!, o);
+    // Over a batch, each example's planes are its own: a compiled plan may
+    // run this in blocks of examples with the steps around it (row-split.ts).
+    const rows = x!.shape.length > 2 ? maxPoolRows(g, x!.shape[0]!) : null;
+    return rows ? Object.assign(run, { rows }) : run;
   },
   jvp: noTangent,
   // Every leading axis is a plane: the batch is one more.
@@ -73,7 +79,9 @@ export const gatherLastOp: Op = defineOp({
     const s = x!.shape.at(-1)!;
     const q = idx!.shape.at(-1)!;
     const rows = sizeOf(idx!.shape.slice(0, -1));
-    return (o, [a, ix]) => gatherLast(a!, s, ix!, q, rows, o);
+    const run: Kernel = (o, [a, ix]) => gatherLast(a!, s, ix!, q, rows, o);
+    const split = idx!.shape.length > 1 ? gatherRows(false, s, q, rows, idx!.shape[0]!) : null;
+    return split ? Object.assign(run, { rows: split }) : run;
   },
   vjp: (g, [x, idx]) => [() => apply(scatterAddLastOp, [g, idx!], x!.shape.at(-1)!), null],
   jvp: linear(() => gatherLastOp),
@@ -88,7 +96,9 @@ export const scatterAddLastOp: Op<number> = defineOp<number>({
   kernel: ([g], _out, size) => {
     const q = g!.shape.at(-1)!;
     const rows = sizeOf(g!.shape.slice(0, -1));
-    return (o, [a, ix]) => scatterAddLast(a!, q, ix!, size, rows, o);
+    const run: Kernel = (o, [a, ix]) => scatterAddLast(a!, q, ix!, size, rows, o);
+    const split = g!.shape.length > 1 ? gatherRows(true, size, q, rows, g!.shape[0]!) : null;
+    return split ? Object.assign(run, { rows: split }) : run;
   },
   vjp: (g, [, idx]) => [() => apply(gatherLastOp, [g, idx!], undefined), null],
   jvp: linear(() => scatterAddLastOp),
