@@ -1,6 +1,7 @@
 import { isPinned, Rng, tensor } from '@neurite/tensor';
 import { describe, expect, it } from 'vitest';
 import { DataLoader, MnistSplit, Subset, TensorDataset } from '../src/index.js';
+import { pixelScale } from '../src/mnist.js';
 
 const rng = new Rng(11);
 
@@ -40,7 +41,9 @@ describe('pinned gathers', () => {
     expect(bits(pinned, 2)).toEqual(bits(plain, 2));
     expect(pinnedOf(split, 'pinnedPixels')).toBe(pixels);
 
-    // And what the batches hold is pixel / 255 as float32, label for label.
+    // And what the batches hold is the pixel scale's table (pixel / 255 as float32), label for label.
+    const table = pixelScale();
+    for (let p = 0; p < 256; p++) expect(table[p]).toBe(Math.fround(p / 255));
     const order = pinned.order(1);
     want.forEach(([images, labels], b) => {
       const indices = order.subarray(b * 64, b * 64 + 64);
