@@ -2,6 +2,7 @@ import { arange } from '../create.js';
 import type { TypedArray } from '../dtype.js';
 import { apply } from '../engine.js';
 import { DTypeError, fmt, ShapeError } from '../errors.js';
+import { expRows } from '../kernels/exp.js';
 import { defineOp, type Kernel, type Op, type Spec } from '../op.js';
 import { normalizeAxis, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -53,26 +54,50 @@ function rows(
   n: number,
   e: Float64Array | null,
 ): void {
+  const done =
+    inner === 1 && a instanceof Float32Array && o instanceof Float32Array && outer * n >= EXP_MIN
+      ? expRows(a, outer, n, e ? o : null)
+      : null;
   for (let i = 0; i < outer; i++) {
     for (let j = 0; j < inner; j++) {
       const base = i * n * inner + j;
-      const m = rowShift(a, base, n, inner);
-      let s = 0;
-      if (e) {
-        for (let k = 0; k < n; k++) {
-          const v = Math.exp(a[base + k * inner]! - m);
-          e[k] = v;
-          s += v;
-        }
-        for (let k = 0; k < n; k++) o[base + k * inner] = e[k]! / s;
-      } else {
-        for (let k = 0; k < n; k++) s += Math.exp(a[base + k * inner]! - m);
-        // (x − m) − log s, not x − (m + log s): at |m| ≈ 1e16 the sum m + log s
-        // rounds to m and every log-probability would come out 0.
-        const ls = Math.log(s);
-        for (let k = 0; k < n; k++) o[base + k * inner] = a[base + k * inner]! - m - ls;
+      const m = done ? done[i]! : Number.NaN;
+      if (m !== m) row(o, a, base, n, inner, e);
+      else if (!e) {
+        const ls = Math.log(done![outer + i]!);
+        for (let k = 0; k < n; k++) o[base + k] = a[base + k]! - m - ls;
       }
     }
+  }
+}
+
+/** Rows below which the WebAssembly kernel is not called: its call costs more than it saves. */
+const EXP_MIN = 16;
+
+/** One line of `rows` in JavaScript: where the kernel is missing, or the line out of its range. */
+function row(
+  o: TypedArray,
+  a: TypedArray,
+  base: number,
+  n: number,
+  inner: number,
+  e: Float64Array | null,
+): void {
+  const m = rowShift(a, base, n, inner);
+  let s = 0;
+  if (e) {
+    for (let k = 0; k < n; k++) {
+      const v = Math.exp(a[base + k * inner]! - m);
+      e[k] = v;
+      s += v;
+    }
+    for (let k = 0; k < n; k++) o[base + k * inner] = e[k]! / s;
+  } else {
+    for (let k = 0; k < n; k++) s += Math.exp(a[base + k * inner]! - m);
+    // (x − m) − log s, not x − (m + log s): at |m| ≈ 1e16 the sum m + log s
+    // rounds to m and every log-probability would come out 0.
+    const ls = Math.log(s);
+    for (let k = 0; k < n; k++) o[base + k * inner] = a[base + k * inner]! - m - ls;
   }
 }
 
@@ -134,11 +159,16 @@ function crossEntropyRows(
   rows: number,
   n: number,
 ): void {
+  const done = a instanceof Float32Array && rows * n >= EXP_MIN ? expRows(a, rows, n, null) : null;
   for (let r = 0; r < rows; r++) {
     const base = r * n;
-    const m = rowShift(a, base, n, 1);
+    let m = done ? done[r]! : Number.NaN;
     let s = 0;
-    for (let k = 0; k < n; k++) s += Math.exp(a[base + k]! - m);
+    if (m === m) s = done![rows + r]!;
+    else {
+      m = rowShift(a, base, n, 1);
+      for (let k = 0; k < n; k++) s += Math.exp(a[base + k]! - m);
+    }
     const label = labels[r]!;
     o[r] = label >= 0 && label < n ? Math.log(s) - (a[base + label]! - m) : Number.NaN;
   }

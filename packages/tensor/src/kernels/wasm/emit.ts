@@ -150,6 +150,19 @@ export const f32 = {
   div: op(0x95),
   convertI32S: op(0xb2),
 };
+export const f64 = {
+  eq: op(0x61),
+  ne: op(0x62),
+  gt: op(0x64),
+  le: op(0x65),
+  ge: op(0x66),
+  add: op(0xa0),
+  sub: op(0xa1),
+  div: op(0xa3),
+  demoteToF32: op(0xb6),
+  promoteF32: op(0xbb),
+};
+export const f64c = (x: number): Code => [0x44, ...new Uint8Array(new Float64Array([x]).buffer)];
 export const select = op(0x1b);
 
 /** A load of natural alignment 2^align: load(address, offset). */
@@ -169,7 +182,9 @@ const store =
 export const i32load = load(2, 0x28);
 export const i32load8U = load(0, 0x2d);
 export const f32load = load(2, 0x2a);
+export const f64load = load(3, 0x2b);
 export const i32store = store(2, 0x36);
+export const f64store = store(3, 0x39);
 export const i32store8 = store(0, 0x3a);
 export const f32store = store(2, 0x38);
 export const v128load = load(4, 0xfd, 0);
@@ -208,7 +223,25 @@ export const f32x4 = {
   convertI32x4S: simd(0xfa),
   extractLane: (lane: number, v: Code): Code => simd(0x1f, lane)(v),
 };
-export const f64x2 = { promoteLowF32x4: simd(0x5f), add: simd(0xf0) };
+export const f64x2 = {
+  promoteLowF32x4: simd(0x5f),
+  lt: simd(0x49),
+  ge: simd(0x4c),
+  eq: simd(0x47),
+  abs: simd(0xec),
+  trunc: simd(0x7a),
+  add: simd(0xf0),
+  sub: simd(0xf1),
+  mul: simd(0xf2),
+  div: simd(0xf3),
+};
+/** v128.const of two float64 lanes. */
+export const f64x2c = (x: number, y = x): Code => [
+  0xfd,
+  0x0c,
+  ...new Uint8Array(new Float64Array([x, y]).buffer),
+];
+export const i64x2 = { shl: simd(0xcb) };
 export const i32x4 = {
   splat: simd(0x11),
   eq: simd(0x37),
@@ -270,8 +303,8 @@ export const until = (done: Code, ...body: Code[]): Code => {
   return block(exit, loop(again, brIf(exit, done), body, br(again)));
 };
 
-/** Value types by letter: i32, i64, f32, v128. */
-const TYPES: Record<string, number> = { i: 0x7f, l: 0x7e, f: 0x7d, v: 0x7b };
+/** Value types by letter: i32, i64, f32, f64 (d), v128. */
+const TYPES: Record<string, number> = { i: 0x7f, l: 0x7e, f: 0x7d, d: 0x7c, v: 0x7b };
 const types = (letters: string): number[] => [...letters].map((t) => TYPES[t]!);
 
 /** A function of a module: exported under `name` unless null. */
