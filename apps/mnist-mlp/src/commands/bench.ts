@@ -16,6 +16,8 @@ export interface BenchOptions {
 }
 
 const WARMUP = 10;
+/** The least time the inference passes are timed for, in milliseconds. */
+const INFERENCE_MS = 500;
 
 /**
  * `mnist-mlp bench`: training and inference speed of the network in eager
@@ -93,11 +95,18 @@ export async function benchCommand(options: BenchOptions, out: Output): Promise<
     const model = buildModel(spec, { seed: 1 }).eval();
     const forward = (input: Tensor) => noGrad(() => model.forward(input));
     const run = mode === 'compiled' ? compile(forward) : forward;
-    for (let i = 0; i < 3; i++) run(x);
-    const repeats = Math.max(3, Math.ceil((options.batches * batch) / chunk));
+    // A pass takes well under a millisecond: warm the JIT up, then time at least
+    // INFERENCE_MS of passes so that one timer tick or one collection does not decide the figure.
+    for (let i = 0; i < 20; i++) run(x);
+    const least = Math.max(3, Math.ceil((options.batches * batch) / chunk));
     const t = performance.now();
-    for (let i = 0; i < repeats; i++) run(x);
-    const ms = performance.now() - t;
+    let repeats = 0;
+    let ms = 0;
+    do {
+      run(x);
+      repeats++;
+      ms = performance.now() - t;
+    } while (repeats < least || ms < INFERENCE_MS);
     report({
       bench: 'inference',
       mode,
