@@ -703,7 +703,13 @@ class Plan {
       if (item.kind === 'copy') return copy;
       if (item.kind === 'call') {
         const s = item.step;
-        return s.op.kernel(s.inputs.map(specOf), specOf(s.out), s.attrs);
+        const ins = s.inputs.map(specOf);
+        const out = specOf(s.out);
+        const kernel = s.op.kernel(ins, out, s.attrs);
+        const rows = s.op.rowSplit?.(ins, out, s.attrs);
+        return rows
+          ? Object.assign((o: TypedArray, i: readonly TypedArray[]) => kernel(o, i), { rows })
+          : kernel;
       }
       const kernel = stored[i]!.length > 0 ? loopKernel(item, stored[i]!) : null;
       if (kernel?.simd) simdLoops++;

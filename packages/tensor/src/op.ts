@@ -16,9 +16,9 @@ export interface Spec {
  */
 export type Kernel = ((out: TypedArray, inputs: readonly TypedArray[]) => void) & {
   /**
-   * Present when each row of the output (its leading axis) is computed from
-   * the same row of some inputs and the whole of the rest: a compiled plan
-   * runs a chain of such kernels as one job per block of rows (row-split.ts).
+   * Present on a compiled plan's row-local kernels (an op's `rowSplit`, a
+   * fused loop's): the plan runs a chain of them as one job per block of
+   * rows (row-split.ts).
    */
   readonly rows?: RowSplit;
 };
@@ -81,6 +81,14 @@ export interface Op<A = undefined> {
   infer(inputs: readonly Tensor[], attrs: A): Spec;
   /** A kernel specialised to these shapes: compile builds it once, eager on each call. */
   kernel(inputs: readonly Spec[], out: Spec, attrs: A): Kernel;
+  /**
+   * The kernel as a row-local step, or null where it is not one: each row
+   * of the output (its leading axis) computed from the same row of some
+   * inputs and the whole of the rest. Only compile asks (eager never pays
+   * for it): a plan runs a chain of such steps as one job per block of rows
+   * (row-split.ts).
+   */
+  rowSplit?(inputs: readonly Spec[], out: Spec, attrs: A): RowSplit | null;
   /** The VJP: one pullback per input (null where no gradient flows). */
   vjp?(g: Tensor, inputs: readonly Tensor[], out: Tensor, attrs: A): readonly Pullback[];
   /** Forward mode: see `Jvp`. A transform meeting an op without one names the op. */

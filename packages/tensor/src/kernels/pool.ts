@@ -299,7 +299,7 @@ function threadedGather(
  * values and int32 indices in the kernels' memory, each line as the
  * WebAssembly loop computes it (the JavaScript loop's bits).
  */
-export function gatherRows(
+export function gatherLastRows(
   scatter: boolean,
   s: number,
   q: number,

@@ -1,4 +1,4 @@
-import { promote, type TypedArray } from '../dtype.js';
+import { promote } from '../dtype.js';
 import { apply } from '../engine.js';
 import { DTypeError, fmt, ShapeError } from '../errors.js';
 import { gemm, gemmRowSplit } from '../kernels/gemm.js';
@@ -84,16 +84,19 @@ export const matmulOp: Op<MatmulAttrs> = defineOp<MatmulAttrs>({
       offsets[2 * t] = oa * aMat;
       offsets[2 * t + 1] = ob * bMat;
     }
-    const run = (o: TypedArray, [A, B]: readonly TypedArray[]) => {
+    return (o, [A, B]) => {
       for (let t = 0; t < batches; t++) {
         gemm(transA, transB, m, n, k, A!, offsets[2 * t]!, B!, offsets[2 * t + 1]!, o, t * m * n);
       }
     };
-    // A layer's product over a batch of rows: a compiled plan may run it in
-    // blocks of rows with the steps after it (row-split.ts).
+  },
+  // A layer's product over a batch of rows: a compiled plan may run it in
+  // blocks of rows with the steps after it.
+  rowSplit: ([a, b], out, { transA, transB }) => {
     const float32 = [a!, b!, out].every((s) => s.dtype === 'float32');
-    const rows = float32 && out.shape.length === 2 ? gemmRowSplit(transA, transB, m, n, k) : null;
-    return rows ? Object.assign(run, { rows }) : run;
+    if (!float32 || out.shape.length !== 2) return null;
+    const k = transA ? a!.shape[0]! : a!.shape[1]!;
+    return gemmRowSplit(transA, transB, out.shape[0]!, out.shape[1]!, k);
   },
   vjp: (g, [a, b], _out, { transA, transB }) => {
     if (!transA && !transB) return [() => mm(g, b!, false, true), () => mm(a!, g, true, false)];

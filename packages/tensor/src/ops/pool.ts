@@ -5,14 +5,14 @@ import {
   avgPool,
   avgPoolAdjoint,
   gatherLast,
-  gatherRows,
+  gatherLastRows,
   maxPoolArgmax,
   maxPoolRows,
   type PoolGeometry,
   scatterAddLast,
   type Windows,
 } from '../kernels/pool.js';
-import { defineOp, type Kernel, type Op } from '../op.js';
+import { defineOp, type Op, type Spec } from '../op.js';
 import { sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { batchAll, linear, noTangent } from '../transforms/rules.js';
@@ -38,32 +38,37 @@ export interface MaxPoolAttrs {
   readonly size: Pair;
 }
 
+/** The kernels' view of max pooling over `x` [..., H, W]: every leading axis a plane. */
+function geometry(x: Spec, a: MaxPoolAttrs): PoolGeometry {
+  return {
+    planes: sizeOf(x.shape.slice(0, -2)),
+    h: x.shape.at(-2)!,
+    w: x.shape.at(-1)!,
+    oh: a.size[0],
+    ow: a.size[1],
+    kh: a.kernel[0],
+    kw: a.kernel[1],
+    sh: a.stride[0],
+    sw: a.stride[1],
+    ph: a.padding[0],
+    pw: a.padding[1],
+    dh: a.dilation[0],
+    dw: a.dilation[1],
+  };
+}
+
 /** Int32 [..., OH, OW]: the flat index within its H×W plane of each window's maximum. */
 export const maxPool2dArgmaxOp: Op<MaxPoolAttrs> = defineOp<MaxPoolAttrs>({
   name: 'maxPool2dArgmax',
   infer: ([x], { size }) => ({ shape: [...x!.shape.slice(0, -2), ...size], dtype: 'int32' }),
   kernel: ([x], _out, a) => {
-    const g: PoolGeometry = {
-      planes: sizeOf(x!.shape.slice(0, -2)),
-      h: x!.shape.at(-2)!,
-      w: x!.shape.at(-1)!,
-      oh: a.size[0],
-      ow: a.size[1],
-      kh: a.kernel[0],
-      kw: a.kernel[1],
-      sh: a.stride[0],
-      sw: a.stride[1],
-      ph: a.padding[0],
-      pw: a.padding[1],
-      dh: a.dilation[0],
-      dw: a.dilation[1],
-    };
-    const run: Kernel = (o, [x]) => maxPoolArgmax(g, x!, o);
-    // Over a batch, each example's planes are its own: a compiled plan may
-    // run this in blocks of examples with the steps around it (row-split.ts).
-    const rows = x!.shape.length > 2 ? maxPoolRows(g, x!.shape[0]!) : null;
-    return rows ? Object.assign(run, { rows }) : run;
+    const g = geometry(x!, a);
+    return (o, [x]) => maxPoolArgmax(g, x!, o);
   },
+  // Over a batch, each example's planes are its own: a compiled plan may run
+  // this in blocks of examples with the steps around it.
+  rowSplit: ([x], _out, a) =>
+    x!.shape.length > 2 ? maxPoolRows(geometry(x!, a), x!.shape[0]!) : null,
   jvp: noTangent,
   // Every leading axis is a plane: the batch is one more.
   batch: ([x], _b, attrs) => apply(maxPool2dArgmaxOp, [x!], attrs),
@@ -79,10 +84,18 @@ export const gatherLastOp: Op = defineOp({
     const s = x!.shape.at(-1)!;
     const q = idx!.shape.at(-1)!;
     const rows = sizeOf(idx!.shape.slice(0, -1));
-    const run: Kernel = (o, [a, ix]) => gatherLast(a!, s, ix!, q, rows, o);
-    const split = idx!.shape.length > 1 ? gatherRows(false, s, q, rows, idx!.shape[0]!) : null;
-    return split ? Object.assign(run, { rows: split }) : run;
+    return (o, [a, ix]) => gatherLast(a!, s, ix!, q, rows, o);
   },
+  rowSplit: ([x, idx]) =>
+    idx!.shape.length > 1
+      ? gatherLastRows(
+          false,
+          x!.shape.at(-1)!,
+          idx!.shape.at(-1)!,
+          sizeOf(idx!.shape.slice(0, -1)),
+          idx!.shape[0]!,
+        )
+      : null,
   vjp: (g, [x, idx]) => [() => apply(scatterAddLastOp, [g, idx!], x!.shape.at(-1)!), null],
   jvp: linear(() => gatherLastOp),
   batch: (inputs, batched, _a, size) =>
@@ -96,10 +109,12 @@ export const scatterAddLastOp: Op<number> = defineOp<number>({
   kernel: ([g], _out, size) => {
     const q = g!.shape.at(-1)!;
     const rows = sizeOf(g!.shape.slice(0, -1));
-    const run: Kernel = (o, [a, ix]) => scatterAddLast(a!, q, ix!, size, rows, o);
-    const split = g!.shape.length > 1 ? gatherRows(true, size, q, rows, g!.shape[0]!) : null;
-    return split ? Object.assign(run, { rows: split }) : run;
+    return (o, [a, ix]) => scatterAddLast(a!, q, ix!, size, rows, o);
   },
+  rowSplit: ([g], _out, size) =>
+    g!.shape.length > 1
+      ? gatherLastRows(true, size, g!.shape.at(-1)!, sizeOf(g!.shape.slice(0, -1)), g!.shape[0]!)
+      : null,
   vjp: (g, [, idx]) => [() => apply(gatherLastOp, [g, idx!], undefined), null],
   jvp: linear(() => scatterAddLastOp),
   batch: (inputs, batched, n, size) => apply(scatterAddLastOp, batchAll(inputs, batched, size), n),

@@ -187,7 +187,7 @@ export const argmaxOp: Op<{ axis: number | null; keepdims: boolean }> = defineOp
     const n = shape[ax]!;
     const inner = sizeOf(shape.slice(ax + 1));
     const outer = sizeOf(shape.slice(0, ax));
-    const run: Kernel = (o, [a]) => {
+    return (o, [a]) => {
       for (let i = 0; i < outer; i++) {
         for (let j = 0; j < inner; j++) {
           const base = i * n * inner + j;
@@ -206,12 +206,16 @@ export const argmaxOp: Op<{ axis: number | null; keepdims: boolean }> = defineOp
         }
       }
     };
-    // Over the last axis each row of the leading one is its own: a compiled
-    // plan may run it in blocks of rows with the steps before it (row-split.ts).
-    const rowLocal = axis !== null && inner === 1 && shape.length >= 2 && x!.dtype === 'float32';
-    return rowLocal && n > 0 && outer > 0
-      ? Object.assign(run, { rows: argmaxRows(shape[0]!, outer / shape[0]!, n) })
-      : run;
+  },
+  // Over the last axis each row of the leading one is its own: a compiled
+  // plan may run it in blocks of rows with the steps before it.
+  rowSplit: ([x], _out, { axis }) => {
+    const shape = x!.shape;
+    if (axis === null || shape.length < 2 || x!.dtype !== 'float32') return null;
+    if (sizeOf(shape.slice(axis + 1)) !== 1) return null;
+    const n = shape[axis]!;
+    const outer = sizeOf(shape.slice(0, axis));
+    return n > 0 && outer > 0 ? argmaxRows(shape[0]!, outer / shape[0]!, n) : null;
   },
   jvp: noTangent,
   // Over all axes of each example: its values as one row.
