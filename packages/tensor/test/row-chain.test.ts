@@ -166,6 +166,22 @@ describe('chains of row-local steps on 1 and 2 threads', () => {
     expect(two).toEqual(one);
   });
 
+  it('argmax over the leading axis is not row-local: after a chain it picks as eager does', () => {
+    const rng = new Rng(13);
+    const x = images(rng, 300, 64, true);
+    const ls = layers(rng, [64, 16, 1]);
+    // Over the rows of a [300, 1] score: the one index reads every row.
+    for (const axis of [0, 1]) {
+      const f = (t: Tensor) => noGrad(() => forward(t, ls).relu().argmax(axis));
+      const eager = Array.from(f(x).data);
+      const classify = compile(f);
+      for (const threads of [1, 2]) {
+        setThreads(threads);
+        expect(Array.from(classify(x).data), `axis ${axis}, ${threads} threads`).toEqual(eager);
+      }
+    }
+  });
+
   it('a weight that is not finite: the chain runs step by step, as eager', () => {
     const rng = new Rng(6);
     const ls = layers(rng, [64, 16, 10]);

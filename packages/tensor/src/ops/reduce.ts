@@ -208,10 +208,11 @@ export const argmaxOp: Op<{ axis: number | null; keepdims: boolean }> = defineOp
     };
   },
   // Over the last axis each row of the leading one is its own: a compiled
-  // plan may run it in blocks of rows with the steps before it.
+  // plan may run it in blocks of rows with the steps before it. Over the
+  // leading axis itself every index reads every row, so it is not.
   rowSplit: ([x], _out, { axis }) => {
     const shape = x!.shape;
-    if (axis === null || shape.length < 2 || x!.dtype !== 'float32') return null;
+    if (axis === null || axis < 1 || shape.length < 2 || x!.dtype !== 'float32') return null;
     if (sizeOf(shape.slice(axis + 1)) !== 1) return null;
     const n = shape[axis]!;
     const outer = sizeOf(shape.slice(0, axis));
