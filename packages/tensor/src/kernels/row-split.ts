@@ -53,7 +53,8 @@ export interface RowStep {
   ins: TypedArray[];
 }
 
-function gcd(a: number, b: number): number {
+/** The greatest common divisor: blocks of rows start where every step's units do. */
+export function gcd(a: number, b: number): number {
   let x = a;
   let y = b;
   while (y) [x, y] = [y, x % y];

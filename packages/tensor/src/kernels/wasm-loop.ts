@@ -1,7 +1,7 @@
 import type { DType, TypedArray } from '../dtype.js';
 import { type Shape, sizeOf } from '../shape.js';
 import { arena, instantiate, memoryShared, pointerOf } from './memory.js';
-import type { RowSplit } from './row-split.js';
+import { gcd, type RowSplit } from './row-split.js';
 import { broadcastStrides } from './strided.js';
 import { IN_PLACE_WORK, type Lane, parallel, register, share, splits } from './threads.js';
 import {
@@ -406,13 +406,6 @@ function loopRows(
       lane.call(id!, ...args);
     },
   };
-}
-
-function gcd(a: number, b: number): number {
-  let x = a;
-  let y = b;
-  while (y) [x, y] = [y, x % y];
-  return x;
 }
 
 /** Loops of at least this many elements are made ready to run on the threads. */
