@@ -51,17 +51,11 @@ async function checkWritable(path: string): Promise<void> {
 }
 
 /**
- * Trains the network of `model.ts` by a recipe, with a live progress bar and
- * a line per epoch, and saves the checkpoint. Ctrl-C ends the run after the
- * current batch and still saves (the best weights so far); a second Ctrl-C
- * quits at once.
- */
-/**
  * The data of a run: the training and validation splits carved from the
  * training set, and the test set. The whole training set is not kept: its
- * images (47 MB for MNIST) are copied into the two splits, and the loader
- * pins a copy of the training split's, so holding the set as well through
- * training would hold them three times.
+ * images (47 MB for MNIST) are copied into the two splits (the training
+ * split's into the kernels' memory, where the loader reads them), so
+ * holding the set as well through training would hold them twice.
  */
 async function splitsOf(
   source: string,
@@ -74,6 +68,12 @@ async function splitsOf(
   return { dataset: { test: loaded.test, source: loaded.source }, train, val };
 }
 
+/**
+ * Trains the network of `model.ts` by a recipe, with a live progress bar and
+ * a line per epoch, and saves the checkpoint. Ctrl-C ends the run after the
+ * current batch and still saves (the best weights so far); a second Ctrl-C
+ * quits at once.
+ */
 export async function runTraining(options: TrainOptions, out: Output): Promise<TrainReport> {
   const recipe = recipes[options.recipe];
   const epochs = options.epochs ?? recipe.epochs;

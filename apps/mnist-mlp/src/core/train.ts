@@ -113,8 +113,9 @@ export async function train(
 ): Promise<TrainOutcome> {
   const { recipe, epochs, batch, lr, seed } = config;
   const optimiser = recipe.optimiser(model.parameters(), lr);
-  // Pinned: the loader copies the training images into the kernels' memory once and gathers
-  // each batch there in WebAssembly, where the first layer reads it in place (same bits).
+  // Pinned: each batch is gathered in WebAssembly from the training images, which
+  // carveValidation put in the kernels' memory, into a buffer the first layer reads in
+  // place (same bits).
   const loader = new DataLoader(asSplit(data.train), {
     batchSize: batch,
     shuffle: true,

@@ -71,7 +71,7 @@ function rows(
   }
 }
 
-/** Rows below which the WebAssembly kernel is not called: its call costs more than it saves. */
+/** Values (rows × their length) below which the WebAssembly kernel is not called: its call costs more than it saves. */
 const EXP_MIN = 16;
 
 /** One line of `rows` in JavaScript: where the kernel is missing, or the line out of its range. */
