@@ -81,7 +81,7 @@ const next = (k) => {
   const x = ways[k].next().value;
   const start = at[k];
   at[k] = (at[k] + B) % (Math.floor(n / B) * B);
-  return { x, y: labels.subarray(start, start + B) };
+  return { x, rows: order.subarray(start, start + B) };
 };
 const bitsOf = (x) => new Uint32Array(x.buffer, x.byteOffset, x.length);
 for (let b = 0; b < 50; b++) {
@@ -90,8 +90,9 @@ for (let b = 0; b < 50; b++) {
     throw new Error(`batch ${b}: the ways gathered different bits`);
 }
 const run = (k, withStep) => {
-  const { x, y } = next(k);
-  if (withStep) step(T.tensor(x, { shape: [B, W] }), T.tensor(Int32Array.from(y), { shape: [B] }));
+  const { x, rows } = next(k);
+  const y = Int32Array.from(rows, (i) => labels[i]);
+  if (withStep) step(T.tensor(x, { shape: [B, W] }), T.tensor(y, { shape: [B] }));
 };
 for (let i = 0; i < 150; i++) run(i % names.length, true);
 
