@@ -20,6 +20,7 @@ class Step:
     def __init__(self, recipe, seed):
         rng = np.random.default_rng(seed)
         self.modern = recipe == "modern"
+        self.targets = ("y", "labels") if self.modern else ("y",)
         self.params = []
         for fan_in, fan_out in zip(SIZES[:-1], SIZES[1:]):
             std = (2 / fan_in) ** 0.5 if self.modern else 1.0

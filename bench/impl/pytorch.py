@@ -60,6 +60,7 @@ class Step:
         self.recipe = recipe
         self.model = network(recipe)
         self.image = recipe == "cnn"
+        self.targets = ("y",) if recipe == "classic" else ("labels",)
         if recipe == "classic":
             self.optimizer = torch.optim.SGD(self.model.parameters(), lr=3.0)
         else:

@@ -237,10 +237,20 @@ export async function runImplementation(impl, options, setup) {
           checked = true;
         }
       } else x = gatherRows(data.trainX, PIXELS, order, start, trainBatch);
+      // The targets are gathered when read: an implementation pays for the form it uses
+      // (one-hot rows or class labels), as a loader giving only that form would.
+      let y;
+      let labels;
       yield {
         x,
-        y: gatherRows(data.trainY, CLASSES, order, start, trainBatch),
-        labels: gatherLabels(data.trainLabels, order, start, trainBatch),
+        get y() {
+          y ??= gatherRows(data.trainY, CLASSES, order, start, trainBatch);
+          return y;
+        },
+        get labels() {
+          labels ??= gatherLabels(data.trainLabels, order, start, trainBatch);
+          return labels;
+        },
         size: trainBatch,
       };
     }

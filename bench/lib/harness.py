@@ -108,7 +108,8 @@ def run_implementation(impl, a, setup, info=None):
 
     `setup(recipe, batch, seed)` builds the network and returns an object with
     `train(x, y, labels, want_loss) -> float | None` (x: size×784 float32, y: size×10
-    one-hot, labels: int64) and `predict(x) -> int array`, or a string: why it is skipped.
+    one-hot, labels: int64; those not in its optional `targets` tuple are None) and
+    `predict(x) -> int array`, or a string: why it is skipped.
     """
     train_x, train_y, train_labels, test_x, test_labels = load_data(a.data)
     n = train_labels.shape[0]
@@ -125,11 +126,17 @@ def run_implementation(impl, a, setup, info=None):
     batches_per_epoch = epoch_samples // train_batch
     last_loss = [None]
 
+    # The targets a step reads (its `targets`, else both) are gathered, the others passed as
+    # None: an implementation pays for the form it uses, as a loader giving only that would.
+    uses = getattr(model, "targets", ("y", "labels"))
+
     def train_batches(order, count):
         for b in range(count):
             idx = order[b * train_batch : (b + 1) * train_batch]
             want = b == count - 1
-            loss = model.train(train_x[idx], train_y[idx], train_labels[idx], want)
+            y = train_y[idx] if "y" in uses else None
+            labels = train_labels[idx] if "labels" in uses else None
+            loss = model.train(train_x[idx], y, labels, want)
             if want:
                 last_loss[0] = loss
 
