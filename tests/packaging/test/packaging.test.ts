@@ -447,7 +447,7 @@ describe('sizes', () => {
       run('npm', ['install', '--no-audit', '--no-fund', ...tarballs], lone, env),
     );
     const size = await bytesUnder(join(lone, 'node_modules'));
-    console.log(`npm install @neurite/data: ${(size / 1e6).toFixed(2)} MB`);
+    console.log(`npm install @neurite/data: ${size} bytes`);
     expect(size).toBeLessThanOrEqual(2e6);
   });
 });
