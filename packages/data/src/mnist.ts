@@ -34,7 +34,7 @@ export class MnistSplit implements GatherDataset {
   /** `pixels` in the kernels' memory (`pinArray`), once a gather into a pinned batch asked. */
   private pinnedPixels: Uint8Array | undefined;
 
-  constructor(pixels: Uint8Array, labels: Tensor | Int32Array, rows = 28, cols = 28) {
+  constructor(pixels: Uint8Array, labels: Tensor | Int32Array | Uint8Array, rows = 28, cols = 28) {
     if (!(pixels instanceof Uint8Array)) {
       const kind = (pixels as object | null)?.constructor?.name ?? typeof pixels;
       throw new DataError(
@@ -46,7 +46,18 @@ export class MnistSplit implements GatherDataset {
         `MnistSplit: rows and cols must be positive integers, got ${rows}×${cols}`,
       );
     }
-    const labelTensor = labels instanceof Int32Array ? tensor(labels) : labels;
+    if (
+      !(labels instanceof Tensor || labels instanceof Int32Array || labels instanceof Uint8Array)
+    ) {
+      const kind = (labels as object | null)?.constructor?.name ?? typeof labels;
+      throw new DataError(
+        `MnistSplit: labels is a ${kind}, but must be an int32 Tensor, an Int32Array or a Uint8Array (an IDX label file's bytes)`,
+      );
+    }
+    const labelTensor =
+      labels instanceof Tensor
+        ? labels
+        : tensor(labels instanceof Uint8Array ? Int32Array.from(labels) : labels);
     if (labelTensor.dtype !== 'int32' || labelTensor.ndim !== 1) {
       throw new DataError(
         `MnistSplit: labels must be a 1-D int32 tensor, got ${labelTensor.dtype} of shape [${labelTensor.shape.join(', ')}]`,

@@ -1,6 +1,6 @@
 import { tensor } from '@neurite/tensor';
 import { describe, expect, it } from 'vitest';
-import { encodeIdx, IdxError, MnistSplit, mnistFromIdx } from '../src/index.js';
+import { DataError, encodeIdx, IdxError, MnistSplit, mnistFromIdx } from '../src/index.js';
 import { makeIdxFiles } from './support.js';
 
 describe('mnistFromIdx', () => {
@@ -91,5 +91,20 @@ describe('MnistSplit', () => {
     const split = new MnistSplit(new Uint8Array(784 * 2), Int32Array.from([4, 2]));
     expect(() => split.image(2)).toThrow('MnistSplit.image: index 2 is outside [0, 2)');
     expect(split.label(1)).toBe(2);
+  });
+
+  it("takes an IDX label file's bytes as labels, and names what else it was given", () => {
+    const split = new MnistSplit(new Uint8Array(4 * 2), Uint8Array.from([9, 255]), 2, 2);
+    expect(split.labels.dtype).toBe('int32');
+    expect(Array.from(split.labels.data)).toEqual([9, 255]);
+    for (const [labels, kind] of [
+      [Float32Array.from([1, 2]), 'Float32Array'],
+      [[1, 2], 'Array'],
+      [undefined, 'undefined'],
+    ] as const) {
+      const make = () => new MnistSplit(new Uint8Array(8), labels as unknown as Int32Array, 2, 2);
+      expect(make).toThrow(DataError);
+      expect(make).toThrow(`MnistSplit: labels is a ${kind}, but must be an int32 Tensor`);
+    }
   });
 });
