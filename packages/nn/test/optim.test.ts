@@ -1,4 +1,4 @@
-import { randn, type Tensor, tensor } from '@neurite/tensor';
+import { compile, randn, type Tensor, tensor } from '@neurite/tensor';
 import { describe, expect, it } from 'vitest';
 import {
   Adam,
@@ -145,6 +145,72 @@ describe('Adam against hand-computed updates', () => {
     expect(opt.stepCount.item()).toBe(3);
     expect(opt.beta1Power.item()).toBeCloseTo(0.9 ** 3, 15);
     expect(opt.beta2Power.item()).toBeCloseTo(0.999 ** 3, 15);
+  });
+});
+
+describe('Adam and subnormal moments', () => {
+  // With gradient g at step 1, m = 0.1·g and v = 0.001·g². The first two
+  // gradients make m subnormal (below 2⁻¹²⁶ ≈ 1.18e-38), the third keeps it
+  // normal; the fourth weight's gradient is NaN and its m must stay NaN.
+  const grads = [1e-37, -1e-37, 2e-37, Number.NaN];
+  const stepOnce = (dtype: 'float32' | 'float64', compiled: boolean) => {
+    const w = tensor([1, 1, 1, 1], { dtype, requiresGrad: true });
+    const c = tensor(grads, { dtype });
+    const opt = new Adam([w], { lr: 0.1 });
+    opt.checkFinite = false;
+    const step = () => {
+      opt.zeroGrad();
+      w.mul(c).sum().backward();
+      opt.step();
+      return w;
+    };
+    // Two calls: the first traces, the second replays the plan.
+    if (compiled) {
+      const f = compile(step);
+      f();
+      f();
+    } else {
+      step();
+      step();
+    }
+    return { w, state: opt.stateDict().tensors };
+  };
+
+  it('float32: subnormal m becomes +0, normal m and NaN are kept, compiled as eager bit for bit', () => {
+    const eager = stepOnce('float32', false);
+    const m = Array.from(eager.state['params.0.m']!.data);
+    expect(Object.is(m[0], 0)).toBe(true);
+    expect(Object.is(m[1], 0)).toBe(true);
+    // 0.9·0.1·2e-37 + 0.1·2e-37 = 0.19·2e-37, normal
+    expect(m[2]! / 3.8e-38).toBeCloseTo(1, 5);
+    expect(m[3]).toBeNaN();
+    // v = 0.001·g² underflows to 0 in float32 for every finite g here
+    expect(Array.from(eager.state['params.0.v']!.data).slice(0, 3)).toEqual([0, 0, 0]);
+    const compiled = stepOnce('float32', true);
+    expect(bytesOf(compiled.w)).toEqual(bytesOf(eager.w));
+    for (const name of ['params.0.m', 'params.0.v']) {
+      expect(bytesOf(compiled.state[name]!)).toEqual(bytesOf(eager.state[name]!));
+    }
+  });
+
+  it('float64: the same moments are normal there and kept', () => {
+    const { state } = stepOnce('float64', false);
+    const m = Array.from(state['params.0.m']!.data);
+    expect(m[0]! / 1.9e-38).toBeCloseTo(1, 10);
+    expect(m[1]! / -1.9e-38).toBeCloseTo(1, 10);
+    expect(Array.from(state['params.0.v']!.data)[0]).toBeGreaterThan(0);
+  });
+
+  it('float64: moments below 2⁻¹⁰²² become +0', () => {
+    const w = tensor([1, 1], { dtype: 'float64', requiresGrad: true });
+    const opt = new Adam([w]);
+    w.mul(tensor([1e-308, 1e-306], { dtype: 'float64' }))
+      .sum()
+      .backward();
+    opt.step();
+    const m = Array.from(opt.stateDict().tensors['params.0.m']!.data);
+    expect(Object.is(m[0], 0)).toBe(true); // 1e-309 is subnormal
+    expect(m[1]).toBeCloseTo(1e-307, 320);
   });
 });
 

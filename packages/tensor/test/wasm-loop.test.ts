@@ -35,23 +35,85 @@ const cases: Record<string, (a: Tensor, b: Tensor, s: Tensor) => Tensor> = {
   relu: (a, b) => a.relu().mul(b.relu()),
   comparisons: (a, b) => a.gt(b).add(a.le(b)).add(a.eq(b)).sub(a.ne(b)).add(a.lt(0)).add(a.ge(b)),
   where: (a, b, s) => where(a.gt(s), a, b.mul(s)),
+
   'an optimiser-like chain with a broadcast scalar': (a, b, s) =>
     a.mul(0.9).add(b.mul(0.1)).div(b.mul(b).sqrt().add(1e-8)).mul(s).neg().add(a),
 };
 
+/**
+ * fn run eagerly on pieces too small for WebAssembly (eager ops of 64
+ * elements and more run through the same lowering): the JavaScript loops'
+ * bits.
+ */
+function inJavaScript(
+  fn: (a: Tensor, b: Tensor, s: Tensor) => Tensor,
+  a: Tensor,
+  b: Tensor,
+  s: Tensor,
+) {
+  const out = new Float32Array(a.size);
+  for (let at = 0; at < a.size; at += 48) {
+    const piece = (t: Tensor) =>
+      tensor(t.data.slice(at, Math.min(at + 48, a.size)) as Float32Array);
+    out.set(fn(piece(a), piece(b), s).data, at);
+  }
+  return tensor(out);
+}
+
 describe('fused loops lowered to WebAssembly SIMD', () => {
   for (const [name, fn] of Object.entries(cases)) {
-    it(`${name}: the same bits as eager, ±0, ∞ and NaN included`, () => {
-      const f = compile(fn);
-      for (let seed = 0; seed < 3; seed++) {
-        const a = awkward(seed, 4099); // not a multiple of 4: the tail lanes are not written back
-        const b = awkward(seed + 100, 4099);
-        const s = tensor([seed - 0.75]);
-        same(f(a, b, s) as Tensor, fn(a, b, s));
+    it(`${name}: the same bits as JavaScript and as eager, ±0, ∞ and NaN included`, () => {
+      // 4099: not a multiple of 4, the tail lanes are not written back; 1025
+      // and 1026 vectors: an odd one after the pairs, and none.
+      for (const size of [4099, 4104]) {
+        const f = compile(fn);
+        for (let seed = 0; seed < 3; seed++) {
+          const a = awkward(seed, size);
+          const b = awkward(seed + 100, size);
+          const s = tensor([seed - 0.75]);
+          const out = f(a, b, s) as Tensor;
+          same(out, fn(a, b, s));
+          same(out, inJavaScript(fn, a, b, s));
+        }
+        expect(f.plans()[0]!.simdLoops).toBeGreaterThan(0);
       }
-      expect(f.plans()[0]!.simdLoops).toBeGreaterThan(0);
     });
   }
+
+  it('a where on a comparison also read as a number: the bits of plain float32 arithmetic', () => {
+    // Eager runs single ops through the same lowering, so the reference here is
+    // written out in JavaScript: the comparison's mask selects, its other
+    // readers see 1.0 or 0.0.
+    const fn = (a: Tensor, b: Tensor, s: Tensor) => {
+      const c = a.abs().lt(b);
+      return where(c, 0, a)
+        .add(c)
+        .mul(where(c, b, s))
+        .add(where(a.relu(), a, b));
+    };
+    const f = compile(fn);
+    const r = Math.fround;
+    for (let seed = 0; seed < 3; seed++) {
+      const a = awkward(seed, 4099);
+      const b = awkward(seed + 100, 4099);
+      const s = tensor([seed - 0.75]);
+      const out = f(a, b, s) as Tensor;
+      const sv = s.data[0]!;
+      for (let i = 0; i < a.size; i++) {
+        const x = a.data[i]!;
+        const y = b.data[i]!;
+        const c = Math.abs(x) < y ? 1 : 0;
+        const relu = Math.max(x, 0);
+        const want = r(r(r((c ? 0 : x) + c) * (c ? y : sv)) + (relu !== 0 ? x : y));
+        if (!Object.is(out.data[i], want)) {
+          throw new Error(
+            `element ${i} (a ${x}, b ${y}): compiled ${out.data[i]}, expected ${want}`,
+          );
+        }
+      }
+    }
+    expect(f.plans()[0]!.simdLoops).toBe(1);
+  });
 
   it('a row broadcast down the loop (a bias) is read per row: relu(x + b)', () => {
     const fn = (x: Tensor, b: Tensor) =>

@@ -11,6 +11,7 @@ import {
   func,
   i32,
   i32c,
+  i32x4c,
   iff,
   inc,
   load32Splat,
@@ -19,7 +20,6 @@ import {
   tee,
   until,
   v128,
-  v128c,
   v128load,
   v128store,
   wasmModule,
@@ -81,17 +81,42 @@ export interface LoopProgram {
   readonly rows?: number;
 }
 
-type Lower = (args: Code[]) => Code;
-const apply = (ops: Record<string, (...args: Code[]) => Code>, wrap = (c: Code): Code => c) =>
+/**
+ * A vector constant by its lanes' bits (the same in all four), held in a
+ * local set before the loop: V8 builds a v128.const anew wherever it stands,
+ * inside the loop on every turn.
+ */
+type Constant = (bits: number) => Code;
+type Lower = (args: Code[], constant: Constant) => Code;
+const bitsOf = (x: number) => new Int32Array(new Float32Array([x]).buffer)[0]!;
+const ONE = bitsOf(1);
+const apply = (
+  ops: Record<string, (...args: Code[]) => Code>,
+  wrap = (c: Code, _constant: Constant): Code => c,
+) =>
   Object.fromEntries(
-    Object.entries(ops).map(([name, f]): [string, Lower] => [name, (args) => wrap(f(...args))]),
+    Object.entries(ops).map(([name, f]): [string, Lower] => [
+      name,
+      (args, constant) => wrap(f(...args), constant),
+    ]),
   );
+
+/** The comparisons, as f32x4 masks: all-ones lanes where true. */
+const masks: Record<string, (a: Code, b: Code) => Code> = {
+  eq: f32x4.eq,
+  ne: f32x4.ne,
+  lt: f32x4.lt,
+  le: f32x4.le,
+  gt: f32x4.gt,
+  ge: f32x4.ge,
+};
 
 /** The ops of the table that lower exactly, by name: each f32x4 operation computes it. */
 const lowering: Record<string, Lower> = {
+  // Sign-bit operations, as f32x4.neg and f32x4.abs are defined (NaN included).
+  neg: ([a], constant) => v128.xor(a!, constant(1 << 31)),
+  abs: ([a], constant) => v128.and(a!, constant(0x7fffffff)),
   ...apply({
-    neg: f32x4.neg,
-    abs: f32x4.abs,
     sqrt: f32x4.sqrt,
     add: f32x4.add,
     sub: f32x4.sub,
@@ -99,13 +124,10 @@ const lowering: Record<string, Lower> = {
     div: f32x4.div,
   }),
   // A comparison gives all-ones lanes; the ops' expressions give 1.0 or 0.0.
-  ...apply(
-    { eq: f32x4.eq, ne: f32x4.ne, lt: f32x4.lt, le: f32x4.le, gt: f32x4.gt, ge: f32x4.ge },
-    (c) => v128.and(c, v128c(1)),
-  ),
+  ...apply(masks, (c, constant) => v128.and(c, constant(ONE))),
   // f32x4.max(x, 0) is Math.max(x, 0) for every float32, ±0, ±∞ and NaN included.
-  relu: ([a]) => f32x4.max(a!, v128c(0)),
-  where: ([c, a, b]) => v128.bitselect(a!, b!, f32x4.ne(c!, v128c(0))),
+  relu: ([a], constant) => f32x4.max(a!, constant(0)),
+  where: ([c, a, b], constant) => v128.bitselect(a!, b!, f32x4.ne(c!, constant(0))),
   cast: ([a]) => a!,
   broadcastTo: ([a]) => a!,
 };
@@ -143,9 +165,19 @@ function assemble(p: LoopProgram): Uint8Array<ArrayBuffer> {
   p.leaves.forEach((kind, k) => {
     if (kind === 'scalar') scalarLocal.set(k, next++);
   });
+  // Where every leaf is read whole or is one value, each whole leaf is loaded
+  // once per vector (an optimiser reads the gradient twice) and the loop does
+  // two vectors per turn, halving its counting and address arithmetic, which
+  // cost as much as the arithmetic of a short loop.
+  const flat = p.leaves.every((kind) => kind === 'array' || kind === 'scalar');
+  const arrayLocal = new Map<number, number>();
+  if (flat) {
+    p.leaves.forEach((kind, k) => {
+      if (kind === 'array') arrayLocal.set(k, next++);
+    });
+  }
   const nodeLocal = new Map<string, number>();
   for (const node of p.nodes) nodeLocal.set(node.name, next++);
-  const v128Locals = next - (nParams + i32Locals);
   const innerBytes = (p.plane?.inner ?? 4) * 4;
   const periodBytes = (p.plane?.period ?? 1) * 4;
   const at = (param: number, offset = idx) => i32.add(param, offset);
@@ -153,25 +185,61 @@ function assemble(p: LoopProgram): Uint8Array<ArrayBuffer> {
   const wrap = (local: number, bytes: number) =>
     set(local, select(i32c(0), tee(local, i32.add(local, i32c(16))), i32.geU(local, i32c(bytes))));
 
+  const constants = new Map<number, number>();
+  const constant: Constant = (bits) => {
+    const known = constants.get(bits);
+    if (known !== undefined) return known;
+    constants.set(bits, next);
+    return next++;
+  };
+  // A comparison's local holds its mask: a `where` selects with it as it is,
+  // other readers see the 1.0 or 0.0 of the op's expression.
+  const maskNodes = new Set(p.nodes.filter((n) => n.op in masks).map((n) => n.name));
   const operand = (arg: string): Code => {
+    if (maskNodes.has(arg)) return v128.and(nodeLocal.get(arg)!, constant(ONE));
     const leaf = /^x(\d+)$/.exec(arg);
     if (leaf) {
       const k = Number(leaf[1]);
-      const local = scalarLocal.get(k);
+      const local = scalarLocal.get(k) ?? arrayLocal.get(k);
       if (local !== undefined) return local;
       if (p.leaves[k] === 'plane') return load32Splat(at(1 + k, pl));
       return v128load(at(1 + k, p.leaves[k] === 'row' ? col : (cycleLocal.get(k) ?? idx)));
     }
     return nodeLocal.get(arg)!;
   };
-  const body: Code = [
+  const lowered = (node: LoopNode): Code => {
+    const [c, a, b] = node.args;
+    const mask = masks[node.op];
+    if (mask) return mask(operand(c!), operand(a!));
+    if (node.op === 'where' && maskNodes.has(c!))
+      return v128.bitselect(operand(a!), operand(b!), nodeLocal.get(c!)!);
+    return lowering[node.op]!(node.args.map(operand), constant);
+  };
+  /** One vector at byte `offset` past the index, of a flat loop. */
+  const vector = (offset: number): Code => [
+    [...arrayLocal].map(([k, local]) => set(local, v128load(at(1 + k), offset))),
+    p.nodes.map((node) => set(nodeLocal.get(node.name)!, lowered(node))),
+    p.stores.map((value, j) => v128store(at(1 + nLeaves + j), operand(value), offset)),
+  ];
+  // After the loop's code, which asks for the constants.
+  const start = () => [
     set(end, i32.shl(0, i32c(4))),
     [...scalarLocal].map(([k, local]) => set(local, f32x4.splat(f32load(1 + k)))),
+    [...constants].map(([bits, local]) => set(local, i32x4c(bits, bits, bits, bits))),
+  ];
+  if (flat) {
+    const pairs = col; // the end of the whole pairs of vectors, in bytes
+    const loop = [
+      set(pairs, i32.and(end, i32c(-32))),
+      until(i32.geU(idx, pairs), [vector(0), vector(16), inc(idx, 32)]),
+      iff(i32.ltU(idx, end), vector(0)),
+    ];
+    return module([start(), loop]);
+  }
+  const loop: Code = [
     set(left, i32c(innerBytes)),
     until(i32.geU(idx, end), [
-      p.nodes.map((node) =>
-        set(nodeLocal.get(node.name)!, lowering[node.op]!(node.args.map(operand))),
-      ),
+      p.nodes.map((node) => set(nodeLocal.get(node.name)!, lowered(node))),
       p.stores.map((value, j) => v128store(at(1 + nLeaves + j), operand(value))),
       inc(idx, 16),
       // At a plane's end, the next plane's value (back to the first after the last).
@@ -183,17 +251,21 @@ function assemble(p: LoopProgram): Uint8Array<ArrayBuffer> {
         : [],
       // Each cycle's offset += 16, back to 0 at the end of the cycle, as col at the end of a row.
       [...cycleLocal].map(([k, local]) => wrap(local, p.cycles![k]!.length * 4)),
-      wrap(col, rowBytes),
+      p.leaves.includes('row') ? wrap(col, rowBytes) : [],
     ]),
   ];
-  const f = func(
-    'f',
-    'i'.repeat(nParams),
-    '',
-    `${'i'.repeat(i32Locals)}${'v'.repeat(v128Locals)}`,
-    () => body,
-  );
-  return wasmModule([f], memoryShared());
+  return module([start(), loop]);
+
+  function module(code: Code): Uint8Array<ArrayBuffer> {
+    const f = func(
+      'f',
+      'i'.repeat(nParams),
+      '',
+      `${'i'.repeat(i32Locals)}${'v'.repeat(next - (nParams + i32Locals))}`,
+      () => code,
+    );
+    return wasmModule([f], memoryShared());
+  }
 }
 
 type LoopKernel = ((out: TypedArray, ins: readonly TypedArray[]) => void) & {

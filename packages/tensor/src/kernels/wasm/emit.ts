@@ -263,6 +263,7 @@ export const v128 = {
   /** a & ~b */
   andnot: simd(0x4f),
   or: simd(0x50),
+  xor: simd(0x51),
   bitselect: simd(0x52),
   anyTrue: simd(0x53),
 };
