@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../src/index.js';
 import {
   type Geometry,
+  taper,
   wasmConvForward,
   wasmConvTranspose,
   wasmConvWeight,
@@ -179,5 +180,32 @@ describe('WebAssembly convolution kernels', () => {
       expect(dw[o * 9 + 8]).toBe(Number.POSITIVE_INFINITY);
       expect(dw.subarray(o * 9 + 1, o * 9 + 8).every(Number.isFinite)).toBe(true);
     }
+  });
+
+  it('taper cuts images into runs in order, every image once, longest at the ends', () => {
+    for (const count of [0, 1, 3, 19, 64, 1000]) {
+      for (const parts of [1, 2, 3, 16, 24]) {
+        let next = 0;
+        const sizes: number[] = [];
+        for (let t = 0; t < parts; t++) {
+          const [from, to] = taper(count, t, parts);
+          expect(from).toBe(next);
+          expect(to).toBeGreaterThanOrEqual(from);
+          sizes.push(to - from);
+          next = to;
+        }
+        expect(next).toBe(count);
+        // Sizes fall towards the middle from both ends (by at most rounding).
+        const mid = (parts - 1) >> 1;
+        for (let t = 0; t < mid; t++) {
+          expect(sizes[t]! + 1).toBeGreaterThanOrEqual(sizes[t + 1]!);
+          expect(sizes[parts - 1 - t]! + 1).toBeGreaterThanOrEqual(sizes[parts - 2 - t]!);
+        }
+      }
+    }
+    // The small CNN's 64 images on 2 threads (16 parts): 1 image in the middle, 7 at the ends.
+    expect(taper(64, 0, 16)).toEqual([0, 7]);
+    expect(taper(64, 7, 16)).toEqual([31, 32]);
+    expect(taper(64, 15, 16)).toEqual([56, 64]);
   });
 });

@@ -57,7 +57,7 @@ export interface DenseKernels {
   ): void;
   /** One image's contribution to a convolution's weight gradient, transposed (see wasm/dense.ts). */
   conv_grad(
-    tp: number,
+    K: number,
     offs: number,
     np: number,
     pu: number,

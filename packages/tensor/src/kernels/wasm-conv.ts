@@ -33,8 +33,8 @@ import {
  * - the transposed convolution (conv's input gradient), unit strides: the
  *   forward kernel over the zero-padded output gradient with the weights
  *   flipped and their channel axes swapped;
- * - the weight gradient, any stride: 4 taps × 8 output channels a tile,
- *   summed over output positions, images in order, in up to 8 runs of images
+ * - the weight gradient, any stride: 4 taps × 8 output channels a tile (a
+ *   last one or two taps one at a time), summed over output positions, images in order, in up to 16 runs of images
  *   (whatever the thread count) whose sums are added in order.
  * Each returns null for a geometry it does not cover, and the caller keeps
  * its own path. Every output is a float32 sum in a fixed order, so the same
@@ -103,6 +103,28 @@ interface RowsPlan {
   readonly cols: number;
   readonly rowstep: number;
   readonly colsPadded: number;
+}
+
+/**
+ * [from, to) of part t of `count` images cut into `parts` runs, in order,
+ * longest at both ends and shortest in the middle (sizes in proportion to
+ * 1 + h − min(t, parts − 1 − t), h = ⌊(parts − 1) / 2⌋). The caller claims
+ * parts from the front while the workers claim them from the back
+ * (threads.ts): the last parts taken meet in the middle, so whichever thread
+ * finishes first waits for a short one. Equal runs of 4 images of the small
+ * CNN left one thread idle for about half a run at the end of every pass.
+ */
+export function taper(count: number, t: number, parts: number): [number, number] {
+  const h = (parts - 1) >> 1;
+  const weight = (s: number) => 1 + h - Math.min(s, parts - 1 - s);
+  let before = 0;
+  let total = 0;
+  for (let s = 0; s < parts; s++) {
+    if (s === t) before = total;
+    total += weight(s);
+  }
+  const end = before + weight(t);
+  return [Math.floor((count * before) / total), Math.floor((count * end) / total)];
 }
 
 /** Runs `conv_rows` for images [b0, b1), every group, through `lane`. */
@@ -197,7 +219,7 @@ export function wasmConvForward(g: Geometry): F32Kernel | null {
     parallel(
       N * O * OH * OW * K,
       (lane, t, parts) => {
-        const [b0, b1] = share(N, t, parts);
+        const [b0, b1] = taper(N, t, parts);
         if (b0 === b1) return;
         if (px < 0) f.set(x.subarray(b0 * inImage, b1 * inImage), oX + b0 * inImage);
         if (padded) {
@@ -212,7 +234,7 @@ export function wasmConvForward(g: Geometry): F32Kernel | null {
       py >= 0
         ? undefined
         : (t, parts) => {
-            const [b0, b1] = share(N, t, parts);
+            const [b0, b1] = taper(N, t, parts);
             y.set(f.subarray(oY + b0 * outImage, oY + b1 * outImage), b0 * outImage);
           },
     );
@@ -283,7 +305,7 @@ export function wasmConvTranspose(g: Geometry): F32Kernel | null {
     const cropAt = px >= 0 ? px : oXC * 4;
     // Parts take runs of images: each image's result is its own region.
     const part = (lane: Lane, t: number, parts: number) => {
-      const [b0, b1] = share(N, t, parts);
+      const [b0, b1] = taper(N, t, parts);
       if (b0 === b1) return;
       if (pu < 0) f.set(u.subarray(b0 * outImage, b1 * outImage), oU + b0 * outImage);
       // The images' sums start at zero: zeroed on the thread that makes them.
@@ -318,7 +340,7 @@ export function wasmConvTranspose(g: Geometry): F32Kernel | null {
       }
     };
     const collect = (t: number, parts: number) => {
-      const [b0, b1] = share(N, t, parts);
+      const [b0, b1] = taper(N, t, parts);
       x.set(f.subarray(from + b0 * inImage, from + b1 * inImage), b0 * inImage);
     };
     parallel(N * C * H * W * O * g.kh * g.kw, part, px >= 0 ? undefined : collect);
@@ -337,9 +359,11 @@ const zeroing = onceRegistered(() => registerFunction(zeroFunction));
  * Images per part of a weight gradient: the images are cut into this many
  * runs whatever the thread count, each run's gradient summed on its own and
  * the runs' gradients then added in order, so results are the same bits for
- * every thread count.
+ * every thread count. 16: on 2 threads the last run a thread waits for is
+ * 4 of the small CNN's 64 images (8 runs of 8 left one thread idle ~10% of
+ * the pass); adding 16 runs' gradients costs a few microseconds.
  */
-const IMAGE_RUNS = 8;
+const IMAGE_RUNS = 16;
 
 /**
  * f(src, runs, stride, bytes, dst): dst[i] = src[i] + src[i + stride] + …
@@ -391,7 +415,6 @@ export function wasmConvWeight(g: Geometry): F32Kernel | null {
   const outImage = O * P;
   const packedImage = groups * og8 * P;
   const runGrad = groups * K4 * og8;
-  const tp = K4 / MR;
   const np = og8 / NR;
   const sum = new Float32Array(runGrad);
   return (dw, x, u) => {
@@ -442,7 +465,7 @@ export function wasmConvWeight(g: Geometry): F32Kernel | null {
             const out = (oG + run * runGrad + q * K4 * og8) * 4;
             lane.call(
               'conv_grad',
-              tp,
+              K,
               oOffs * 4,
               np,
               packed,

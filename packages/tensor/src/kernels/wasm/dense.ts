@@ -129,30 +129,31 @@ export function denseBinary(shared: boolean, relaxed: boolean): Uint8Array<Array
     const b = range(NV).map((v) => at + v);
     const x = at + NV;
     const acc = (r: number, v: number) => at + NV + 1 + r * NV + v;
-    const sums = rows.flatMap((r) => vecs.map((v) => acc(r, v)));
+    // Each part takes the tile's first n rows (all MR, or one for a lone tap).
+    const first = (n: number) => rows.slice(0, n);
     return {
       acc,
-      zero: (): Code => sums.map((s) => set(s, v128c())),
+      zero: (n = MR): Code => first(n).flatMap((r) => vecs.map((v) => set(acc(r, v), v128c()))),
       /** Loads the sums from C at cp (rows ldcb bytes apart), leaving cp where it was. */
-      load: (cp: number, ldcb: number): Code => [
-        rows.map((r) => [
+      load: (cp: number, ldcb: number, n = MR): Code => [
+        first(n).map((r) => [
           vecs.map((v) => set(acc(r, v), v128load(cp, v * 16))),
           set(cp, i32.add(cp, ldcb)),
         ]),
-        set(cp, i32.sub(cp, i32.mul(ldcb, i32c(MR)))),
+        set(cp, i32.sub(cp, i32.mul(ldcb, i32c(n)))),
       ],
       /** Stores the sums to C at cp, or adds them to what is there (advances cp). */
-      store: (cp: number, ldcb: number, add = false): Code =>
-        rows.map((r) => [
+      store: (cp: number, ldcb: number, add = false, n = MR): Code =>
+        first(n).map((r) => [
           vecs.map((v) =>
             v128store(cp, add ? f32x4.add(v128load(cp, v * 16), acc(r, v)) : acc(r, v), v * 16),
           ),
-          r < MR - 1 ? set(cp, i32.add(cp, ldcb)) : [],
+          r < n - 1 ? set(cp, i32.add(cp, ldcb)) : [],
         ]),
       /** One step of k: B's NR values from `loadB(v)` (a vector each), A's MR values from `splatA(r)`. */
-      step: (loadB: (v: number) => Code, splatA: (r: number) => Code): Code => [
+      step: (loadB: (v: number) => Code, splatA: (r: number) => Code, n = MR): Code => [
         vecs.map((v) => set(b[v]!, loadB(v))),
-        rows.map((r) => [
+        first(n).map((r) => [
           set(x, splatA(r)),
           vecs.map((v) => set(acc(r, v), fma(acc(r, v), x, b[v]!))),
         ]),
@@ -284,17 +285,21 @@ export function denseBinary(shared: boolean, relaxed: boolean): Uint8Array<Array
 
   // A convolution's weight gradient over one image, transposed:
   // C[r, o] (+)= Σ_(y,x) X[y·rowstep + x·colstep + offs[r]] · U[o, y·ow + x] for
-  // taps r in panels of MR (tp panels; offs padded to a whole panel) and
-  // output channels o in np panels of NR (U packed by pack_b, panels ub bytes
-  // apart). The sum runs over the output positions in order; acc = 1 adds to
-  // what earlier images left in C, continuing the same float32 sums.
+  // the K taps r and output channels o in np panels of NR (U packed by pack_b,
+  // panels ub bytes apart). Taps go MR at a time; a last panel of one or two
+  // live taps goes a tap at a time (the small CNN's first conv: 25 taps, whose
+  // seventh panel of four computed three taps for nothing), three with one
+  // tap for nothing (offs padded to a whole panel; its row of C is junk). The
+  // sum runs over the output positions in order however the taps are cut;
+  // acc = 1 adds to what earlier images left in C, continuing the same float32
+  // sums.
   const convGrad = func(
     'conv_grad',
     'i'.repeat(13),
     '',
     `${'i'.repeat(9 + MR)}${TILE}`,
     (
-      tp,
+      K,
       offs,
       np,
       pu,
@@ -310,7 +315,7 @@ export function denseBinary(shared: boolean, relaxed: boolean): Uint8Array<Array
       r,
       j,
       y,
-      _xq,
+      whole,
       xr,
       xe,
       bp,
@@ -319,36 +324,42 @@ export function denseBinary(shared: boolean, relaxed: boolean): Uint8Array<Array
       ...o
     ) => {
       const tl = tile(ldcb + MR + 1);
+      /** Taps r … r + n − 1 against every panel of output channels. */
+      const taps = (n: number): Code => [
+        range(n).map((q) =>
+          set(o[q]!, i32.add(img, i32load(i32.add(offs, i32.shl(r, i32c(2))), q * 4))),
+        ),
+        set(j, i32c(0)),
+        until(i32.geU(j, np), [
+          set(cp, i32.add(c, i32.add(i32.mul(r, ldcb), i32.shl(j, i32c(5))))),
+          iff(acc, tl.load(cp, ldcb, n), tl.zero(n)),
+          set(bp, i32.add(pu, i32.mul(j, ub))),
+          set(y, i32c(0)),
+          until(i32.geU(y, oh), [
+            set(xr, i32.mul(y, rowstep)),
+            set(xe, i32.add(xr, i32.mul(ow, colstep))),
+            until(i32.geU(xr, xe), [
+              tl.step(
+                (v) => v128load(bp, v * 16),
+                (q) => load32Splat(i32.add(o[q]!, xr)),
+                n,
+              ),
+              inc(bp, NR * 4),
+              set(xr, i32.add(xr, colstep)),
+            ]),
+            inc(y, 1),
+          ]),
+          tl.store(cp, ldcb, false, n),
+          inc(j, 1),
+        ]),
+        inc(r, n),
+      ];
       return [
         set(ldcb, i32.shl(ldc, i32c(2))),
-        until(i32.geU(r, tp), [
-          rows.map((q) =>
-            set(o[q]!, i32.add(img, i32load(i32.add(offs, i32.mul(r, i32c(MR * 4))), q * 4))),
-          ),
-          set(j, i32c(0)),
-          until(i32.geU(j, np), [
-            set(cp, i32.add(c, i32.add(i32.mul(i32.mul(r, i32c(MR)), ldcb), i32.shl(j, i32c(5))))),
-            iff(acc, tl.load(cp, ldcb), tl.zero()),
-            set(bp, i32.add(pu, i32.mul(j, ub))),
-            set(y, i32c(0)),
-            until(i32.geU(y, oh), [
-              set(xr, i32.mul(y, rowstep)),
-              set(xe, i32.add(xr, i32.mul(ow, colstep))),
-              until(i32.geU(xr, xe), [
-                tl.step(
-                  (v) => v128load(bp, v * 16),
-                  (q) => load32Splat(i32.add(o[q]!, xr)),
-                ),
-                inc(bp, NR * 4),
-                set(xr, i32.add(xr, colstep)),
-              ]),
-              inc(y, 1),
-            ]),
-            tl.store(cp, ldcb),
-            inc(j, 1),
-          ]),
-          inc(r, 1),
-        ]),
+        // Taps in whole panels: K rounded down to a multiple of MR, up when 3 are left.
+        set(whole, i32.and(i32.add(K, i32c(1)), i32c(-MR))),
+        until(i32.geU(r, whole), taps(MR)),
+        until(i32.geU(r, K), taps(1)),
       ];
     },
   );
