@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compile, Rng, type Tensor, tensor, where } from '../src/index.js';
+import { allocate, compile, Rng, type Tensor, tensor, where } from '../src/index.js';
+import { loopProgram, wasmLoop } from '../src/kernels/wasm-loop.js';
 
 /** Values that stress exact rounding: ordinary, tiny, huge, ±0, ±∞, NaN. */
 function awkward(seed: number, n: number): Tensor {
@@ -113,6 +114,52 @@ describe('fused loops lowered to WebAssembly SIMD', () => {
       }
     }
     expect(f.plans()[0]!.simdLoops).toBe(1);
+  });
+
+  it('arrays in the kernels’ memory, then others, then the first again: each call reads and writes its own', () => {
+    // A loop remembers where the arrays of its last call live; a call with
+    // other arrays (pinned or not), or the same ones holding new values,
+    // must not run on what it remembered.
+    const program = loopProgram(
+      [4096],
+      [[4096], [4096], [1]],
+      [
+        { name: 't0', op: 'mul', args: ['x0', 'x2'], dtype: 'float32' },
+        { name: 't1', op: 'div', args: ['x0', 'x1'], dtype: 'float32' },
+        { name: 't2', op: 'sub', args: ['t0', 't1'], dtype: 'float32' },
+      ],
+      ['t2', 't1'],
+    )!;
+    const kernel = wasmLoop(program)!;
+    const fn = (a: Tensor, b: Tensor, s: Tensor) => a.mul(s).sub(a.div(b));
+    const pinned = (seed: number) => {
+      const x = allocate('float32', 4096, { pinMemory: true }) as Float32Array;
+      x.set(awkward(seed, 4096).data);
+      return x;
+    };
+    const [a1, b1, a2, b2, o1, o2, q1] = [1, 2, 3, 4, 0, 0, 0].map(pinned);
+    const plain = awkward(5, 4096).data as Float32Array;
+    const s = tensor([1.5]);
+    const calls: Float32Array[][] = [
+      [a1!, b1!, o1!, q1!],
+      [a1!, b1!, o1!, q1!],
+      [a2!, b1!, o1!, q1!],
+      [a2!, b2!, o2!, q1!],
+      [plain, b2!, o2!, q1!],
+      [a1!, b1!, o1!, new Float32Array(4096)],
+      [a1!, b1!, o1!, q1!],
+    ];
+    for (const [a, b, o, q] of calls) {
+      kernel(o!, [a!, b!, s.data, q!]);
+      same(tensor(o!), inJavaScript(fn, tensor(a!), tensor(b!), s));
+      same(
+        tensor(q!),
+        inJavaScript((x, y) => x.div(y), tensor(a!), tensor(b!), s),
+      );
+    }
+    a1!.set(awkward(6, 4096).data);
+    kernel(o1!, [a1!, b1!, s.data, q1!]);
+    same(tensor(o1!), inJavaScript(fn, tensor(a1!), tensor(b1!), s));
   });
 
   it('a row broadcast down the loop (a bias) is read per row: relu(x + b)', () => {

@@ -348,13 +348,33 @@ export function wasmLoop(p: LoopProgram): LoopKernel | null {
   // more when every array is in the kernels' memory (no copy on this thread).
   const id = splits(p.size) || p.size >= THREADED_SIZE ? register(module, binary) : null;
   const cut = id === null ? null : cutLoop(p, id, unit, whole);
-  const placed = (out: TypedArray, ins: readonly TypedArray[]): boolean => {
-    if (!inPlace || pointerOf(out) < 0) return false;
-    for (let r = 0; r < regions - 1; r++) {
-      const x = r < nLeaves ? (whole[r] ? ins[r]! : null) : ins[r]!;
-      if (x && pointerOf(x) < 0) return false;
+  // The arrays `direct` was worked out for: a compiled plan passes the same
+  // ones on every call, and finding where an array lives costs as much as a
+  // small loop. Kept only while every one is in the kernels' memory, so that
+  // an eager kernel keeps no big JavaScript array alive.
+  let lastOut: TypedArray | null = null;
+  const lastIns: (TypedArray | null)[] = new Array(regions - 1).fill(null);
+  let allDirect = false;
+  const locate = (out: TypedArray, ins: readonly TypedArray[]) => {
+    if (out === lastOut) {
+      let r = 0;
+      while (r < regions - 1 && ins[r] === lastIns[r]) r++;
+      if (r === regions - 1) return;
     }
-    return true;
+    let all = inPlace;
+    for (let r = 0; r < regions; r++) {
+      const x = r < nLeaves ? (whole[r] ? ins[r]! : null) : r === nLeaves ? out : ins[r - 1]!;
+      direct[r] = x && inPlace ? pointerOf(x) : -1;
+      if (x && direct[r]! < 0) all = false;
+    }
+    allDirect = all;
+    lastOut = all ? out : null;
+    for (let r = 0; r < regions - 1; r++) lastIns[r] = all ? ins[r]! : null;
+  };
+  /** Whether every array of the loop is in the kernels' memory (and whole vectors cover it). */
+  const placed = (out: TypedArray, ins: readonly TypedArray[]): boolean => {
+    locate(out, ins);
+    return allDirect;
   };
   const rows =
     inPlace && p.rows !== undefined && p.rows > 0 && p.size % p.rows === 0
@@ -371,11 +391,8 @@ export function wasmLoop(p: LoopProgram): LoopKernel | null {
     // The arena is every kernel's, laid out from its scratch start by each: reserved per call.
     const s = memory.start;
     const heap = memory.reserve(s + regions * span);
-    for (let r = 0; r < regions; r++) {
-      args[1 + r] = (s + r * span) * 4;
-      const x = r < nLeaves ? (whole[r] ? ins[r]! : null) : r === nLeaves ? out : ins[r - 1]!;
-      direct[r] = x && inPlace ? pointerOf(x) : -1;
-    }
+    locate(out, ins);
+    for (let r = 0; r < regions; r++) args[1 + r] = (s + r * span) * 4;
     // Broadcast leaves are the same for every pass: in once.
     for (let k = 0; k < nLeaves; k++) {
       const x = ins[k]!;
