@@ -408,11 +408,13 @@ function wrap(wasm: Exports, memory: Arena): SimdGemm {
 /**
  * The share of X[at, at + n) that is not zero, from a fixed sample of at
  * most `samples` values spread over it (at least 1/16: the zeros are read
- * too). Fewer than 256 are taken an odd stride apart, so that they do not
- * all fall in one column of rows of an even length (images).
+ * too), an odd stride apart, so that they do not all fall in a few columns
+ * of rows of an even length: 256 of a batch of 64 MNIST images 196 apart all
+ * fell in column 0 of rows 0, 7, 14 and 21, always zero, which weighed a
+ * first layer's product at 1/16 of its work instead of ~1/5.
  */
 function nonzeroShare(X: Float32Array, at: number, n: number, samples = 256): number {
-  const step = Math.max(1, Math.floor(n / samples)) | (samples < 256 ? 1 : 0);
+  const step = Math.max(1, Math.floor(n / samples)) | 1;
   let nonzero = 0;
   let seen = 0;
   for (let p = at; p < at + n; p += step, seen++) if (X[p] !== 0) nonzero++;
