@@ -129,6 +129,7 @@ describe('kernels on 1 and 2 threads give the same bits', () => {
     ['the CNN example, conv 2', { ...base, n: 6, c: 32, h: 13, w: 13, o: 64, kh: 3, kw: 3 }],
     ['19 images: runs of 1 and 2', { ...base, n: 19, c: 1, h: 12, w: 14, o: 8, kh: 5, kw: 5 }],
     ['one image', { ...base, n: 1, c: 8, h: 12, w: 12, o: 16, kh: 5, kw: 5 }],
+    ['64 images: tapered runs', { ...base, n: 64, c: 1, h: 12, w: 12, o: 8, kh: 5, kw: 5 }],
     ['padding, odd sizes', { ...base, n: 3, c: 3, h: 7, w: 9, o: 5, kh: 3, kw: 2, ph: 1, pw: 2 }],
     ['groups', { ...base, n: 4, c: 6, h: 8, w: 8, o: 9, kh: 3, kw: 3, groups: 3, ph: 1, pw: 1 }],
     ['strides 2 and 3', { ...base, n: 3, c: 2, h: 11, w: 13, o: 4, kh: 3, kw: 2, sh: 2, sw: 3 }],

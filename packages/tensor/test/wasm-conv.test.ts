@@ -21,6 +21,8 @@ const base = { sh: 1, sw: 1, ph: 0, pw: 0, dh: 1, dw: 1, groups: 1 };
 const cases: [string, Spec][] = [
   ['the small CNN, conv 1', { ...base, n: 3, c: 1, h: 28, w: 28, o: 8, kh: 5, kw: 5 }],
   ['the small CNN, conv 2', { ...base, n: 2, c: 8, h: 12, w: 12, o: 16, kh: 5, kw: 5 }],
+  // 40 images: the weight gradient's 16 runs tapered, 4 images at the ends to 1 in the middle.
+  ['a batch in tapered runs', { ...base, n: 40, c: 2, h: 9, w: 9, o: 8, kh: 3, kw: 3 }],
   ['odd channels and widths', { ...base, n: 2, c: 3, h: 7, w: 9, o: 5, kh: 3, kw: 2 }],
   ['padding', { ...base, n: 1, c: 2, h: 6, w: 11, o: 6, kh: 3, kw: 3, ph: 1, pw: 2 }],
   ['uneven padding', { ...base, n: 2, c: 3, h: 6, w: 9, o: 4, kh: 4, kw: 4, ph: 1, pw: 1, far: 1 }],

@@ -360,8 +360,8 @@ const zeroing = onceRegistered(() => registerFunction(zeroFunction));
  * runs whatever the thread count, each run's gradient summed on its own and
  * the runs' gradients then added in order, so results are the same bits for
  * every thread count. 16: on 2 threads the last run a thread waits for is
- * 4 of the small CNN's 64 images (8 runs of 8 left one thread idle ~10% of
- * the pass); adding 16 runs' gradients costs a few microseconds.
+ * one of the small CNN's 64 images (8 equal runs of 8 left one thread idle
+ * ~10% of the pass); adding 16 runs' gradients costs a few microseconds.
  */
 const IMAGE_RUNS = 16;
 
@@ -410,6 +410,12 @@ export function wasmConvWeight(g: Geometry): F32Kernel | null {
   // Taps past K (to fill the last panel) read the image's first value into rows that are dropped.
   const offs = tapOffsets(cg, g.kh, g.kw, g.dh, g.dw, hp, wp, K4);
   const runs = Math.min(N, IMAGE_RUNS);
+  // Runs tapered as taper cuts parts (on 2 threads each part is one run, and
+  // the last two taken are one image each), where no run is left empty; else equal.
+  const tapered = Array.from({ length: runs }, (_, r) => taper(N, r, runs));
+  const runOf = tapered.every(([a, b]) => b > a)
+    ? (r: number) => tapered[r]!
+    : (r: number) => share(N, r, runs);
   const inImage = C * H * W;
   const padImage = C * hp * wp;
   const outImage = O * P;
@@ -444,8 +450,8 @@ export function wasmConvWeight(g: Geometry): F32Kernel | null {
     parallel(N * O * P * K, (lane, t, parts) => {
       const [r0, r1] = share(runs, t, parts);
       if (r0 === r1) return;
-      const b0 = share(N, r0, runs)[0];
-      const b1 = share(N, r1 - 1, runs)[1];
+      const b0 = runOf(r0)[0];
+      const b1 = runOf(r1 - 1)[1];
       if (px < 0) f.set(x.subarray(b0 * inImage, b1 * inImage), oX + b0 * inImage);
       if (pu < 0) f.set(u.subarray(b0 * outImage, b1 * outImage), oU + b0 * outImage);
       if (padded) {
@@ -454,7 +460,7 @@ export function wasmConvWeight(g: Geometry): F32Kernel | null {
         lane.call('pad', from, (b1 - b0) * C, H, W, to, hp, wp, g.ph, g.pw);
       }
       for (let run = r0; run < r1; run++) {
-        const [c0, c1] = share(N, run, runs);
+        const [c0, c1] = runOf(run);
         for (let b = c0; b < c1; b++) {
           for (let q = 0; q < groups; q++) {
             // One image's packed gradient a run, reused image after image:
