@@ -128,6 +128,30 @@ describe('softmax, logSoftmax and cross-entropy through the exp kernel', () => {
     });
   }
 
+  it('finds the shift and sum of each row whatever the count and length of the rows (groups of four, odd ends)', () => {
+    const rng = new Rng(9);
+    const odd = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 800, -900, -0, 0];
+    for (const [rows, n] of [
+      [23, 7],
+      [6, 3],
+      [5, 1],
+      [9, 2],
+    ] as [number, number][]) {
+      const a = Float32Array.from({ length: rows * n }, () => (rng.float() - 0.5) * 20);
+      for (let r = 1; r < rows; r += 3) a[r * n + (r % n)] = odd[r % odd.length]!;
+      const got = expRows(a, rows, n, null)!;
+      for (let r = 0; r < rows; r++) {
+        const { m, s, e } = referenceRow(a, r * n, n);
+        const ok = e.every((_, k) => Math.abs(a[r * n + k]! - m) <= EXP_RANGE);
+        expect(Number.isNaN(got[r]!), `${rows}×${n} row ${r}`).toBe(!ok);
+        if (ok) {
+          expect(Object.is(got[r], m), `${rows}×${n} row ${r}: ${got[r]} vs ${m}`).toBe(true);
+          expect(got[rows + r]).toBe(s);
+        }
+      }
+    }
+  });
+
   it("hands back each row it cannot do (NaN as the row's shift), and does the others", () => {
     const a = logits(20, 5);
     const got = expRows(a, 20, 10, null)!;

@@ -13,13 +13,17 @@ import {
   get,
   i32,
   i32c,
+  i32x4,
+  i32x4c,
   i64x2,
   iff,
   inc,
+  load64Zero,
   select,
   set,
   until,
   v128,
+  v128c,
   v128load,
   v128store,
   wasmModule,
@@ -149,46 +153,67 @@ const expFunction = func('exp', 'ii', '', 'v'.repeat(22), (at, end, ...l) => [
 /**
  * f(src, rows, n, d, shifts): for each row of n float32 values from `src`,
  * its `rowShift` m (the largest value, NaN if it holds one, 0 where that is
- * infinite) into `shifts`, and x − m in float64 into `d`. A row with some
- * x − m outside ±EXP_RANGE (or NaN) gets NaN as its shift: the caller runs
- * that row with Math.exp.
+ * infinite) into `shifts`, and x − m in float64 into `d`, two values at a
+ * time. A row with some x − m outside ±EXP_RANGE (or NaN) gets NaN as its
+ * shift: the caller runs that row with Math.exp.
  */
-const shiftFunction = func('shift', 'iiiii', '', 'iidd', (src, rows, n, d, shifts, r, k, m, v) => [
-  until(i32.geU(get(r!), get(rows!)), [
-    set(m!, f64c(Number.NEGATIVE_INFINITY)),
-    set(k!, i32c(0)),
-    until(i32.geU(get(k!), get(n!)), [
-      set(v!, f64.promoteF32(f32load(i32.add(get(src!), i32.shl(get(k!), i32c(2)))))),
-      set(m!, select(v!, m!, i32.or(f64.gt(v!, m!), f64.ne(v!, v!)))),
-      inc(k!, 1),
-    ]),
-    set(
-      m!,
-      select(
-        f64c(0),
+const shiftFunction = func(
+  'shift',
+  'iiiii',
+  '',
+  'iiiddvvv',
+  (src, rows, n, d, shifts, r, k, pairs, m, v, mv, x2, ok) => [
+    until(i32.geU(get(r!), get(rows!)), [
+      set(m!, f64c(Number.NEGATIVE_INFINITY)),
+      set(k!, i32c(0)),
+      until(i32.geU(get(k!), get(n!)), [
+        set(v!, f64.promoteF32(f32load(i32.add(get(src!), i32.shl(get(k!), i32c(2)))))),
+        set(m!, select(v!, m!, i32.or(f64.gt(v!, m!), f64.ne(v!, v!)))),
+        inc(k!, 1),
+      ]),
+      set(
         m!,
-        i32.or(
-          f64.eq(m!, f64c(Number.NEGATIVE_INFINITY)),
-          f64.eq(m!, f64c(Number.POSITIVE_INFINITY)),
+        select(
+          f64c(0),
+          m!,
+          i32.or(
+            f64.eq(m!, f64c(Number.NEGATIVE_INFINITY)),
+            f64.eq(m!, f64c(Number.POSITIVE_INFINITY)),
+          ),
         ),
       ),
-    ),
-    f64store(get(shifts!), get(m!)),
-    set(k!, i32c(0)),
-    until(i32.geU(get(k!), get(n!)), [
-      set(v!, f64.sub(f64.promoteF32(f32load(get(src!))), m!)),
-      f64store(get(d!), get(v!)),
-      iff(i32.eqz(i32.and(f64.ge(v!, f64c(-EXP_RANGE)), f64.le(v!, f64c(EXP_RANGE)))), [
-        f64store(get(shifts!), f64c(Number.NaN)),
+      set(mv!, f64x2.splat(get(m!))),
+      set(ok!, i32x4c(-1, -1, -1, -1)),
+      set(pairs!, i32.add(get(src!), i32.shl(i32.and(get(n!), i32c(-2)), i32c(2)))),
+      until(i32.geU(get(src!), get(pairs!)), [
+        set(x2!, f64x2.sub(f64x2.promoteLowF32x4(load64Zero(get(src!))), mv!)),
+        v128store(get(d!), get(x2!)),
+        set(
+          ok!,
+          v128.and(
+            ok!,
+            v128.and(f64x2.ge(x2!, f64x2c(-EXP_RANGE)), f64x2.ge(f64x2c(EXP_RANGE), x2!)),
+          ),
+        ),
+        inc(src!, 8),
+        inc(d!, 16),
       ]),
-      inc(src!, 4),
-      inc(d!, 8),
-      inc(k!, 1),
+      // A last odd value on its own.
+      iff(i32.and(get(n!), i32c(1)), [
+        set(v!, f64.sub(f64.promoteF32(f32load(get(src!))), m!)),
+        f64store(get(d!), get(v!)),
+        iff(i32.eqz(i32.and(f64.ge(v!, f64c(-EXP_RANGE)), f64.le(v!, f64c(EXP_RANGE)))), [
+          set(ok!, v128c()),
+        ]),
+        inc(src!, 4),
+        inc(d!, 8),
+      ]),
+      f64store(get(shifts!), select(get(m!), f64c(Number.NaN), i32x4.allTrue(ok!))),
+      inc(shifts!, 8),
+      inc(r!, 1),
     ]),
-    inc(shifts!, 8),
-    inc(r!, 1),
-  ]),
-]);
+  ],
+);
 
 /**
  * f(e, rows, n, sums, dst, write): each row's sum of its n exponentials

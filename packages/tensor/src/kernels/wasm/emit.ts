@@ -192,6 +192,8 @@ export const load32Splat = load(2, 0xfd, 9);
 export const v128store = store(4, 0xfd, 0x0b);
 /** v128.load32_zero: the float at `address` in lane 0, zeros in the others. */
 export const load32Zero = load(2, 0xfd, 0x5c);
+/** v128.load64_zero: the 8 bytes at `address` in the low half, zeros in the high. */
+export const load64Zero = load(3, 0xfd, 0x5d);
 /** v128.load32_lane: `v` with the float at `address` in lane `lane`. */
 export const load32Lane = (address: Code, v: Code, lane: number): Code => [
   operand(address),
@@ -224,6 +226,7 @@ export const f32x4 = {
   extractLane: (lane: number, v: Code): Code => simd(0x1f, lane)(v),
 };
 export const f64x2 = {
+  splat: simd(0x14),
   promoteLowF32x4: simd(0x5f),
   lt: simd(0x49),
   ge: simd(0x4c),
