@@ -48,6 +48,14 @@ type F32Kernel = (out: Float32Array, a: Float32Array, b: Float32Array) => void;
 const up = (v: number, m: number) => Math.ceil(v / m) * m;
 
 /**
+ * A region's float offset, rounded up to a cache line (16 floats): the
+ * images' rows are then read from the same offsets within lines as a pinned
+ * array's (64-byte aligned). The small CNN's input, copied in 25 floats past
+ * a line (after the 25 tap offsets), made its first convolution ~6% slower.
+ */
+const line = (v: number) => up(v, 16);
+
+/**
  * Extent of an axis with its padding: `before` zeros, the input, and zeros
  * after as far as the last window reaches (padding may be uneven, as 'same'
  * with an even kernel makes it).
@@ -188,7 +196,7 @@ export function wasmConvForward(g: Geometry): F32Kernel | null {
     rowstep: g.sh * wp * 4,
     colsPadded: owp,
   };
-  const scratch = mp * MR * OH * owp + 2 * NR;
+  const scratch = line(mp * MR * OH * owp + 2 * NR);
   const inImage = C * H * W;
   const outImage = O * OH * OW;
   return (y, x, wt) => {
@@ -196,12 +204,12 @@ export function wasmConvForward(g: Geometry): F32Kernel | null {
     // Float offsets of the regions, laid out from the scratch region's start
     // at each call (blocks below it may come and go); a scratch region per part.
     const oW = h.arena.start;
-    const oPA = oW + O * K;
-    const oOffs = oPA + groups * mp * MR * K;
-    const oX = oOffs + K;
-    const oXP = oX + N * C * H * W;
-    const oY = oXP + (padded ? N * C * hp * wp : 0);
-    const end = oY + N * O * OH * OW;
+    const oPA = line(oW + O * K);
+    const oOffs = line(oPA + groups * mp * MR * K);
+    const oX = line(oOffs + K);
+    const oXP = line(oX + N * C * H * W);
+    const oY = line(oXP + (padded ? N * C * hp * wp : 0));
+    const end = line(oY + N * O * OH * OW);
     const f = h.reserve(end + maxParts() * scratch);
     const k = h.kernels;
     f.set(wt, oW);
@@ -274,12 +282,12 @@ export function wasmConvTranspose(g: Geometry): F32Kernel | null {
   return (x, u, wt) => {
     const h = heap()!;
     const oW = h.arena.start;
-    const oPA = oW + O * K;
-    const oOffs = oPA + groups * K4 * og;
-    const oU = oOffs + K4;
+    const oPA = line(oW + O * K);
+    const oOffs = line(oPA + groups * K4 * og);
+    const oU = line(oOffs + K4);
     // A row's last panel reads up to 7 floats past the gradient's end.
-    const oX = oU + N * O * P + NR;
-    const oXC = oX + N * C * hp * wp;
+    const oX = line(oU + N * O * P + NR);
+    const oXC = line(oX + N * C * hp * wp);
     const end = oXC + (padded ? N * C * H * W : 0);
     const f = h.reserve(end);
     const k = h.kernels;
@@ -431,12 +439,12 @@ export function wasmConvWeight(g: Geometry): F32Kernel | null {
     const h = heap()!;
     // Float offsets of the regions, from the scratch region's start.
     const oOffs = h.arena.start;
-    const oX = oOffs + K4;
-    const oXP = oX + N * inImage;
-    const oU = oXP + (padded ? N * padImage : 0);
-    const oPU = oU + N * outImage;
+    const oX = line(oOffs + K4);
+    const oXP = line(oX + N * inImage);
+    const oU = line(oXP + (padded ? N * padImage : 0));
+    const oPU = line(oU + N * outImage);
     // One gradient per run of images: the runs' sums, added in order at the end.
-    const oG = oPU + runs * packedImage;
+    const oG = line(oPU + runs * packedImage);
     const end = oG + runs * runGrad;
     const f = h.reserve(end);
     new Int32Array(f.buffer, oOffs * 4, K4).set(offs);
