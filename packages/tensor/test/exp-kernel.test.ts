@@ -134,11 +134,17 @@ describe('softmax, logSoftmax and cross-entropy through the exp kernel', () => {
     for (const [rows, n] of [
       [23, 7],
       [6, 3],
+      [4, 4],
       [5, 1],
       [9, 2],
     ] as [number, number][]) {
       const a = Float32Array.from({ length: rows * n }, () => (rng.float() - 0.5) * 20);
       for (let r = 1; r < rows; r += 3) a[r * n + (r % n)] = odd[r % odd.length]!;
+      // Zeros of both signs as the largest: the first is the shift, as rowShift keeps it.
+      if (n >= 3) {
+        a.set([-1, -0, 0], 0);
+        a.set([-2, 0, -0], 2 * n);
+      }
       const got = expRows(a, rows, n, null)!;
       for (let r = 0; r < rows; r++) {
         const { m, s, e } = referenceRow(a, r * n, n);
