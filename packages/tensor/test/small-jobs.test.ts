@@ -38,7 +38,7 @@ afterEach(() => {
 afterAll(() => setThreads(availableCores()));
 
 describe('how many chunks a job is cut into', () => {
-  it('one per thread just over the threshold, more as the work grows, at most eight per thread', () => {
+  it('one per thread up to 4× the threshold, one more per thread for every 4× more, at most eight per thread', () => {
     setThreads(2);
     setParallelThreshold(1000);
     const partsOf = (work: number) => {
@@ -51,8 +51,9 @@ describe('how many chunks a job is cut into', () => {
     };
     expect(partsOf(999)).toBe(1);
     expect(partsOf(1000)).toBe(2);
-    expect(partsOf(2999)).toBe(4);
-    expect(partsOf(3000)).toBe(6);
+    expect(partsOf(7999)).toBe(2);
+    expect(partsOf(8000)).toBe(4);
+    expect(partsOf(12000)).toBe(6);
     expect(partsOf(1e9)).toBe(16);
     setThreads(1);
     expect(partsOf(1e9)).toBe(1);
@@ -82,28 +83,46 @@ describe('CoreMeter', () => {
     const meter = new CoreMeter();
     const c = clock();
     expect(meter.free(0, c.at(0, 2), 2)).toBe(true); // a first window starts
-    expect(meter.free(10, c.at(10, 2), 2)).toBe(true);
-    expect(meter.free(20, c.at(20, 1.9), 2)).toBe(true); // 1.95 cores
-    expect(meter.free(40, c.at(40, 1), 2)).toBe(false); // 1 core: a pause of 40 ms
-    expect(meter.free(79, c.at(79, 1), 2)).toBe(false);
-    expect(meter.free(80, c.at(80, 1), 2)).toBe(true); // tried again
-    expect(meter.free(100, c.at(100, 1.2), 2)).toBe(false); // a pause of 80 ms
-    expect(meter.free(179, c.at(179, 1), 2)).toBe(false);
-    expect(meter.free(180, c.at(180, 1), 2)).toBe(true);
-    expect(meter.free(200, c.at(200, 2), 2)).toBe(true); // free again: the next pause is 40 ms
-    expect(meter.free(220, c.at(220, 1), 2)).toBe(false);
-    expect(meter.free(259, c.at(259, 1), 2)).toBe(false);
-    expect(meter.free(260, c.at(260, 1), 2)).toBe(true);
+    expect(meter.free(5, c.at(5, 2), 2)).toBe(true);
+    expect(meter.free(10, c.at(10, 1.9), 2)).toBe(true); // 1.95 cores
+    expect(meter.free(20, c.at(20, 1), 2)).toBe(false); // 1 core: a pause of 40 ms
+    expect(meter.free(59, c.at(59, 1), 2)).toBe(false);
+    expect(meter.free(60, c.at(60, 1), 2)).toBe(true); // tried again
+    expect(meter.free(70, c.at(70, 1.2), 2)).toBe(false); // a pause of 80 ms
+    expect(meter.free(149, c.at(149, 1), 2)).toBe(false);
+    expect(meter.free(150, c.at(150, 1), 2)).toBe(true);
+    expect(meter.free(160, c.at(160, 1), 2)).toBe(false); // 160 ms
+    expect(meter.free(320, c.at(320, 1), 2)).toBe(true);
+    expect(meter.free(330, c.at(330, 2), 2)).toBe(true); // free: the next pause is halved, 160 ms
+    expect(meter.free(340, c.at(340, 1), 2)).toBe(false);
+    expect(meter.free(499, c.at(499, 1), 2)).toBe(false);
+    expect(meter.free(500, c.at(500, 1), 2)).toBe(true);
+  });
+
+  it('pauses at most 10.24 s', () => {
+    const meter = new CoreMeter();
+    const c = clock();
+    let now = 0;
+    meter.free(now, c.at(now, 1), 2);
+    let pause = 0;
+    for (let trial = 0; trial < 12; trial++) {
+      now += 10;
+      expect(meter.free(now, c.at(now, 1), 2)).toBe(false);
+      const from = now;
+      while (!meter.free(++now, c.at(now, 1), 2));
+      pause = now - from;
+    }
+    expect(pause).toBe(10240);
   });
 
   it('reads CPU time only at the ends of windows, and starts afresh after a gap without jobs', () => {
     const meter = new CoreMeter();
     const c = clock();
-    for (let now = 0; now < 20; now += 0.1) meter.free(now, c.at(now, 2), 2);
+    for (let now = 0; now < 10; now += 0.1) meter.free(now, c.at(now, 2), 2);
     expect(c.reads()).toBe(1);
     // 200 ms without a small job, the process idle: not a window of 0.1 cores.
-    expect(meter.free(220, c.at(220, 0.1), 2)).toBe(true);
-    expect(meter.free(240, c.at(240, 2), 2)).toBe(true);
+    expect(meter.free(210, c.at(210, 0.1), 2)).toBe(true);
+    expect(meter.free(220, c.at(220, 2), 2)).toBe(true);
   });
 });
 

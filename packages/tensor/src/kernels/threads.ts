@@ -52,6 +52,8 @@ const FUNCTIONS = [
   ['gemm', 'tn16'],
   ['gemm', 'ab16'],
   ['gemm', 'rows16'],
+  ['gemm', 'tn_cols'],
+  ['gemm', 'tn_out'],
 ] as const;
 
 /**
@@ -389,10 +391,10 @@ export function splits(work: number): boolean {
 
 // ---- whether the workers have cores of their own ----------------------------
 
-/** Milliseconds over which the process's CPU time is measured, and the first pause. */
-const WINDOW_MS = 20;
+/** Milliseconds over which the process's CPU time is measured, and the shortest and longest pauses. */
+const WINDOW_MS = 10;
 const PAUSE_MS = 40;
-const PAUSE_MAX_MS = 2560;
+const PAUSE_MAX_MS = 10240;
 
 /**
  * Whether small jobs may be cut now, from the process's CPU time. A worker
@@ -404,9 +406,11 @@ const PAUSE_MAX_MS = 2560;
  * that two other programs were using (the process had 1.0 core's time).
  * So while small jobs are cut, the CPU time the process got is measured
  * over windows of WINDOW_MS: when its threads got less than `threads − 0.5`
- * cores' time, small jobs stay whole for a pause (the workers then sleep),
- * doubled each time it recurs up to PAUSE_MAX_MS, and are tried again after
- * it. Which thread runs a part changes no bit, so neither does this.
+ * cores' time, small jobs stay whole for a pause (the workers then sleep)
+ * and are tried again after it; the pause doubles each time, up to
+ * PAUSE_MAX_MS, and halves after a window with the cores free, so that a
+ * machine busy for long costs a window of trial every 10 s. Which thread
+ * runs a part changes no bit, so neither does this.
  */
 export class CoreMeter {
   private paused = false;
@@ -437,7 +441,7 @@ export class CoreMeter {
     this.at = now;
     this.cpu = used;
     if (cores >= threads - 0.5) {
-      this.pause = PAUSE_MS;
+      this.pause = Math.max(PAUSE_MS, this.pause / 2);
       return true;
     }
     this.paused = true;
@@ -594,10 +598,12 @@ export function parallel(
     collect?.(0, 1);
     return;
   }
-  // A job just over the threshold is cut into one chunk per thread: every
-  // chunk costs this thread its calls' recording and a claim, ~0.3 µs, which
-  // a small job's share of the work does not pay for eight times over.
-  const chunks = Math.min(maxParts(), threads * Math.max(1, Math.floor(work / threshold)));
+  // A job up to 4× the threshold is cut into one chunk per thread, and one
+  // more per thread for every 4× more: a chunk costs this thread its calls'
+  // recording and a claim, ~0.3 µs, and the other thread a share of what this
+  // one wrote last (the modern MLP's step on 2 threads: 1.07× with 2 chunks a
+  // job against 0.99× with 8, the first layer's chain and weight gradient).
+  const chunks = Math.min(maxParts(), threads * Math.max(1, Math.floor(work / (4 * threshold))));
   // A job number is never 0 mod 2048: NEXT = 0 means no job takes claims.
   do job = (job % 0x3fffffff) + 1;
   while ((job & 2047) === 0);
