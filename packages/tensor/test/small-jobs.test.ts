@@ -38,7 +38,7 @@ afterEach(() => {
 afterAll(() => setThreads(availableCores()));
 
 describe('how many chunks a job is cut into', () => {
-  it('one per thread up to 4× the threshold, one more per thread for every 4× more, at most eight per thread', () => {
+  it('one per thread under 4× the threshold, eight per thread from there', () => {
     setThreads(2);
     setParallelThreshold(1000);
     const partsOf = (work: number) => {
@@ -51,9 +51,8 @@ describe('how many chunks a job is cut into', () => {
     };
     expect(partsOf(999)).toBe(1);
     expect(partsOf(1000)).toBe(2);
-    expect(partsOf(7999)).toBe(2);
-    expect(partsOf(8000)).toBe(4);
-    expect(partsOf(12000)).toBe(6);
+    expect(partsOf(3999)).toBe(2);
+    expect(partsOf(4000)).toBe(16);
     expect(partsOf(1e9)).toBe(16);
     setThreads(1);
     expect(partsOf(1e9)).toBe(1);
@@ -180,16 +179,18 @@ describe("the modern MLP's step on 1 and 2 threads", () => {
     return [losses, ...params.map((p) => Array.from(p.data))];
   };
 
-  it('the first layer’s product chain and its weights’ Adam update are big enough to cut', () => {
+  it('the first layer’s chain and weight gradient are big enough to cut; Adam’s update and the hidden layers are not', () => {
     setThreads(2);
     setParallelThreshold(SMALL_WORK);
+    // 64 images ~20% non-zero against 16 outputs: the product, and the weight gradient.
+    expect(splits(64 * 784 * 16 * 0.2)).toBe(true);
     // Adam's update of 784×16 weights in place, weighed as `parallel` weighs it.
-    expect(splits(784 * 16 * 4)).toBe(true);
-    // The second layer's 16×16 product over 64 rows stays whole.
+    expect(splits(784 * 16 * 4)).toBe(false);
+    // The second layer's 16×16 product over 64 rows.
     expect(splits(64 * 16 * 16)).toBe(false);
   });
 
-  it("Adam's update of the first layer's 12,544 weights, in place, is cut in two: the same bits", () => {
+  it('an update in place of 12,544 weights is cut in two from a threshold of 2^15: the same bits', () => {
     const update = () => {
       const rng = new Rng(7);
       // Weights and moments in the kernels' memory, as @neurite/nn makes them.
@@ -217,7 +218,8 @@ describe("the modern MLP's step on 1 and 2 threads", () => {
     setThreads(1);
     const one = update();
     setThreads(2);
-    setParallelThreshold(SMALL_WORK);
+    // A fused loop is made ready for the threads when the threshold is at most its work.
+    setParallelThreshold(1 << 15);
     setCallerClaims(false);
     const before = workerParts();
     expect(update()).toEqual(one);
@@ -236,7 +238,7 @@ describe("the modern MLP's step on 1 and 2 threads", () => {
     setCallerClaims(false);
     const parts = workerParts();
     expect(train(3)).toEqual(one);
-    // Per step at least the first layer's chain and its Adam update: 2 parts each.
+    // Per step at least the first layer's chain and its weight gradient: 2 parts each.
     expect(workerParts() - parts).toBeGreaterThanOrEqual(3 * 4);
   });
 });

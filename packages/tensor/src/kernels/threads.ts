@@ -343,13 +343,16 @@ const PARALLEL_WORK = 1 << 19;
 /**
  * Multiply-adds from which a job is cut while the workers have cores of
  * their own (see `CoreMeter`). Between a training step's jobs a worker
- * polls for the next, so it starts one within a microsecond. The modern
- * MLP's step (batch 64) has jobs of ~15–30 µs that all stayed whole under
+ * polls for the next, so it starts one within a microsecond; but it reads
+ * what this thread wrote last from this core's cache, and writes what this
+ * thread reads next, which costs about as much as a job of 2^16 saves. The
+ * modern MLP's step (batch 64) has two jobs above it that stayed whole under
  * PARALLEL_WORK: the chain of its layers' products and activations (its
- * first layer's product skips the images' zeros, ~150k), and Adam's update
- * of the first layer's 12,544 weights in place (~50k).
+ * first layer's product skips the images' zeros, ~150k) and its first
+ * layer's weight gradient (~150k). Adam's update of its 12,544 weights in
+ * place (~50k, 7 µs) ran slower cut in two (10 µs).
  */
-export const SMALL_WORK = 1 << 15;
+export const SMALL_WORK = 1 << 16;
 
 /**
  * Work per value of a pass whose arrays are all in the kernels' memory (a
@@ -598,12 +601,12 @@ export function parallel(
     collect?.(0, 1);
     return;
   }
-  // A job up to 4× the threshold is cut into one chunk per thread, and one
-  // more per thread for every 4× more: a chunk costs this thread its calls'
-  // recording and a claim, ~0.3 µs, and the other thread a share of what this
-  // one wrote last (the modern MLP's step on 2 threads: 1.07× with 2 chunks a
-  // job against 0.99× with 8, the first layer's chain and weight gradient).
-  const chunks = Math.min(maxParts(), threads * Math.max(1, Math.floor(work / (4 * threshold))));
+  // A job under 4× the threshold is cut into one chunk per thread, a bigger
+  // one into more: a chunk costs this thread its calls' recording and a
+  // claim, ~0.3 µs, and the other thread a share of what this one wrote
+  // last (the modern MLP's step on 2 threads: 1.07× with 2 chunks a job
+  // against 0.99× with 8, its first layer's chain and weight gradient).
+  const chunks = work < 4 * threshold ? threads : maxParts();
   // A job number is never 0 mod 2048: NEXT = 0 means no job takes claims.
   do job = (job % 0x3fffffff) + 1;
   while ((job & 2047) === 0);
