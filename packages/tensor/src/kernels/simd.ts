@@ -58,7 +58,7 @@ export interface SimdGemm {
 interface Exports {
   nt8(m: number, k: number, a: number, w: number, c: number, ldc: number): void;
   tn16(k: number, n: number, g: number, ldg: number, x: number, c: number): void;
-  tn_cols(k: number, n: number, g: number, ldg: number, x: number, ldx: number, ct: number): void;
+  tn_cols(k: number, n: number, g: number, ldg: number, x: number, ct: number): void;
   tn_out(ct: number, n: number, c: number, ldc: number, acc: number): void;
   ab16(m: number, k: number, a: number, p: number, c: number): void;
   rows16(m: number, k: number, a: number, p: number, c: number, ldc: number, list: number): void;
@@ -385,43 +385,17 @@ function wrap(wasm: Exports, memory: Arena): SimdGemm {
       const pc = direct < 0 ? oc * 4 : direct + c * 4;
       if (at < 0) copyRows(B, b, k, n, ob, n4);
       heap.set(A.subarray(a, a + k * m), og);
-      if (byColumns) {
-        // Runs of B's columns (whole quads) cut among the threads, each with
-        // its own rows of the scratch sums: an output is summed by the same
-        // calls whichever run it falls in. Weighed by B's non-zeros, as
-        // tn_cols skips its zeros (a layer of 16 over 64 MNIST images: ~150k).
-        const quads = n4 / 4;
-        parallel(m16 * n * k * nonzeroShare(B, b, k * n), (lane, t, parts) => {
-          const [q0, q1] = share(quads, t, parts);
-          if (q0 === q1) return;
-          const [p0, w] = [q0 * 4, (q1 - q0) * 4];
-          const ct = (ot + p0 * GROUP_TN) * 4;
-          for (let k0 = 0; k0 < k || k0 === 0; k0 += KC) {
-            const kc = Math.min(KC, k - k0);
-            for (let j0 = 0; j0 < m; j0 += GROUP_TN) {
-              lane.call(
-                'tn_cols',
-                kc,
-                w,
-                (og + k0 * m + j0) * 4,
-                m,
-                pb + (k0 * n4 + p0) * 4,
-                n4,
-                ct,
-              );
-              lane.call('tn_out', ct, w, pc + (j0 * n4 + p0) * 4, n4, k0 > 0 ? 1 : 0);
-            }
-          }
-        });
-      } else {
-        for (let k0 = 0; k0 < k || k0 === 0; k0 += KC) {
-          const kc = Math.min(KC, k - k0);
-          const to = k0 === 0 ? pc : ot * 4;
-          for (let j0 = 0; j0 < m; j0 += GROUP_TN) {
-            wasm.tn16(kc, n4, (og + k0 * m + j0) * 4, m, pb + k0 * n4 * 4, to + j0 * n4 * 4);
-          }
-          if (k0 > 0) wasm.add(pc, ot * 4, m16 * n4);
+      for (let k0 = 0; k0 < k || k0 === 0; k0 += KC) {
+        const kc = Math.min(KC, k - k0);
+        const to = k0 === 0 ? pc : ot * 4;
+        for (let j0 = 0; j0 < m; j0 += GROUP_TN) {
+          const g = (og + k0 * m + j0) * 4;
+          if (byColumns) {
+            wasm.tn_cols(kc, n4, g, m, pb + k0 * n4 * 4, ot * 4);
+            wasm.tn_out(ot * 4, n4, pc + j0 * n4 * 4, n4, k0 > 0 ? 1 : 0);
+          } else wasm.tn16(kc, n4, g, m, pb + k0 * n4 * 4, to + j0 * n4 * 4);
         }
+        if (k0 > 0 && !byColumns) wasm.add(pc, ot * 4, m16 * n4);
       }
       if (direct >= 0) return;
       if (n4 === n) C.set(heap.subarray(oc, oc + m * n), c);
@@ -434,13 +408,11 @@ function wrap(wasm: Exports, memory: Arena): SimdGemm {
 /**
  * The share of X[at, at + n) that is not zero, from a fixed sample of at
  * most `samples` values spread over it (at least 1/16: the zeros are read
- * too), an odd stride apart, so that they do not all fall in a few columns
- * of rows of an even length: 256 of a batch of 64 MNIST images 196 apart all
- * fell in column 0 of rows 0, 7, 14 and 21, always zero, which weighed a
- * first layer's product at 1/16 of its work instead of ~1/5.
+ * too). Fewer than 256 are taken an odd stride apart, so that they do not
+ * all fall in one column of rows of an even length (images).
  */
 function nonzeroShare(X: Float32Array, at: number, n: number, samples = 256): number {
-  const step = Math.max(1, Math.floor(n / samples)) | 1;
+  const step = Math.max(1, Math.floor(n / samples)) | (samples < 256 ? 1 : 0);
   let nonzero = 0;
   let seen = 0;
   for (let p = at; p < at + n; p += step, seen++) if (X[p] !== 0) nonzero++;

@@ -52,8 +52,6 @@ const FUNCTIONS = [
   ['gemm', 'tn16'],
   ['gemm', 'ab16'],
   ['gemm', 'rows16'],
-  ['gemm', 'tn_cols'],
-  ['gemm', 'tn_out'],
 ] as const;
 
 /**
@@ -334,145 +332,31 @@ function team(want: number): Int32Array | null {
 
 // ---- running parts ----------------------------------------------------------
 
-/**
- * Multiply-adds from which a job is cut whatever the machine is doing: a
- * worker asleep takes ~20–50 µs to wake, and a job this big pays for that.
- */
+/** Multiply-adds below which a product stays on the calling thread (a wake-up costs ~20–50 µs). */
 const PARALLEL_WORK = 1 << 19;
-
-/**
- * Multiply-adds from which a job is cut while the workers have cores of
- * their own (see `CoreMeter`). Between a training step's jobs a worker
- * polls for the next, so it starts one within a microsecond; but it reads
- * what this thread wrote last from this core's cache, and writes what this
- * thread reads next, which costs about as much as a job of 2^16 saves. The
- * modern MLP's step (batch 64) has two jobs above it that stayed whole under
- * PARALLEL_WORK: the chain of its layers' products and activations (its
- * first layer's product skips the images' zeros, ~150k) and its first
- * layer's weight gradient (~150k). Adam's update of its 12,544 weights in
- * place (~50k, 7 µs) ran slower cut in two (10 µs).
- */
-export const SMALL_WORK = 1 << 16;
 
 /**
  * Work per value of a pass whose arrays are all in the kernels' memory (a
  * fused loop, a gather, a block sum), in the multiply-adds `parallel` weighs
  * work in: no copy is left to this thread, so splitting pays from 4× fewer
- * values.
+ * values (2^17).
  */
 export const IN_PLACE_WORK = 4;
 
-let threshold = SMALL_WORK;
-/** Whether jobs under PARALLEL_WORK are cut only while the workers have cores of their own. */
-let gated = true;
+let threshold = PARALLEL_WORK;
 
-/**
- * Sets the work below which jobs stay on one thread, and returns the old:
- * tests split tiny products with 0. A value given is used as it is, whatever
- * the machine is doing; with none, jobs from SMALL_WORK to PARALLEL_WORK
- * are cut only while the workers have cores of their own (`CoreMeter`).
- */
-export function setParallelThreshold(work?: number): number {
+/** Sets the work below which products stay on one thread (tests split tiny products with 0); returns the old. */
+export function setParallelThreshold(work: number = PARALLEL_WORK): number {
   const old = threshold;
-  threshold = work ?? SMALL_WORK;
-  gated = work === undefined;
+  threshold = work;
   return old;
-}
-
-/** The work from which `parallel` may cut a job (what `setParallelThreshold` set). */
-export function parallelThreshold(): number {
-  return threshold;
 }
 
 /** Whether `parallel` would cut work of this size now: above the threshold, with threads to run on. */
 export function splits(work: number): boolean {
-  if (work < threshold) return false;
-  const threads = getThreads();
-  if (threads < 2) return false;
-  return work >= PARALLEL_WORK || !gated || coresFree(threads);
+  return work >= threshold && getThreads() > 1;
 }
 
-// ---- whether the workers have cores of their own ----------------------------
-
-/** Milliseconds over which the process's CPU time is measured, and the shortest and longest pauses. */
-const WINDOW_MS = 10;
-const PAUSE_MS = 40;
-const PAUSE_MAX_MS = 10240;
-
-/**
- * Whether small jobs may be cut now, from the process's CPU time. A worker
- * polls between jobs, and polling takes a core. On a machine whose cores
- * other programs use, the process gets less than a core per thread (Linux
- * shares the cores among the programs that want them, not among their
- * threads), and a polling worker takes its time from the calling thread:
- * the modern MLP's step with its small jobs cut ran 1.9× slower on 2 cores
- * that two other programs were using (the process had 1.0 core's time).
- * So while small jobs are cut, the CPU time the process got is measured
- * over windows of WINDOW_MS: when its threads got less than `threads − 0.5`
- * cores' time, small jobs stay whole for a pause (the workers then sleep)
- * and are tried again after it; the pause doubles each time, up to
- * PAUSE_MAX_MS, and halves after a window with the cores free, so that a
- * machine busy for long costs a window of trial every 10 s. Which thread
- * runs a part changes no bit, so neither does this.
- */
-export class CoreMeter {
-  private paused = false;
-  private until = 0;
-  private pause = PAUSE_MS;
-  private at = -1;
-  private cpu = 0;
-
-  /**
-   * `now`: the wall-clock time in milliseconds; `cpu()` reads the process's
-   * CPU time (every thread's) in milliseconds, called only at a window's ends.
-   */
-  free(now: number, cpu: () => number, threads: number): boolean {
-    if (this.paused) {
-      if (now < this.until) return false;
-      this.paused = false;
-      this.at = -1;
-    }
-    if (this.at < 0 || now - this.at > 4 * WINDOW_MS) {
-      // A first window, or one after a gap without small jobs (the workers slept).
-      this.at = now;
-      this.cpu = cpu();
-      return true;
-    }
-    if (now - this.at < WINDOW_MS) return true;
-    const used = cpu();
-    const cores = (used - this.cpu) / (now - this.at);
-    this.at = now;
-    this.cpu = used;
-    if (cores >= threads - 0.5) {
-      this.pause = Math.max(PAUSE_MS, this.pause / 2);
-      return true;
-    }
-    this.paused = true;
-    this.until = now + this.pause;
-    this.pause = Math.min(2 * this.pause, PAUSE_MAX_MS);
-    return false;
-  }
-}
-
-type CpuUsage = () => { user: number; system: number };
-let cpuUsage: CpuUsage | null | undefined;
-const meter = new CoreMeter();
-
-/** Whether small jobs may be cut now; always where CPU time cannot be read (a browser). */
-function coresFree(threads: number): boolean {
-  if (cpuUsage === undefined) {
-    const p = (globalThis as { process?: { cpuUsage?: CpuUsage } }).process;
-    cpuUsage = typeof p?.cpuUsage === 'function' ? p.cpuUsage.bind(p) : null;
-  }
-  if (!cpuUsage) return true;
-  return meter.free(performance.now(), cpuMs, threads);
-}
-
-/** The process's CPU time in milliseconds: a system call, ~1 µs. */
-function cpuMs(): number {
-  const { user, system } = cpuUsage!();
-  return (user + system) / 1000;
-}
 let callerClaims = true;
 
 /** Whether this thread runs chunks too (tests turn it off so workers run every chunk); returns the old. */
@@ -593,7 +477,7 @@ export function parallel(
   part: (lane: Lane, t: number, parts: number) => void,
   collect?: (t: number, parts: number) => void,
 ): void {
-  const threads = splits(work) ? getThreads() : 1;
+  const threads = work < threshold ? 1 : getThreads();
   const ctl = threads > 1 ? team(threads - 1) : null;
   if (local.length === 0) local = localFunctions();
   if (!ctl) {
@@ -601,12 +485,7 @@ export function parallel(
     collect?.(0, 1);
     return;
   }
-  // A job under 4× the threshold is cut into one chunk per thread, a bigger
-  // one into more: a chunk costs this thread its calls' recording and a
-  // claim, ~0.3 µs, and the other thread a share of what this one wrote
-  // last (the modern MLP's step on 2 threads: 1.07× with 2 chunks a job
-  // against 0.99× with 8, its first layer's chain and weight gradient).
-  const chunks = work < 4 * threshold ? threads : maxParts();
+  const chunks = maxParts();
   // A job number is never 0 mod 2048: NEXT = 0 means no job takes claims.
   do job = (job % 0x3fffffff) + 1;
   while ((job & 2047) === 0);

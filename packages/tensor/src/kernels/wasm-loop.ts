@@ -3,15 +3,7 @@ import { type Shape, sizeOf } from '../shape.js';
 import { arena, instantiate, memoryShared, pointerOf } from './memory.js';
 import { gcd, type RowSplit } from './row-split.js';
 import { broadcastStrides } from './strided.js';
-import {
-  IN_PLACE_WORK,
-  type Lane,
-  parallel,
-  parallelThreshold,
-  register,
-  share,
-  splits,
-} from './threads.js';
+import { IN_PLACE_WORK, type Lane, parallel, register, share, splits } from './threads.js';
 import {
   type Code,
   f32load,
@@ -353,12 +345,8 @@ export function wasmLoop(p: LoopProgram): LoopKernel | null {
   const direct = new Float64Array(regions);
   const inPlace = p.size % 4 === 0;
   // Big loops may also run cut across the threads: weighed by elements, and
-  // more when every array is in the kernels' memory (no copy on this thread),
-  // as `run` weighs them (an optimiser's update of a layer's weights, in place).
-  const id =
-    p.size * IN_PLACE_WORK >= parallelThreshold() || p.size >= THREADED_SIZE
-      ? register(module, binary)
-      : null;
+  // more when every array is in the kernels' memory (no copy on this thread).
+  const id = splits(p.size) || p.size >= THREADED_SIZE ? register(module, binary) : null;
   const cut = id === null ? null : cutLoop(p, id, unit, whole);
   // The arrays `direct` was worked out for: a compiled plan passes the same
   // ones on every call, and finding where an array lives costs as much as a

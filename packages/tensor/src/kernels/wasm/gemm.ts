@@ -178,8 +178,7 @@ export function gemmBinary(shared: boolean, relaxed: boolean): Uint8Array<ArrayB
   );
 
   // CT[p, j] = Σ_i G[i, j0+j] · X[i, p] for j < 16: the transposed product
-  // Gᵀ·X of G[k×ldg] (16 of its columns) and X[k×n] (n a multiple of 4; its
-  // rows ldx floats apart, so that a run of a wider X's columns is one), into
+  // Gᵀ·X of G[k×ldg] (16 of its columns) and X[k×n] (n a multiple of 4), into
   // CT[n×16], a row of 16 sums for each column of X (tn_out turns it into
   // C[16×n]). A row of X is read 64 values at a time into a bit mask of its
   // non-zeros, without a branch (most of an image is zeros); each set bit,
@@ -189,10 +188,10 @@ export function gemmBinary(shared: boolean, relaxed: boolean): Uint8Array<ArrayB
   // kernel sums it.
   const tnCols = func(
     'tn_cols',
-    'iiiiiii',
+    'iiiiii',
     '',
     `${'i'.repeat(8)}l${'v'.repeat(5)}`,
-    (k, n, g, ldg, x, ldx, ct, i, q, nb, wend, sh, at, bit, cp, mask, xv, ...d) => [
+    (k, n, g, ldg, x, ct, i, q, nb, wend, sh, at, bit, cp, mask, xv, ...d) => [
       set(nb, i32.shl(n, i32c(2))),
       memoryFill(ct, i32c(0), i32.shl(n, i32c(6))),
       until(i32.geU(i, k), [
@@ -212,7 +211,7 @@ export function gemmBinary(shared: boolean, relaxed: boolean): Uint8Array<ArrayB
             d.map((v, j) => v128store(cp, fma(v128load(cp, 16 * j), xv, v), 16 * j)),
           ]),
         ]),
-        set(x, i32.add(x, i32.shl(ldx, i32c(2)))),
+        set(x, i32.add(x, nb)),
         set(g, i32.add(g, i32.shl(ldg, i32c(2)))),
         inc(i, 1),
       ]),
